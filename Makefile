@@ -1,0 +1,37 @@
+# refportal: `make run` serves the portal with demo data; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+FLASK := $(BIN)/flask --app refportal
+
+.PHONY: install run test db-upgrade seed clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when the dependencies change.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Development defaults; a .env file or the environment may override them.
+run: export REFPORTAL_ENV ?= development
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	@echo ""
+	@echo "  refportal:    http://$(HOST):$(PORT)/"
+	@echo "  mail viewer:  http://$(HOST):$(PORT)/dev/mail/  (every e-mail the portal sends, with clickable links)"
+	@echo ""
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

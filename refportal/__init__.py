@@ -1,0 +1,79 @@
+"""refportal: the reference ratings portal for the I/ECMH Endorsement."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from refportal.config import PROJECT_ROOT, load_config
+# The package's submodules (refportal.mail, ...) share this namespace: reach extensions through it.
+from refportal import extensions as ext
+
+TEMPLATE_FOLDER = PROJECT_ROOT / "templates"
+MIGRATIONS_FOLDER = PROJECT_ROOT / "migrations"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the portal: settings, extensions, blueprints, CLI commands and error pages."""
+    settings = load_config(config)
+    app = Flask(__name__, template_folder=str(TEMPLATE_FOLDER), instance_path=settings["INSTANCE_PATH"])
+    app.config.from_mapping(settings)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+
+    from refportal.errors import install_error_pages
+    from refportal.security.headers import install_security_headers
+
+    install_error_pages(app)
+    install_security_headers(app)
+    app.jinja_env.globals["portal_name"] = app.config["PORTAL_NAME"]
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    import refportal.models  # noqa: F401  (complete metadata for Alembic)
+
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(MIGRATIONS_FOLDER), compare_type=True, render_as_batch=True)
+    ext.mail.init_app(app)
+    ext.csrf.init_app(app)
+    ext.limiter.init_app(app)
+    ext.login_manager.init_app(app)
+    ext.login_manager.login_view = "accounts.login"
+    ext.login_manager.login_message = "Please log in to see this page."
+    ext.login_manager.login_message_category = "info"
+    ext.login_manager.session_protection = "basic"
+
+    from refportal.accounts.models import User
+
+    @ext.login_manager.user_loader
+    def load_user(user_id: str):
+        return ext.db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from refportal import main
+    from refportal.accounts.views import bp as accounts_bp
+    from refportal.applications.views import bp as applications_bp
+    from refportal.mail.views import viewer_bp
+    from refportal.membership.views import bp as membership_bp
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(applications_bp)
+    app.register_blueprint(membership_bp)
+    if app.config["MAIL_VIEWER"]:
+        app.register_blueprint(viewer_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from refportal.accounts.cli import create_user_command
+    from refportal.demo import seed_demo_command
+    from refportal.mail.cli import mail_cli
+
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(mail_cli)

@@ -1,0 +1,1 @@
+"""Users, registration, e-mail verification, login and password reset."""

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column
+
+from refportal.db import UTCDateTime, enum_column, utcnow
+from refportal.extensions import db
+
+
+class Role(enum.Enum):
+    APPLICANT = "applicant"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(enum_column(Role), default=Role.APPLICANT)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.REVIEWER, Role.ADMIN)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role.value}>"

@@ -1,0 +1,142 @@
+"""Account rules: registration, verification, login, password reset, staff accounts."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app
+
+from refportal.accounts.models import Role, User
+from refportal.audit.services import record
+from refportal.db import utcnow
+from refportal.exceptions import Refused
+from refportal.extensions import db
+from refportal.forms import normalize_email
+from refportal.mail.services import external_url, queue_email
+from refportal.security.passwords import hash_password, password_problem, verify_password
+from refportal.security.tokens import TokenInvalid, fingerprint, load_token, make_token
+
+
+def find_user_by_email(email: str) -> User | None:
+    try:
+        email = normalize_email(email)
+    except ValueError:
+        return None
+    return db.session.scalar(sa.select(User).where(User.email == email))
+
+
+def register_user(*, name: str, email: str, password: str) -> User:
+    """Create an applicant account (unverified) and queue the verification e-mail."""
+    email = normalize_email(email)
+    if find_user_by_email(email) is not None:
+        raise Refused(
+            "An account with this e-mail address already exists. Log in, or reset your password if you forgot it.",
+            field="email",
+        )
+    user = User(name=name, email=email, password_hash=hash_password(password), role=Role.APPLICANT)
+    db.session.add(user)
+    db.session.flush()
+    record("account.registered", obj=user, actor=user)
+    send_verification_email(user=user)
+    return user
+
+
+def send_verification_email(*, user: User) -> None:
+    """Queue a fresh e-mail verification link for `user`."""
+    token = make_token("email-verify", {"uid": user.id, "email": user.email})
+    hours = current_app.config["EMAIL_VERIFY_MAX_AGE"] // 3600
+    queue_email(
+        "verify_email",
+        user.email,
+        name=user.name,
+        link=external_url("accounts.verify_email", token=token),
+        valid_hours=hours,
+    )
+
+
+def verify_email(*, token: str) -> User:
+    """Mark the address in a genuine, unexpired link as verified; the link stays harmless after use."""
+    payload = load_token("email-verify", token, current_app.config["EMAIL_VERIFY_MAX_AGE"])
+    user = db.session.get(User, payload.get("uid"))
+    if user is None or user.email != payload.get("email"):
+        raise TokenInvalid("the account or its address changed")
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        record("account.email_verified", obj=user, actor=user)
+    return user
+
+
+def authenticate(*, email: str, password: str) -> User | None:
+    """The user whose e-mail and password match, rehashing the password if its parameters are old."""
+    user = find_user_by_email(email)
+    if user is None:
+        # Spend the same effort as a real check, so timing does not tell who has an account.
+        verify_password(_dummy_hash(), password)
+        return None
+    matches, needs_rehash = verify_password(user.password_hash, password)
+    if not matches:
+        return None
+    if needs_rehash:
+        user.password_hash = hash_password(password)
+    return user
+
+
+_DUMMY_HASH: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    key = repr(sorted((current_app.config.get("ARGON2_PARAMETERS") or {}).items()))
+    if key not in _DUMMY_HASH:
+        _DUMMY_HASH[key] = hash_password("not-a-real-password")
+    return _DUMMY_HASH[key]
+
+
+def request_password_reset(*, email: str) -> None:
+    """Queue a reset link if the address has an account; say nothing either way."""
+    user = find_user_by_email(email)
+    if user is None:
+        return
+    token = make_token("password-reset", {"uid": user.id, "pw": fingerprint(user.password_hash)})
+    queue_email(
+        "password_reset",
+        user.email,
+        name=user.name,
+        link=external_url("accounts.reset_password", token=token),
+        valid_minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
+    )
+    record("account.password_reset_requested", obj=user)
+
+
+def user_for_reset_token(token: str) -> User:
+    """The account a reset link is for; the link dies as soon as the password changes."""
+    payload = load_token("password-reset", token, current_app.config["PASSWORD_RESET_MAX_AGE"])
+    user = db.session.get(User, payload.get("uid"))
+    if user is None or fingerprint(user.password_hash) != payload.get("pw"):
+        raise TokenInvalid("the password has changed since this link was sent")
+    return user
+
+
+def reset_password(*, token: str, password: str) -> User:
+    """Set a new password through a reset link; following it also proves the address."""
+    user = user_for_reset_token(token)
+    problem = password_problem(password, email=user.email, name=user.name)
+    if problem:
+        raise Refused(problem, field="password")
+    user.password_hash = hash_password(password)
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    record("account.password_reset", obj=user, actor=user)
+    return user
+
+
+def create_user(*, email: str, name: str, role: Role, password: str) -> User:
+    """An account made by an administrator: verified from the start."""
+    email = normalize_email(email)
+    if find_user_by_email(email) is not None:
+        raise Refused(f"An account for {email} already exists.", field="email")
+    problem = password_problem(password, email=email, name=name)
+    if problem:
+        raise Refused(problem, field="password")
+    user = User(email=email, name=name, role=role, password_hash=hash_password(password), email_verified_at=utcnow())
+    db.session.add(user)
+    db.session.flush()
+    record("account.created", obj=user, role=role.value)
+    return user

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+
+from refportal.accounts import services
+from refportal.accounts.forms import LoginForm, PasswordResetForm, PasswordResetRequestForm, RegistrationForm
+from refportal.exceptions import Refused
+from refportal.extensions import db, limiter
+from refportal.security.headers import mark_no_store
+from refportal.security.tokens import TokenExpired, TokenInvalid
+from refportal.web import flash_success, safe_next, show_refusal
+
+bp = Blueprint("accounts", __name__)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def register():
+    """Create an applicant account and send the verification link."""
+    if current_user.is_authenticated:
+        return redirect(url_for("applications.dashboard"))
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            services.register_user(name=form.name.data, email=form.email.data, password=form.password.data)
+        except Refused as refusal:
+            db.session.rollback()
+            show_refusal(form, refusal)
+        else:
+            db.session.commit()
+            return render_template("accounts/check_email.html", email=form.email.data)
+    return render_template("accounts/register.html", form=form)
+
+
+@bp.get("/verify-email/<token>")
+def verify_email(token: str):
+    """Follow the e-mailed verification link."""
+    try:
+        services.verify_email(token=token)
+    except TokenExpired:
+        return mark_no_store(_page("accounts/link_problem.html", 410, problem="expired", what="verification"))
+    except TokenInvalid:
+        return mark_no_store(_page("accounts/link_problem.html", 400, problem="invalid", what="verification"))
+    db.session.commit()
+    flash_success("Thank you: your e-mail address is verified. You can log in now.")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("30 per 15 minutes", methods=["POST"])
+def login():
+    """Log in with e-mail and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("applications.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(email=form.email.data, password=form.password.data)
+        if user is None:
+            form.form_errors.append("That e-mail address and password do not match an account.")
+        elif not user.is_verified:
+            services.send_verification_email(user=user)
+            db.session.commit()
+            form.form_errors.append(
+                "Your e-mail address is not verified yet. We have sent you a new verification link."
+            )
+        else:
+            db.session.commit()  # a rehashed password
+            session.clear()
+            login_user(user)
+            return redirect(safe_next(request.args.get("next")) or url_for("applications.dashboard"))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """End the session."""
+    logout_user()
+    session.clear()
+    flash_success("You are logged out.")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def forgot_password():
+    """Ask for a password reset link."""
+    form = PasswordResetRequestForm()
+    if form.validate_on_submit():
+        services.request_password_reset(email=form.email.data)
+        db.session.commit()
+        return render_template("accounts/check_email.html", email=form.email.data, reset=True)
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password through the e-mailed link."""
+    try:
+        user = services.user_for_reset_token(token)
+    except TokenExpired:
+        return mark_no_store(_page("accounts/link_problem.html", 410, problem="expired", what="reset"))
+    except TokenInvalid:
+        return mark_no_store(_page("accounts/link_problem.html", 400, problem="invalid", what="reset"))
+    form = PasswordResetForm(account_email=user.email)
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token=token, password=form.password.data)
+        except Refused as refusal:
+            db.session.rollback()
+            show_refusal(form, refusal)
+        else:
+            db.session.commit()
+            flash_success("Your password is changed. Log in with the new one.")
+            return redirect(url_for("accounts.login"))
+    return mark_no_store(_page("accounts/reset_password.html", 200, form=form))
+
+
+def _page(template: str, status: int, **context):
+    return make_response(render_template(template, **context), status)

@@ -1,0 +1,1 @@
+"""Applications: credential and category, fees, eligibility, the one-credential rule, the dashboard."""

@@ -1,0 +1,62 @@
+"""Each requirement of the application's category as met, not met, or not recorded yet."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from refportal.applications.categories import EducationLevel
+from refportal.applications.models import Application
+
+
+@dataclass(frozen=True)
+class RequirementCheck:
+    label: str
+    required: str
+    recorded: str
+    met: bool | None  # None: not recorded yet
+
+
+def _hours_required(value, track) -> int:
+    if isinstance(value, dict):
+        return int(value.get(track.value if track else "clinical", 0))
+    return int(value)
+
+
+def evaluate_eligibility(application: Application, requirements: dict) -> list[RequirementCheck]:
+    """Compare what the applicant recorded with the category's configured thresholds."""
+    rule = requirements[application.category]
+    recorded = application.eligibility_recorded
+    checks = []
+
+    minimum = EducationLevel(rule["education"])
+    alternative_years = rule.get("alternative_work_years")
+    required = f"{minimum.label} or higher"
+    if alternative_years:
+        required += f", or {alternative_years} years of related work"
+    met = None
+    if recorded:
+        met = application.education_level.rank >= minimum.rank or (
+            bool(alternative_years) and application.work_years >= alternative_years
+        )
+    checks.append(RequirementCheck(
+        "Education",
+        required,
+        f"{application.education_level.label}; {application.work_years:g} years of related work" if recorded else "—",
+        met,
+    ))
+
+    for label, key, value in (
+        ("In-service training", "training_hours", application.training_hours),
+        ("Reflective supervision/consultation received", "rsc_hours", application.rsc_hours),
+    ):
+        needed = _hours_required(rule[key], application.mentor_track)
+        checks.append(RequirementCheck(
+            label,
+            f"at least {needed} hours" if needed else "none required",
+            f"{value} hours" if recorded else "—",
+            (value >= needed) if recorded else None,
+        ))
+    return checks
+
+
+def is_eligible(checks: list[RequirementCheck]) -> bool:
+    return all(check.met for check in checks)

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, IntegerField, RadioField, SelectField
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+
+from refportal.applications.categories import (
+    CATEGORIES,
+    CATEGORY_NAMES,
+    Credential,
+    EducationLevel,
+    MentorTrack,
+)
+from refportal.applications.services import MAX_HOURS, MAX_WORK_YEARS
+from refportal.forms import choices
+
+
+def _enum_or_none(enum_cls):
+    def coerce(value):
+        if value in (None, "", "None"):
+            return None
+        return value if isinstance(value, enum_cls) else enum_cls(value)
+
+    return coerce
+
+
+class ApplicationForm(FlaskForm):
+    credential = RadioField(
+        "Credential",
+        choices=choices((c.value, c.label) for c in Credential),
+        validators=[DataRequired("Choose the credential you apply for.")],
+    )
+    category = RadioField(
+        "Category",
+        choices=choices(
+            (str(n), f"Category {n}: {CATEGORY_NAMES[Credential.IMH_E][n]} / {CATEGORY_NAMES[Credential.ECMH_E][n]}")
+            for n in CATEGORIES
+        ),
+        validators=[DataRequired("Choose a category.")],
+    )
+    mentor_track = SelectField(
+        "Mentor track (category 4 only)",
+        choices=choices([("", "—")] + [(t.value, t.label) for t in MentorTrack]),
+        validators=[Optional()],
+        validate_choice=True,
+    )
+
+
+class EligibilityForm(FlaskForm):
+    education_level = SelectField(
+        "Highest completed education",
+        choices=choices([("", "Choose…")] + [(e.value, e.label) for e in EducationLevel]),
+        validators=[DataRequired("Choose your highest completed education.")],
+    )
+    work_years = DecimalField(
+        "Years of related work with young children and families",
+        places=1,
+        validators=[
+            InputRequired("Enter your years of related work (0 if none)."),
+            NumberRange(0, MAX_WORK_YEARS, f"Enter years of work between 0 and {MAX_WORK_YEARS}."),
+        ],
+    )
+    training_hours = IntegerField(
+        "In-service training hours",
+        validators=[
+            InputRequired("Enter your in-service training hours (0 if none)."),
+            NumberRange(0, MAX_HOURS, f"Enter a number of hours between 0 and {MAX_HOURS:,}."),
+        ],
+    )
+    rsc_hours = IntegerField(
+        "Hours of reflective supervision/consultation received",
+        validators=[
+            InputRequired("Enter your reflective supervision/consultation hours (0 if none)."),
+            NumberRange(0, MAX_HOURS, f"Enter a number of hours between 0 and {MAX_HOURS:,}."),
+        ],
+    )
+
+
+class WithdrawForm(FlaskForm):
+    """A button with a CSRF token."""

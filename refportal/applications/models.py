@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from refportal.accounts.models import User
+from refportal.applications.categories import Credential, EducationLevel, MentorTrack, category_name
+from refportal.db import UTCDateTime, enum_column, utcnow
+from refportal.extensions import db
+
+if TYPE_CHECKING:
+    from refportal.membership.models import MembershipDeclaration
+
+
+class ApplicationStatus(enum.Enum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    MORE_INFO_REQUESTED = "more_info_requested"
+    ENDORSED = "endorsed"
+    DEFERRED = "deferred"
+    DENIED = "denied"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+# An applicant has at most one application in these states (the one-credential rule).
+ACTIVE_STATUSES = (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED, ApplicationStatus.MORE_INFO_REQUESTED)
+# The applicant may change the application's details only in these.
+EDITABLE_STATUSES = (ApplicationStatus.DRAFT, ApplicationStatus.MORE_INFO_REQUESTED)
+# A decision closes the application; `decided_at` dates it.
+DECIDED_STATUSES = (ApplicationStatus.ENDORSED, ApplicationStatus.DEFERRED, ApplicationStatus.DENIED)
+
+
+class Application(db.Model):
+    __tablename__ = "application"
+    __table_args__ = (sa.Index("ix_application_applicant_status", "applicant_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    applicant_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    credential: Mapped[Credential] = mapped_column(enum_column(Credential))
+    category: Mapped[int] = mapped_column(sa.SmallInteger)
+    mentor_track: Mapped[MentorTrack | None] = mapped_column(enum_column(MentorTrack))
+    status: Mapped[ApplicationStatus] = mapped_column(enum_column(ApplicationStatus), default=ApplicationStatus.DRAFT, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # Eligibility as the applicant recorded it; None until recorded.
+    education_level: Mapped[EducationLevel | None] = mapped_column(enum_column(EducationLevel))
+    work_years: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
+    training_hours: Mapped[int | None] = mapped_column()
+    rsc_hours: Mapped[int | None] = mapped_column()
+    eligibility_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    applicant: Mapped[User] = relationship()
+    membership: Mapped[MembershipDeclaration | None] = relationship(
+        back_populates="application", uselist=False, cascade="all, delete-orphan"
+    )
+
+    @property
+    def category_name(self) -> str:
+        return category_name(self.credential, self.category, self.mentor_track)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+    @property
+    def eligibility_recorded(self) -> bool:
+        return self.eligibility_recorded_at is not None

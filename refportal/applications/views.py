@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from datetime import date
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from refportal.accounts.models import Role
+from refportal.applications import services
+from refportal.applications.categories import CATEGORIES, Credential, EducationLevel, MentorTrack
+from refportal.applications.eligibility import evaluate_eligibility
+from refportal.applications.fees import fee_breakdown
+from refportal.applications.forms import ApplicationForm, EligibilityForm, WithdrawForm
+from refportal.applications.models import Application
+from refportal.exceptions import Refused
+from refportal.extensions import db
+from refportal.web import flash_success, role_required, show_refusal
+
+bp = Blueprint("applications", __name__)
+
+
+def owned_application(application_id: int) -> Application:
+    """The current applicant's own application, or 404 for anybody else's."""
+    application = db.session.get(Application, application_id)
+    if application is None or application.applicant_id != current_user.id:
+        abort(404)
+    return application
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard():
+    """The applicant's applications with their checklists (staff see every application)."""
+    if current_user.role is not Role.APPLICANT:
+        return _staff_dashboard()
+    applications = db.session.scalars(
+        sa.select(Application)
+        .where(Application.applicant_id == current_user.id)
+        .options(selectinload(Application.membership))
+        .order_by(Application.created_at.desc())
+    ).all()
+    today = date.today()
+    rows = []
+    for application in applications:
+        checklist = services.application_checklist(application, today)
+        rows.append((application, checklist, services.ready_to_submit(checklist)))
+    return render_template("applications/dashboard.html", rows=rows)
+
+
+def _staff_dashboard():
+    applications = db.session.scalars(
+        sa.select(Application).options(selectinload(Application.applicant)).order_by(Application.created_at.desc()).limit(200)
+    ).all()
+    return render_template("applications/staff_dashboard.html", applications=applications)
+
+
+@bp.route("/applications/new", methods=["GET", "POST"])
+@role_required(Role.APPLICANT)
+def new_application():
+    """Choose credential, category (and mentor track); the fees are shown before creating."""
+    form = ApplicationForm()
+    if form.validate_on_submit():
+        try:
+            application = services.open_application(
+                applicant=current_user,
+                credential=Credential(form.credential.data),
+                category=int(form.category.data),
+                mentor_track=MentorTrack(form.mentor_track.data) if form.mentor_track.data else None,
+            )
+        except Refused as refusal:
+            db.session.rollback()
+            show_refusal(form, refusal)
+        else:
+            db.session.commit()
+            flash_success("Your application is open. Next: record your eligibility and membership.")
+            return redirect(url_for("applications.show", application_id=application.id))
+    schedule = _fee_schedule_rows()
+    return render_template("applications/new.html", form=form, fee_rows=schedule)
+
+
+def _fee_schedule_rows():
+    schedule = current_app.config["FEE_SCHEDULE"]
+    return [
+        (
+            category,
+            fee_breakdown(schedule=schedule, category=category, membership_fee_due=True),
+            fee_breakdown(schedule=schedule, category=category, membership_fee_due=False),
+        )
+        for category in CATEGORIES
+    ]
+
+
+@bp.get("/applications/<int:application_id>")
+@role_required(Role.APPLICANT)
+def show(application_id: int):
+    """One application: details, fees, eligibility, membership, references, checklist."""
+    application = owned_application(application_id)
+    today = date.today()
+    checklist = services.application_checklist(application, today)
+    return render_template(
+        "applications/show.html",
+        application=application,
+        fees=services.fees_for(application, today),
+        checks=evaluate_eligibility(application, _requirements()),
+        checklist=checklist,
+        ready=services.ready_to_submit(checklist),
+        membership_status=application.membership.status_on(today) if application.membership else None,
+        withdraw_form=WithdrawForm(),
+    )
+
+
+def _requirements():
+    return current_app.config["ELIGIBILITY_REQUIREMENTS"]
+
+
+@bp.route("/applications/<int:application_id>/eligibility", methods=["GET", "POST"])
+@role_required(Role.APPLICANT)
+def eligibility(application_id: int):
+    """Record education, work experience, training and reflective supervision hours."""
+    application = owned_application(application_id)
+    form = EligibilityForm(obj=None if application.eligibility_recorded_at is None else _eligibility_data(application))
+    if form.validate_on_submit():
+        try:
+            services.record_eligibility(
+                application=application,
+                actor=current_user,
+                education_level=EducationLevel(form.education_level.data),
+                work_years=form.work_years.data,
+                training_hours=form.training_hours.data,
+                rsc_hours=form.rsc_hours.data,
+            )
+        except Refused as refusal:
+            db.session.rollback()
+            show_refusal(form, refusal)
+        else:
+            db.session.commit()
+            flash_success("Eligibility saved.")
+            return redirect(url_for("applications.show", application_id=application.id))
+    return render_template("applications/eligibility.html", application=application, form=form)
+
+
+def _eligibility_data(application: Application) -> SimpleNamespace:
+    return SimpleNamespace(
+        education_level=application.education_level.value,
+        work_years=application.work_years,
+        training_hours=application.training_hours,
+        rsc_hours=application.rsc_hours,
+    )
+
+
+@bp.post("/applications/<int:application_id>/withdraw")
+@role_required(Role.APPLICANT)
+def withdraw(application_id: int):
+    """Withdraw an open application (so another can be opened)."""
+    application = owned_application(application_id)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.withdraw_application(application=application, actor=current_user)
+    except Refused as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+    else:
+        db.session.commit()
+        flash_success("The application is withdrawn.")
+    return redirect(url_for("applications.show", application_id=application.id))

@@ -1,0 +1,21 @@
+"""record(): one call per state change, inside the caller's transaction."""
+from __future__ import annotations
+
+from typing import Any
+
+from refportal.audit.models import AuditEvent
+from refportal.extensions import db
+
+
+def record(action: str, *, obj: Any, actor: Any = None, **details: Any) -> AuditEvent:
+    """Add an audit event for `obj` (any model with an id) done by `actor` (a user or None)."""
+    db.session.flush()  # so a new object has its id
+    event = AuditEvent(
+        action=action,
+        object_type=type(obj).__tablename__,
+        object_id=obj.id,
+        actor_id=getattr(actor, "id", None),
+        details={k: v for k, v in details.items() if v is not None},
+    )
+    db.session.add(event)
+    return event

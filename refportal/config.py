@@ -1,0 +1,164 @@
+"""Settings from the environment (a `.env` file is read first); one place for every default."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Values that must never sign anything outside development: the example file's dummy and the
+# obvious placeholders.
+PLACEHOLDER_SECRET_KEYS = frozenset({"", "change-me", "dev", "secret", "changeme", "replace-me-with-a-long-random-string"})
+
+ENVIRONMENTS = ("development", "test", "production")
+
+# The seed's schedule (domain.md), in whole US dollars, by category.
+DEFAULT_FEE_SCHEDULE = {
+    "currency": "USD",
+    "membership": {1: 50, 2: 50, 3: 50, 4: 50},
+    "application": {1: 15, 2: 25, 3: 25, 4: 25},
+    "processing": {1: 25, 2: 50, 3: 200, 4: 300},
+}
+
+# Eligibility thresholds per category (domain.md). `education` is the lowest level that counts;
+# category 1 also accepts `alternative_work_years` of related work instead. A dict of hours by
+# mentor track stands where the requirement differs per track.
+DEFAULT_ELIGIBILITY_REQUIREMENTS = {
+    1: {"education": "cda", "alternative_work_years": 2, "training_hours": 30, "rsc_hours": 0},
+    2: {"education": "bachelor", "training_hours": 30, "rsc_hours": 24},
+    3: {"education": "master", "training_hours": 30, "rsc_hours": 50},
+    4: {
+        "education": "master",
+        "training_hours": 48,
+        "rsc_hours": {"clinical": 50, "policy": 0, "research": 0},
+    },
+}
+
+
+class ConfigurationError(RuntimeError):
+    """The settings do not allow the portal to start."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}.") from exc
+
+
+def _json_by_category(name: str, default: dict) -> dict:
+    """A JSON setting whose category keys arrive as strings; they are turned back into numbers."""
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"{name} is not valid JSON: {exc}") from exc
+
+    def fix(obj):
+        if isinstance(obj, dict):
+            return {(int(k) if isinstance(k, str) and k.isdigit() else k): fix(v) for k, v in obj.items()}
+        return obj
+
+    return fix(value)
+
+
+def _development_secret_key(instance_path: Path) -> str:
+    """A random key kept in instance/ so development sessions and links survive a restart."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def instance_path() -> Path:
+    return Path(os.environ.get("REFPORTAL_INSTANCE_PATH") or PROJECT_ROOT / "instance").resolve()
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Read every setting from the environment, apply `overrides`, and check the secret key."""
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+    overrides = overrides or {}
+    env = str(overrides.get("ENV_NAME") or os.environ.get("REFPORTAL_ENV") or "production").strip().lower()
+    if env not in ENVIRONMENTS:
+        raise ConfigurationError(f"REFPORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}.")
+    inst = Path(overrides.get("INSTANCE_PATH") or instance_path())
+    settings = _settings_from_environment(env, inst)
+    settings.update(overrides)
+    settings["SECRET_KEY"] = _checked_secret_key(settings["SECRET_KEY"], env, inst)
+    return settings
+
+
+def _checked_secret_key(secret_key: str | None, env: str, inst: Path) -> str:
+    secret_key = (secret_key or "").strip()
+    if secret_key not in PLACEHOLDER_SECRET_KEYS:
+        return secret_key
+    if env == "development":
+        return _development_secret_key(inst)
+    raise ConfigurationError(
+        "SECRET_KEY is missing or still a placeholder. Set SECRET_KEY to a long random value "
+        "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+        "or set REFPORTAL_ENV=development on a developer machine."
+    )
+
+
+def _settings_from_environment(env: str, inst: Path) -> dict:
+    secret_key = os.environ.get("SECRET_KEY", "")
+    fallbacks = [k.strip() for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if k.strip()]
+    mail_server = os.environ.get("MAIL_SERVER", "").strip() or None
+    return {
+        "ENV_NAME": env,
+        "INSTANCE_PATH": str(inst),
+        "SECRET_KEY": secret_key,
+        "SECRET_KEY_FALLBACKS": fallbacks,
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{inst / 'refportal.db'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "PORTAL_NAME": os.environ.get("PORTAL_NAME", "refportal"),
+        "ASSOCIATION_NAME": os.environ.get("ASSOCIATION_NAME", "INfancy Onward"),
+        "ASSOCIATION_EMAIL": os.environ.get("ASSOCIATION_EMAIL", "endorsement@example.org"),
+        "MAIL_SERVER": mail_server,
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool(os.environ.get("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(os.environ.get("MAIL_USE_SSL")),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "refportal <no-reply@refportal.invalid>"),
+        "MAIL_TIMEOUT_SECONDS": _int("MAIL_TIMEOUT_SECONDS", 30),
+        "MAIL_BATCH_SIZE": _int("MAIL_BATCH_SIZE", 100),
+        "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
+        "MAIL_RETRY_BASE_SECONDS": _int("MAIL_RETRY_BASE_SECONDS", 60),
+        # The viewer shows every queued message, links included: never in production.
+        "MAIL_VIEWER": env == "development",
+        "EMAIL_VERIFY_MAX_AGE": _int("EMAIL_VERIFY_MAX_AGE", 3 * 24 * 3600),
+        "PASSWORD_RESET_MAX_AGE": _int("PASSWORD_RESET_MAX_AGE", 3600),
+        "OTHER_CREDENTIAL_WAIT_DAYS": _int("OTHER_CREDENTIAL_WAIT_DAYS", 365),
+        "FEE_SCHEDULE": _json_by_category("FEE_SCHEDULE_JSON", DEFAULT_FEE_SCHEDULE),
+        "ELIGIBILITY_REQUIREMENTS": _json_by_category("ELIGIBILITY_REQUIREMENTS_JSON", DEFAULT_ELIGIBILITY_REQUIREMENTS),
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
+        "REMEMBER_COOKIE_SECURE": env == "production",
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), default=True),
+        "WTF_CSRF_TIME_LIMIT": _int("WTF_CSRF_TIME_LIMIT", 3600 * 8),
+    }

@@ -1,0 +1,50 @@
+"""Validators shared by every slice's forms."""
+from __future__ import annotations
+
+import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+
+
+def normalize_email(address: str) -> str:
+    """The canonical form of an address (lower case), or ValueError with a readable reason."""
+    address = (address or "").strip()
+    if any(ch in address for ch in "\r\n"):
+        raise ValueError("An e-mail address cannot contain a line break.")
+    try:
+        result = validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"Enter a valid e-mail address ({exc}).") from exc
+    return result.normalized.lower()
+
+
+class ValidEmail:
+    """Checks the address and puts its canonical form back into the field."""
+
+    def __call__(self, form, field):
+        try:
+            field.data = normalize_email(field.data or "")
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class SingleLine:
+    """Refuses line breaks and other control characters (they would end up in headers and files)."""
+
+    message = "Use a single line of text, without line breaks or control characters."
+
+    def __call__(self, form, field):
+        value = field.data or ""
+        if any(unicodedata.category(ch) == "Cc" for ch in value):
+            raise ValidationError(self.message)
+
+
+def strip_text(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as the options of a select or radio field."""
+    return [SelectChoice(value, label) for value, label in pairs]

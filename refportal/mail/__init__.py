@@ -1,0 +1,1 @@
+"""The outbox: e-mail written in the caller's transaction, delivered by `flask mail send`."""

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from refportal.db import UTCDateTime, enum_column, utcnow
+from refportal.extensions import db
+
+
+class OutboxStatus(enum.Enum):
+    QUEUED = "queued"
+    SENDING = "sending"  # claimed by a sender until `claimed_until`
+    SENT = "sent"
+    FAILED = "failed"  # refused for good (5xx) or out of attempts
+
+
+class OutboxEmail(db.Model):
+    __tablename__ = "outbox_email"
+    __table_args__ = (sa.Index("ix_outbox_email_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template: Mapped[str] = mapped_column(sa.String(64))
+    to_address: Mapped[str] = mapped_column(sa.String(254), index=True)
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    body_text: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[OutboxStatus] = mapped_column(enum_column(OutboxStatus), default=OutboxStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+
+    def message_id(self, domain: str) -> str:
+        """Derived from the row, so a resend of the same row carries the same Message-ID."""
+        return f"<outbox-{self.id}@{domain}>"

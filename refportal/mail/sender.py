@@ -1,0 +1,176 @@
+"""Deliver due outbox rows over one SMTP connection per batch, retrying what may succeed later."""
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_mail import Message
+
+from refportal.db import utcnow
+from refportal.extensions import db
+from refportal.mail.models import OutboxEmail, OutboxStatus
+from refportal.mail.services import email_failed
+
+# A claimed row whose sender died is taken up again after this long.
+CLAIM_LEASE = timedelta(minutes=10)
+MAX_BACKOFF = timedelta(hours=6)
+
+
+class MailNotConfigured(RuntimeError):
+    """No MAIL_SERVER: messages stay in the outbox and the mail viewer."""
+
+
+@dataclass
+class DeliveryReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def claim_due(*, limit: int, now: datetime) -> list[OutboxEmail]:
+    """Mark up to `limit` due rows as being sent by this worker and commit the claim."""
+    due = sa.or_(
+        sa.and_(OutboxEmail.status == OutboxStatus.QUEUED, OutboxEmail.next_attempt_at <= now),
+        sa.and_(OutboxEmail.status == OutboxStatus.SENDING, OutboxEmail.claimed_until < now),
+    )
+    query = sa.select(OutboxEmail).where(due).order_by(OutboxEmail.id).limit(limit)
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(db.session.scalars(query))
+    for row in rows:
+        row.status = OutboxStatus.SENDING
+        row.claimed_until = now + CLAIM_LEASE
+    db.session.commit()
+    return rows
+
+
+def _connect() -> smtplib.SMTP:
+    cfg = current_app.config
+    smtp_class = smtplib.SMTP_SSL if cfg["MAIL_USE_SSL"] else smtplib.SMTP
+    smtp = smtp_class(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT_SECONDS"])
+    if cfg["MAIL_USE_TLS"]:
+        smtp.starttls()
+    if cfg["MAIL_USERNAME"] and cfg["MAIL_PASSWORD"]:
+        smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+    return smtp
+
+
+def build_message(row: OutboxEmail) -> Message:
+    cfg = current_app.config
+    message = Message(
+        subject=row.subject,
+        recipients=[row.to_address],
+        body=row.body_text,
+        html=row.body_html,
+        sender=cfg["MAIL_DEFAULT_SENDER"],
+        reply_to=cfg["ASSOCIATION_EMAIL"],
+    )
+    domain = cfg["PORTAL_BASE_URL"].split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "refportal.invalid"
+    message.msgId = row.message_id(domain)
+    return message
+
+
+def _mark_sent(row: OutboxEmail, now: datetime) -> None:
+    row.status = OutboxStatus.SENT
+    row.sent_at = now
+    row.attempts += 1
+    row.claimed_until = None
+    row.last_error = None
+
+
+def _mark_retry(row: OutboxEmail, error: str, now: datetime) -> bool:
+    """Schedule another attempt with exponential backoff; False when attempts are used up."""
+    row.attempts += 1
+    row.last_error = error[:500]
+    row.claimed_until = None
+    if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        _mark_failed(row, f"gave up after {row.attempts} attempts: {error}")
+        return False
+    base = timedelta(seconds=current_app.config["MAIL_RETRY_BASE_SECONDS"])
+    row.next_attempt_at = now + min(base * 2 ** (row.attempts - 1), MAX_BACKOFF)
+    row.status = OutboxStatus.QUEUED
+    return True
+
+
+def _mark_failed(row: OutboxEmail, error: str) -> None:
+    row.status = OutboxStatus.FAILED
+    row.last_error = error[:500]
+    row.claimed_until = None
+    email_failed.send(current_app._get_current_object(), email=row)
+
+
+def _release(rows: list[OutboxEmail]) -> None:
+    """Give back rows this batch did not try: due again at once, no attempt counted."""
+    for row in rows:
+        row.status = OutboxStatus.QUEUED
+        row.claimed_until = None
+
+
+def _refusal(exc: Exception) -> tuple[int, str] | None:
+    """The SMTP code and text of a refusal of this one message, or None for a connection fault."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(exc.recipients.values()))
+        return code, text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error
+        return exc.smtp_code, text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    return None
+
+
+def _record_outcome(row: OutboxEmail, exc: Exception, report: DeliveryReport, now: datetime) -> None:
+    code, text = _refusal(exc)
+    if 500 <= code < 600:
+        _mark_failed(row, f"{code} {text}")
+        report.failed += 1
+    elif _mark_retry(row, f"{code} {text}", now):
+        report.retried += 1
+    else:
+        report.failed += 1
+
+
+def deliver_due(*, now: datetime | None = None) -> DeliveryReport:
+    """Send one batch of due messages; each row is committed as soon as the server answers for it."""
+    if not current_app.config.get("MAIL_SERVER"):
+        raise MailNotConfigured("MAIL_SERVER is not set")
+    now = now or utcnow()
+    rows = claim_due(limit=current_app.config["MAIL_BATCH_SIZE"], now=now)
+    report = DeliveryReport(claimed=len(rows))
+    if not rows:
+        return report
+    try:
+        smtp = _connect()
+    except (OSError, smtplib.SMTPException) as exc:
+        for row in rows:
+            report.retried += _mark_retry(row, f"connection failed: {exc}", now)
+            report.failed += row.status == OutboxStatus.FAILED
+        db.session.commit()
+        return report
+    try:
+        for index, row in enumerate(rows):
+            message = build_message(row)
+            try:
+                smtp.sendmail(message.sender, [row.to_address], message.as_bytes())
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
+                _record_outcome(row, exc, report, now)
+            except (OSError, smtplib.SMTPException) as exc:
+                # The connection is gone or in an unknown state: retry this row later and hand
+                # back the rest of the batch untouched.
+                report.retried += _mark_retry(row, f"connection lost: {exc}", now)
+                report.failed += row.status == OutboxStatus.FAILED
+                _release(rows[index + 1 :])
+                db.session.commit()
+                break
+            else:
+                _mark_sent(row, utcnow())
+                report.sent += 1
+            db.session.commit()
+    finally:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            pass  # the server has what it accepted; a failed goodbye changes nothing
+    return report

@@ -1,0 +1,50 @@
+"""queue_email(): render a message into the outbox inside the caller's transaction."""
+from __future__ import annotations
+
+from typing import Any
+
+from blinker import Namespace
+from flask import current_app, render_template
+
+from refportal.extensions import db
+from refportal.mail.models import OutboxEmail
+
+signals = Namespace()
+# Sent with the OutboxEmail when a server refuses it for good (5xx): the references slice marks
+# the reference bounced and tells the applicant.
+email_failed = signals.signal("email-failed")
+
+
+class HeaderInjection(ValueError):
+    """A value meant for a mail header contains a line break."""
+
+
+def check_header_value(value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise HeaderInjection("line breaks are not allowed in e-mail headers")
+    return value
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute link for e-mail, built on PORTAL_BASE_URL, never on the request's Host header."""
+    adapter = current_app.url_map.bind("refportal.invalid")
+    path = adapter.build(endpoint, values)
+    return current_app.config["PORTAL_BASE_URL"] + path
+
+
+def queue_email(template: str, to: str, **context: Any) -> OutboxEmail:
+    """Render templates/email/<template>/{subject.txt,body.txt,body.html} into an outbox row."""
+    context.setdefault("portal_name", current_app.config["PORTAL_NAME"])
+    context.setdefault("association_name", current_app.config["ASSOCIATION_NAME"])
+    context.setdefault("association_email", current_app.config["ASSOCIATION_EMAIL"])
+    subject = " ".join(render_template(f"email/{template}/subject.txt", **context).split())
+    email = OutboxEmail(
+        template=template,
+        to_address=check_header_value(to),
+        subject=check_header_value(subject)[:255],
+        body_text=render_template(f"email/{template}/body.txt", **context),
+        body_html=render_template(f"email/{template}/body.html", **context),
+    )
+    db.session.add(email)
+    db.session.flush()
+    return email

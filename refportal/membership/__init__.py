@@ -1,0 +1,1 @@
+"""Membership declarations and, with the reviewer workspace, their verification."""

@@ -1,0 +1,67 @@
+"""Declaring membership; verification arrives with the reviewer workspace."""
+from __future__ import annotations
+
+from datetime import date
+
+from refportal.applications.models import Application
+from refportal.audit.services import record
+from refportal.db import utcnow
+from refportal.exceptions import Refused
+from refportal.extensions import db
+from refportal.membership.models import Association, MembershipDeclaration, MembershipKind, MembershipStatus
+
+
+def membership_fee_due(application: Application, today: date) -> bool:
+    """The fee is owed unless the applicant has declared a current membership."""
+    declaration = application.membership
+    return declaration is None or not declaration.is_current_on(today)
+
+
+def declare_membership(
+    *,
+    application: Application,
+    actor,
+    kind: MembershipKind,
+    association: Association | None,
+    association_name: str | None,
+    member_number: str | None,
+    expires_on: date | None,
+    today: date,
+) -> MembershipDeclaration:
+    """Record (or replace) the applicant's declaration; a changed declaration must be verified again."""
+    if not application.is_editable:
+        raise Refused("This application can no longer be changed.")
+    if kind is MembershipKind.CURRENT_MEMBER:
+        if association is None:
+            raise Refused("Choose the association you are a member of.", field="association")
+        if association is Association.OTHER and not association_name:
+            raise Refused("Name the infant mental health association.", field="association_name")
+        if not member_number:
+            raise Refused("Enter your member number.", field="member_number")
+        if expires_on is None:
+            raise Refused("Enter the date your membership expires.", field="expires_on")
+        if expires_on < today:
+            raise Refused(
+                f"This membership expired on {expires_on:%d %B %Y}. Renew it first, or choose “I will join”.",
+                field="expires_on",
+            )
+    else:
+        # Joining means joining the portal's own association; its fee is added to the application.
+        association, association_name, member_number, expires_on = Association.INFANCY_ONWARD, None, None, None
+    if association is not Association.OTHER:
+        association_name = None
+
+    declaration = application.membership or MembershipDeclaration(application=application)
+    declaration.kind = kind
+    declaration.association = association
+    declaration.association_name = association_name
+    declaration.member_number = member_number
+    declaration.expires_on = expires_on
+    declaration.status = MembershipStatus.DECLARED
+    declaration.declared_at = utcnow()
+    declaration.verified_by_id = None
+    declaration.verified_at = None
+    declaration.verification_note = None
+    db.session.add(declaration)
+    record("membership.declared", obj=application, actor=actor, kind=kind.value, association=association.value)
+    return declaration

@@ -1,0 +1,1 @@
+"""Signed tokens, password hashing and response headers."""

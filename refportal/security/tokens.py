@@ -1,0 +1,61 @@
+"""Every signed token the portal issues: one salt per purpose, SHA-256, an expiry, key rotation."""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+# One salt per purpose: a token made for one purpose never loads for another.
+PURPOSES = ("email-verify", "password-reset", "reference-rating")
+
+
+class TokenInvalid(Exception):
+    """The token was tampered with, is malformed, or was made for another purpose."""
+
+
+class TokenExpired(Exception):
+    """The token is genuine but older than its max_age; `payload` says whose it was."""
+
+    def __init__(self, payload: dict[str, Any] | None):
+        super().__init__("token expired")
+        self.payload = payload
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown token purpose {purpose!r}")
+    keys = [*current_app.config.get("SECRET_KEY_FALLBACKS", []), current_app.config["SECRET_KEY"]]
+    # itsdangerous signs with the last key and verifies with any of them: rotation.
+    return URLSafeTimedSerializer(
+        keys, salt=purpose, signer_kwargs={"digest_method": hashlib.sha256}
+    )
+
+
+def make_token(purpose: str, payload: dict[str, Any]) -> str:
+    """Sign `payload` for one purpose; the purpose is also written into the payload as `act`."""
+    return _serializer(purpose).dumps({**payload, "act": purpose})
+
+
+def load_token(purpose: str, token: str, max_age: int) -> dict[str, Any]:
+    """Verify and return the payload, or raise TokenInvalid / TokenExpired."""
+    serializer = _serializer(purpose)
+    try:
+        payload = serializer.loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        # The signature was good, only old: the payload can be trusted to say whose link it was.
+        _, expired = serializer.loads_unsafe(token)
+        if not isinstance(expired, dict) or expired.get("act") != purpose:
+            raise TokenInvalid("token made for another purpose") from exc
+        raise TokenExpired(expired) from exc
+    except (BadSignature, UnicodeError, ValueError) as exc:
+        raise TokenInvalid("invalid token") from exc
+    if not isinstance(payload, dict) or payload.get("act") != purpose:
+        raise TokenInvalid("token made for another purpose")
+    return payload
+
+
+def fingerprint(value: str) -> str:
+    """A short digest of a secret-bearing value, safe to put in a token (e.g. the password hash)."""
+    return hashlib.sha256(value.encode()).hexdigest()[:24]

@@ -1,0 +1,208 @@
+"""Fixtures in the Flask-tutorial style: app, client, runner, login, a fresh database per test,
+the outbox, and a real SMTP server on loopback.
+
+The suite runs on SQLite (a new file per test) by default and on PostgreSQL when
+TEST_DATABASE_URL is set (the schema built once, tables emptied after each test). A missing real
+component is a visible skip, or a failure when REFPORTAL_REQUIRE_ALL=1.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+import sqlalchemy as sa
+
+import refportal.models  # noqa: F401  (every table, for create_all)
+from refportal import create_app
+from refportal.extensions import db
+from refportal.mail.models import OutboxEmail
+from tests.factories import DEFAULT_PASSWORD
+
+REQUIRE_ALL = os.environ.get("REFPORTAL_REQUIRE_ALL") == "1"
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+
+
+def require(component: str, reason: str) -> None:
+    """Skip (or, under REFPORTAL_REQUIRE_ALL=1, fail) because a real component is missing."""
+    message = f"{component} unavailable: {reason}"
+    if REQUIRE_ALL:
+        pytest.fail(f"REFPORTAL_REQUIRE_ALL=1 and {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def postgres_url() -> str | None:
+    if not TEST_DATABASE_URL:
+        return None
+    return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", TEST_DATABASE_URL)
+
+
+def base_config(tmp_path, database_url: str) -> dict:
+    return {
+        "ENV_NAME": "test",
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-used-only-by-the-test-suite",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "PORTAL_BASE_URL": "https://portal.example.test",
+        "MAIL_SERVER": None,
+        "MAIL_VIEWER": True,
+        "RATELIMIT_ENABLED": False,
+        # Cheap argon2id parameters keep the suite fast; production uses the library defaults.
+        "ARGON2_PARAMETERS": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
+    }
+
+
+@pytest.fixture(scope="session")
+def postgres_schema():
+    """On PostgreSQL: build the schema once for the session (None on SQLite)."""
+    url = postgres_url()
+    if url is None:
+        if REQUIRE_ALL:
+            pytest.fail("REFPORTAL_REQUIRE_ALL=1 but TEST_DATABASE_URL is not set", pytrace=False)
+        return None
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        require("PostgreSQL", str(exc).splitlines()[0])
+    reset_postgres(engine)
+    engine.dispose()
+    return url
+
+
+def reset_postgres(engine) -> None:
+    """Drop whatever an earlier run left and create the current schema."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+        db.metadata.create_all(conn)
+
+
+@pytest.fixture
+def make_app(tmp_path, postgres_schema):
+    """A factory for apps on this test's database, with extra settings."""
+    apps = []
+    database_url = postgres_schema or f"sqlite:///{tmp_path / 'test.db'}"
+
+    def factory(**overrides):
+        app = create_app({**base_config(tmp_path, database_url), **overrides})
+        if postgres_schema is None:
+            with app.app_context():
+                db.create_all()
+        apps.append(app)
+        return app
+
+    yield factory
+
+    for app in apps:
+        with app.app_context():
+            if postgres_schema is not None:
+                tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+                with db.engine.begin() as conn:
+                    conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_PATTERN.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+class Browser:
+    """The test client used as a person would: GET the form, then POST it with its CSRF token."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, url, **kwargs):
+        return self.client.get(url, **kwargs)
+
+    def submit(self, url, data, *, form_url=None, follow_redirects=False):
+        page = self.client.get(form_url or url)
+        assert page.status_code == 200, f"GET {form_url or url} answered {page.status_code}"
+        payload = {"csrf_token": csrf_token_from(page.get_data(as_text=True)), **data}
+        return self.client.post(url, data=payload, follow_redirects=follow_redirects)
+
+    def login(self, email, password=DEFAULT_PASSWORD):
+        response = self.submit("/login", {"email": email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    def logout(self):
+        return self.submit("/logout", {}, form_url="/dashboard")
+
+
+@pytest.fixture
+def browser(client):
+    return Browser(client)
+
+
+@pytest.fixture
+def outbox(app):
+    """A function returning the outbox rows, oldest first."""
+
+    def rows(to: str | None = None):
+        with app.app_context():
+            query = sa.select(OutboxEmail).order_by(OutboxEmail.id)
+            if to:
+                query = query.where(OutboxEmail.to_address == to)
+            found = list(db.session.scalars(query))
+            db.session.expunge_all()
+            return found
+
+    return rows
+
+
+def link_in(text: str, path_prefix: str) -> str:
+    """The first link in an e-mail text whose path starts with `path_prefix`, as a local path."""
+    match = re.search(r"https://portal\.example\.test(" + re.escape(path_prefix) + r"[^\s\"<&]*)", text)
+    assert match, f"no {path_prefix} link in:\n{text}"
+    return match.group(1)
+
+
+@pytest.fixture
+def smtp_server():
+    """A running aiosmtpd server on loopback; the portal's MAIL_SERVER points at it."""
+    try:
+        import aiosmtpd  # noqa: F401
+    except ImportError:
+        require("aiosmtpd", "the dev extra is not installed (pip install -e '.[dev]')")
+    from tests.smtp import SMTPServer
+
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_app(make_app, smtp_server):
+    """An app whose MAIL_SERVER is the loopback SMTP server."""
+    return make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_TIMEOUT_SECONDS=5)

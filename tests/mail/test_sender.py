@@ -1,0 +1,126 @@
+"""`flask mail send` against a real SMTP server on loopback."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from refportal.db import utcnow
+from refportal.extensions import db
+from refportal.mail.models import OutboxEmail, OutboxStatus
+from refportal.mail.sender import deliver_due
+from refportal.mail.services import email_failed, queue_email
+
+
+def queue(app, *addresses):
+    with app.app_context():
+        for address in addresses:
+            queue_email("verify_email", address, name="N", link="https://portal.example.test/verify-email/x", valid_hours=1)
+        db.session.commit()
+
+
+def rows(app):
+    with app.app_context():
+        found = list(db.session.scalars(sa.select(OutboxEmail).order_by(OutboxEmail.id)))
+        db.session.expunge_all()
+        return found
+
+
+def test_send_without_a_mail_server_keeps_messages_in_the_outbox(app, runner):
+    queue(app, "a@example.org")
+    result = runner.invoke(args=["mail", "send"])
+    assert result.exit_code != 0 and "MAIL_SERVER is not set" in result.output
+    assert [r.status for r in rows(app)] == [OutboxStatus.QUEUED]
+
+
+def test_send_delivers_every_due_message_over_one_connection(smtp_app, smtp_server):
+    addresses = [f"r{i}@example.org" for i in range(5)]
+    queue(smtp_app, *addresses)
+    result = smtp_app.test_cli_runner().invoke(args=["mail", "send"])
+    assert result.exit_code == 0, result.output
+    assert "sent 5, retry later 0, failed 0" in result.output
+    assert sorted(d.rcpt_tos[0] for d in smtp_server.delivered) == addresses
+    assert len({d.peer for d in smtp_server.delivered}) == 1  # one SMTP connection
+    assert all(r.status is OutboxStatus.SENT and r.sent_at for r in rows(smtp_app))
+    # Nothing is sent twice.
+    smtp_app.test_cli_runner().invoke(args=["mail", "send"])
+    assert len(smtp_server.delivered) == 5
+
+
+def test_messages_carry_both_parts_and_portal_headers(smtp_app, smtp_server):
+    queue(smtp_app, "a@example.org")
+    with smtp_app.app_context():
+        deliver_due()
+    [delivered] = smtp_server.delivered
+    message = delivered.message
+    row = rows(smtp_app)[0]
+    assert message["Message-ID"] == f"<outbox-{row.id}@portal.example.test>"
+    assert message["Reply-To"] == "endorsement@example.org"
+    assert message["Subject"] == row.subject
+    types = {part.get_content_type() for part in message.walk()}
+    assert {"text/plain", "text/html"} <= types
+
+
+def test_a_permanent_refusal_marks_the_message_failed_and_says_so(smtp_app, smtp_server):
+    smtp_server.handler.rcpt_replies["gone@example.org"] = "550 5.1.1 no such user"
+    queue(smtp_app, "gone@example.org", "fine@example.org")
+    failed = []
+
+    def on_failed(sender, email):
+        failed.append(email.to_address)
+
+    email_failed.connect(on_failed)
+    try:
+        with smtp_app.app_context():
+            report = deliver_due()
+    finally:
+        email_failed.disconnect(on_failed)
+    assert (report.sent, report.failed, report.retried) == (1, 1, 0)
+    gone, fine = rows(smtp_app)
+    assert gone.status is OutboxStatus.FAILED and gone.last_error.startswith("550")
+    assert fine.status is OutboxStatus.SENT
+    assert failed == ["gone@example.org"]
+    with smtp_app.app_context():
+        assert deliver_due(now=utcnow() + timedelta(days=1)).claimed == 0  # never retried
+
+
+def test_a_temporary_refusal_is_retried_later(smtp_app, smtp_server):
+    smtp_server.handler.data_reply = "451 4.3.0 try again later"
+    queue(smtp_app, "a@example.org")
+    with smtp_app.app_context():
+        report = deliver_due()
+    assert report.retried == 1
+    [row] = rows(smtp_app)
+    assert row.status is OutboxStatus.QUEUED and row.attempts == 1 and row.next_attempt_at > utcnow()
+    with smtp_app.app_context():
+        assert deliver_due().claimed == 0  # not due yet
+    smtp_server.handler.data_reply = None
+    with smtp_app.app_context():
+        assert deliver_due(now=utcnow() + timedelta(minutes=2)).sent == 1
+    assert [d.rcpt_tos for d in smtp_server.delivered] == [["a@example.org"]]
+
+
+def test_server_down_then_back_loses_nothing(make_app, smtp_server):
+    from tests.smtp import free_port
+
+    down = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_TIMEOUT_SECONDS=2)
+    queue(down, "a@example.org", "b@example.org")
+    with down.app_context():
+        report = deliver_due()
+    assert report.retried == 2 and report.sent == 0
+    assert all(r.status is OutboxStatus.QUEUED for r in rows(down))
+    down.config["MAIL_PORT"] = smtp_server.port
+    with down.app_context():
+        assert deliver_due(now=utcnow() + timedelta(minutes=5)).sent == 2
+    assert sorted(d.rcpt_tos[0] for d in smtp_server.delivered) == ["a@example.org", "b@example.org"]
+
+
+def test_a_message_out_of_attempts_is_failed(smtp_app, smtp_server):
+    smtp_app.config["MAIL_MAX_ATTEMPTS"] = 2
+    smtp_server.handler.data_reply = "451 4.3.0 busy"
+    queue(smtp_app, "a@example.org")
+    with smtp_app.app_context():
+        deliver_due()
+        deliver_due(now=utcnow() + timedelta(hours=1))
+    [row] = rows(smtp_app)
+    assert row.status is OutboxStatus.FAILED and row.attempts == 2

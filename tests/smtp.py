@@ -1,0 +1,67 @@
+"""A real SMTP server on a free loopback port (aiosmtpd), with answers a test can script."""
+from __future__ import annotations
+
+import socket
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Delivered:
+    peer: tuple
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+
+@dataclass
+class RecordingHandler:
+    """Accepts everything, except what `rcpt_replies` / `data_reply` say to refuse."""
+
+    delivered: list[Delivered] = field(default_factory=list)
+    rcpt_replies: dict[str, str] = field(default_factory=dict)  # address -> e.g. "550 no such user"
+    data_reply: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self.rcpt_replies.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.data_reply:
+            return self.data_reply
+        message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        with self.lock:
+            self.delivered.append(Delivered(session.peer, envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+
+class SMTPServer:
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.handler = RecordingHandler()
+        self.port = free_port()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    def start(self):
+        self.controller.start()
+        return self
+
+    def stop(self):
+        self.controller.stop()
+
+    @property
+    def delivered(self) -> list[Delivered]:
+        return self.handler.delivered
