@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from refportal.accounts.models import Role
 from refportal.exceptions import Refused
+from refportal.extensions import db
 
 
 def show_refusal(form, refusal: Refused) -> None:
@@ -18,6 +19,18 @@ def show_refusal(form, refusal: Refused) -> None:
         field.errors = [*field.errors, refusal.message]
     else:
         form.form_errors.append(refusal.message)
+
+
+def commit_service(form, service, /, **arguments):
+    """Call a service for a valid form: commit and return (True, result), or roll back and show its refusal."""
+    try:
+        result = service(**arguments)
+    except Refused as refusal:
+        db.session.rollback()
+        show_refusal(form, refusal)
+        return False, None
+    db.session.commit()
+    return True, result
 
 
 def safe_next(target: str | None) -> str | None:

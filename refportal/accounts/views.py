@@ -6,11 +6,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from refportal.accounts import services
 from refportal.accounts.forms import LoginForm, PasswordResetForm, PasswordResetRequestForm, RegistrationForm
-from refportal.exceptions import Refused
 from refportal.extensions import db, limiter
 from refportal.security.headers import mark_no_store
 from refportal.security.tokens import TokenExpired, TokenInvalid
-from refportal.web import flash_success, safe_next, show_refusal
+from refportal.web import commit_service, flash_success, safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -23,13 +22,10 @@ def register():
         return redirect(url_for("applications.dashboard"))
     form = RegistrationForm()
     if form.validate_on_submit():
-        try:
-            services.register_user(name=form.name.data, email=form.email.data, password=form.password.data)
-        except Refused as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
+        done, _ = commit_service(
+            form, services.register_user, name=form.name.data, email=form.email.data, password=form.password.data
+        )
+        if done:
             return render_template("accounts/check_email.html", email=form.email.data)
     return render_template("accounts/register.html", form=form)
 
@@ -106,13 +102,8 @@ def reset_password(token: str):
         return mark_no_store(_page("accounts/link_problem.html", 400, problem="invalid", what="reset"))
     form = PasswordResetForm(account_email=user.email)
     if form.validate_on_submit():
-        try:
-            services.reset_password(token=token, password=form.password.data)
-        except Refused as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
+        done, _ = commit_service(form, services.reset_password, token=token, password=form.password.data)
+        if done:
             flash_success("Your password is changed. Log in with the new one.")
             return redirect(url_for("accounts.login"))
     return mark_no_store(_page("accounts/reset_password.html", 200, form=form))

@@ -17,7 +17,7 @@ from refportal.applications.forms import ApplicationForm, EligibilityForm, Withd
 from refportal.applications.models import Application
 from refportal.exceptions import Refused
 from refportal.extensions import db
-from refportal.web import flash_success, role_required, show_refusal
+from refportal.web import commit_service, flash_success, role_required
 
 bp = Blueprint("applications", __name__)
 
@@ -63,18 +63,15 @@ def new_application():
     """Choose credential, category (and mentor track); the fees are shown before creating."""
     form = ApplicationForm()
     if form.validate_on_submit():
-        try:
-            application = services.open_application(
-                applicant=current_user,
-                credential=Credential(form.credential.data),
-                category=int(form.category.data),
-                mentor_track=MentorTrack(form.mentor_track.data) if form.mentor_track.data else None,
-            )
-        except Refused as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
+        done, application = commit_service(
+            form,
+            services.open_application,
+            applicant=current_user,
+            credential=Credential(form.credential.data),
+            category=int(form.category.data),
+            mentor_track=MentorTrack(form.mentor_track.data) if form.mentor_track.data else None,
+        )
+        if done:
             flash_success("Your application is open. Next: record your eligibility and membership.")
             return redirect(url_for("applications.show", application_id=application.id))
     schedule = _fee_schedule_rows()
@@ -123,20 +120,17 @@ def eligibility(application_id: int):
     application = owned_application(application_id)
     form = EligibilityForm(obj=None if application.eligibility_recorded_at is None else _eligibility_data(application))
     if form.validate_on_submit():
-        try:
-            services.record_eligibility(
-                application=application,
-                actor=current_user,
-                education_level=EducationLevel(form.education_level.data),
-                work_years=form.work_years.data,
-                training_hours=form.training_hours.data,
-                rsc_hours=form.rsc_hours.data,
-            )
-        except Refused as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
+        done, _ = commit_service(
+            form,
+            services.record_eligibility,
+            application=application,
+            actor=current_user,
+            education_level=EducationLevel(form.education_level.data),
+            work_years=form.work_years.data,
+            training_hours=form.training_hours.data,
+            rsc_hours=form.rsc_hours.data,
+        )
+        if done:
             flash_success("Eligibility saved.")
             return redirect(url_for("applications.show", application_id=application.id))
     return render_template("applications/eligibility.html", application=application, form=form)

@@ -8,13 +8,11 @@ from flask_login import current_user
 
 from refportal.accounts.models import Role
 from refportal.applications.views import owned_application
-from refportal.exceptions import Refused
-from refportal.extensions import db
 
 from refportal.membership.forms import MembershipForm
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind
 from refportal.membership.services import declare_membership
-from refportal.web import flash_success, role_required, show_refusal
+from refportal.web import commit_service, flash_success, role_required
 
 bp = Blueprint("membership", __name__)
 
@@ -38,22 +36,19 @@ def declare(application_id: int):
     application = owned_application(application_id)
     form = MembershipForm(obj=_form_data(application.membership))
     if form.validate_on_submit():
-        try:
-            declare_membership(
-                application=application,
-                actor=current_user,
-                kind=MembershipKind(form.kind.data),
-                association=Association(form.association.data) if form.association.data else None,
-                association_name=form.association_name.data or None,
-                member_number=form.member_number.data or None,
-                expires_on=form.expires_on.data,
-                today=date.today(),
-            )
-        except Refused as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
+        done, _ = commit_service(
+            form,
+            declare_membership,
+            application=application,
+            actor=current_user,
+            kind=MembershipKind(form.kind.data),
+            association=Association(form.association.data) if form.association.data else None,
+            association_name=form.association_name.data or None,
+            member_number=form.member_number.data or None,
+            expires_on=form.expires_on.data,
+            today=date.today(),
+        )
+        if done:
             flash_success("Membership saved.")
             return redirect(url_for("applications.show", application_id=application.id))
     return render_template("membership/declare.html", application=application, form=form)
