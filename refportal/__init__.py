@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     from refportal.errors import install_error_pages
     from refportal.security.headers import install_security_headers
 
+    _connect_signals(app)
     install_error_pages(app)
     install_security_headers(app)
     app.jinja_env.globals["portal_name"] = app.config["PORTAL_NAME"]
@@ -60,11 +61,15 @@ def _register_blueprints(app: Flask) -> None:
     from refportal.applications.views import bp as applications_bp
     from refportal.mail.views import viewer_bp
     from refportal.membership.views import bp as membership_bp
+    from refportal.references.referee_views import bp as referee_bp
+    from refportal.references.views import bp as references_bp
 
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(applications_bp)
     app.register_blueprint(membership_bp)
+    app.register_blueprint(references_bp)
+    app.register_blueprint(referee_bp)
     if app.config["MAIL_VIEWER"]:
         app.register_blueprint(viewer_bp)
 
@@ -73,7 +78,17 @@ def _register_cli(app: Flask) -> None:
     from refportal.accounts.cli import create_user_command
     from refportal.demo import seed_demo_command
     from refportal.mail.cli import mail_cli
+    from refportal.references.cli import references_cli
 
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(references_cli)
+
+
+def _connect_signals(app: Flask) -> None:
+    from refportal.mail.services import email_failed
+    from refportal.references.services import mark_bounced
+
+    # A refused message to a referee marks the reference bounced (weak=False: a plain function).
+    email_failed.connect(mark_bounced, sender=app, weak=False)

@@ -59,6 +59,16 @@ def _int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}.") from exc
 
 
+def _day_list(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return tuple(sorted(int(part) for part in raw.split(",") if part.strip()))
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be whole numbers of days separated by commas, got {raw!r}.") from exc
+
+
 def _json_by_category(name: str, default: dict) -> dict:
     """A JSON setting whose category keys arrive as strings; they are turned back into numbers."""
     raw = os.environ.get(name)
@@ -150,6 +160,11 @@ def _settings_from_environment(env: str, inst: Path) -> dict:
         "MAIL_VIEWER": env == "development",
         "EMAIL_VERIFY_MAX_AGE": _int("EMAIL_VERIFY_MAX_AGE", 3 * 24 * 3600),
         "PASSWORD_RESET_MAX_AGE": _int("PASSWORD_RESET_MAX_AGE", 3600),
+        "REFERENCE_LINK_MAX_AGE": _int("REFERENCE_LINK_MAX_AGE", 30 * 24 * 3600),
+        "REFERENCE_REMINDER_DAYS": _day_list("REFERENCE_REMINDER_DAYS", (7, 14)),
+        "REFERENCE_REMINDER_INTERVAL_HOURS": _int("REFERENCE_REMINDER_INTERVAL_HOURS", 24),
+        "REFERENCE_FRESH_LINK_INTERVAL_MINUTES": _int("REFERENCE_FRESH_LINK_INTERVAL_MINUTES", 10),
+        "NOT_ENOUGH_INFORMATION_LIMIT": _int("NOT_ENOUGH_INFORMATION_LIMIT", 6),
         "OTHER_CREDENTIAL_WAIT_DAYS": _int("OTHER_CREDENTIAL_WAIT_DAYS", 365),
         "FEE_SCHEDULE": _json_by_category("FEE_SCHEDULE_JSON", DEFAULT_FEE_SCHEDULE),
         "ELIGIBILITY_REQUIREMENTS": _json_by_category("ELIGIBILITY_REQUIREMENTS_JSON", DEFAULT_ELIGIBILITY_REQUIREMENTS),

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, RadioField, SelectField
+from wtforms import BooleanField, DecimalField, IntegerField, RadioField, SelectField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
 from refportal.applications.categories import (
@@ -78,3 +78,11 @@ class EligibilityForm(FlaskForm):
 
 class WithdrawForm(FlaskForm):
     """A button with a CSRF token."""
+
+
+class SubmitApplicationForm(FlaskForm):
+    attest = BooleanField(
+        "I confirm that the information in this application is true and complete, and I agree to follow "
+        "the association's code of ethics.",
+        validators=[DataRequired("Confirm the statement to submit your application.")],
+    )

@@ -15,6 +15,7 @@ from refportal.extensions import db
 
 if TYPE_CHECKING:
     from refportal.membership.models import MembershipDeclaration
+    from refportal.references.models import Reference
 
 
 class ApplicationStatus(enum.Enum):
@@ -64,6 +65,9 @@ class Application(db.Model):
     applicant: Mapped[User] = relationship()
     membership: Mapped[MembershipDeclaration | None] = relationship(
         back_populates="application", uselist=False, cascade="all, delete-orphan"
+    )
+    references: Mapped[list[Reference]] = relationship(
+        back_populates="application", cascade="all, delete-orphan", order_by="Reference.id"
     )
 
     @property

@@ -24,8 +24,8 @@ from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.membership.models import MembershipKind, MembershipStatus
 from refportal.membership.services import membership_fee_due
-
-REFERENCES_PER_APPLICATION = 3
+from refportal.references.models import ReferenceStatus
+from refportal.references.services import REFERENCES_PER_APPLICATION, active_references, counted_references
 
 
 def check_can_open(*, applicant: User, credential: Credential, now: datetime) -> None:
@@ -153,9 +153,36 @@ def application_checklist(application: Application, today: date) -> list[Checkli
                 status in (MembershipStatus.DECLARED, MembershipStatus.VERIFIED),
                 f"{declaration.association_label}: {status.label.lower()}"
             )
-    references = ChecklistItem("References", False, f"Not yet nominated (0 of {REFERENCES_PER_APPLICATION})")
-    return [eligibility, membership, references]
+    return [eligibility, membership, _references_item(application)]
+
+
+def _references_item(application: Application) -> ChecklistItem:
+    active = active_references(application)
+    counted = len(counted_references(application))
+    if not active:
+        return ChecklistItem("References", False, f"Not yet nominated (0 of {REFERENCES_PER_APPLICATION})")
+    if counted == REFERENCES_PER_APPLICATION:
+        return ChecklistItem("References", True, "Three ratings are in")
+    waiting = sum(1 for r in active if r.status is ReferenceStatus.NOMINATED)
+    detail = f"{counted} of {REFERENCES_PER_APPLICATION} ratings in"
+    if len(active) < REFERENCES_PER_APPLICATION:
+        detail += f"; {len(active)} of {REFERENCES_PER_APPLICATION} referees nominated"
+    elif waiting:
+        detail += "; requests not sent yet"
+    return ChecklistItem("References", False, detail)
 
 
 def ready_to_submit(checklist: list[ChecklistItem]) -> bool:
     return all(item.done for item in checklist)
+
+
+def submit_application(*, application: Application, actor: User, today: date) -> None:
+    """Send the application for review once every checklist item is done; references lock."""
+    if not application.is_editable:
+        raise Refused("This application has been submitted already.")
+    missing = [item for item in application_checklist(application, today) if not item.done]
+    if missing:
+        raise Refused("Not ready to submit yet: " + "; ".join(f"{i.label.lower()} ({i.detail})" for i in missing) + ".")
+    application.status = ApplicationStatus.SUBMITTED
+    application.submitted_at = utcnow()
+    record("application.submitted", obj=application, actor=actor)

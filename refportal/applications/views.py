@@ -13,7 +13,7 @@ from refportal.applications import services
 from refportal.applications.categories import CATEGORIES, Credential, EducationLevel, MentorTrack
 from refportal.applications.eligibility import evaluate_eligibility
 from refportal.applications.fees import fee_breakdown
-from refportal.applications.forms import ApplicationForm, EligibilityForm, WithdrawForm
+from refportal.applications.forms import ApplicationForm, EligibilityForm, SubmitApplicationForm, WithdrawForm
 from refportal.applications.models import Application
 from refportal.exceptions import Refused
 from refportal.extensions import db
@@ -143,6 +143,23 @@ def _eligibility_data(application: Application) -> SimpleNamespace:
         training_hours=application.training_hours,
         rsc_hours=application.rsc_hours,
     )
+
+
+@bp.route("/applications/<int:application_id>/submit", methods=["GET", "POST"])
+@role_required(Role.APPLICANT)
+def submit(application_id: int):
+    """Send the finished application for review, with the applicant's attestation."""
+    application = owned_application(application_id)
+    form = SubmitApplicationForm()
+    if form.validate_on_submit():
+        done, _ = commit_service(form, services.submit_application, application=application, actor=current_user,
+                                 today=date.today())
+        if done:
+            flash_success("Your application is submitted for review. Its references can no longer be changed.")
+            return redirect(url_for("applications.show", application_id=application.id))
+    checklist = services.application_checklist(application, date.today())
+    return render_template("applications/submit.html", application=application, form=form, checklist=checklist,
+                           ready=services.ready_to_submit(checklist))
 
 
 @bp.post("/applications/<int:application_id>/withdraw")

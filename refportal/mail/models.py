@@ -19,7 +19,10 @@ class OutboxStatus(enum.Enum):
 
 class OutboxEmail(db.Model):
     __tablename__ = "outbox_email"
-    __table_args__ = (sa.Index("ix_outbox_email_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_email_due", "status", "next_attempt_at"),
+        sa.Index("ix_outbox_email_related", "related_type", "related_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     template: Mapped[str] = mapped_column(sa.String(64))
@@ -34,6 +37,9 @@ class OutboxEmail(db.Model):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    # What the message is about (e.g. "reference", 12), so a bounce can find it.
+    related_type: Mapped[str | None] = mapped_column(sa.String(32))
+    related_id: Mapped[int | None] = mapped_column()
 
     def message_id(self, domain: str) -> str:
         """Derived from the row, so a resend of the same row carries the same Message-ID."""

@@ -32,8 +32,11 @@ def external_url(endpoint: str, **values: Any) -> str:
     return current_app.config["PORTAL_BASE_URL"] + path
 
 
-def queue_email(template: str, to: str, **context: Any) -> OutboxEmail:
-    """Render templates/email/<template>/{subject.txt,body.txt,body.html} into an outbox row."""
+def queue_email(template: str, to: str, *, related: Any = None, **context: Any) -> OutboxEmail:
+    """Render templates/email/<template>/{subject.txt,body.txt,body.html} into an outbox row.
+
+    `related` (a model with an id) is recorded so a bounce can be traced back to it.
+    """
     context.setdefault("portal_name", current_app.config["PORTAL_NAME"])
     context.setdefault("association_name", current_app.config["ASSOCIATION_NAME"])
     context.setdefault("association_email", current_app.config["ASSOCIATION_EMAIL"])
@@ -44,6 +47,8 @@ def queue_email(template: str, to: str, **context: Any) -> OutboxEmail:
         subject=check_header_value(subject)[:255],
         body_text=render_template(f"email/{template}/body.txt", **context),
         body_html=render_template(f"email/{template}/body.html", **context),
+        related_type=type(related).__tablename__ if related is not None else None,
+        related_id=related.id if related is not None else None,
     )
     db.session.add(email)
     db.session.flush()

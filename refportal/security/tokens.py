@@ -5,7 +5,9 @@ import hashlib
 from typing import Any
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from datetime import datetime
+
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 # One salt per purpose: a token made for one purpose never loads for another.
 PURPOSES = ("email-verify", "password-reset", "reference-rating")
@@ -33,9 +35,17 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
     )
 
 
-def make_token(purpose: str, payload: dict[str, Any]) -> str:
-    """Sign `payload` for one purpose; the purpose is also written into the payload as `act`."""
-    return _serializer(purpose).dumps({**payload, "act": purpose})
+def make_token(purpose: str, payload: dict[str, Any], *, issued_at: datetime | None = None) -> str:
+    """Sign `payload` for one purpose; the purpose is also written into the payload as `act`.
+
+    With `issued_at` the token carries that time instead of now, so the same payload and time give
+    the same link again (a reminder re-sends the invitation's link) and its age counts from then.
+    """
+    serializer = _serializer(purpose)
+    if issued_at is not None:
+        timestamp = int(issued_at.timestamp())
+        serializer.signer = type("IssuedAtSigner", (TimestampSigner,), {"get_timestamp": lambda self: timestamp})
+    return serializer.dumps({**payload, "act": purpose})
 
 
 def load_token(purpose: str, token: str, max_age: int) -> dict[str, Any]:

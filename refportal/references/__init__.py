@@ -1,0 +1,1 @@
+"""References: nomination, the reference state machine, signed links, the rating form, reminders."""

@@ -1,0 +1,18 @@
+"""`flask references remind`: reminders and expiry, for cron."""
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from refportal.extensions import db
+from refportal.references.services import run_reminders
+
+references_cli = AppGroup("references", help="Referee reminders and link expiry.")
+
+
+@references_cli.command("remind")
+def remind_command() -> None:
+    """Send due reminders and expire links past their age (safe to run any number of times)."""
+    reminded, expired = run_reminders()
+    db.session.commit()
+    click.echo(f"reminders sent {reminded}, links expired {expired}")

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DecimalField, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from refportal.applications.categories import CATEGORIES, Credential
+from refportal.forms import SingleLine, ValidEmail, choices, strip_text
+from refportal.references.rating_form import (
+    DOMAINS,
+    NOT_ENOUGH_INFORMATION,
+    NOT_ENOUGH_INFORMATION_LABEL,
+    SCALE,
+    Recommendation,
+    item_text,
+)
+from refportal.references.roles import RefereeRole
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class NominationForm(FlaskForm):
+    name = StringField("Referee's full name", filters=[strip_text],
+                       validators=[DataRequired("Enter the referee's name."), Length(max=120), SingleLine()])
+    email = EmailField(
+        "Referee's e-mail address", filters=[strip_text],
+        validators=[DataRequired("Enter the referee's e-mail address."), Length(max=254), ValidEmail()],
+        description="A personal address is safest: employer mail servers often block portal mail.",
+    )
+    organisation = StringField("Organisation", filters=[strip_text],
+                               validators=[DataRequired("Enter the referee's organisation."), Length(max=160), SingleLine()])
+    role = SelectField("The referee's role for you", validators=[DataRequired("Choose the referee's role.")])
+    setting = StringField("In what setting do they know you?", filters=[strip_text],
+                          validators=[DataRequired("Say in what setting the referee knows you."), Length(max=200), SingleLine()],
+                          description="For example: home visiting program at Riverside Family Services.")
+    known_years = DecimalField(
+        "For how many years have they known you?", places=1,
+        validators=[InputRequired("Say how many years the referee has known you."),
+                    NumberRange(0, 60, "Enter a number of years from 0 to 60.")],
+        description="A referee should have known you for about a year.",
+    )
+    endorsed_credential = SelectField(
+        "Is the referee endorsed?",
+        choices=choices([("", "Not endorsed, or I do not know")] + [(c.value, c.short) for c in Credential]),
+        validators=[Optional()],
+    )
+    endorsed_category = SelectField(
+        "Their endorsement category", choices=choices([("", "—")] + [(str(n), f"Category {n}") for n in CATEGORIES]),
+        validators=[Optional()],
+    )
+    waived = RadioField(
+        "Do you waive your right to see this reference's content?",
+        choices=choices([("yes", "Yes, I waive the right to see what this referee writes"),
+                         ("no", "No, I want to be able to read it")]),
+        validators=[DataRequired("Say whether you waive the right to see this reference.")],
+        description="You always see the status. Many referees only rate when the right is waived.",
+    )
+
+    def set_roles(self, roles: tuple[RefereeRole, ...]) -> None:
+        self.role.choices = choices([("", "Choose…")] + [(r.value, r.label) for r in roles])
+
+
+class CorrectEmailForm(FlaskForm):
+    email = EmailField("Correct e-mail address", filters=[strip_text],
+                       validators=[DataRequired("Enter the corrected e-mail address."), Length(max=254), ValidEmail()])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only its CSRF token."""
+
+
+class DeclineForm(FlaskForm):
+    reason = TextAreaField("Reason (optional)", filters=[strip_text], validators=[Optional(), Length(max=1000)],
+                           description="The reviewers see this; it helps the applicant find another referee.")
+
+
+class ConfirmForm(FlaskForm):
+    digest = HiddenField()
+
+
+class FreshLinkForm(FlaskForm):
+    """Ask for a new link after the old one expired."""
+
+
+TEXT_LIMIT = 5000
+
+
+class RatingFormBase(FlaskForm):
+    """Nothing is required here, so a draft can be saved at any point; `rating_problems` decides
+    what a submission needs. CSRF failures become a message on the form (answers are kept)."""
+
+    recommendation = RadioField(
+        "Overall recommendation", choices=choices((r.value, r.label) for r in Recommendation), validators=[Optional()]
+    )
+    strengths = TextAreaField("The applicant's strengths", filters=[strip_text], validators=[Length(max=TEXT_LIMIT)])
+    growth = TextAreaField("Areas for growth", filters=[strip_text], validators=[Length(max=TEXT_LIMIT)])
+    for_reviewers = TextAreaField("Anything else the reviewers should know (optional)", filters=[strip_text],
+                                  validators=[Length(max=TEXT_LIMIT)])
+    relationship_role = StringField("In what role do you know the applicant?", filters=[strip_text],
+                                    validators=[Length(max=160), SingleLine()],
+                                    description="For example: I have been their program supervisor.")
+    relationship_setting = StringField("In what setting?", filters=[strip_text],
+                                       validators=[Length(max=200), SingleLine()])
+    relationship_years = DecimalField("For how many years?", places=1,
+                                      validators=[Optional(), NumberRange(0, 60, "Enter a number of years from 0 to 60.")])
+    attestation_name = StringField("Your full name (signature)", filters=[strip_text],
+                                   validators=[Length(max=120), SingleLine()])
+    attest = BooleanField("I am the referee named in this request, and this rating is my own honest judgement.")
+
+
+def _item_field_name(key: str) -> str:
+    return f"item_{key}"
+
+
+def _build_rating_form(credential: Credential) -> type[RatingFormBase]:
+    scale = choices(list(SCALE) + [(NOT_ENOUGH_INFORMATION, NOT_ENOUGH_INFORMATION_LABEL)])
+    fields = {
+        _item_field_name(item.key): RadioField(item_text(item, credential), choices=scale, validators=[Optional()])
+        for domain in DOMAINS
+        for item in domain.items
+    }
+    return type(f"RatingForm_{credential.name}", (RatingFormBase,), fields)
+
+
+RATING_FORMS = {credential: _build_rating_form(credential) for credential in Credential}
+ANSWER_FIELDS = ("recommendation", "strengths", "growth", "for_reviewers", "relationship_role", "relationship_setting",
+                 "relationship_years", "attestation_name", "attest")
+
+
+def answers_from_form(form: RatingFormBase) -> dict:
+    """The typed answers as plain data (for the draft and the rating)."""
+    answers = {field: getattr(form, field).data for field in ANSWER_FIELDS}
+    raw_years = form.relationship_years.raw_data[0] if form.relationship_years.raw_data else ""
+    answers["relationship_years"] = str(form.relationship_years.data) if form.relationship_years.data is not None else raw_years
+    answers["attest"] = bool(form.attest.data)
+    answers["items"] = {
+        item.key: getattr(form, _item_field_name(item.key)).data
+        for domain in DOMAINS for item in domain.items
+        if getattr(form, _item_field_name(item.key)).data
+    }
+    return answers
+
+
+def form_data_from_answers(answers: dict | None) -> dict:
+    """The other way round: a saved draft as form data."""
+    if not answers:
+        return {}
+    data = {field: answers.get(field) for field in ANSWER_FIELDS if answers.get(field) not in (None, "")}
+    if "relationship_years" in data:
+        try:
+            data["relationship_years"] = Decimal(str(data["relationship_years"]))
+        except InvalidOperation:
+            del data["relationship_years"]
+    data.update({_item_field_name(key): value for key, value in answers.get("items", {}).items()})
+    return data

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from refportal.applications.categories import Credential
+from refportal.applications.models import Application
+from refportal.db import UTCDateTime, enum_column, utcnow
+from refportal.extensions import db
+from refportal.references.rating_form import Recommendation
+from refportal.references.roles import RefereeRole
+
+
+class ReferenceStatus(enum.Enum):
+    NOMINATED = "nominated"
+    INVITED = "invited"
+    OPENED = "opened"
+    IN_PROGRESS = "in_progress"  # a draft is saved
+    SUBMITTED = "submitted"
+    DECLINED = "declined"
+    BOUNCED = "bounced"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"  # replaced, or its e-mail corrected: the link no longer works
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+# The link works only in these states.
+LIVE_STATUSES = (ReferenceStatus.INVITED, ReferenceStatus.OPENED, ReferenceStatus.IN_PROGRESS)
+
+
+class Reference(db.Model):
+    __tablename__ = "reference"
+    __table_args__ = (sa.Index("ix_reference_application_status", "application_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("application.id", ondelete="CASCADE"))
+    replaces_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reference.id", ondelete="SET NULL"))
+
+    name: Mapped[str] = mapped_column(sa.String(120))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    organisation: Mapped[str] = mapped_column(sa.String(160))
+    role: Mapped[RefereeRole] = mapped_column(enum_column(RefereeRole))
+    setting: Mapped[str] = mapped_column(sa.String(200))  # where the referee knows the applicant from
+    known_years: Mapped[Decimal] = mapped_column(sa.Numeric(4, 1))
+    endorsed_credential: Mapped[Credential | None] = mapped_column(enum_column(Credential))
+    endorsed_category: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    waived: Mapped[bool] = mapped_column(default=True)  # the applicant waived the right to see the content
+
+    status: Mapped[ReferenceStatus] = mapped_column(enum_column(ReferenceStatus), default=ReferenceStatus.NOMINATED)
+    nominated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    draft_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decline_reason: Mapped[str | None] = mapped_column(sa.String(1000))
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    auto_reminders_sent: Mapped[int] = mapped_column(default=0)
+
+    # The link: signed over (id, nonce) with link_issued_at as its time; a new nonce revokes it.
+    link_nonce: Mapped[str | None] = mapped_column(sa.String(64))
+    link_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    draft: Mapped[dict | None] = mapped_column(sa.JSON)  # the referee's saved answers
+
+    application: Mapped[Application] = relationship(back_populates="references")
+    rating: Mapped[Rating | None] = relationship(back_populates="reference", uselist=False)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def counts(self) -> bool:
+        """A submitted rating with fewer than the limit of "not enough information" answers."""
+        return self.status is ReferenceStatus.SUBMITTED and self.rating is not None and self.rating.counts
+
+
+class Rating(db.Model):
+    """A submitted rating: written once, never changed."""
+
+    __tablename__ = "rating"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference_id: Mapped[int] = mapped_column(sa.ForeignKey("reference.id", ondelete="CASCADE"), unique=True)
+    form_version: Mapped[str] = mapped_column(sa.String(16))
+    answers: Mapped[dict] = mapped_column(sa.JSON)  # item key -> "1".."5" or "na"
+    not_enough_information: Mapped[int] = mapped_column()
+    counts: Mapped[bool] = mapped_column()
+    recommendation: Mapped[Recommendation] = mapped_column(enum_column(Recommendation))
+    strengths: Mapped[str] = mapped_column(sa.Text)
+    growth: Mapped[str] = mapped_column(sa.Text)
+    for_reviewers: Mapped[str] = mapped_column(sa.Text, default="")
+    relationship_role: Mapped[str] = mapped_column(sa.String(160))
+    relationship_setting: Mapped[str] = mapped_column(sa.String(200))
+    relationship_years: Mapped[Decimal] = mapped_column(sa.Numeric(4, 1))
+    attestation_name: Mapped[str] = mapped_column(sa.String(120))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    reference: Mapped[Reference] = relationship(back_populates="rating")

@@ -1,0 +1,37 @@
+"""A referee's address refused by the mail server marks the reference bounced and tells the applicant."""
+from __future__ import annotations
+
+from refportal.mail.sender import deliver_due
+from refportal.references.models import ReferenceStatus
+from tests.conftest import Browser
+from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
+from tests.references.helpers import nominate_three, references, send_requests
+
+
+def test_a_bounce_marks_the_reference_and_the_applicant_hears_of_it(smtp_app, smtp_server):
+    smtp_server.handler.rcpt_replies["rae@example.net"] = "550 5.1.1 mailbox unavailable"
+    with smtp_app.app_context():
+        user = make_user(email="applicant@example.org")
+        application = make_application(user, category=2)
+        record_eligibility(application)
+        declare_current_membership(application)
+    browser = Browser(smtp_app.test_client())
+    browser.login("applicant@example.org")
+    nominate_three(browser, application.id)
+    send_requests(browser, application.id)
+
+    with smtp_app.app_context():
+        report = deliver_due()
+    assert (report.sent, report.failed) == (2, 1)
+    statuses = {r.email: r.status for r in references(smtp_app)}
+    assert statuses == {"sam@example.net": ReferenceStatus.INVITED, "rae@example.net": ReferenceStatus.BOUNCED,
+                        "cole@example.net": ReferenceStatus.INVITED}
+    # The applicant's notice is queued and goes out with the next round.
+    with smtp_app.app_context():
+        assert deliver_due().sent == 1
+    notice = smtp_server.delivered[-1]
+    assert notice.rcpt_tos == ["applicant@example.org"]
+    assert "could not be delivered" in notice.message["Subject"]
+    page = browser.get(f"/applications/{application.id}/references/").get_data(as_text=True)
+    assert "could not be delivered" in page and "Correct the e-mail" in page
+    assert {d.rcpt_tos[0] for d in smtp_server.delivered} == {"sam@example.net", "cole@example.net", "applicant@example.org"}
