@@ -17,6 +17,15 @@ from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.membership.models import Association, MembershipKind
 from refportal.membership.services import declare_membership
+from refportal.references.rating_form import ITEM_KEYS
+from refportal.references.roles import RefereeRole
+from refportal.references.services import (
+    decline_reference,
+    nominate_referee,
+    save_draft,
+    send_requests,
+    submit_rating,
+)
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -27,6 +36,14 @@ DEMO_USERS = [
     ("ben@example.org", "Ben Okafor", Role.APPLICANT, "IMH-E category 2, eligible, member of INfancy Onward"),
     ("carla@example.org", "Carla Mendes", Role.APPLICANT, "ECMH-E category 3, short of RSC hours, will join"),
     ("dev@example.org", "Dev Patel", Role.APPLICANT, "endorsed IMH-E 3 months ago: ECMH-E not yet allowed"),
+    ("eve@example.org", "Eve Laurent", Role.APPLICANT, "IMH-E category 3, references asked: one in, one draft, one declined"),
+]
+
+# Eve's referees answer in the demo; their links are in the mail viewer like any other.
+DEMO_REFEREES = [
+    ("Grace Holt", "grace.holt@example.net", RefereeRole.SUPERVISOR, "Riverside Family Services", True),
+    ("Ivan Ruiz", "ivan.ruiz@example.net", RefereeRole.RSC_PROVIDER, "Reflective Practice Collaborative", True),
+    ("June Park", "june.park@example.net", RefereeRole.COLLEAGUE, "Riverside Family Services", False),
 ]
 
 
@@ -71,7 +88,39 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
         application.submitted_at = decided - timedelta(days=60)
         application.decided_at = decided
 
+    eve = users["eve@example.org"]
+    if not _has_application(eve):
+        _seed_references(eve, today)
+
     return [(email, role.value, note) for email, _, role, note in DEMO_USERS]
+
+
+def _seed_references(applicant: User, today: date) -> None:
+    application = open_application(applicant=applicant, credential=Credential.IMH_E, category=3, mentor_track=None)
+    record_eligibility(application=application, actor=applicant, education_level=EducationLevel.MASTER,
+                       work_years=Decimal("5"), training_hours=60, rsc_hours=64)
+    declare_membership(application=application, actor=applicant, kind=MembershipKind.CURRENT_MEMBER,
+                       association=Association.WAIMH, association_name=None, member_number="W-5521",
+                       expires_on=today + timedelta(days=120), today=today)
+    grace, ivan, june = (
+        nominate_referee(application=application, actor=applicant, name=name, email=email, organisation=organisation,
+                         role=role, setting="Infant mental health home visiting", known_years=Decimal("3"),
+                         endorsed_credential=Credential.IMH_E if endorsed else None,
+                         endorsed_category=3 if endorsed else None, waived=True)
+        for name, email, role, organisation, endorsed in DEMO_REFEREES
+    )
+    send_requests(application=application, actor=applicant)
+    answers = {
+        "items": {key: "4" for key in ITEM_KEYS},
+        "recommendation": "recommend", "strengths": "Attuned, warm and reflective with families.",
+        "growth": "Building confidence in leading team case reviews.", "for_reviewers": "",
+        "relationship_role": "Program supervisor", "relationship_setting": "Home visiting",
+        "relationship_years": "3", "attestation_name": "Grace Holt", "attest": True,
+    }
+    submit_rating(reference=grace, nonce=grace.link_nonce, answers=answers)
+    save_draft(reference=ivan, nonce=ivan.link_nonce,
+               answers={"items": {key: "5" for key in ITEM_KEYS[:8]}, "strengths": "Seeks out supervision."})
+    decline_reference(reference=june, nonce=june.link_nonce, reason="I have only known Eve for a few months.")
 
 
 @click.command("seed-demo")

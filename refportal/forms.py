@@ -5,7 +5,7 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
 
 def normalize_email(address: str) -> str:
@@ -38,6 +38,30 @@ class SingleLine:
     def __call__(self, form, field):
         value = field.data or ""
         if any(unicodedata.category(ch) == "Cc" for ch in value):
+            raise ValidationError(self.message)
+
+
+class OptionalChoice:
+    """For select and radio fields that may be left unanswered: only a truly empty answer counts as
+    none. (WTForms' Optional also treats white space as empty and then skips the choice check.)"""
+
+    field_flags = {"optional": True}
+
+    def __call__(self, form, field):
+        if not field.raw_data or field.raw_data[0] == "":
+            field.errors[:] = []
+            raise StopValidation()
+
+
+class Paragraphs:
+    """Free text over several lines: line breaks and tabs are fine, other control characters
+    (NUL, escape codes) are refused; the database could not store some of them."""
+
+    message = "Remove the control characters from this text (they cannot be stored)."
+
+    def __call__(self, form, field):
+        value = field.data or ""
+        if any(unicodedata.category(ch) == "Cc" and ch not in "\r\n\t" for ch in value):
             raise ValidationError(self.message)
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, IntegerField, RadioField, SelectField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, NumberRange
 
 from refportal.applications.categories import (
     CATEGORIES,
@@ -12,7 +12,7 @@ from refportal.applications.categories import (
     MentorTrack,
 )
 from refportal.applications.services import MAX_HOURS, MAX_WORK_YEARS
-from refportal.forms import choices
+from refportal.forms import OptionalChoice, choices
 
 
 def _enum_or_none(enum_cls):
@@ -41,7 +41,7 @@ class ApplicationForm(FlaskForm):
     mentor_track = SelectField(
         "Mentor track (category 4 only)",
         choices=choices([("", "—")] + [(t.value, t.label) for t in MentorTrack]),
-        validators=[Optional()],
+        validators=[OptionalChoice()],
         validate_choice=True,
     )
 

@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from refportal.forms import SingleLine, choices, strip_text
+from refportal.forms import OptionalChoice, SingleLine, choices, strip_text
 from refportal.membership.models import Association, MembershipKind
 
 
@@ -20,7 +20,7 @@ class MembershipForm(FlaskForm):
     association = SelectField(
         "Association",
         choices=choices([("", "Choose…")] + [(a.value, a.label) for a in Association]),
-        validators=[Optional()],
+        validators=[OptionalChoice()],
     )
     association_name = StringField(
         "Name of the association (if another)",

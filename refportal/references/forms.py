@@ -7,7 +7,7 @@ from wtforms import BooleanField, DecimalField, EmailField, HiddenField, RadioFi
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from refportal.applications.categories import CATEGORIES, Credential
-from refportal.forms import SingleLine, ValidEmail, choices, strip_text
+from refportal.forms import OptionalChoice, Paragraphs, SingleLine, ValidEmail, choices, strip_text
 from refportal.references.rating_form import (
     DOMAINS,
     NOT_ENOUGH_INFORMATION,
@@ -44,11 +44,11 @@ class NominationForm(FlaskForm):
     endorsed_credential = SelectField(
         "Is the referee endorsed?",
         choices=choices([("", "Not endorsed, or I do not know")] + [(c.value, c.short) for c in Credential]),
-        validators=[Optional()],
+        validators=[OptionalChoice()],
     )
     endorsed_category = SelectField(
         "Their endorsement category", choices=choices([("", "—")] + [(str(n), f"Category {n}") for n in CATEGORIES]),
-        validators=[Optional()],
+        validators=[OptionalChoice()],
     )
     waived = RadioField(
         "Do you waive your right to see this reference's content?",
@@ -72,7 +72,7 @@ class ActionForm(FlaskForm):
 
 
 class DeclineForm(FlaskForm):
-    reason = TextAreaField("Reason (optional)", filters=[strip_text], validators=[Optional(), Length(max=1000)],
+    reason = TextAreaField("Reason (optional)", filters=[strip_text], validators=[Optional(), Length(max=1000), Paragraphs()],
                            description="The reviewers see this; it helps the applicant find another referee.")
 
 
@@ -92,12 +92,12 @@ class RatingFormBase(FlaskForm):
     what a submission needs. CSRF failures become a message on the form (answers are kept)."""
 
     recommendation = RadioField(
-        "Overall recommendation", choices=choices((r.value, r.label) for r in Recommendation), validators=[Optional()]
+        "Overall recommendation", choices=choices((r.value, r.label) for r in Recommendation), validators=[OptionalChoice()]
     )
-    strengths = TextAreaField("The applicant's strengths", filters=[strip_text], validators=[Length(max=TEXT_LIMIT)])
-    growth = TextAreaField("Areas for growth", filters=[strip_text], validators=[Length(max=TEXT_LIMIT)])
+    strengths = TextAreaField("The applicant's strengths", filters=[strip_text], validators=[Length(max=TEXT_LIMIT), Paragraphs()])
+    growth = TextAreaField("Areas for growth", filters=[strip_text], validators=[Length(max=TEXT_LIMIT), Paragraphs()])
     for_reviewers = TextAreaField("Anything else the reviewers should know (optional)", filters=[strip_text],
-                                  validators=[Length(max=TEXT_LIMIT)])
+                                  validators=[Length(max=TEXT_LIMIT), Paragraphs()])
     relationship_role = StringField("In what role do you know the applicant?", filters=[strip_text],
                                     validators=[Length(max=160), SingleLine()],
                                     description="For example: I have been their program supervisor.")
@@ -117,7 +117,7 @@ def _item_field_name(key: str) -> str:
 def _build_rating_form(credential: Credential) -> type[RatingFormBase]:
     scale = choices(list(SCALE) + [(NOT_ENOUGH_INFORMATION, NOT_ENOUGH_INFORMATION_LABEL)])
     fields = {
-        _item_field_name(item.key): RadioField(item_text(item, credential), choices=scale, validators=[Optional()])
+        _item_field_name(item.key): RadioField(item_text(item, credential), choices=scale, validators=[OptionalChoice()])
         for domain in DOMAINS
         for item in domain.items
     }

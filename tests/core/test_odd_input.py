@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
+
+from refportal.extensions import db
+from refportal.references.models import Reference
 
 from tests.conftest import csrf_token_from
 from tests.factories import make_application, make_user
@@ -35,3 +39,44 @@ def test_odd_values_in_every_field_never_cause_a_500(app, browser, url):
         everything = {field: value for field in FORMS[url.replace(str(application.id), "{id}")]}
         response = browser.client.post(url, data={"csrf_token": token, **everything})
         assert response.status_code < 500, (url, value[:20])
+
+
+NOMINATION_FIELDS = ["name", "email", "organisation", "role", "setting", "known_years", "endorsed_credential",
+                     "endorsed_category", "waived"]
+
+
+def test_odd_values_in_the_reference_forms_never_cause_a_500(app, browser, outbox):
+    from refportal.references.rating_form import ITEM_KEYS
+    from tests.factories import declare_current_membership, record_eligibility
+    from tests.references.helpers import nominate_three, nomination, referee_path, send_requests
+
+    with app.app_context():
+        user = make_user(email="odd@example.org")
+        application = make_application(user)
+        record_eligibility(application)
+        declare_current_membership(application)
+    browser.login("odd@example.org")
+    base = f"/applications/{application.id}/references/"
+    token = csrf_token_from(browser.get(base).get_data(as_text=True))
+    for value in ODD_VALUES:
+        for field in NOMINATION_FIELDS:
+            assert browser.client.post(base, data={"csrf_token": token, **nomination(**{field: value})}).status_code < 500
+            with app.app_context():  # some odd values are fine (markup in a name): start again each time
+                db.session.execute(sa.delete(Reference))
+                db.session.commit()
+    nominate_three(browser, application.id)
+    send_requests(browser, application.id)
+
+    referee = app.test_client()
+    link = referee_path(outbox, "sam@example.net")
+    page_token = csrf_token_from(referee.get(link).get_data(as_text=True))
+    rating_fields = ["recommendation", "strengths", "growth", "for_reviewers", "relationship_role",
+                     "relationship_setting", "relationship_years", "attestation_name", "attest", f"item_{ITEM_KEYS[0]}"]
+    for value in ODD_VALUES:
+        for action in ("save", "review", value):
+            data = {"csrf_token": page_token, "action": action, **{field: value for field in rating_fields}}
+            assert referee.post(link, data=data).status_code < 500, (action, value[:20])
+        assert referee.post(f"{link}/decline", data={"csrf_token": page_token, "reason": value}).status_code < 500
+        assert referee.post(f"{link}/submit", data={"csrf_token": page_token, "digest": value}).status_code < 500
+        assert referee.get(f"/r/{value[:200]}").status_code < 500
+        assert referee.post(f"/r/{value[:200]}/fresh-link", data={"csrf_token": page_token}).status_code < 500

@@ -207,3 +207,11 @@ def test_an_expired_link_offers_a_fresh_one_sent_to_the_same_address(app, refere
     assert fresh != sam_link and outbox(to="sam@example.net")[-1].subject.startswith("Your new link")
     assert referee.get(fresh).status_code == 200
     assert referee.get(f"/r/{old_token}").status_code == 410  # the old one is revoked
+
+
+def test_control_characters_are_refused_with_a_message_and_the_rest_kept(app, referee, sam_link):
+    response = post_rating(referee, sam_link, full_answers(strengths="Good\x00work"), "save")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Remove the control characters" in body
+    assert "Could document visits sooner." in body
+    assert sam(app).draft is None
