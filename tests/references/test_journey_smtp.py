@@ -1,0 +1,56 @@
+"""The whole reference round trip with the mail going through a real SMTP server on loopback."""
+from __future__ import annotations
+
+import re
+
+from refportal.mail.sender import deliver_due
+from refportal.references.models import ReferenceStatus
+from tests.conftest import Browser, csrf_token_from
+from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
+from tests.references.helpers import full_answers, nominate_three, post_rating, references, send_requests, submit_rating
+
+
+def delivered_link(smtp_server, to: str) -> str:
+    """The referee link in the newest message the SMTP server accepted for `to`."""
+    message = [d for d in smtp_server.delivered if d.rcpt_tos == [to]][-1].message
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    return re.search(r"https://portal\.example\.test(/r/[^\s]+)", text).group(1)
+
+
+def test_nominate_mail_link_draft_resume_submit_decline(smtp_app, smtp_server):
+    with smtp_app.app_context():
+        user = make_user(email="applicant@example.org", name="Avery Applicant")
+        application = make_application(user, category=2)
+        record_eligibility(application)
+        declare_current_membership(application)
+    applicant = Browser(smtp_app.test_client())
+    applicant.login("applicant@example.org")
+    nominate_three(applicant, application.id)
+    send_requests(applicant, application.id)
+    with smtp_app.app_context():
+        assert deliver_due().sent == 3
+
+    # Referee one: half the form, a draft, a new browser, the rest, the summary, submit.
+    link = delivered_link(smtp_server, "sam@example.net")
+    first_visit = smtp_app.test_client()
+    assert post_rating(first_visit, link, {"item_theory_development": "5", "strengths": "Draft words"}, "save").status_code == 302
+    second_visit = smtp_app.test_client()
+    page = second_visit.get(link).get_data(as_text=True)
+    assert "Draft words" in page
+    assert submit_rating(second_visit, link, full_answers(strengths="Draft words, finished")).status_code == 200
+
+    # Referee two declines.
+    link = delivered_link(smtp_server, "rae@example.net")
+    referee = smtp_app.test_client()
+    decline_page = referee.get(f"{link}/decline").get_data(as_text=True)
+    referee.post(f"{link}/decline", data={"csrf_token": csrf_token_from(decline_page), "reason": "Too busy"})
+
+    # The applicant hears of both by e-mail, through the same SMTP server.
+    with smtp_app.app_context():
+        assert deliver_due().sent == 2
+    subjects = [d.message["Subject"] for d in smtp_server.delivered if d.rcpt_tos == ["applicant@example.org"]]
+    assert subjects == ["Sam Supervisor has submitted a reference", "Rae Provider has declined to give a reference"]
+    statuses = {r.email: r.status for r in references(smtp_app)}
+    assert statuses["sam@example.net"] is ReferenceStatus.SUBMITTED
+    assert statuses["rae@example.net"] is ReferenceStatus.DECLINED
+    assert statuses["cole@example.net"] is ReferenceStatus.INVITED
