@@ -15,6 +15,7 @@ from refportal.applications.eligibility import evaluate_eligibility
 from refportal.applications.fees import fee_breakdown
 from refportal.applications.forms import ApplicationForm, EligibilityForm, SubmitApplicationForm, WithdrawForm
 from refportal.applications.models import Application
+from refportal.references.models import Reference
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.web import commit_service, flash_success, role_required
@@ -39,7 +40,10 @@ def dashboard():
     applications = db.session.scalars(
         sa.select(Application)
         .where(Application.applicant_id == current_user.id)
-        .options(selectinload(Application.membership))
+        .options(
+            selectinload(Application.membership),
+            selectinload(Application.references).selectinload(Reference.rating),
+        )
         .order_by(Application.created_at.desc())
     ).all()
     today = date.today()

@@ -153,6 +153,7 @@ def submit(token: str):
 
 
 @bp.route("/<token>/decline", methods=["GET", "POST"])
+@csrf.exempt  # checked by the form itself, so a timed-out page keeps the typed reason
 def decline(token: str):
     """Decline to give a rating, with an optional reason."""
     reference = _resolve(token)
@@ -167,6 +168,11 @@ def decline(token: str):
             db.session.rollback()
             return _closed(token)
         return render_template("referee/thanks.html", reference=reference, declined=True)
+    if form.csrf_token.errors:
+        form.form_errors.append(CSRF_TIMEOUT_MESSAGE)
+    elif request.method == "GET":
+        services.record_opened(reference)
+        db.session.commit()
     return render_template("referee/decline.html", reference=reference, token=token, form=form,
                            application=reference.application)
 

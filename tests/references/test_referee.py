@@ -215,3 +215,11 @@ def test_control_characters_are_refused_with_a_message_and_the_rest_kept(app, re
     assert response.status_code == 200 and "Remove the control characters" in body
     assert "Could document visits sooner." in body
     assert sam(app).draft is None
+
+
+def test_a_csrf_time_out_on_declining_keeps_the_reason(app, referee, sam_link):
+    referee.get(f"{sam_link}/decline")
+    response = referee.post(f"{sam_link}/decline", data={"csrf_token": "stale", "reason": "Kept reason"})
+    body = response.get_data(as_text=True)
+    assert "Nothing you typed is lost" in body and "Kept reason" in body
+    assert sam(app).status is ReferenceStatus.OPENED
