@@ -3,20 +3,13 @@ from __future__ import annotations
 
 from refportal.mail.sender import deliver_due
 from refportal.references.models import ReferenceStatus
-from tests.conftest import Browser
-from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
+from tests.references.conftest import ready_applicant
 from tests.references.helpers import nominate_three, references, send_requests
 
 
 def test_a_bounce_marks_the_reference_and_the_applicant_hears_of_it(smtp_app, smtp_server):
     smtp_server.handler.rcpt_replies["rae@example.net"] = "550 5.1.1 mailbox unavailable"
-    with smtp_app.app_context():
-        user = make_user(email="applicant@example.org")
-        application = make_application(user, category=2)
-        record_eligibility(application)
-        declare_current_membership(application)
-    browser = Browser(smtp_app.test_client())
-    browser.login("applicant@example.org")
+    browser, application = ready_applicant(smtp_app)
     nominate_three(browser, application.id)
     send_requests(browser, application.id)
 

@@ -5,8 +5,8 @@ import re
 
 from refportal.mail.sender import deliver_due
 from refportal.references.models import ReferenceStatus
-from tests.conftest import Browser, csrf_token_from
-from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
+from tests.conftest import csrf_token_from
+from tests.references.conftest import ready_applicant
 from tests.references.helpers import full_answers, nominate_three, post_rating, references, send_requests, submit_rating
 
 
@@ -18,13 +18,7 @@ def delivered_link(smtp_server, to: str) -> str:
 
 
 def test_nominate_mail_link_draft_resume_submit_decline(smtp_app, smtp_server):
-    with smtp_app.app_context():
-        user = make_user(email="applicant@example.org", name="Avery Applicant")
-        application = make_application(user, category=2)
-        record_eligibility(application)
-        declare_current_membership(application)
-    applicant = Browser(smtp_app.test_client())
-    applicant.login("applicant@example.org")
+    applicant, application = ready_applicant(smtp_app)
     nominate_three(applicant, application.id)
     send_requests(applicant, application.id)
     with smtp_app.app_context():
