@@ -52,17 +52,20 @@ def _init_extensions(app: Flask) -> None:
 
     @ext.login_manager.user_loader
     def load_user(user_id: str):
-        return ext.db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        user = ext.db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.is_active else None  # deactivation ends every session
 
 
 def _register_blueprints(app: Flask) -> None:
     from refportal import main
+    from refportal.accounts.admin_views import bp as admin_bp
     from refportal.accounts.views import bp as accounts_bp
     from refportal.applications.views import bp as applications_bp
     from refportal.mail.views import viewer_bp
     from refportal.membership.views import bp as membership_bp
     from refportal.references.referee_views import bp as referee_bp
     from refportal.references.views import bp as references_bp
+    from refportal.reviews.views import bp as reviews_bp
 
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts_bp)
@@ -70,6 +73,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(membership_bp)
     app.register_blueprint(references_bp)
     app.register_blueprint(referee_bp)
+    app.register_blueprint(reviews_bp)
+    app.register_blueprint(admin_bp)
     if app.config["MAIL_VIEWER"]:
         app.register_blueprint(viewer_bp)
 
@@ -78,12 +83,14 @@ def _register_cli(app: Flask) -> None:
     from refportal.accounts.cli import create_user_command
     from refportal.demo import seed_demo_command
     from refportal.mail.cli import mail_cli
+    from refportal.membership.cli import membership_cli
     from refportal.references.cli import references_cli
 
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(mail_cli)
     app.cli.add_command(references_cli)
+    app.cli.add_command(membership_cli)
 
 
 def _connect_signals(app: Flask) -> None:

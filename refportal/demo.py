@@ -12,7 +12,7 @@ from refportal.accounts.models import Role, User
 from refportal.accounts.services import create_user, find_user_by_email
 from refportal.applications.categories import Credential, EducationLevel
 from refportal.applications.models import Application, ApplicationStatus
-from refportal.applications.services import open_application, record_eligibility
+from refportal.applications.services import open_application, record_eligibility, submit_application
 from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.membership.models import Association, MembershipKind
@@ -37,6 +37,7 @@ DEMO_USERS = [
     ("carla@example.org", "Carla Mendes", Role.APPLICANT, "ECMH-E category 3, short of RSC hours, will join"),
     ("dev@example.org", "Dev Patel", Role.APPLICANT, "endorsed IMH-E 3 months ago: ECMH-E not yet allowed"),
     ("eve@example.org", "Eve Laurent", Role.APPLICANT, "IMH-E category 3, references asked: one in, one draft, one declined"),
+    ("fay@example.org", "Fay Okonkwo", Role.APPLICANT, "ECMH-E category 2, submitted with three ratings: ready to review"),
 ]
 
 # Eve's referees answer in the demo; their links are in the mail viewer like any other.
@@ -92,6 +93,10 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
     if not _has_application(eve):
         _seed_references(eve, today)
 
+    fay = users["fay@example.org"]
+    if not _has_application(fay):
+        _seed_submitted(fay, today)
+
     return [(email, role.value, note) for email, _, role, note in DEMO_USERS]
 
 
@@ -102,25 +107,60 @@ def _seed_references(applicant: User, today: date) -> None:
     declare_membership(application=application, actor=applicant, kind=MembershipKind.CURRENT_MEMBER,
                        association=Association.WAIMH, association_name=None, member_number="W-5521",
                        expires_on=today + timedelta(days=120), today=today)
-    grace, ivan, june = (
-        nominate_referee(application=application, actor=applicant, name=name, email=email, organisation=organisation,
-                         role=role, setting="Infant mental health home visiting", known_years=Decimal("3"),
-                         endorsed_credential=Credential.IMH_E if endorsed else None,
-                         endorsed_category=3 if endorsed else None, waived=True)
-        for name, email, role, organisation, endorsed in DEMO_REFEREES
-    )
-    send_requests(application=application, actor=applicant)
-    answers = {
-        "items": {key: "4" for key in ITEM_KEYS},
-        "recommendation": "recommend", "strengths": "Attuned, warm and reflective with families.",
-        "growth": "Building confidence in leading team case reviews.", "for_reviewers": "",
-        "relationship_role": "Program supervisor", "relationship_setting": "Home visiting",
-        "relationship_years": "3", "attestation_name": "Grace Holt", "attest": True,
-    }
-    submit_rating(reference=grace, nonce=grace.link_nonce, answers=answers)
+    grace, ivan, june = _nominate_and_ask(application, applicant, DEMO_REFEREES)
+    submit_rating(reference=grace, nonce=grace.link_nonce, answers=_answers("Grace Holt", "4"))
     save_draft(reference=ivan, nonce=ivan.link_nonce,
                answers={"items": {key: "5" for key in ITEM_KEYS[:8]}, "strengths": "Seeks out supervision."})
     decline_reference(reference=june, nonce=june.link_nonce, reason="I have only known Eve for a few months.")
+
+
+FAY_REFEREES = [
+    ("Hana Ito", "hana.ito@example.net", RefereeRole.SUPERVISOR, "Little Steps Preschool", True),
+    ("Omar Haddad", "omar.haddad@example.net", RefereeRole.RSC_PROVIDER, "Reflective Practice Collaborative", False),
+    ("Lena Berg", "lena.berg@example.net", RefereeRole.COLLEAGUE, "Little Steps Preschool", False),
+]
+
+
+def _seed_submitted(applicant: User, today: date) -> None:
+    """A complete application awaiting review; one rating has low scores beside a recommendation."""
+    application = open_application(applicant=applicant, credential=Credential.ECMH_E, category=2, mentor_track=None)
+    record_eligibility(application=application, actor=applicant, education_level=EducationLevel.BACHELOR,
+                       work_years=Decimal("4"), training_hours=45, rsc_hours=30)
+    declare_membership(application=application, actor=applicant, kind=MembershipKind.CURRENT_MEMBER,
+                       association=Association.INFANCY_ONWARD, association_name=None, member_number="IO-31877",
+                       expires_on=today + timedelta(days=240), today=today)
+    hana, omar, lena = _nominate_and_ask(application, applicant, FAY_REFEREES)
+    submit_rating(reference=hana, nonce=hana.link_nonce, answers=_answers("Hana Ito", "5"))
+    submit_rating(reference=omar, nonce=omar.link_nonce,
+                  answers=_answers("Omar Haddad", "4", recommendation="recommend_with_reservations", na=3))
+    submit_rating(reference=lena, nonce=lena.link_nonce, answers=_answers("Lena Berg", "4", low=4))
+    submit_application(application=application, actor=applicant, today=today)
+
+
+def _nominate_and_ask(application, applicant, referees):
+    nominated = [
+        nominate_referee(application=application, actor=applicant, name=name, email=email, organisation=organisation,
+                         role=role, setting="Work with young children and families", known_years=Decimal("3"),
+                         endorsed_credential=application.credential if endorsed else None,
+                         endorsed_category=3 if endorsed else None, waived=True)
+        for name, email, role, organisation, endorsed in referees
+    ]
+    send_requests(application=application, actor=applicant)
+    return nominated
+
+
+def _answers(name: str, score: str, *, recommendation: str = "recommend", na: int = 0, low: int = 0) -> dict:
+    """A demo rating: `na` items without enough information, `low` items rated 2."""
+    items = {}
+    for index, key in enumerate(ITEM_KEYS):
+        items[key] = "na" if index < na else ("2" if index >= len(ITEM_KEYS) - low else score)
+    return {
+        "items": items, "recommendation": recommendation,
+        "strengths": "Attuned, warm and reflective with families; steady under pressure.",
+        "growth": "Building confidence in leading team case reviews.", "for_reviewers": "",
+        "relationship_role": "Supervisor or colleague", "relationship_setting": "Early childhood program",
+        "relationship_years": "3", "attestation_name": name, "attest": True,
+    }
 
 
 @click.command("seed-demo")

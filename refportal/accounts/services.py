@@ -1,6 +1,8 @@
 """Account rules: registration, verification, login, password reset, staff accounts."""
 from __future__ import annotations
 
+import secrets
+
 import sqlalchemy as sa
 from flask import current_app
 
@@ -105,18 +107,22 @@ def request_password_reset(*, email: str) -> None:
     record("account.password_reset_requested", obj=user)
 
 
-def user_for_reset_token(token: str) -> User:
-    """The account a reset link is for; the link dies as soon as the password changes."""
-    payload = load_token("password-reset", token, current_app.config["PASSWORD_RESET_MAX_AGE"])
+# The two links that let a person choose a password, and how long each lasts.
+PASSWORD_LINKS = {"password-reset": "PASSWORD_RESET_MAX_AGE", "account-invite": "STAFF_INVITE_MAX_AGE"}
+
+
+def user_for_reset_token(token: str, purpose: str = "password-reset") -> User:
+    """The account a reset or invitation link is for; the link dies as soon as the password changes."""
+    payload = load_token(purpose, token, current_app.config[PASSWORD_LINKS[purpose]])
     user = db.session.get(User, payload.get("uid"))
     if user is None or fingerprint(user.password_hash) != payload.get("pw"):
         raise TokenInvalid("the password has changed since this link was sent")
     return user
 
 
-def reset_password(*, token: str, password: str) -> User:
-    """Set a new password through a reset link; following it also proves the address."""
-    user = user_for_reset_token(token)
+def reset_password(*, token: str, password: str, purpose: str = "password-reset") -> User:
+    """Set a new password through a reset or invitation link; following it also proves the address."""
+    user = user_for_reset_token(token, purpose)
     problem = password_problem(password, email=user.email, name=user.name)
     if problem:
         raise Refused(problem, field="password")
@@ -140,3 +146,40 @@ def create_user(*, email: str, name: str, role: Role, password: str) -> User:
     db.session.flush()
     record("account.created", obj=user, role=role.value)
     return user
+
+
+def invite_staff(*, email: str, name: str, role: Role, actor: User) -> User:
+    """Create a reviewer or admin account and e-mail them a link to choose their password."""
+    if role is Role.APPLICANT:
+        raise Refused("Invite reviewers and administrators here; applicants register themselves.", field="role")
+    email = normalize_email(email)
+    if find_user_by_email(email) is not None:
+        raise Refused(f"An account for {email} already exists: change its role instead.", field="email")
+    # A random password nobody knows: the account is usable once the invitee chooses their own.
+    user = User(email=email, name=name, role=role, password_hash=hash_password(secrets.token_urlsafe(32)))
+    db.session.add(user)
+    db.session.flush()
+    token = make_token("account-invite", {"uid": user.id, "pw": fingerprint(user.password_hash)})
+    queue_email("staff_invite", user.email, name=user.name, inviter=actor.name, role=role.value,
+                link=external_url("accounts.accept_invitation", token=token),
+                valid_days=current_app.config["STAFF_INVITE_MAX_AGE"] // 86400)
+    record("account.invited", obj=user, actor=actor, role=role.value)
+    return user
+
+
+def change_role(*, user: User, role: Role, actor: User) -> None:
+    """Give an account another role (never one's own, so an administrator cannot lock everyone out)."""
+    if user.id == actor.id:
+        raise Refused("You cannot change your own role; ask another administrator.")
+    if user.role is role:
+        return
+    record("account.role_changed", obj=user, actor=actor, before=user.role.value, after=role.value)
+    user.role = role
+
+
+def set_active(*, user: User, active: bool, actor: User) -> None:
+    """Deactivate an account (it can no longer log in; its sessions end) or reactivate it."""
+    if user.id == actor.id:
+        raise Refused("You cannot deactivate your own account.")
+    user.deactivated_at = None if active else (user.deactivated_at or utcnow())
+    record("account.reactivated" if active else "account.deactivated", obj=user, actor=actor)

@@ -55,6 +55,8 @@ def login():
         user = services.authenticate(email=form.email.data, password=form.password.data)
         if user is None:
             form.form_errors.append("That e-mail address and password do not match an account.")
+        elif not user.is_active:
+            form.form_errors.append("This account is deactivated. Please contact the association.")
         elif not user.is_verified:
             services.send_verification_email(user=user)
             db.session.commit()
@@ -94,17 +96,28 @@ def forgot_password():
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     """Choose a new password through the e-mailed link."""
+    return _choose_password(token, "password-reset", "reset", "Your password is changed. Log in with the new one.")
+
+
+@bp.route("/welcome/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    """A staff invitation: choose a password to start."""
+    return _choose_password(token, "account-invite", "invitation", "Welcome: your password is set. Log in to start.")
+
+
+def _choose_password(token: str, purpose: str, what: str, success: str):
     try:
-        user = services.user_for_reset_token(token)
+        user = services.user_for_reset_token(token, purpose)
     except TokenExpired:
-        return mark_no_store(_page("accounts/link_problem.html", 410, problem="expired", what="reset"))
+        return mark_no_store(_page("accounts/link_problem.html", 410, problem="expired", what=what))
     except TokenInvalid:
-        return mark_no_store(_page("accounts/link_problem.html", 400, problem="invalid", what="reset"))
+        return mark_no_store(_page("accounts/link_problem.html", 400, problem="invalid", what=what))
     form = PasswordResetForm(account_email=user.email)
     if form.validate_on_submit():
-        done, _ = commit_service(form, services.reset_password, token=token, password=form.password.data)
+        done, _ = commit_service(form, services.reset_password, token=token, password=form.password.data,
+                                 purpose=purpose)
         if done:
-            flash_success("Your password is changed. Log in with the new one.")
+            flash_success(success)
             return redirect(url_for("accounts.login"))
     return mark_no_store(_page("accounts/reset_password.html", 200, form=form))
 

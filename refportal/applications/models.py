@@ -54,6 +54,8 @@ class Application(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_message: Mapped[str | None] = mapped_column(sa.Text)  # what the applicant was told
+    review_round: Mapped[int] = mapped_column(default=1, server_default=sa.text("1"))  # a "more information" request opens the next
 
     # Eligibility as the applicant recorded it; None until recorded.
     education_level: Mapped[EducationLevel | None] = mapped_column(enum_column(EducationLevel))

@@ -34,9 +34,9 @@ def owned_application(application_id: int) -> Application:
 @bp.get("/dashboard")
 @login_required
 def dashboard():
-    """The applicant's applications with their checklists (staff see every application)."""
+    """The applicant's applications with their checklists (staff go to the review queue)."""
     if current_user.role is not Role.APPLICANT:
-        return _staff_dashboard()
+        return redirect(url_for("reviews.queue"))
     applications = db.session.scalars(
         sa.select(Application)
         .where(Application.applicant_id == current_user.id)
@@ -52,13 +52,6 @@ def dashboard():
         checklist = services.application_checklist(application, today)
         rows.append((application, checklist, services.ready_to_submit(checklist)))
     return render_template("applications/dashboard.html", rows=rows)
-
-
-def _staff_dashboard():
-    applications = db.session.scalars(
-        sa.select(Application).options(selectinload(Application.applicant)).order_by(Application.created_at.desc()).limit(200)
-    ).all()
-    return render_template("applications/staff_dashboard.html", applications=applications)
 
 
 @bp.route("/applications/new", methods=["GET", "POST"])

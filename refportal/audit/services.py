@@ -12,7 +12,7 @@ def record(action: str, *, obj: Any, actor: Any = None, **details: Any) -> Audit
     db.session.flush()  # so a new object has its id
     event = AuditEvent(
         action=action,
-        object_type=type(obj).__tablename__,
+        object_type=obj.__tablename__,
         object_id=obj.id,
         actor_id=getattr(actor, "id", None),
         details={k: v for k, v in details.items() if v is not None},

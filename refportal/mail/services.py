@@ -47,7 +47,7 @@ def queue_email(template: str, to: str, *, related: Any = None, **context: Any) 
         subject=check_header_value(subject)[:255],
         body_text=render_template(f"email/{template}/body.txt", **context),
         body_html=render_template(f"email/{template}/body.html", **context),
-        related_type=type(related).__tablename__ if related is not None else None,
+        related_type=related.__tablename__ if related is not None else None,
         related_id=related.id if related is not None else None,
     )
     db.session.add(email)

@@ -33,6 +33,11 @@ class MembershipKind(enum.Enum):
     WILL_JOIN = "will_join"  # the membership fee is added to the application's fees
 
 
+class VerificationSource(enum.Enum):
+    REVIEWER = "reviewer"
+    ROSTER = "roster"
+
+
 class MembershipStatus(enum.Enum):
     DECLARED = "declared"
     VERIFIED = "verified"
@@ -59,6 +64,7 @@ class MembershipDeclaration(db.Model):
     verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verification_note: Mapped[str | None] = mapped_column(sa.String(500))
+    verification_source: Mapped[VerificationSource | None] = mapped_column(enum_column(VerificationSource))
 
     application: Mapped[Application] = relationship(back_populates="membership")
 

@@ -8,7 +8,13 @@ from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
-from refportal.membership.models import Association, MembershipDeclaration, MembershipKind, MembershipStatus
+from refportal.membership.models import (
+    Association,
+    MembershipDeclaration,
+    MembershipKind,
+    MembershipStatus,
+    VerificationSource,
+)
 
 
 def membership_fee_due(application: Application, today: date) -> bool:
@@ -62,6 +68,24 @@ def declare_membership(
     declaration.verified_by_id = None
     declaration.verified_at = None
     declaration.verification_note = None
+    declaration.verification_source = None
     db.session.add(declaration)
     record("membership.declared", obj=application, actor=actor, kind=kind.value, association=association.value)
+    return declaration
+
+
+def verify_membership(*, application: Application, actor, verified: bool, note: str) -> MembershipDeclaration:
+    """A reviewer's check of the declared membership: verified or rejected, with a note."""
+    declaration = application.membership
+    if declaration is None or declaration.kind is not MembershipKind.CURRENT_MEMBER:
+        raise Refused("There is no declared membership to verify: the applicant has not declared one yet.")
+    if not verified and not note.strip():
+        raise Refused("Say why the membership is rejected; the applicant will need to know.", field="note")
+    declaration.status = MembershipStatus.VERIFIED if verified else MembershipStatus.REJECTED
+    declaration.verified_by_id = actor.id
+    declaration.verified_at = utcnow()
+    declaration.verification_note = note.strip() or None
+    declaration.verification_source = VerificationSource.REVIEWER
+    record("membership.verified" if verified else "membership.rejected", obj=application, actor=actor,
+           note=note.strip() or None)
     return declaration

@@ -203,6 +203,7 @@ def _invite(reference: Reference, now: datetime, template: str = "reference_requ
     reference.invited_at = now
     reference.status = ReferenceStatus.IN_PROGRESS if reference.draft else ReferenceStatus.INVITED
     reference.expired_at = None
+    record("reference.invited", obj=reference, template=template)
     _send_link(reference, template)
 
 
@@ -251,6 +252,7 @@ def record_opened(reference: Reference) -> None:
     if reference.status in (ReferenceStatus.INVITED, ReferenceStatus.BOUNCED):
         reference.status = ReferenceStatus.OPENED
         reference.opened_at = reference.opened_at or utcnow()
+        record("reference.opened", obj=reference)
 
 
 def send_fresh_link(*, reference: Reference) -> None:
@@ -294,6 +296,7 @@ def save_draft(*, reference: Reference, nonce: str, answers: dict) -> None:
         reference, nonce, draft=answers, draft_saved_at=utcnow(), status=ReferenceStatus.IN_PROGRESS,
         opened_at=reference.opened_at or utcnow(),
     )
+    record("reference.draft_saved", obj=reference)
 
 
 def rating_problems(answers: dict) -> dict[str, str]:

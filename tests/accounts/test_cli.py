@@ -52,5 +52,5 @@ def test_seed_demo_is_idempotent_and_prints_the_logins(app, runner):
     assert second.exit_code == 0, second.output
     with app.app_context():
         assert counts == (db.session.scalar(sa.select(sa.func.count(User.id))),
-                          db.session.scalar(sa.select(sa.func.count(Application.id)))) == (7, 4)
+                          db.session.scalar(sa.select(sa.func.count(Application.id)))) == (8, 5)
     Browser(app.test_client()).login("ben@example.org", "demo-password-2026")

@@ -34,10 +34,11 @@ def test_checklist_tracks_eligibility_membership_and_references(app, browser):
     assert "Ready to submit</strong>: not yet" in body  # references still missing
 
 
-def test_staff_see_all_applications(app, browser):
+def test_staff_go_to_the_review_queue(app, browser):
     with app.app_context():
         make_application(make_user(name="Zora Quill"))
         make_user(email="rev@example.org", role=Role.REVIEWER)
     browser.login("rev@example.org")
-    body = browser.get("/dashboard").get_data(as_text=True)
-    assert "Zora Quill" in body
+    response = browser.get("/dashboard")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/review/")
+    assert "Zora Quill" in browser.get("/review/").get_data(as_text=True)

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import EmailField, HiddenField, SelectField, StringField
+from wtforms.validators import AnyOf, DataRequired, Length
+
+from refportal.accounts.models import Role
+from refportal.forms import SingleLine, ValidEmail, choices, strip_text
+
+STAFF_ROLES = choices([(Role.REVIEWER.value, "Reviewer"), (Role.ADMIN.value, "Administrator")])
+
+
+class InviteForm(FlaskForm):
+    name = StringField("Full name", filters=[strip_text], validators=[DataRequired("Enter the name."), Length(max=120), SingleLine()])
+    email = EmailField("E-mail address", filters=[strip_text],
+                       validators=[DataRequired("Enter the e-mail address."), Length(max=254), ValidEmail()])
+    role = SelectField("Role", choices=STAFF_ROLES, validators=[DataRequired("Choose a role.")])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=choices((r.value, r.value.capitalize()) for r in Role),
+                       validators=[DataRequired("Choose a role.")])
+
+
+class ActiveForm(FlaskForm):
+    active = HiddenField(validators=[AnyOf(["0", "1"])])
+
+
+class RosterForm(FlaskForm):
+    roster = FileField("Roster (CSV: member_number, email, name, expires_on)",
+                       validators=[FileRequired("Choose the roster file."), FileAllowed(["csv"], "Upload a .csv file.")])

@@ -1,0 +1,39 @@
+"""`flask membership import FILE.csv`: the association's roster."""
+from __future__ import annotations
+
+from datetime import date
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from refportal.accounts.models import Role, User
+from refportal.extensions import db
+from refportal.membership.roster import RosterInvalid, import_roster, parse_roster
+
+membership_cli = AppGroup("membership", help="Membership roster.")
+
+
+@membership_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--as", "admin_email", required=True, help="The administrator recorded as the verifier.")
+def import_command(path: str, admin_email: str) -> None:
+    """Verify declared memberships from a roster CSV (member_number,email,name,expires_on)."""
+    admin = db.session.scalar(sa.select(User).where(User.email == admin_email.strip().lower(), User.role == Role.ADMIN))
+    if admin is None:
+        raise click.ClickException(f"No administrator with the e-mail {admin_email}.")
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            rows = parse_roster(handle.read())
+    except UnicodeDecodeError:
+        raise click.ClickException("The file is not UTF-8 text.")
+    except RosterInvalid as invalid:
+        lines = "\n".join(f"  line {line}: {problem}" for line, problem in invalid.problems)
+        raise click.ClickException(f"The roster was not imported; nothing changed.\n{lines}")
+    report = import_roster(rows=rows, actor=admin, today=date.today())
+    db.session.commit()
+    click.echo(f"matched {len(report.matched)}, unmatched {len(report.unmatched)}, conflicts {len(report.conflicts)}")
+    for line, why in report.conflicts:
+        click.echo(f"  conflict, line {line}: {why}")
+    if report.unmatched:
+        click.echo("  unmatched lines: " + ", ".join(str(n) for n in report.unmatched))

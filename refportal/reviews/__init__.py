@@ -1,0 +1,1 @@
+"""The reviewer workspace: queue, application file, aggregation, decisions, exports, audit view."""

@@ -1,0 +1,294 @@
+"""Reviewer rules: the queue query, the file's pieces, reviews, consensus and decisions, exports."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload
+
+from refportal.accounts.models import User
+from refportal.applications.models import Application, ApplicationStatus
+from refportal.audit.models import AuditEvent
+from refportal.audit.services import record
+from refportal.db import utcnow
+from refportal.exceptions import Refused
+from refportal.extensions import db
+from refportal.mail.services import external_url, queue_email
+from refportal.membership.models import MembershipDeclaration, MembershipStatus
+from refportal.references.models import Rating, Reference, ReferenceStatus
+from refportal.references.rating_form import DOMAINS, ITEM_KEYS
+from refportal.references.services import REFERENCES_PER_APPLICATION
+from refportal.reviews.models import Outcome, Review
+
+# ---------------------------------------------------------------------------------------------
+# The queue
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    q: str = ""
+    credential: str = ""
+    category: int | None = None
+    status: str = ""
+    membership: str = ""  # a MembershipStatus value, or "none"
+    completeness: str = ""  # "complete" | "incomplete"
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+    sort: str = "submitted"
+
+
+SORTS = {
+    "submitted": (Application.submitted_at.desc().nulls_last(), Application.id.desc()),
+    "oldest": (Application.submitted_at.asc().nulls_last(), Application.id),
+    "created": (Application.created_at.desc(), Application.id.desc()),
+    "name": (User.name, Application.id),
+}
+
+
+def _counted_references():
+    return (
+        sa.select(sa.func.count(Reference.id))
+        .join(Rating, Rating.reference_id == Reference.id)
+        .where(Reference.application_id == Application.id, Reference.status == ReferenceStatus.SUBMITTED,
+               Rating.counts.is_(True))
+        .correlate(Application)
+        .scalar_subquery()
+    )
+
+
+def _reviews_this_round():
+    return (
+        sa.select(sa.func.count(Review.id))
+        .where(Review.application_id == Application.id, Review.round == Application.review_round)
+        .correlate(Application)
+        .scalar_subquery()
+    )
+
+
+def _membership_is(status: str, today: date):
+    lapsed = sa.and_(MembershipDeclaration.expires_on.is_not(None), MembershipDeclaration.expires_on < today)
+    current_states = (MembershipStatus.DECLARED, MembershipStatus.VERIFIED)
+    if status == "none":
+        return MembershipDeclaration.id.is_(None)
+    if status == MembershipStatus.EXPIRED.value:
+        return sa.or_(MembershipDeclaration.status == MembershipStatus.EXPIRED,
+                      sa.and_(MembershipDeclaration.status.in_(current_states), lapsed))
+    wanted = MembershipStatus(status)
+    if wanted in current_states:
+        return sa.and_(MembershipDeclaration.status == wanted, sa.not_(lapsed))
+    return MembershipDeclaration.status == wanted
+
+
+def _filtered(filters: QueueFilters, today: date, counted, *columns):
+    query = (
+        sa.select(*columns)
+        .select_from(Application)
+        .join(User, Application.applicant_id == User.id)
+        .outerjoin(MembershipDeclaration, MembershipDeclaration.application_id == Application.id)
+    )
+    if filters.q:
+        pattern = "%" + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(sa.or_(sa.func.lower(User.name).like(pattern, escape="\\"),
+                                   sa.func.lower(User.email).like(pattern, escape="\\")))
+    if filters.credential:
+        query = query.where(Application.credential == filters.credential)
+    if filters.category:
+        query = query.where(Application.category == filters.category)
+    if filters.status:
+        query = query.where(Application.status == ApplicationStatus(filters.status))
+    if filters.membership:
+        query = query.where(_membership_is(filters.membership, today))
+    if filters.completeness:
+        complete = sa.and_(_membership_is(MembershipStatus.VERIFIED.value, today), counted >= REFERENCES_PER_APPLICATION)
+        query = query.where(complete if filters.completeness == "complete" else sa.not_(complete))
+    if filters.submitted_from:
+        query = query.where(Application.submitted_at >= datetime.combine(filters.submitted_from, time.min, timezone.utc))
+    if filters.submitted_to:
+        end = datetime.combine(filters.submitted_to + timedelta(days=1), time.min, timezone.utc)
+        query = query.where(Application.submitted_at < end)
+    return query
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    application: Application
+    membership: MembershipDeclaration | None
+    counted: int
+    reviews: int
+
+
+def queue_page(filters: QueueFilters, *, page: int, per_page: int, today: date) -> tuple[list[QueueRow], int]:
+    """One page of the filtered queue and the total: two statements, whatever the number of rows."""
+    counted = _counted_references()
+    total = db.session.scalar(
+        _filtered(filters, today, counted, sa.func.count(Application.id))
+    )
+    rows = db.session.execute(
+        _filtered(filters, today, counted, Application, MembershipDeclaration, counted.label("counted"),
+                  _reviews_this_round().label("reviews"))
+        .options(sa.orm.contains_eager(Application.applicant))
+        .order_by(*SORTS.get(filters.sort, SORTS["submitted"]))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return [QueueRow(app, membership, counted_n, reviews_n) for app, membership, counted_n, reviews_n in rows], total
+
+
+# ---------------------------------------------------------------------------------------------
+# The application file
+
+
+def load_file(application_id: int) -> Application | None:
+    """The application with everything the file shows, loaded in a fixed number of statements."""
+    return db.session.scalar(
+        sa.select(Application)
+        .where(Application.id == application_id)
+        .options(
+            selectinload(Application.applicant),
+            selectinload(Application.membership),
+            selectinload(Application.references).selectinload(Reference.rating),
+        )
+    )
+
+
+def reviews_of(application: Application) -> list[Review]:
+    return list(db.session.scalars(
+        sa.select(Review).where(Review.application_id == application.id)
+        .options(selectinload(Review.reviewer)).order_by(Review.round, Review.recorded_at)
+    ))
+
+
+def audit_trail(application: Application) -> list[tuple[AuditEvent, User | None]]:
+    """Every recorded change to the application and its references, oldest first, with its actor."""
+    reference_ids = [r.id for r in application.references]
+    mine = sa.or_(
+        sa.and_(AuditEvent.object_type == Application.__tablename__, AuditEvent.object_id == application.id),
+        sa.and_(AuditEvent.object_type == Reference.__tablename__, AuditEvent.object_id.in_(reference_ids or [-1])),
+    )
+    return list(db.session.execute(
+        sa.select(AuditEvent, User).outerjoin(User, AuditEvent.actor_id == User.id).where(mine)
+        .order_by(AuditEvent.occurred_at, AuditEvent.id)
+    ))
+
+
+def review_horizon(today: date) -> date:
+    return today + timedelta(days=current_app.config["REVIEW_HORIZON_DAYS"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Reviews and decisions
+
+
+def _require_under_review(application: Application) -> None:
+    if application.status is not ApplicationStatus.SUBMITTED:
+        raise Refused("Only a submitted application awaiting a decision can be reviewed or decided.")
+
+
+def _require_message(outcome: Outcome, message: str) -> None:
+    if outcome.needs_message and not message.strip():
+        raise Refused("Write the message for the applicant: what to add, or the feedback for next time.",
+                      field="message")
+
+
+def record_review(*, application: Application, reviewer: User, outcome: Outcome, notes: str, message: str) -> Review:
+    """Record (or change) this reviewer's recommendation for the current round; two that agree may decide."""
+    _require_under_review(application)
+    _require_message(outcome, message)
+    review = db.session.scalar(sa.select(Review).where(
+        Review.application_id == application.id, Review.reviewer_id == reviewer.id,
+        Review.round == application.review_round))
+    if review is None:
+        review = Review(application_id=application.id, reviewer_id=reviewer.id, round=application.review_round)
+        db.session.add(review)
+    review.outcome, review.notes, review.message, review.recorded_at = outcome, notes.strip(), message.strip(), utcnow()
+    db.session.flush()
+    record("review.recorded", obj=application, actor=reviewer, outcome=outcome.value, round=application.review_round)
+    if current_app.config["REVIEW_AUTO_DECIDE"]:
+        _decide_on_consensus(application)
+    return review
+
+
+def _decide_on_consensus(application: Application) -> None:
+    agreeing = list(db.session.scalars(sa.select(Review).where(
+        Review.application_id == application.id, Review.round == application.review_round)))
+    by_outcome: dict[Outcome, list[Review]] = {}
+    for review in agreeing:
+        by_outcome.setdefault(review.outcome, []).append(review)
+    for outcome, reviews in by_outcome.items():
+        if len(reviews) >= current_app.config["REVIEWS_FOR_CONSENSUS"]:
+            message = "\n\n".join(r.message for r in reviews if r.message)
+            apply_decision(application=application, outcome=outcome, message=message, actor=None, consensus=True)
+            return
+
+
+def apply_decision(*, application: Application, outcome: Outcome, message: str, actor: User | None,
+                   consensus: bool = False) -> None:
+    """The final decision: close the application (or reopen it for more information) and tell the applicant."""
+    _require_under_review(application)
+    _require_message(outcome, message)
+    now = utcnow()
+    if outcome is Outcome.MORE_INFORMATION:
+        application.status = ApplicationStatus.MORE_INFO_REQUESTED
+        application.review_round += 1
+    else:
+        application.status = {Outcome.ENDORSE: ApplicationStatus.ENDORSED, Outcome.DEFER: ApplicationStatus.DEFERRED,
+                              Outcome.DENY: ApplicationStatus.DENIED}[outcome]
+        application.decided_at = now
+    application.decision_message = message.strip() or None
+    record("application.decided", obj=application, actor=actor, outcome=outcome.value, consensus=consensus)
+    queue_email(
+        "application_decision", application.applicant.email, applicant=application.applicant,
+        application=application, outcome=outcome, message=application.decision_message,
+        link=external_url("applications.show", application_id=application.id),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV exports
+
+
+def _safe(value) -> str:
+    """A cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv(header: list[str], rows) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_safe(cell) for cell in row])
+    return buffer.getvalue()
+
+
+def ratings_csv(application: Application) -> str:
+    """One row per referee and item, with the referee's recommendation and whether the rating counts."""
+    domain_of = {item.key: domain.title for domain in DOMAINS for item in domain.items}
+    rows = []
+    for reference in application.references:
+        rating = reference.rating
+        if rating is None:
+            continue
+        for key in ITEM_KEYS:
+            rows.append([application.id, reference.name, reference.email, reference.role.value, rating.counts,
+                         rating.recommendation.value, domain_of[key], key, rating.answers.get(key)])
+    return _csv(["application_id", "referee", "referee_email", "role", "counts", "recommendation", "domain", "item",
+                 "answer"], rows)
+
+
+def queue_csv(filters: QueueFilters, today: date) -> str:
+    """The whole filtered queue (no paging)."""
+    rows, total = queue_page(filters, page=1, per_page=10**9, today=today)
+    return _csv(
+        ["application_id", "applicant", "email", "credential", "category", "status", "submitted_at", "membership",
+         "references_counted", "reviews"],
+        ([r.application.id, r.application.applicant.name, r.application.applicant.email,
+          r.application.credential.short, r.application.category, r.application.status.value,
+          r.application.submitted_at.isoformat() if r.application.submitted_at else "",
+          r.membership.status_on(today).value if r.membership else "none", r.counted, r.reviews] for r in rows),
+    )

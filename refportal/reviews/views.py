@@ -1,0 +1,175 @@
+"""The reviewer workspace: queue, application file, membership verification, reviews, decisions."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from refportal.accounts.models import Role
+from refportal.applications.eligibility import evaluate_eligibility
+from refportal.applications.services import fees_for
+from refportal.exceptions import Refused
+from refportal.extensions import db
+from refportal.membership.services import verify_membership
+from refportal.references.rating_form import DOMAINS, ITEM_KEYS, SCALE, item_text
+from refportal.reviews import services
+from refportal.reviews.aggregation import build_matrix, file_flags
+from refportal.reviews.chart import build_chart
+from refportal.reviews.forms import DecisionForm, QueueFilterForm, ReviewForm, VerificationForm
+from refportal.reviews.models import Outcome
+from refportal.security.headers import mark_no_store
+from refportal.web import flash_success, role_required, show_refusal
+
+bp = Blueprint("reviews", __name__, url_prefix="/review")
+STAFF = (Role.REVIEWER, Role.ADMIN)
+
+
+@bp.after_request
+def _private(response: Response) -> Response:
+    return mark_no_store(response)
+
+
+def _filters(form: QueueFilterForm) -> services.QueueFilters:
+    """The valid filters; a field with an error is left out (and its message shown)."""
+    form.validate()
+    value = lambda name: None if getattr(form, name).errors else getattr(form, name).data  # noqa: E731
+    return services.QueueFilters(
+        q=value("q") or "", credential=value("credential") or "",
+        category=int(value("category")) if value("category") else None, status=value("status") or "",
+        membership=value("membership") or "", completeness=value("completeness") or "",
+        submitted_from=value("submitted_from"), submitted_to=value("submitted_to"), sort=value("sort") or "submitted",
+    )
+
+
+@bp.get("/")
+@role_required(*STAFF)
+def queue():
+    """Every application, filtered, searched, sorted and paged."""
+    form = QueueFilterForm(request.args)
+    filters = _filters(form)
+    page = form.page.data if not form.page.errors and form.page.data else 1
+    per_page = current_app.config["QUEUE_PAGE_SIZE"]
+    today = date.today()
+    rows, total = services.queue_page(filters, page=page, per_page=per_page, today=today)
+    requirements = current_app.config["ELIGIBILITY_REQUIREMENTS"]
+    eligibility = {row.application.id: evaluate_eligibility(row.application, requirements) for row in rows}
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("reviews/queue.html", form=form, rows=rows, total=total, page=page, per_page=per_page,
+                           pages=max(1, -(-total // per_page)), args=args, eligibility=eligibility, today=today)
+
+
+@bp.get("/export.csv")
+@role_required(*STAFF)
+def queue_export():
+    """The queue as filtered, as CSV."""
+    filters = _filters(QueueFilterForm(request.args))
+    return _csv_response(services.queue_csv(filters, date.today()), "refportal-queue.csv")
+
+
+def _file_or_404(application_id: int):
+    application = services.load_file(application_id)
+    if application is None:
+        abort(404)
+    return application
+
+
+@bp.get("/applications/<int:application_id>")
+@role_required(*STAFF)
+def application_file(application_id: int):
+    """The whole file: details, fees, eligibility, membership, references, ratings, flags, reviews, audit."""
+    application = _file_or_404(application_id)
+    return _render_file(application)
+
+
+def _render_file(application, *, review_form=None, decision_form=None, verification_form=None, status=200):
+    today = date.today()
+    matrix = build_matrix(application.references)
+    reviews = services.reviews_of(application)
+    mine = next((r for r in reviews if r.reviewer_id == current_user.id and r.round == application.review_round), None)
+    if review_form is None:
+        review_form = ReviewForm(data={"outcome": mine.outcome.value, "notes": mine.notes, "message": mine.message}
+                                 if mine else None)
+    body = render_template(
+        "reviews/file.html", application=application, today=today,
+        fees=fees_for(application, today),
+        checks=evaluate_eligibility(application, current_app.config["ELIGIBILITY_REQUIREMENTS"]),
+        membership_status=application.membership.status_on(today) if application.membership else None,
+        matrix=matrix, chart=build_chart(matrix), domains=DOMAINS, item_keys=ITEM_KEYS, scale=dict(SCALE),
+        item_text=item_text,
+        flags=file_flags(application, matrix, review_by=services.review_horizon(today),
+                         na_limit=current_app.config["NOT_ENOUGH_INFORMATION_LIMIT"]),
+        reviews=reviews, audit=services.audit_trail(application),
+        review_form=review_form, decision_form=decision_form or DecisionForm(),
+        verification_form=verification_form or VerificationForm(), is_admin=current_user.role is Role.ADMIN,
+        outcomes=Outcome,
+    )
+    return Response(body, status)
+
+
+@bp.get("/applications/<int:application_id>/ratings.csv")
+@role_required(*STAFF)
+def ratings_export(application_id: int):
+    """The ratings of one application, as CSV."""
+    application = _file_or_404(application_id)
+    return _csv_response(services.ratings_csv(application), f"refportal-application-{application.id}-ratings.csv")
+
+
+@bp.post("/applications/<int:application_id>/membership")
+@role_required(*STAFF)
+def verify(application_id: int):
+    """Verify or reject the declared membership, with a note."""
+    application = _file_or_404(application_id)
+    form = VerificationForm()
+    if not form.validate_on_submit():
+        return _render_file(application, verification_form=form, status=400)
+    return _act(application, lambda: verify_membership(application=application, actor=current_user,
+                                                       verified=form.verdict.data == "verify", note=form.note.data or ""),
+                "The membership is recorded.", form=form, form_name="verification_form")
+
+
+@bp.post("/applications/<int:application_id>/review")
+@role_required(*STAFF)
+def review(application_id: int):
+    """Record this reviewer's recommendation."""
+    application = _file_or_404(application_id)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        return _render_file(application, review_form=form, status=400)
+    return _act(application, lambda: services.record_review(
+        application=application, reviewer=current_user, outcome=Outcome(form.outcome.data),
+        notes=form.notes.data or "", message=form.message.data or ""), "Your review is recorded.",
+        form=form, form_name="review_form")
+
+
+@bp.post("/applications/<int:application_id>/decision")
+@role_required(Role.ADMIN)
+def decide(application_id: int):
+    """The administrator records the final decision; the applicant is told by e-mail."""
+    application = _file_or_404(application_id)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        return _render_file(application, decision_form=form, status=400)
+    return _act(application, lambda: services.apply_decision(
+        application=application, outcome=Outcome(form.outcome.data), message=form.message.data or "",
+        actor=current_user), "The decision is recorded and the applicant is told.", form=form,
+        form_name="decision_form")
+
+
+def _act(application, action, success: str, *, form, form_name: str):
+    """Run a file action: commit and go back to the file, or show the refusal on the form."""
+    try:
+        action()
+    except Refused as refusal:
+        db.session.rollback()
+        show_refusal(form, refusal)
+        return _render_file(services.load_file(application.id), status=400, **{form_name: form})
+    db.session.commit()
+    flash_success(success)
+    return redirect(url_for("reviews.application_file", application_id=application.id))
+
+
+def _csv_response(text: str, filename: str) -> Response:
+    response = Response(text, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from refportal.accounts.models import Role
+from refportal.applications.services import submit_application
+from refportal.extensions import db
+from refportal.references.rating_form import ITEM_KEYS
+from refportal.references.roles import RefereeRole
+from refportal.references.services import nominate_referee, send_requests, submit_rating
+from tests.conftest import Browser
+from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
+
+REFEREES = [("Hana Ito", "hana@example.net", RefereeRole.SUPERVISOR), ("Omar Haddad", "omar@example.net", RefereeRole.RSC_PROVIDER),
+            ("Lena Berg", "lena@example.net", RefereeRole.COLLEAGUE)]
+
+
+def rating_answers(name: str, score: str = "4", **items) -> dict:
+    return {"items": {**{key: score for key in ITEM_KEYS}, **items}, "recommendation": "recommend",
+            "strengths": f"Strengths by {name}", "growth": f"Growth by {name}", "for_reviewers": "",
+            "relationship_role": "Supervisor", "relationship_setting": "Program", "relationship_years": "3",
+            "attestation_name": name, "attest": True}
+
+
+def make_submitted_application(applicant, *, scores=("5", "4", "3"), email_prefix=""):
+    """A category 2 IMH-E application with three counted ratings, submitted for review."""
+    application = make_application(applicant, category=2)
+    record_eligibility(application)
+    declare_current_membership(application)
+    references = [
+        nominate_referee(application=application, actor=applicant, name=name, email=email_prefix + email,
+                         organisation="Org", role=role, setting="Program", known_years=Decimal(3), waived=True,
+                         endorsed_credential=None, endorsed_category=None)
+        for name, email, role in REFEREES
+    ]
+    send_requests(application=application, actor=applicant)
+    for reference, score in zip(references, scores):
+        submit_rating(reference=reference, nonce=reference.link_nonce, answers=rating_answers(reference.name, score))
+    submit_application(application=application, actor=applicant, today=date.today())
+    db.session.commit()
+    return application
+
+
+@pytest.fixture
+def people(app):
+    """Applicants A and B (A has a submitted application), a reviewer, a second reviewer, an admin."""
+    with app.app_context():
+        a = make_user(email="a@example.org", name="Applicant A")
+        make_user(email="b@example.org", name="Applicant B")
+        make_user(email="rev@example.org", name="Rita Reviewer", role=Role.REVIEWER)
+        make_user(email="rev2@example.org", name="Rafe Reviewer", role=Role.REVIEWER)
+        make_user(email="admin@example.org", name="Alex Admin", role=Role.ADMIN)
+        application = make_submitted_application(a)
+        return {"application_id": application.id}
+
+
+def logged_in(app, email) -> Browser:
+    browser = Browser(app.test_client())
+    browser.login(email)
+    return browser
