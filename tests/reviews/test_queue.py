@@ -138,3 +138,11 @@ def test_paging(app, varied):
     second = browser.get("/review/?sort=name&page=2").get_data(as_text=True)
     assert names(first) == ["Wes Endorsed", "Xia Draft", "Yan Submitted"] and names(second) == ["Zoe Complete"]
     assert "page 1 of 2" in first and 'rel="next"' in first and "sort=name" in first
+
+
+def test_exported_cells_cannot_run_as_spreadsheet_formulas(app, varied):
+    with app.app_context():
+        make_application(make_user(email="f@example.org", name="=HYPERLINK(\"http://x\")"))
+    response = logged_in(app, "rev@example.org").get("/review/export.csv?q=f%40example")
+    [row] = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert row["applicant"] == "'=HYPERLINK(\"http://x\")"
