@@ -33,6 +33,19 @@ def commit_service(form, service, /, **arguments):
     return True, result
 
 
+def run_and_flash(action, success: str) -> bool:
+    """A one-button action: commit and flash `success`, or roll back and flash why it was refused."""
+    try:
+        action()
+    except Refused as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+        return False
+    db.session.commit()
+    flash_success(success)
+    return True
+
+
 def safe_next(target: str | None) -> str | None:
     """A same-site path to return to after login, or None (no open redirects)."""
     if not target or "\\" in target or any(ord(ch) < 32 for ch in target):

@@ -4,17 +4,16 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, url_for
 from flask_login import current_user
 
 from refportal.accounts import services
 from refportal.accounts.admin_forms import ActiveForm, InviteForm, RoleForm, RosterForm
 from refportal.accounts.models import Role, User
-from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.membership.roster import RosterInvalid, import_roster, parse_roster
 from refportal.security.headers import mark_no_store
-from refportal.web import commit_service, flash_success, role_required
+from refportal.web import commit_service, flash_success, role_required, run_and_flash
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -60,14 +59,7 @@ def _account(user_id: int) -> User:
 
 
 def _account_action(action, success: str):
-    try:
-        action()
-    except Refused as refusal:
-        db.session.rollback()
-        flash(refusal.message, "error")
-    else:
-        db.session.commit()
-        flash_success(success)
+    run_and_flash(action, success)
     return redirect(url_for("admin.users"))
 
 

@@ -16,9 +16,8 @@ from refportal.applications.fees import fee_breakdown
 from refportal.applications.forms import ApplicationForm, EligibilityForm, SubmitApplicationForm, WithdrawForm
 from refportal.applications.models import Application
 from refportal.references.models import Reference
-from refportal.exceptions import Refused
 from refportal.extensions import db
-from refportal.web import commit_service, flash_success, role_required
+from refportal.web import commit_service, flash_success, role_required, run_and_flash
 
 bp = Blueprint("applications", __name__)
 
@@ -164,15 +163,8 @@ def submit(application_id: int):
 def withdraw(application_id: int):
     """Withdraw an open application (so another can be opened)."""
     application = owned_application(application_id)
-    form = WithdrawForm()
-    if not form.validate_on_submit():
+    if not WithdrawForm().validate_on_submit():
         abort(400)
-    try:
-        services.withdraw_application(application=application, actor=current_user)
-    except Refused as refusal:
-        db.session.rollback()
-        flash(refusal.message, "error")
-    else:
-        db.session.commit()
-        flash_success("The application is withdrawn.")
+    run_and_flash(lambda: services.withdraw_application(application=application, actor=current_user),
+                  "The application is withdrawn.")
     return redirect(url_for("applications.show", application_id=application.id))

@@ -15,7 +15,7 @@ from refportal.references.models import Reference, ReferenceStatus
 from refportal.references.rating_form import DOMAINS, item_text
 from refportal.references.roles import RefereeRole, rule_for
 from refportal.security.headers import mark_no_store
-from refportal.web import commit_service, flash_success, role_required
+from refportal.web import commit_service, flash_success, role_required, run_and_flash
 
 bp = Blueprint("references", __name__, url_prefix="/applications/<int:application_id>/references")
 
@@ -139,17 +139,9 @@ def replace(application_id: int, reference_id: int):
 
 def _button(action, success: str, application_id: int):
     """Run a one-button action: commit and confirm, or show why not."""
-    form = ActionForm()
-    if not form.validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        action()
-    except Refused as refusal:
-        db.session.rollback()
-        flash(refusal.message, "error")
-    else:
-        db.session.commit()
-        flash_success(success)
+    run_and_flash(action, success)
     return redirect(url_for("references.index", application_id=application_id))
 
 

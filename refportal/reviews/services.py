@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from refportal.accounts.models import User
 from refportal.applications.models import Application, ApplicationStatus
@@ -130,7 +130,7 @@ def queue_page(filters: QueueFilters, *, page: int, per_page: int, today: date) 
     rows = db.session.execute(
         _filtered(filters, today, counted, Application, MembershipDeclaration, counted.label("counted"),
                   _reviews_this_round().label("reviews"))
-        .options(sa.orm.contains_eager(Application.applicant))
+        .options(contains_eager(Application.applicant))
         .order_by(*SORTS.get(filters.sort, SORTS["submitted"]))
         .limit(per_page)
         .offset((page - 1) * per_page)
