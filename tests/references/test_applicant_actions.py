@@ -1,12 +1,10 @@
 """The applicant's actions: reminders, corrected addresses, replacements, submitting the application."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 
 from refportal.applications.models import Application, ApplicationStatus
-from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.references.models import Reference, ReferenceStatus
 from tests.references.helpers import (
