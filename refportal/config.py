@@ -113,8 +113,37 @@ def load_config(overrides: dict | None = None) -> dict:
     inst = Path(overrides.get("INSTANCE_PATH") or instance_path())
     settings = _settings_from_environment(env, inst)
     settings.update(overrides)
+    settings["SQLALCHEMY_DATABASE_URI"] = database_url(settings["SQLALCHEMY_DATABASE_URI"])
+    settings.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(settings["SQLALCHEMY_DATABASE_URI"]))
     settings["SECRET_KEY"] = _checked_secret_key(settings["SECRET_KEY"], env, inst)
     return settings
+
+
+def database_url(url: str) -> str:
+    """PostgreSQL URLs use the psycopg 3 driver the portal installs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def engine_options(url: str) -> dict:
+    """Connection pool and time-outs: a dead connection is replaced, nothing waits for ever."""
+    options: dict = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        statement_ms = _int("DB_STATEMENT_TIMEOUT_MS", 30_000)
+        options.update(
+            pool_size=_int("DB_POOL_SIZE", 5),
+            max_overflow=_int("DB_MAX_OVERFLOW", 10),
+            pool_timeout=_int("DB_POOL_TIMEOUT", 10),
+            pool_recycle=_int("DB_POOL_RECYCLE", 1800),
+            connect_args={"connect_timeout": _int("DB_CONNECT_TIMEOUT", 5),
+                          "options": f"-c statement_timeout={statement_ms}"},
+        )
+    elif url.startswith("sqlite"):
+        # Wait for another writer instead of failing at once with "database is locked".
+        options["connect_args"] = {"timeout": _int("DB_BUSY_TIMEOUT", 15)}
+    return options
 
 
 def _checked_secret_key(secret_key: str | None, env: str, inst: Path) -> str:
@@ -140,7 +169,6 @@ def _settings_from_environment(env: str, inst: Path) -> dict:
         "SECRET_KEY": secret_key,
         "SECRET_KEY_FALLBACKS": fallbacks,
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{inst / 'refportal.db'}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "PORTAL_NAME": os.environ.get("PORTAL_NAME", "refportal"),
         "ASSOCIATION_NAME": os.environ.get("ASSOCIATION_NAME", "INfancy Onward"),
