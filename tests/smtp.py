@@ -1,6 +1,7 @@
 """A real SMTP server on a free loopback port (aiosmtpd), with answers a test can script."""
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ class RecordingHandler:
     delivered: list[Delivered] = field(default_factory=list)
     rcpt_replies: dict[str, str] = field(default_factory=dict)  # address -> e.g. "550 no such user"
     data_reply: str | None = None
+    data_delay: float = 0.0  # seconds before answering DATA: a slow or stalling server
+    close_after_accept: bool = False  # drop the connection right after accepting a message
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -39,12 +42,20 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         if self.data_reply:
             return self.data_reply
         message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         with self.lock:
             self.delivered.append(Delivered(session.peer, envelope.mail_from, list(envelope.rcpt_tos), message))
+        if self.close_after_accept:
+            asyncio.get_running_loop().call_later(0.05, server.transport.close)
         return "250 Message accepted for delivery"
+
+    def count(self, address: str) -> int:
+        with self.lock:
+            return sum(1 for d in self.delivered if d.rcpt_tos == [address])
 
 
 class SMTPServer:

@@ -1,14 +1,36 @@
 """`flask mail send [--watch]`: the outbox sender."""
 from __future__ import annotations
 
+import fcntl
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
-from refportal.mail.sender import MailNotConfigured, deliver_due
+from refportal.extensions import db
+from refportal.mail.sender import deliver_due
 
 mail_cli = AppGroup("mail", help="Deliver the outbox.")
+
+
+@contextmanager
+def single_sender_on_sqlite():
+    """SQLite cannot hand rows to several senders safely (no SKIP LOCKED): allow one at a time."""
+    if db.engine.dialect.name != "sqlite":
+        yield
+        return
+    lock_path = Path(current_app.instance_path) / "mail-sender.lock"
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise click.ClickException(
+                "Another mail sender is running. On SQLite only one may run at a time; use PostgreSQL for several."
+            )
+        yield
 
 
 @mail_cli.command("send")
@@ -16,16 +38,16 @@ mail_cli = AppGroup("mail", help="Deliver the outbox.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds with --watch.")
 def send_command(watch: bool, interval: float) -> None:
     """Deliver due messages over SMTP (MAIL_SERVER)."""
-    while True:
-        try:
+    if not current_app.config.get("MAIL_SERVER"):
+        raise click.ClickException(
+            "MAIL_SERVER is not set: messages stay in the outbox; in development read them in the mail viewer (/dev/mail)."
+        )
+    with single_sender_on_sqlite():
+        while True:
             report = deliver_due()
-        except MailNotConfigured:
-            raise click.ClickException(
-                "MAIL_SERVER is not set: messages stay in the outbox; in development read them in the mail viewer (/dev/mail)."
-            )
-        if report.claimed or not watch:
-            click.echo(f"sent {report.sent}, retry later {report.retried}, failed {report.failed}")
-        if not watch:
-            return
-        if report.claimed == 0:
-            time.sleep(interval)
+            if report.claimed or not watch:
+                click.echo(f"sent {report.sent}, retry later {report.retried}, failed {report.failed}")
+            if not watch:
+                return
+            if report.claimed == 0:
+                time.sleep(interval)

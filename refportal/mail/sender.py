@@ -14,8 +14,6 @@ from refportal.extensions import db
 from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.services import email_failed
 
-# A claimed row whose sender died is taken up again after this long.
-CLAIM_LEASE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=6)
 
 
@@ -41,9 +39,11 @@ def claim_due(*, limit: int, now: datetime) -> list[OutboxEmail]:
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = list(db.session.scalars(query))
+    # A row claimed by a sender that died is taken up again once its lease has run out.
+    lease = timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE_SECONDS"])
     for row in rows:
         row.status = OutboxStatus.SENDING
-        row.claimed_until = now + CLAIM_LEASE
+        row.claimed_until = now + lease
     db.session.commit()
     return rows
 

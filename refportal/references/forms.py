@@ -155,3 +155,14 @@ def form_data_from_answers(answers: dict | None) -> dict:
             del data["relationship_years"]
     data.update({_item_field_name(key): value for key, value in answers.get("items", {}).items()})
     return data
+
+
+def typed_from_request(form_data) -> dict:
+    """What a referee sent, unchecked, only to show it back to them when it cannot be saved."""
+    typed = {field: form_data.get(field, "")[:TEXT_LIMIT] for field in ANSWER_FIELDS if field != "attest"}
+    typed["items"] = {
+        item.key: form_data.get(_item_field_name(item.key))
+        for domain in DOMAINS for item in domain.items
+        if form_data.get(_item_field_name(item.key))
+    }
+    return typed

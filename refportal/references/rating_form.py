@@ -83,8 +83,11 @@ DOMAINS: tuple[Domain, ...] = (
 ITEM_KEYS: tuple[str, ...] = tuple(item.key for domain in DOMAINS for item in domain.items)
 
 
-def item_text(item: Item, credential: Credential) -> str:
-    return item.text.format(**WORDING[credential])
+NEUTRAL_WORDING = {"children": "young children", "families": "families"}
+
+
+def item_text(item: Item, credential: Credential | None) -> str:
+    return item.text.format(**WORDING.get(credential, NEUTRAL_WORDING))
 
 
 class Recommendation(enum.Enum):

@@ -16,6 +16,7 @@ from refportal.references.forms import (
     FreshLinkForm,
     answers_from_form,
     form_data_from_answers,
+    typed_from_request,
 )
 from refportal.references.models import Reference, ReferenceStatus
 from refportal.references.rating_form import DOMAINS, NOT_ENOUGH_INFORMATION_LABEL, SCALE, Recommendation, item_text
@@ -36,9 +37,11 @@ def _private(response: Response) -> Response:
 
 
 def _problem(kind: str, status: int, reference: Reference | None = None, token: str | None = None) -> Response:
-    form = FreshLinkForm() if kind == "expired" else None
-    return make_response(render_template("referee/link_problem.html", kind=kind, reference=reference, token=token,
-                                         form=form), status)
+    context = {"kind": kind, "reference": reference, "token": token,
+               "form": FreshLinkForm() if kind == "expired" else None}
+    response = make_response(render_template("referee/link_problem.html", **context), status)
+    response.problem_context = context  # so _give_back can show the same page with the typed answers
+    return response
 
 
 def _resolve(token: str) -> Reference | Response:
@@ -99,7 +102,7 @@ def save_or_review(token: str):
     """Save a draft, or check the answers and show the summary before the final submission."""
     reference = _resolve(token)
     if not isinstance(reference, Reference):
-        return reference
+        return _give_back(reference, typed_from_request(request.form), None)
     form = RATING_FORMS[reference.application.credential]()
     if not form.validate():
         if form.csrf_token.errors:
@@ -110,7 +113,7 @@ def save_or_review(token: str):
         services.save_draft(reference=reference, nonce=reference.link_nonce, answers=answers)
     except services.LinkClosed:
         db.session.rollback()
-        return _closed(token)
+        return _give_back(_closed(token), answers, reference.application.credential)
     db.session.commit()
     if request.form.get("action") != "review":
         flash("Your draft is saved. You can close this page and come back with the same link.", "success")
@@ -207,5 +210,18 @@ def fresh_link(token: str):
 
 def _closed(token: str) -> Response:
     """The reference was answered or withdrawn in the meantime: say so, show nothing of it."""
-    reference = _resolve(token)
-    return reference if not isinstance(reference, Reference) else _problem("revoked", 410)
+    page = _resolve(token)
+    return _problem("revoked", 410) if isinstance(page, Reference) else page
+
+
+def _give_back(page: Response, typed: dict, credential) -> Response:
+    """When a revoked or expired link refuses what the referee sent, show them what they had typed."""
+    context = getattr(page, "problem_context", None)
+    anything = typed.get("items") or any(value for key, value in typed.items() if key != "items")
+    if context is None or context["kind"] not in ("revoked", "expired") or not anything:
+        return page
+    if context["reference"] is not None:
+        credential = context["reference"].application.credential
+    return make_response(render_template(
+        "referee/link_problem.html", **context, typed=typed, domains=DOMAINS, item_text=item_text,
+        credential=credential, scale=dict(SCALE), not_enough=NOT_ENOUGH_INFORMATION_LABEL), page.status_code)

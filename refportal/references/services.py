@@ -45,6 +45,10 @@ REPLACEABLE = (*LIVE_STATUSES, ReferenceStatus.NOMINATED, ReferenceStatus.DECLIN
 CORRECTABLE = (*LIVE_STATUSES, ReferenceStatus.NOMINATED, ReferenceStatus.BOUNCED, ReferenceStatus.EXPIRED)
 
 
+ANSWERED_ALREADY = "This referee has answered already; their address can no longer be changed."
+COUNTS_ALREADY = "This referee's rating counts toward your three: it cannot be replaced."
+
+
 class LinkRevoked(Exception):
     """The link was replaced (new e-mail, new referee, fresh link): it no longer works."""
 
@@ -122,6 +126,8 @@ def nominate_referee(
 ) -> Reference:
     """Add a referee (or replace one); the category's role rules are checked as the list fills up."""
     _require_editable(application)
+    if replaces is not None:
+        check_replaceable(replaces)
     name = _single_line(name, "name", "name")
     email = _checked_email(application, email, ignore=replaces)
     others = [r for r in active_references(application) if r is not replaces]
@@ -143,7 +149,7 @@ def nominate_referee(
     )
     db.session.add(reference)
     if replaces is not None:
-        _withdraw(replaces)
+        _withdraw(replaces, allowed=replaceable_statuses(replaces), refusal=COUNTS_ALREADY)
         reference.replaces_id = replaces.id
         if replaces.status is not ReferenceStatus.NOMINATED:
             _invite(reference, utcnow())  # requests were sent already: the new referee is asked at once
@@ -419,25 +425,37 @@ def correct_email(*, reference: Reference, actor: User, email: str) -> Reference
         )},
     )
     db.session.add(corrected)
-    _withdraw(reference)
+    _withdraw(reference, allowed=CORRECTABLE, refusal=ANSWERED_ALREADY)
     _invite(corrected, utcnow())
     record("reference.email_corrected", obj=corrected, actor=actor, replaces=reference.id)
     return corrected
 
 
+def replaceable_statuses(reference: Reference) -> tuple[ReferenceStatus, ...]:
+    """A referee can be replaced until their rating counts (a submitted one that does not, may be)."""
+    submitted_not_counting = reference.status is ReferenceStatus.SUBMITTED and not reference.counts
+    return (*REPLACEABLE, ReferenceStatus.SUBMITTED) if submitted_not_counting else REPLACEABLE
+
+
 def check_replaceable(reference: Reference) -> None:
+    """Refused unless the referee can still be replaced."""
     _require_editable(reference.application)
-    replaceable = reference.status in REPLACEABLE or (
-        reference.status is ReferenceStatus.SUBMITTED and not reference.counts
+    if reference.status not in replaceable_statuses(reference):
+        raise Refused(COUNTS_ALREADY)
+
+
+def _withdraw(reference: Reference, *, allowed: tuple[ReferenceStatus, ...], refusal: str) -> None:
+    """Revoke the reference's link, in one statement that also checks its state: if the referee
+    answered in the meantime, the answer stands and the applicant's change is refused."""
+    result = db.session.execute(
+        sa.update(Reference)
+        .where(Reference.id == reference.id, Reference.status.in_(allowed))
+        .values(status=ReferenceStatus.WITHDRAWN, withdrawn_at=utcnow(), link_nonce=None)
+        .execution_options(synchronize_session=False)
     )
-    if not replaceable:
-        raise Refused("This referee's rating counts toward your three: it cannot be replaced.")
-
-
-def _withdraw(reference: Reference) -> None:
-    reference.status = ReferenceStatus.WITHDRAWN
-    reference.withdrawn_at = utcnow()
-    reference.link_nonce = None  # the old link stops working
+    if result.rowcount != 1:
+        raise Refused(refusal)
+    db.session.refresh(reference)
 
 
 # ---------------------------------------------------------------------------------------------

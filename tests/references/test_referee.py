@@ -223,3 +223,27 @@ def test_a_csrf_time_out_on_declining_keeps_the_reason(app, referee, sam_link):
     body = response.get_data(as_text=True)
     assert "Nothing you typed is lost" in body and "Kept reason" in body
     assert sam(app).status is ReferenceStatus.OPENED
+
+
+def test_answers_sent_after_the_link_expired_are_shown_with_the_fresh_link_offer(app, referee, sam_link):
+    page = referee.get(sam_link).get_data(as_text=True)
+    with app.app_context():
+        reference = db.session.get(Reference, sam(app).id)
+        reference.status = ReferenceStatus.EXPIRED
+        db.session.commit()
+    response = referee.post(sam_link, data={"csrf_token": csrf_token_from(page), "action": "save",
+                                            **full_answers(growth="Typed as the link expired")})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 410 and "Send me a fresh link" in body and "Typed as the link expired" in body
+
+
+def test_a_draft_survives_a_server_restart_before_submitting(app, make_app, sam_link):
+    referee = app.test_client()
+    post_rating(referee, sam_link, full_answers(strengths="Saved before the restart"), "save")
+    restarted = make_app()  # a new process on the same database
+    browser = restarted.test_client()
+    page = browser.get(sam_link).get_data(as_text=True)
+    assert "Saved before the restart" in page
+    response = submit_rating(browser, sam_link, full_answers(strengths="Saved before the restart"))
+    assert "Your rating is submitted" in response.get_data(as_text=True)
+    assert sam(app).rating.strengths == "Saved before the restart"
