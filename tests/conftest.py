@@ -98,7 +98,7 @@ def make_app(tmp_path, postgres_schema):
 
     for app in apps:
         with app.app_context():
-            if postgres_schema is not None:
+            if db.engine.dialect.name == "postgresql":
                 tables = ", ".join(t.name for t in db.metadata.sorted_tables)
                 with db.engine.begin() as conn:
                     conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

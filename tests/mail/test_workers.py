@@ -10,7 +10,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from refportal.db import utcnow
@@ -96,10 +95,12 @@ def test_two_watching_senders_on_postgresql_deliver_each_message_exactly_once(sm
     print(f"1000 queued, 1000 delivered once each; per worker {sent_by}")
 
 
-def test_on_sqlite_a_second_sender_is_refused(smtp_app):
+def test_on_sqlite_a_second_sender_is_refused(make_app, smtp_server, tmp_path):
+    # Always on SQLite, whatever database the rest of the suite uses.
+    smtp_app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'single-sender.db'}",
+                        MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
     with smtp_app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("the single-sender lock is for SQLite")
+        db.create_all()
     lock_path = Path(smtp_app.instance_path) / "mail-sender.lock"
     with open(lock_path, "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a sender is running

@@ -105,3 +105,24 @@ def test_answers_typed_when_the_link_was_revoked_are_given_back(app, browser, sa
     body = response.get_data(as_text=True)
     assert response.status_code == 410 and "This link no longer works" in body
     assert "Typed while it was being replaced" in body and "What you had just typed" in body
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_reminder_racing_a_submission_is_consistent(app, browser, outbox, sam_link, attempt):
+    sam = next(r for r in references(app) if r.email == "sam@example.net")
+    referee, data = prepared_submission(app, sam_link)
+    base = f"/applications/{sam.application_id}/references/"
+    token = csrf_token_from(browser.get(base).get_data(as_text=True))
+    submit, remind = run_together(
+        lambda: referee.post(f"{sam_link}/submit", data=data),
+        lambda: browser.client.post(f"{base}{sam.id}/remind", data={"csrf_token": token}, follow_redirects=True),
+    )
+    assert submit.status_code == 200 and "Your rating is submitted" in submit.get_data(as_text=True)
+    assert remind.status_code == 200
+    reminded = "A reminder is on its way" in remind.get_data(as_text=True)
+    refused = "has not answered yet can be reminded" in remind.get_data(as_text=True)
+    assert reminded != refused  # one clear answer either way
+    stored = next(r for r in references(app) if r.id == sam.id)
+    assert stored.status is ReferenceStatus.SUBMITTED and stored.rating is not None
+    # The link the reminder carried (if any) is the same one: it now shows "your rating is in".
+    assert "Your rating is in" in app.test_client().get(referee_path(outbox, "sam@example.net")).get_data(as_text=True)
