@@ -26,10 +26,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     from refportal.errors import install_error_pages
     from refportal.security.headers import install_security_headers
+    from refportal.security.sessions import install_session_lifetimes
 
     _connect_signals(app)
     install_error_pages(app)
     install_security_headers(app)
+    install_session_lifetimes(app)
     app.jinja_env.globals["portal_name"] = app.config["PORTAL_NAME"]
     return app
 
@@ -51,9 +53,12 @@ def _init_extensions(app: Flask) -> None:
     from refportal.accounts.models import User
 
     @ext.login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(session_id: str):
+        user_id, _, version = session_id.partition(".")
         user = ext.db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.is_active else None  # deactivation ends every session
+        if user is None or not user.is_active or str(user.session_version) != version:
+            return None  # deactivated, logged out elsewhere, or the password changed
+        return user
 
 
 def _register_blueprints(app: Flask) -> None:

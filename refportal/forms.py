@@ -4,6 +4,7 @@ from __future__ import annotations
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
+from wtforms import IntegerField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
@@ -63,6 +64,19 @@ class Paragraphs:
         value = field.data or ""
         if any(unicodedata.category(ch) == "Cc" and ch not in "\r\n\t" for ch in value):
             raise ValidationError(self.message)
+
+
+class WholeNumber(IntegerField):
+    """An integer field that refuses absurdly long numbers itself (WTForms' range check cannot
+    compare integers too large for a float)."""
+
+    MAX_DIGITS = 9
+
+    def process_formdata(self, valuelist):
+        if valuelist and len(valuelist[0].strip().lstrip("+-")) > self.MAX_DIGITS:
+            self.data = None
+            raise ValueError("Enter a smaller number.")
+        super().process_formdata(valuelist)
 
 
 def strip_text(value):

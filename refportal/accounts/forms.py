@@ -59,3 +59,7 @@ class PasswordResetForm(NewPasswordMixin, FlaskForm):
     def __init__(self, *args, account_email: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.account_email = account_email
+
+
+class ConfirmEmailForm(FlaskForm):
+    """The button that confirms an address (a POST, so a link scanner cannot do it)."""

@@ -28,6 +28,11 @@ class User(UserMixin, db.Model):
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Part of the session's user id: raising it ends every session (logout, new password).
+    session_version: Mapped[int] = mapped_column(default=1, server_default=sa.text("1"))
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_version}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a deactivated account cannot log in

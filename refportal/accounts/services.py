@@ -12,7 +12,7 @@ from refportal.db import utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.forms import normalize_email
-from refportal.mail.services import external_url, queue_email
+from refportal.mail.services import external_url, queue_email, sent_recently
 from refportal.security.passwords import hash_password, password_problem, verify_password
 from refportal.security.tokens import TokenInvalid, fingerprint, load_token, make_token
 
@@ -25,14 +25,25 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == email))
 
 
-def register_user(*, name: str, email: str, password: str) -> User:
-    """Create an applicant account (unverified) and queue the verification e-mail."""
+def _account_email(template: str, to: str, **context) -> bool:
+    """Queue an account e-mail unless this address had its hourly share (so nobody is flooded)."""
+    if sent_recently(template, to) >= current_app.config["EMAILS_PER_ADDRESS_PER_HOUR"]:
+        return False
+    queue_email(template, to, **context)
+    return True
+
+
+def register_user(*, name: str, email: str, password: str) -> User | None:
+    """Create an applicant account (unverified) and queue the verification e-mail.
+
+    An address that already has an account gets an e-mail saying so instead; the page answers the
+    same either way, so registration does not tell who has an account."""
     email = normalize_email(email)
-    if find_user_by_email(email) is not None:
-        raise Refused(
-            "An account with this e-mail address already exists. Log in, or reset your password if you forgot it.",
-            field="email",
-        )
+    existing = find_user_by_email(email)
+    if existing is not None:
+        _account_email("account_exists", existing.email, name=existing.name,
+                       login=external_url("accounts.login"), reset=external_url("accounts.forgot_password"))
+        return None
     user = User(name=name, email=email, password_hash=hash_password(password), role=Role.APPLICANT)
     db.session.add(user)
     db.session.flush()
@@ -45,7 +56,7 @@ def send_verification_email(*, user: User) -> None:
     """Queue a fresh e-mail verification link for `user`."""
     token = make_token("email-verify", {"uid": user.id, "email": user.email})
     hours = current_app.config["EMAIL_VERIFY_MAX_AGE"] // 3600
-    queue_email(
+    _account_email(
         "verify_email",
         user.email,
         name=user.name,
@@ -54,12 +65,18 @@ def send_verification_email(*, user: User) -> None:
     )
 
 
-def verify_email(*, token: str) -> User:
-    """Mark the address in a genuine, unexpired link as verified; the link stays harmless after use."""
+def check_verification_token(*, token: str) -> User:
+    """The account a genuine, unexpired verification link is for (TokenInvalid / TokenExpired)."""
     payload = load_token("email-verify", token, current_app.config["EMAIL_VERIFY_MAX_AGE"])
     user = db.session.get(User, payload.get("uid"))
     if user is None or user.email != payload.get("email"):
         raise TokenInvalid("the account or its address changed")
+    return user
+
+
+def verify_email(*, token: str) -> User:
+    """Mark the address in a genuine, unexpired link as verified; the link stays harmless after use."""
+    user = check_verification_token(token=token)
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
         record("account.email_verified", obj=user, actor=user)
@@ -91,13 +108,18 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH[key]
 
 
+def end_sessions(*, user: User) -> None:
+    """Log the account out everywhere (its sessions carry the old version)."""
+    user.session_version += 1
+
+
 def request_password_reset(*, email: str) -> None:
     """Queue a reset link if the address has an account; say nothing either way."""
     user = find_user_by_email(email)
     if user is None:
         return
     token = make_token("password-reset", {"uid": user.id, "pw": fingerprint(user.password_hash)})
-    queue_email(
+    _account_email(
         "password_reset",
         user.email,
         name=user.name,
@@ -127,6 +149,7 @@ def reset_password(*, token: str, password: str, purpose: str = "password-reset"
     if problem:
         raise Refused(problem, field="password")
     user.password_hash = hash_password(password)
+    user.session_version += 1  # every session of the account ends
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
     record("account.password_reset", obj=user, actor=user)

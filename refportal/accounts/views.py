@@ -1,23 +1,28 @@
 from __future__ import annotations
 
-from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-
 from refportal.accounts import services
-from refportal.accounts.forms import LoginForm, PasswordResetForm, PasswordResetRequestForm, RegistrationForm
+from refportal.accounts.forms import ConfirmEmailForm, LoginForm, PasswordResetForm, PasswordResetRequestForm, RegistrationForm
 from refportal.extensions import db, limiter
 from refportal.security.headers import mark_no_store
+from refportal.security.sessions import start_session
 from refportal.security.tokens import TokenExpired, TokenInvalid
 from refportal.web import commit_service, flash_success, safe_next
 
 bp = Blueprint("accounts", __name__)
 
 
+def _submitted_email() -> str:
+    """The rate-limit key for one account: the address typed into the form."""
+    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def register():
-    """Create an applicant account and send the verification link."""
+    """Create an applicant account and send the verification link (the same answer for a known address)."""
     if current_user.is_authenticated:
         return redirect(url_for("applications.dashboard"))
     form = RegistrationForm()
@@ -30,22 +35,27 @@ def register():
     return render_template("accounts/register.html", form=form)
 
 
-@bp.get("/verify-email/<token>")
+@bp.route("/verify-email/<token>", methods=["GET", "POST"])
 def verify_email(token: str):
-    """Follow the e-mailed verification link."""
+    """The e-mailed verification link: GET shows a button, the POST verifies (mail scanners only GET)."""
+    form = ConfirmEmailForm()
     try:
-        services.verify_email(token=token)
+        if form.validate_on_submit():
+            services.verify_email(token=token)
+            db.session.commit()
+            flash_success("Thank you: your e-mail address is verified. You can log in now.")
+            return redirect(url_for("accounts.login"))
+        services.check_verification_token(token=token)
     except TokenExpired:
         return mark_no_store(_page("accounts/link_problem.html", 410, problem="expired", what="verification"))
     except TokenInvalid:
         return mark_no_store(_page("accounts/link_problem.html", 400, problem="invalid", what="verification"))
-    db.session.commit()
-    flash_success("Thank you: your e-mail address is verified. You can log in now.")
-    return redirect(url_for("accounts.login"))
+    return mark_no_store(_page("accounts/confirm_email.html", 200, form=form))
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("30 per 15 minutes", methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_submitted_email, methods=["POST"])
 def login():
     """Log in with e-mail and password."""
     if current_user.is_authenticated:
@@ -67,6 +77,7 @@ def login():
             db.session.commit()  # a rehashed password
             session.clear()
             login_user(user)
+            start_session()
             return redirect(safe_next(request.args.get("next")) or url_for("applications.dashboard"))
     return render_template("accounts/login.html", form=form)
 
@@ -74,7 +85,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """End the session."""
+    """End the session, and every other session of the account."""
+    services.end_sessions(user=current_user)
+    db.session.commit()
     logout_user()
     session.clear()
     flash_success("You are logged out.")
@@ -83,6 +96,7 @@ def logout():
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit("5 per hour", key_func=_submitted_email, methods=["POST"])
 def forgot_password():
     """Ask for a password reset link."""
     form = PasswordResetRequestForm()

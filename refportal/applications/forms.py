@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, IntegerField, RadioField, SelectField
+from wtforms import BooleanField, DecimalField, RadioField, SelectField
 from wtforms.validators import DataRequired, InputRequired, NumberRange
 
 from refportal.applications.categories import (
@@ -12,7 +12,7 @@ from refportal.applications.categories import (
     MentorTrack,
 )
 from refportal.applications.services import MAX_HOURS, MAX_WORK_YEARS
-from refportal.forms import OptionalChoice, choices
+from refportal.forms import OptionalChoice, WholeNumber, choices
 
 
 def _enum_or_none(enum_cls):
@@ -60,14 +60,14 @@ class EligibilityForm(FlaskForm):
             NumberRange(0, MAX_WORK_YEARS, f"Enter years of work between 0 and {MAX_WORK_YEARS}."),
         ],
     )
-    training_hours = IntegerField(
+    training_hours = WholeNumber(
         "In-service training hours",
         validators=[
             InputRequired("Enter your in-service training hours (0 if none)."),
             NumberRange(0, MAX_HOURS, f"Enter a number of hours between 0 and {MAX_HOURS:,}."),
         ],
     )
-    rsc_hours = IntegerField(
+    rsc_hours = WholeNumber(
         "Hours of reflective supervision/consultation received",
         validators=[
             InputRequired("Enter your reflective supervision/consultation hours (0 if none)."),

@@ -1,11 +1,14 @@
 """queue_email(): render a message into the outbox inside the caller's transaction."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from blinker import Namespace
 from flask import current_app, render_template
 
+from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
 
@@ -23,6 +26,16 @@ def check_header_value(value: str) -> str:
     if "\r" in value or "\n" in value:
         raise HeaderInjection("line breaks are not allowed in e-mail headers")
     return value
+
+
+def sent_recently(template: str, to: str) -> int:
+    """How many `template` messages were queued to `to` in the last hour (to cap account e-mails)."""
+    since = utcnow() - timedelta(hours=1)
+    return db.session.scalar(
+        sa.select(sa.func.count(OutboxEmail.id)).where(
+            OutboxEmail.template == template, OutboxEmail.to_address == to, OutboxEmail.created_at >= since
+        )
+    )
 
 
 def external_url(endpoint: str, **values: Any) -> str:

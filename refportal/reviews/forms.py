@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, Form, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateField, Form, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from refportal.applications.categories import CATEGORIES, Credential
 from refportal.applications.models import ApplicationStatus
-from refportal.forms import OptionalChoice, Paragraphs, SingleLine, choices, strip_text
+from refportal.forms import OptionalChoice, Paragraphs, SingleLine, WholeNumber, choices, strip_text
 from refportal.membership.models import MembershipStatus
 from refportal.reviews.models import Outcome
 
@@ -31,7 +31,7 @@ class QueueFilterForm(Form):
     sort = SelectField("Sort by", choices=choices([("submitted", "Newest submission"), ("oldest", "Oldest submission"),
                                                    ("created", "Newest opened"), ("name", "Applicant name")]),
                        validators=[OptionalChoice()])
-    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(1, 100_000)])
+    page = WholeNumber("Page", default=1, validators=[Optional(), NumberRange(1, 100_000)])
 
 
 class ReviewForm(FlaskForm):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from functools import lru_cache
+
 from flask import current_app
 
 MIN_PASSWORD_LENGTH = 12
@@ -29,6 +31,14 @@ def verify_password(password_hash: str, password: str) -> tuple[bool, bool]:
     return True, hasher.check_needs_rehash(password_hash)
 
 
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of public breaches (the list the zxcvbn package ships)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
 def password_problem(password: str, *, email: str = "", name: str = "") -> str | None:
     """Why a new password is refused, in words a person understands, or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -40,6 +50,8 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
         return "Your password must not be your e-mail address."
     if name and lowered.replace(" ", "") == name.lower().replace(" ", ""):
         return "Your password must not be your name."
+    if lowered in common_passwords() or lowered.replace(" ", "") in common_passwords():
+        return "This password is one of the most common ones and easy to guess; choose another."
     if len(set(password)) < 4:
         return "This password repeats too few characters; choose something harder to guess."
     return None

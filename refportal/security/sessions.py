@@ -1,0 +1,30 @@
+"""Session lifetimes: an idle limit and an absolute limit after login."""
+from __future__ import annotations
+
+import time
+
+from flask import Flask, current_app, flash, session
+from flask_login import current_user, logout_user
+
+
+def start_session() -> None:
+    """Called right after login: a fresh session with its clocks."""
+    now = int(time.time())
+    session["login_at"] = now
+    session["seen_at"] = now
+
+
+def install_session_lifetimes(app: Flask) -> None:
+    @app.before_request
+    def _expire_old_sessions():
+        if not current_user.is_authenticated:
+            return
+        now = int(time.time())
+        idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+        absolute = current_app.config["SESSION_ABSOLUTE_HOURS"] * 3600
+        if now - session.get("seen_at", 0) > idle or now - session.get("login_at", 0) > absolute:
+            logout_user()
+            session.clear()
+            flash("Your session has ended. Please log in again.", "info")
+            return
+        session["seen_at"] = now

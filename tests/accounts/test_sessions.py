@@ -1,0 +1,73 @@
+"""Sessions: cleared on login, ended everywhere by logout or a new password, idle and absolute limits."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.conftest import Browser, link_in
+from tests.factories import make_user
+
+
+@pytest.fixture
+def account(app):
+    with app.app_context():
+        make_user(email="a@example.org")
+    return "a@example.org"
+
+
+def logged_in(app, email):
+    browser = Browser(app.test_client())
+    browser.login(email)
+    return browser
+
+
+def test_login_starts_a_fresh_session(app, account):
+    browser = Browser(app.test_client())
+    with browser.client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    browser.login(account)
+    with browser.client.session_transaction() as session:
+        assert "planted" not in session and "login_at" in session
+
+
+def test_logging_out_ends_the_other_sessions_too(app, account):
+    laptop, phone = logged_in(app, account), logged_in(app, account)
+    assert phone.get("/dashboard").status_code == 200
+    laptop.logout()
+    assert phone.get("/dashboard").status_code == 302
+
+
+def test_a_new_password_ends_every_session(app, account, outbox):
+    phone = logged_in(app, account)
+    other = Browser(app.test_client())
+    other.submit("/password/forgot", {"email": account})
+    other.submit(link_in(outbox(to=account)[-1].body_text, "/password/reset/"),
+                 {"password": "a new pass phrase", "confirm": "a new pass phrase"})
+    assert phone.get("/dashboard").status_code == 302
+
+
+def test_an_idle_session_ends(app, account):
+    browser = logged_in(app, account)
+    with browser.client.session_transaction() as session:
+        session["seen_at"] = int(time.time()) - 31 * 60
+    response = browser.get("/dashboard")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_activity_keeps_a_session_alive_until_the_absolute_limit(app, account):
+    browser = logged_in(app, account)
+    with browser.client.session_transaction() as session:
+        session["seen_at"] = int(time.time()) - 20 * 60
+        session["login_at"] = int(time.time()) - 11 * 3600
+    assert browser.get("/dashboard").status_code == 200
+    with browser.client.session_transaction() as session:
+        session["login_at"] = int(time.time()) - 13 * 3600
+    assert browser.get("/dashboard").status_code == 302
+
+
+def test_session_cookie_flags_in_production(make_app):
+    app = make_app(SESSION_COOKIE_SECURE=True)  # what production sets (REFPORTAL_ENV=production)
+    response = app.test_client().get("/login", base_url="https://portal.example.test")
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie

@@ -1,0 +1,168 @@
+"""The access matrix: every route × every role, with applicant A's objects as the targets.
+
+Roles: anonymous, applicant A (the owner), applicant B, the referee holding the link of A's
+reference (no account), a reviewer, an administrator. A route nobody classified fails the test."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from refportal.accounts.models import Role
+from refportal.references.services import link_token
+from tests.conftest import Browser, csrf_token_from
+from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
+
+# Who may use each endpoint.
+ACCESS = {
+    "static": "public", "main.index": "public",
+    "accounts.register": "public", "accounts.login": "public", "accounts.forgot_password": "public",
+    "accounts.verify_email": "token", "accounts.reset_password": "token", "accounts.accept_invitation": "token",
+    "accounts.logout": "authenticated",
+    "applications.dashboard": "authenticated", "applications.new_application": "applicant",
+    "applications.show": "owner", "applications.eligibility": "owner", "applications.submit": "owner",
+    "applications.withdraw": "owner", "membership.declare": "owner",
+    "references.index": "owner", "references.send_requests": "owner", "references.show": "owner",
+    "references.remind": "owner", "references.remove": "owner", "references.correct_email": "owner",
+    "references.replace": "owner",
+    "referee.rating_form": "referee", "referee.save_or_review": "referee", "referee.submit": "referee",
+    "referee.decline": "referee", "referee.fresh_link": "referee",
+    "reviews.queue": "staff", "reviews.queue_export": "staff", "reviews.application_file": "staff",
+    "reviews.ratings_export": "staff", "reviews.verify": "staff", "reviews.review": "staff", "reviews.decide": "admin",
+    "admin.users": "admin", "admin.invite": "admin", "admin.change_role": "admin", "admin.set_active": "admin",
+    "admin.roster": "admin",
+    "mail_viewer.inbox": "development", "mail_viewer.message": "development", "mail_viewer.message_html": "development",
+}
+ROLES = ("anonymous", "applicant_a", "applicant_b", "referee_of_a", "reviewer", "admin")
+ALLOWED = {
+    "public": set(ROLES), "token": set(ROLES), "referee": set(ROLES), "development": set(ROLES),
+    "authenticated": {"applicant_a", "applicant_b", "reviewer", "admin"},
+    "applicant": {"applicant_a", "applicant_b"},
+    "owner": {"applicant_a"},
+    "staff": {"reviewer", "admin"},
+    "admin": {"admin"},
+}
+
+
+@pytest.fixture
+def world(app, outbox):
+    with app.app_context():
+        a = make_user(email="a@example.org")
+        make_user(email="b@example.org")
+        make_user(email="rev@example.org", role=Role.REVIEWER)
+        make_user(email="admin@example.org", role=Role.ADMIN)
+        application = make_application(a)
+        record_eligibility(application)
+        declare_current_membership(application)
+    owner = Browser(app.test_client())
+    owner.login("a@example.org")
+    owner.submit(f"/applications/{application.id}/references/", {
+        "name": "Sam", "email": "sam@example.net", "organisation": "Org", "role": "supervisor", "setting": "S",
+        "known_years": "2", "endorsed_credential": "", "endorsed_category": "", "waived": "yes"})
+    with app.app_context():
+        from refportal.extensions import db
+        from refportal.references.models import Reference
+        from refportal.references.services import _invite
+        from refportal.db import utcnow
+
+        reference = db.session.query(Reference).one()
+        _invite(reference, utcnow())
+        db.session.commit()
+        token = link_token(reference)
+        ids = {"application_id": application.id, "reference_id": reference.id, "user_id": a.id, "email_id": 1,
+               "token": token, "filename": "portal.css"}
+    clients = {"anonymous": Browser(app.test_client()), "applicant_a": owner,
+               "referee_of_a": Browser(app.test_client())}
+    for role, email in (("applicant_b", "b@example.org"), ("reviewer", "rev@example.org"), ("admin", "admin@example.org")):
+        clients[role] = Browser(app.test_client())
+        clients[role].login(email)
+    clients["referee_of_a"].get(f"/r/{token}")  # the referee has opened their link
+    return ids, clients
+
+
+def denied(response) -> bool:
+    return response.status_code == 404 or (response.status_code == 302 and "/login" in response.headers["Location"])
+
+
+def requests_for(app, ids):
+    for rule in app.url_map.iter_rules():
+        values = {arg: ids[arg] for arg in rule.arguments}
+        url = app.url_map.bind("localhost").build(rule.endpoint, values)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, url
+
+
+def test_every_route_is_classified(app):
+    assert {rule.endpoint for rule in app.url_map.iter_rules()} == set(ACCESS)
+
+
+def test_every_route_for_every_role(app, world):
+    ids, clients = world
+    checked = 0
+    failures = []
+    for endpoint, method, url in requests_for(app, ids):
+        if endpoint == "accounts.logout":
+            continue  # it would end the session of the role under test; covered in test_sessions
+        for role in ROLES:
+            client = clients[role]
+            if method == "GET":
+                response = client.get(url)
+            else:
+                token = csrf_token_from(client.get("/login" if role in ("anonymous", "referee_of_a") else "/dashboard",
+                                                   follow_redirects=True).get_data(as_text=True))
+                response = client.client.post(url, data={"csrf_token": token})
+            if response.status_code >= 500:
+                failures.append(f"{method} {url} as {role}: {response.status_code}")
+            expected_allowed = role in ALLOWED[ACCESS[endpoint]]
+            if expected_allowed == denied(response):
+                failures.append(f"{method} {url} as {role}: {response.status_code} "
+                                f"({'denied' if denied(response) else 'allowed'}, expected {'allowed' if expected_allowed else 'denied'})")
+            checked += 1
+    assert not failures, "\n".join(failures)
+    print(f"access matrix: {checked} route × method × role checks")
+    assert checked >= 250
+
+
+def test_objects_that_do_not_exist_are_404_for_everyone(app, world):
+    ids, clients = world
+    for url in ("/applications/999999", "/applications/999999/references/", "/review/applications/999999"):
+        for role in ("applicant_a", "reviewer", "admin"):
+            response = clients[role].get(url)
+            assert response.status_code == 404, (url, role)
+
+
+def test_another_reference_id_under_ones_own_application_is_404(app, world):
+    ids, clients = world
+    url = f"/applications/{ids['application_id']}/references/{ids['reference_id'] + 1000}"
+    assert clients["applicant_a"].get(url).status_code == 404
+
+
+OWNER_BY_ACCESS = {"public": "anonymous", "token": "anonymous", "referee": "referee_of_a", "authenticated": "applicant_a",
+                   "applicant": "applicant_a", "owner": "applicant_a", "staff": "reviewer", "admin": "admin",
+                   "development": "anonymous"}
+
+
+def test_every_post_without_a_csrf_token_is_refused_and_changes_nothing(app, world):
+    from refportal.audit.models import AuditEvent
+    from refportal.extensions import db
+    from refportal.mail.models import OutboxEmail
+    import sqlalchemy as sa
+
+    ids, clients = world
+
+    def state():
+        with app.app_context():
+            return (db.session.scalar(sa.select(sa.func.count(AuditEvent.id))),
+                    db.session.scalar(sa.select(sa.func.count(OutboxEmail.id))))
+
+    checked = 0
+    for endpoint, method, url in requests_for(app, ids):
+        if method != "POST":
+            continue
+        before = state()
+        response = clients[OWNER_BY_ACCESS[ACCESS[endpoint]]].client.post(url, data={"reason": "x", "email": "a@example.org"})
+        body = response.get_data(as_text=True)
+        assert response.status_code == 400 or "Nothing you typed is lost" in body, (url, response.status_code)
+        assert state() == before, url
+        checked += 1
+    assert checked >= 20
