@@ -166,3 +166,15 @@ def test_every_post_without_a_csrf_token_is_refused_and_changes_nothing(app, wor
         assert state() == before, url
         checked += 1
     assert checked >= 20
+
+
+def test_private_pages_are_not_cached(app, world):
+    ids, clients = world
+    for role, url in (("reviewer", f"/review/applications/{ids['application_id']}"), ("reviewer", "/review/"),
+                      ("admin", "/admin/users"), ("referee_of_a", f"/r/{ids['token']}"),
+                      ("applicant_a", f"/applications/{ids['application_id']}/references/")):
+        response = clients[role].get(url)
+        assert response.headers.get("Cache-Control") == "no-store", url
+        assert response.headers.get("Referrer-Policy") == "same-origin", url
+    for url in ("/dashboard", f"/applications/{ids['application_id']}"):
+        assert clients["applicant_a"].get(url).headers.get("Cache-Control") == "no-store", url
