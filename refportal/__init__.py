@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from markupsafe import Markup
 
 from refportal.config import PROJECT_ROOT, load_config
 # The package's submodules (refportal.mail, ...) share this namespace: reach extensions through it.
@@ -33,7 +34,14 @@ def create_app(config: dict | None = None) -> Flask:
     install_security_headers(app)
     install_session_lifetimes(app)
     app.jinja_env.globals["portal_name"] = app.config["PORTAL_NAME"]
+    app.jinja_env.globals["hidden_fields"] = hidden_fields
     return app
+
+
+def hidden_fields(form) -> Markup:
+    """A form's hidden fields (the CSRF token among them) without ids, so several forms on one page
+    do not repeat an id."""
+    return Markup("").join(field(id=False) for field in form if getattr(field.widget, "input_type", None) == "hidden")
 
 
 def _init_extensions(app: Flask) -> None:

@@ -100,7 +100,7 @@ def _render_file(application, *, review_form=None, decision_form=None, verificat
         flags=file_flags(application, matrix, review_by=services.review_horizon(today),
                          na_limit=current_app.config["NOT_ENOUGH_INFORMATION_LIMIT"]),
         reviews=reviews, audit=services.audit_trail(application),
-        review_form=review_form, decision_form=decision_form or DecisionForm(),
+        review_form=review_form, decision_form=decision_form or DecisionForm(prefix="decision"),
         verification_form=verification_form or VerificationForm(), is_admin=current_user.role is Role.ADMIN,
         outcomes=Outcome,
     )
@@ -147,7 +147,7 @@ def review(application_id: int):
 def decide(application_id: int):
     """The administrator records the final decision; the applicant is told by e-mail."""
     application = _file_or_404(application_id)
-    form = DecisionForm()
+    form = DecisionForm(prefix="decision")
     if not form.validate_on_submit():
         return _render_file(application, decision_form=form, status=400)
     return _act(application, lambda: services.apply_decision(

@@ -101,8 +101,8 @@ def test_more_information_needs_a_message_then_reopens_the_application(app, peop
     response = review(rita, people, "more_information")
     assert response.status_code == 400 and "Write the message for the applicant" in response.get_data(as_text=True)
     admin = logged_in(app, "admin@example.org")
-    response = admin.submit(url(people, "/decision"), {"outcome": "more_information",
-                                                       "message": "Please add your training certificates."},
+    response = admin.submit(url(people, "/decision"), {"decision-outcome": "more_information",
+                                                       "decision-message": "Please add your training certificates."},
                             form_url=url(people))
     assert response.status_code == 302
     application = stored(app, people)
@@ -120,7 +120,7 @@ def test_more_information_needs_a_message_then_reopens_the_application(app, peop
 
 def test_the_admin_decision_sets_the_date_the_one_credential_rule_uses(app, people):
     admin = logged_in(app, "admin@example.org")
-    admin.submit(url(people, "/decision"), {"outcome": "endorse", "message": ""}, form_url=url(people))
+    admin.submit(url(people, "/decision"), {"decision-outcome": "endorse", "decision-message": ""}, form_url=url(people))
     application = stored(app, people)
     assert application.status is ApplicationStatus.ENDORSED
     assert abs(application.decided_at - utcnow()) < timedelta(minutes=1)
@@ -131,7 +131,7 @@ def test_the_admin_decision_sets_the_date_the_one_credential_rule_uses(app, peop
 
 
 def test_a_decided_application_takes_no_more_reviews(app, people):
-    logged_in(app, "admin@example.org").submit(url(people, "/decision"), {"outcome": "deny", "message": ""},
+    logged_in(app, "admin@example.org").submit(url(people, "/decision"), {"decision-outcome": "deny", "decision-message": ""},
                                                 form_url=url(people))
     rita = logged_in(app, "rev@example.org")
     token_page = rita.get(url(people)).get_data(as_text=True)

@@ -1,0 +1,232 @@
+"""The four journeys of the portal in Chromium, through the e-mails people receive."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from refportal.accounts.models import Role
+from refportal.references.rating_form import ITEM_KEYS
+from tests.e2e.pages import check_page
+from tests.factories import DEFAULT_PASSWORD, make_user
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "avery pass phrase 2026"
+REFEREES = [("Sam Supervisor", "sam@example.net", "supervisor"), ("Rae Provider", "rae@example.net", "rsc_provider"),
+            ("Cole League", "cole@example.net", "colleague")]
+
+
+def login(page, portal, email, password):
+    page.goto(portal.url + "/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("main button[type=submit]")
+
+
+def nominate(page, name, email, role):
+    page.fill("#name", name)
+    page.fill("#email", email)
+    page.fill("#organisation", "Riverside Family Services")
+    page.select_option("#role", role)
+    page.fill("#setting", "Home visiting program")
+    page.fill("#known_years", "3")
+    page.check("#waived-0")
+    page.click("main button:text-is('Nominate'), main button:text-is('Replace')")
+
+
+def rate(page, keys, score="4"):
+    for key in keys:
+        page.check(f"input[name=item_{key}][value='{score}']")
+
+
+def finish_rating(page, name):
+    page.check("#recommendation-0")
+    page.fill("#strengths", f"{name}: warm and attuned with families.")
+    page.fill("#growth", "Documentation could be quicker.")
+    page.fill("#relationship_role", "Program supervisor")
+    page.fill("#relationship_setting", "Home visiting")
+    page.fill("#relationship_years", "3")
+    page.fill("#attestation_name", name)
+    page.check("#attest")
+
+
+def tab_to(page, selector: str, limit: int = 500) -> None:
+    """Press Tab until the element matching `selector` has the focus (keyboard only)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_the_four_journeys(chromium, portal):
+    with portal.app.app_context():
+        make_user(email="reviewer@example.org", name="Rita Reviewer", role=Role.REVIEWER)
+        make_user(email="admin@example.org", name="Alex Admin", role=Role.ADMIN)
+
+    # 1. The applicant registers, verifies, opens an application, records eligibility and membership,
+    #    nominates three referees and sends the requests.
+    applicant = chromium.new_context().new_page()
+    applicant.goto(portal.url + "/")
+    check_page(applicant, "start page")
+    applicant.click("main >> text=Create an account")
+    check_page(applicant, "register")
+    applicant.fill("#name", "Avery Applicant")
+    applicant.fill("#email", "avery@example.org")
+    applicant.fill("#password", PASSWORD)
+    applicant.fill("#confirm", PASSWORD)
+    applicant.click("main button[type=submit]")
+    check_page(applicant, "check your e-mail")
+    applicant.goto(portal.link("avery@example.org", "/verify-email/"))
+    check_page(applicant, "confirm e-mail")
+    applicant.click("text=Confirm my e-mail address")
+    check_page(applicant, "login after verification")
+    applicant.fill("#email", "avery@example.org")
+    applicant.fill("#password", PASSWORD)
+    applicant.click("main button[type=submit]")
+    check_page(applicant, "dashboard, empty")
+    applicant.click("text=Open a new application")
+    check_page(applicant, "new application with fees")
+    applicant.check("#credential-0")
+    applicant.check("#category-1")
+    applicant.click("text=Open the application")
+    check_page(applicant, "application")
+    applicant.click("text=Record eligibility")
+    check_page(applicant, "eligibility")
+    applicant.select_option("#education_level", "master")
+    applicant.fill("#work_years", "4")
+    applicant.fill("#training_hours", "40")
+    applicant.fill("#rsc_hours", "30")
+    applicant.click("main button:text-is('Save')")
+    applicant.click("text=Declare membership")
+    check_page(applicant, "membership")
+    applicant.check("#kind-0")
+    applicant.select_option("#association", "infancy_onward")
+    applicant.fill("#member_number", "IO-777")
+    applicant.fill("#expires_on", (date.today() + timedelta(days=200)).isoformat())
+    applicant.click("main button:text-is('Save')")
+    applicant.click("text=Manage your references")
+    check_page(applicant, "references, none yet")
+    for name, email, role in REFEREES:
+        nominate(applicant, name, email, role)
+    check_page(applicant, "references nominated")
+    applicant.click("text=Send the requests")
+    check_page(applicant, "references asked")
+
+    # 2. Referee one: half the form, a draft, the browser closed, back by the same link, submitted.
+    link = portal.link("sam@example.net", "/r/")
+    first_visit = chromium.new_context()
+    sam = first_visit.new_page()
+    sam.goto(link)
+    check_page(sam, "rating form")
+    rate(sam, ITEM_KEYS[:10])
+    sam.fill("#strengths", "Half written before the break")
+    sam.click("text=Save draft")
+    check_page(sam, "draft saved")
+    first_visit.close()
+    sam = chromium.new_context().new_page()
+    sam.goto(link)
+    assert sam.is_checked(f"input[name=item_{ITEM_KEYS[0]}][value='4']")
+    assert sam.input_value("#strengths") == "Half written before the break"
+    rate(sam, ITEM_KEYS[10:])
+    finish_rating(sam, "Sam Supervisor")
+    sam.click("text=Review and submit")
+    check_page(sam, "summary before submitting")
+    sam.click("text=Submit the rating")
+    check_page(sam, "thank you")
+
+    #    Referee two declines with a reason.
+    rae = chromium.new_context().new_page()
+    rae.goto(portal.link("rae@example.net", "/r/"))
+    rae.click("text=Decline this request")
+    check_page(rae, "decline")
+    rae.fill("#reason", "I am on leave until spring.")
+    rae.click("main button:text-is('Decline the request')")
+    check_page(rae, "declined")
+
+    #    Referee three, on a phone-sized screen, with the keyboard only.
+    cole = chromium.new_context(viewport={"width": 360, "height": 740}).new_page()
+    cole.goto(portal.link("cole@example.net", "/r/"))
+    check_page(cole, "rating form at 360 px")
+    assert cole.evaluate("document.documentElement.scrollWidth") <= 360
+    for box in [cole.locator(sel).first.bounding_box() for sel in ("input[type=radio]", "main button", "#attest")]:
+        assert box["width"] >= 24 and box["height"] >= 24, box
+    for key in ITEM_KEYS:
+        tab_to(cole, f"input[name=item_{key}]")
+        for _ in range(3):
+            cole.keyboard.press("ArrowDown")  # the fourth choice: "4 – Consistent"
+    tab_to(cole, "input[name=recommendation]")
+    cole.keyboard.press("Space")
+    for field, text in (("strengths", "Calm under pressure."), ("growth", "Writing reports."),
+                        ("relationship_role", "Colleague"), ("relationship_setting", "Home visiting"),
+                        ("relationship_years", "2"), ("attestation_name", "Cole League")):
+        tab_to(cole, f"#{field}")
+        cole.keyboard.type(text)
+    tab_to(cole, "#attest")
+    cole.keyboard.press("Space")
+    tab_to(cole, "button[value=review]")
+    cole.keyboard.press("Enter")
+    cole.wait_for_selector("text=Check your rating before you submit")
+    check_page(cole, "summary at 360 px")
+    tab_to(cole, "button[type=submit]")
+    cole.keyboard.press("Enter")
+    cole.wait_for_selector("text=Thank you")
+
+    # 3. The applicant sees the statuses and replaces the referee who declined; the new one submits.
+    applicant.goto(portal.url + "/dashboard")
+    applicant.click("text=Infant Family Specialist")
+    applicant.click("text=Manage your references")
+    check_page(applicant, "references answered")
+    cards = applicant.locator("section.card")
+    assert "Submitted" in cards.nth(0).inner_text() and "Declined" in cards.nth(1).inner_text()
+    cards.nth(1).locator("text=Replace this referee").click()
+    check_page(applicant, "replace a referee")
+    nominate(applicant, "Nia New", "nia@example.net", "rsc_provider")
+    nia = chromium.new_context().new_page()
+    nia.goto(portal.link("nia@example.net", "/r/"))
+    rate(nia, ITEM_KEYS, "5")
+    finish_rating(nia, "Nia New")
+    nia.click("text=Review and submit")
+    nia.click("text=Submit the rating")
+    applicant.reload()
+    assert applicant.locator("text=Replace this referee").count() == 0
+    applicant.goto(applicant.url.replace("/references/", "/submit"))
+    check_page(applicant, "submit the application")
+    applicant.check("#attest")
+    applicant.click("text=Submit for review")
+    check_page(applicant, "application submitted")
+
+    # 4. A reviewer verifies the membership, reads the file, records a review; an admin decides.
+    reviewer = chromium.new_context().new_page()
+    login(reviewer, portal, "reviewer@example.org", DEFAULT_PASSWORD)
+    check_page(reviewer, "review queue")
+    reviewer.click("text=Avery Applicant")
+    check_page(reviewer, "application file")
+    assert reviewer.locator("table.matrix").count() == 1 and reviewer.locator("figure.chart svg").count() == 1
+    assert "None of the referees is endorsed" in reviewer.inner_text("section[aria-labelledby=flags-title]")
+    reviewer.check("#verdict-0")
+    reviewer.fill("#note", "Checked with INfancy Onward")
+    reviewer.click("text=Record")
+    reviewer.check("#outcome-0")
+    reviewer.fill("#notes", "A strong file.")
+    reviewer.click("text=Record my review")
+    check_page(reviewer, "file after review")
+    admin = chromium.new_context().new_page()
+    login(admin, portal, "admin@example.org", DEFAULT_PASSWORD)
+    admin.click("text=Avery Applicant")
+    admin.check("#decision-outcome-0")
+    admin.click("text=Record the decision")
+    check_page(admin, "file after decision")
+    decision = portal.mail_to("avery@example.org")[-1]
+    assert decision["Subject"] == "Your IMH-E endorsement is granted"
+
+
+def test_the_accessibility_check_finds_violations_when_there_are_some(chromium):
+    """The control for every check above: axe-core does report a page with faults."""
+    from tests.e2e.pages import AXE
+
+    page = chromium.new_context().new_page()
+    page.set_content('<html><body><img src="x.png"><input type="text"><a href="#"></a></body></html>')
+    results = AXE.run(page)
+    assert results.violations_count >= 2
