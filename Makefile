@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app refportal
 
-.PHONY: install run test chromium clean
+.PHONY: install run test chromium translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Compiled message catalogues (the referee's Spanish pages and e-mails).
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard refportal/translations/*/LC_MESSAGES/messages.po))
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@
+
+install: $(STAMP) $(CATALOGS)
+
+# Refresh the catalogue after changing translatable text: extract, then merge into each language.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o refportal/translations/messages.pot .
+	$(BIN)/pybabel update -i refportal/translations/messages.pot -d refportal/translations
 
 # Development defaults; a .env file or the environment may override them.
 run: export REFPORTAL_ENV ?= development

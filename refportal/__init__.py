@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from flask_babel import get_locale
 from markupsafe import Markup
 
 from refportal.config import PROJECT_ROOT, load_config
@@ -35,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     install_session_lifetimes(app)
     app.jinja_env.globals["portal_name"] = app.config["PORTAL_NAME"]
     app.jinja_env.globals["hidden_fields"] = hidden_fields
+    app.jinja_env.globals["get_locale"] = get_locale
     return app
 
 
@@ -52,6 +54,10 @@ def _init_extensions(app: Flask) -> None:
     ext.mail.init_app(app)
     ext.csrf.init_app(app)
     ext.limiter.init_app(app)
+    from refportal.i18n import select_locale
+
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parent / "translations"))
+    ext.babel.init_app(app, locale_selector=select_locale)
     ext.login_manager.init_app(app)
     ext.login_manager.login_view = "accounts.login"
     ext.login_manager.login_message = "Please log in to see this page."

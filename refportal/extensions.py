@@ -1,4 +1,5 @@
 """Flask extensions, created unbound; create_app() binds them."""
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -15,3 +16,4 @@ mail = Mail()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+babel = Babel()

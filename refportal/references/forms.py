@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from refportal.applications.categories import CATEGORIES, Credential
 from refportal.forms import OptionalChoice, Paragraphs, SingleLine, ValidEmail, choices, strip_text
+from refportal.i18n import LANGUAGES
 from refportal.references.rating_form import (
     DOMAINS,
     NOT_ENOUGH_INFORMATION,
@@ -58,6 +60,12 @@ class NominationForm(FlaskForm):
         description="You always see the status. Many referees only rate when the right is waived.",
     )
 
+    language = RadioField(
+        "The referee's language (their e-mails and the rating form)",
+        choices=choices(LANGUAGES.items()), default="en",
+        validators=[DataRequired("Choose the referee's language.")],
+    )
+
     def set_roles(self, roles: tuple[RefereeRole, ...]) -> None:
         self.role.choices = choices([("", "Choose…")] + [(r.value, r.label) for r in roles])
 
@@ -72,8 +80,9 @@ class ActionForm(FlaskForm):
 
 
 class DeclineForm(FlaskForm):
-    reason = TextAreaField("Reason (optional)", filters=[strip_text], validators=[Optional(), Length(max=1000), Paragraphs()],
-                           description="The reviewers see this; it helps the applicant find another referee.")
+    reason = TextAreaField(_l("Reason (optional)"), filters=[strip_text],
+                           validators=[Optional(), Length(max=1000), Paragraphs()],
+                           description=_l("The reviewers see this; it helps the applicant find another referee."))
 
 
 class ConfirmForm(FlaskForm):
@@ -92,22 +101,32 @@ class RatingFormBase(FlaskForm):
     what a submission needs. CSRF failures become a message on the form (answers are kept)."""
 
     recommendation = RadioField(
-        "Overall recommendation", choices=choices((r.value, r.label) for r in Recommendation), validators=[OptionalChoice()]
+        _l("Overall recommendation"), choices=choices((r.value, r.label) for r in Recommendation),
+        validators=[OptionalChoice()],
     )
-    strengths = TextAreaField("The applicant's strengths", filters=[strip_text], validators=[Length(max=TEXT_LIMIT), Paragraphs()])
-    growth = TextAreaField("Areas for growth", filters=[strip_text], validators=[Length(max=TEXT_LIMIT), Paragraphs()])
-    for_reviewers = TextAreaField("Anything else the reviewers should know (optional)", filters=[strip_text],
+    strengths = TextAreaField(_l("The applicant's strengths"), filters=[strip_text],
+                              validators=[Length(max=TEXT_LIMIT), Paragraphs()])
+    growth = TextAreaField(_l("Areas for growth"), filters=[strip_text], validators=[Length(max=TEXT_LIMIT), Paragraphs()])
+    for_reviewers = TextAreaField(_l("Anything else the reviewers should know (optional)"), filters=[strip_text],
                                   validators=[Length(max=TEXT_LIMIT), Paragraphs()])
-    relationship_role = StringField("In what role do you know the applicant?", filters=[strip_text],
+    relationship_role = StringField(_l("In what role do you know the applicant?"), filters=[strip_text],
                                     validators=[Length(max=160), SingleLine()],
-                                    description="For example: I have been their program supervisor.")
-    relationship_setting = StringField("In what setting?", filters=[strip_text],
+                                    description=_l("For example: I have been their program supervisor."))
+    relationship_setting = StringField(_l("In what setting?"), filters=[strip_text],
                                        validators=[Length(max=200), SingleLine()])
-    relationship_years = DecimalField("For how many years?", places=1,
-                                      validators=[Optional(), NumberRange(0, 60, "Enter a number of years from 0 to 60.")])
-    attestation_name = StringField("Your full name (signature)", filters=[strip_text],
+    relationship_years = DecimalField(_l("For how many years?"), places=1,
+                                      validators=[Optional(), NumberRange(0, 60, _l("Enter a number of years from 0 to 60."))])
+    attestation_name = StringField(_l("Your full name (signature)"), filters=[strip_text],
                                    validators=[Length(max=120), SingleLine()])
-    attest = BooleanField("I am the referee named in this request, and this rating is my own honest judgement.")
+    attest = BooleanField(_l("I am the referee named in this request, and this rating is my own honest judgement."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Choice labels follow the page's language (they are fixed when the class is made).
+        self.recommendation.choices = choices((r.value, r.label) for r in Recommendation)
+        scale = choices(list(SCALE) + [(NOT_ENOUGH_INFORMATION, NOT_ENOUGH_INFORMATION_LABEL)])
+        for name in self._item_fields:
+            getattr(self, name).choices = scale
 
 
 def _item_field_name(key: str) -> str:
@@ -117,11 +136,27 @@ def _item_field_name(key: str) -> str:
 def _build_rating_form(credential: Credential) -> type[RatingFormBase]:
     scale = choices(list(SCALE) + [(NOT_ENOUGH_INFORMATION, NOT_ENOUGH_INFORMATION_LABEL)])
     fields = {
-        _item_field_name(item.key): RadioField(item_text(item, credential), choices=scale, validators=[OptionalChoice()])
+        _item_field_name(item.key): RadioField(_ItemLabel(item, credential), choices=scale, validators=[OptionalChoice()])
         for domain in DOMAINS
         for item in domain.items
     }
+    fields["_item_fields"] = tuple(fields)
     return type(f"RatingForm_{credential.name}", (RatingFormBase,), fields)
+
+
+class _ItemLabel:
+    """An item's label, translated when the page is drawn."""
+
+    def __init__(self, item, credential):
+        self.item, self.credential = item, credential
+
+    def __str__(self) -> str:
+        return item_text(self.item, self.credential)
+
+    def __html__(self) -> str:
+        from markupsafe import escape
+
+        return str(escape(str(self)))
 
 
 RATING_FORMS = {credential: _build_rating_form(credential) for credential in Credential}

@@ -2,6 +2,9 @@
 submitting, declining, and asking for a fresh link. GET never decides anything."""
 from __future__ import annotations
 
+from decimal import Decimal
+
+from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
 from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 
@@ -22,10 +25,11 @@ from refportal.references.models import Reference, ReferenceStatus
 from refportal.references.rating_form import DOMAINS, NOT_ENOUGH_INFORMATION_LABEL, SCALE, Recommendation, item_text
 from refportal.security.headers import mark_no_store
 from refportal.security.tokens import TokenExpired, TokenInvalid
+from refportal.i18n import use_referee_language
 
 bp = Blueprint("referee", __name__, url_prefix="/r")
 
-CSRF_TIMEOUT_MESSAGE = (
+CSRF_TIMEOUT_MESSAGE = _l(
     "This page was open for a long time, so it could not be sent safely. Nothing you typed is lost: "
     "everything is still below. Press the button again."
 )
@@ -45,7 +49,9 @@ def _problem(kind: str, status: int, reference: Reference | None = None, token: 
 
 
 def _resolve(token: str) -> Reference | Response:
-    """The reference behind a working link, or the page that explains why the link does not work."""
+    """The reference behind a working link, or the page that explains why the link does not work.
+    Either way the page speaks the referee's language."""
+    use_referee_language(None)
     try:
         reference = services.reference_for_token(token)
     except TokenExpired as expired:
@@ -55,11 +61,13 @@ def _resolve(token: str) -> Reference | Response:
             return _problem("revoked", 410)
         except TokenInvalid:
             return _problem("invalid", 400)
+        use_referee_language(reference.language)
         return _state_page(reference, token) or _problem("expired", 410, reference, token)
     except services.LinkRevoked:
         return _problem("revoked", 410)
     except TokenInvalid:
         return _problem("invalid", 400)
+    use_referee_language(reference.language)
     return _state_page(reference, token) or reference
 
 
@@ -116,18 +124,19 @@ def save_or_review(token: str):
         return _give_back(_closed(token), answers, reference.application.credential)
     db.session.commit()
     if request.form.get("action") != "review":
-        flash("Your draft is saved. You can close this page and come back with the same link.", "success")
+        flash(_("Your draft is saved. You can close this page and come back with the same link."), "success")
         return redirect(url_for("referee.rating_form", token=token))
     problems = services.rating_problems(answers)
     if problems:
         for field, message in problems.items():
             getattr(form, field).errors = [*getattr(form, field).errors, message]
-        form.form_errors.append("Some answers are missing: they are marked below. Your answers are saved as a draft.")
+        form.form_errors.append(_("Some answers are missing: they are marked below. Your answers are saved as a draft."))
         return _render_form(reference, token, form)
     return render_template(
         "referee/summary.html", reference=reference, token=token, answers=answers, domains=DOMAINS,
         item_text=item_text, scale=dict(SCALE), not_enough=NOT_ENOUGH_INFORMATION_LABEL,
         recommendation=Recommendation(answers["recommendation"]), application=reference.application,
+        years=format_decimal(Decimal(str(answers["relationship_years"]))),
         form=ConfirmForm(digest=services.draft_digest(answers)),
     )
 
@@ -140,7 +149,7 @@ def submit(token: str):
         return reference
     form = ConfirmForm()
     if not form.validate() or reference.draft is None or form.digest.data != services.draft_digest(reference.draft):
-        flash("Your answers changed since the summary was shown: please check them and submit again.", "error")
+        flash(_("Your answers changed since the summary was shown: please check them and submit again."), "error")
         return redirect(url_for("referee.rating_form", token=token))
     try:
         services.submit_rating(reference=reference, nonce=reference.link_nonce, answers=reference.draft)
@@ -150,7 +159,7 @@ def submit(token: str):
         return _closed(token)
     except Refused:
         db.session.rollback()
-        flash("Some answers are missing. Please complete them and submit again.", "error")
+        flash(_("Some answers are missing. Please complete them and submit again."), "error")
         return redirect(url_for("referee.rating_form", token=token))
     return render_template("referee/thanks.html", reference=reference, declined=False)
 
@@ -183,6 +192,7 @@ def decline(token: str):
 @bp.post("/<token>/fresh-link")
 def fresh_link(token: str):
     """After the link expired: send a new one to the same address."""
+    use_referee_language(None)
     try:
         try:
             reference = services.reference_for_token(token)

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale, gettext as _
 
 from refportal.accounts.models import User
 from refportal.applications.categories import Credential
@@ -19,6 +20,7 @@ from refportal.db import utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.forms import normalize_email
+from refportal.i18n import LANGUAGES
 from refportal.mail.models import OutboxEmail
 from refportal.mail.services import external_url, queue_email
 from refportal.references.models import LIVE_STATUSES, Rating, Reference, ReferenceStatus
@@ -61,7 +63,7 @@ class RatingIncomplete(Refused):
     """Submitting needs every answer; `problems` maps form fields to messages."""
 
     def __init__(self, problems: dict[str, str]):
-        super().__init__("Some answers are missing: they are marked below. Your answers are saved as a draft.")
+        super().__init__(_("Some answers are missing: they are marked below. Your answers are saved as a draft."))
         self.problems = problems
 
 
@@ -122,6 +124,7 @@ def nominate_referee(
     endorsed_credential: Credential | None,
     endorsed_category: int | None,
     waived: bool,
+    language: str = "en",
     replaces: Reference | None = None,
 ) -> Reference:
     """Add a referee (or replace one); the category's role rules are checked as the list fills up."""
@@ -145,7 +148,7 @@ def nominate_referee(
     reference = Reference(
         application=application, name=name, email=email, organisation=organisation, role=role, setting=setting,
         known_years=known_years, endorsed_credential=endorsed_credential, endorsed_category=endorsed_category,
-        waived=waived,
+        waived=waived, language=language if language in LANGUAGES else "en",
     )
     db.session.add(reference)
     if replaces is not None:
@@ -216,6 +219,11 @@ def _invite(reference: Reference, now: datetime, template: str = "reference_requ
 def _send_link(reference: Reference, template: str) -> None:
     application = reference.application
     token = link_token(reference)
+    with force_locale(reference.language):  # the referee's e-mails in the referee's language
+        _queue_link_email(reference, application, template, token)
+
+
+def _queue_link_email(reference: Reference, application: Application, template: str, token: str) -> None:
     queue_email(
         template,
         reference.email,
@@ -268,7 +276,7 @@ def send_fresh_link(*, reference: Reference) -> None:
     interval = timedelta(minutes=current_app.config["REFERENCE_FRESH_LINK_INTERVAL_MINUTES"])
     now = utcnow()
     if reference.link_issued_at and now - reference.link_issued_at < interval:
-        raise Refused("A fresh link was sent a few minutes ago: please look in your inbox (and spam folder).")
+        raise Refused(_("A fresh link was sent a few minutes ago: please look in your inbox (and spam folder)."))
     _invite(reference, now, template="reference_fresh_link")
     record("reference.fresh_link_sent", obj=reference)
 
@@ -312,21 +320,21 @@ def rating_problems(answers: dict) -> dict[str, str]:
     valid = {value for value, _ in SCALE} | {NOT_ENOUGH_INFORMATION}
     for key in ITEM_KEYS:
         if items.get(key) not in valid:
-            problems[f"item_{key}"] = "Choose a rating, or “Not enough information to rate”."
+            problems[f"item_{key}"] = _("Choose a rating, or “Not enough information to rate”.")
     if answers.get("recommendation") not in {r.value for r in Recommendation}:
-        problems["recommendation"] = "Choose your overall recommendation."
+        problems["recommendation"] = _("Choose your overall recommendation.")
     for field, message in (
-        ("strengths", "Describe the applicant's strengths."),
-        ("growth", "Describe the applicant's areas for growth."),
-        ("relationship_role", "Say in what role you know the applicant."),
-        ("relationship_setting", "Say in what setting you know the applicant."),
-        ("relationship_years", "Say how many years you have known the applicant."),
-        ("attestation_name", "Type your full name to sign the rating."),
+        ("strengths", _("Describe the applicant's strengths.")),
+        ("growth", _("Describe the applicant's areas for growth.")),
+        ("relationship_role", _("Say in what role you know the applicant.")),
+        ("relationship_setting", _("Say in what setting you know the applicant.")),
+        ("relationship_years", _("Say how many years you have known the applicant.")),
+        ("attestation_name", _("Type your full name to sign the rating.")),
     ):
         if not str(answers.get(field) or "").strip():
             problems[field] = message
     if not answers.get("attest"):
-        problems["attest"] = "Confirm that you are the referee named in the request."
+        problems["attest"] = _("Confirm that you are the referee named in the request.")
     return problems
 
 
@@ -421,7 +429,8 @@ def correct_email(*, reference: Reference, actor: User, email: str) -> Reference
     corrected = Reference(
         application=application, replaces_id=reference.id, email=email, draft=reference.draft,
         **{column: getattr(reference, column) for column in (
-            "name", "organisation", "role", "setting", "known_years", "endorsed_credential", "endorsed_category", "waived"
+            "name", "organisation", "role", "setting", "known_years", "endorsed_credential", "endorsed_category", "waived",
+            "language",
         )},
     )
     db.session.add(corrected)

@@ -40,7 +40,7 @@ def _nomination_arguments(form: NominationForm) -> dict:
         role=RefereeRole(form.role.data), setting=form.setting.data, known_years=form.known_years.data,
         endorsed_credential=Credential(form.endorsed_credential.data) if form.endorsed_credential.data else None,
         endorsed_category=int(form.endorsed_category.data) if form.endorsed_category.data else None,
-        waived=form.waived.data == "yes",
+        waived=form.waived.data == "yes", language=form.language.data,
     )
 
 

@@ -24,7 +24,7 @@ def login(page, portal, email, password):
     page.click("main button[type=submit]")
 
 
-def nominate(page, name, email, role):
+def nominate(page, name, email, role, language="en"):
     page.fill("#name", name)
     page.fill("#email", email)
     page.fill("#organisation", "Riverside Family Services")
@@ -32,6 +32,7 @@ def nominate(page, name, email, role):
     page.fill("#setting", "Home visiting program")
     page.fill("#known_years", "3")
     page.check("#waived-0")
+    page.check(f"input[name=language][value={language}]")
     page.click("main button:text-is('Nominate'), main button:text-is('Replace')")
 
 
@@ -109,7 +110,7 @@ def test_the_four_journeys(chromium, portal):
     applicant.click("text=Manage your references")
     check_page(applicant, "references, none yet")
     for name, email, role in REFEREES:
-        nominate(applicant, name, email, role)
+        nominate(applicant, name, email, role, language="es" if email.startswith("rae") else "en")
     check_page(applicant, "references nominated")
     applicant.click("text=Send the requests")
     check_page(applicant, "references asked")
@@ -136,14 +137,16 @@ def test_the_four_journeys(chromium, portal):
     sam.click("text=Submit the rating")
     check_page(sam, "thank you")
 
-    #    Referee two declines with a reason.
+    #    Referee two, asked in Spanish, declines with a reason.
     rae = chromium.new_context().new_page()
-    rae.goto(portal.link("rae@example.net", "/r/"))
-    rae.click("text=Decline this request")
-    check_page(rae, "decline")
-    rae.fill("#reason", "I am on leave until spring.")
-    rae.click("main button:text-is('Decline the request')")
-    check_page(rae, "declined")
+    rae.goto(portal.link("rae@example.net", "/r/", subject="Solicitud de referencia"))
+    check_page(rae, "rating form in Spanish")
+    rae.click("text=Rechace esta solicitud")
+    check_page(rae, "decline in Spanish")
+    rae.fill("#reason", "Estoy de baja hasta la primavera.")
+    rae.click("main button:text-is('Rechazar la solicitud')")
+    check_page(rae, "declined in Spanish")
+    assert "Ha rechazado esta solicitud" in rae.inner_text("main")
 
     #    Referee three, on a phone-sized screen, with the keyboard only.
     cole = chromium.new_context(viewport={"width": 360, "height": 740}).new_page()

@@ -20,7 +20,7 @@ REFEREES = [
 def nomination(**changes) -> dict:
     data = {"name": "Sam Supervisor", "email": "sam@example.net", "organisation": "Riverside Family Services",
             "role": "supervisor", "setting": "Home visiting program", "known_years": "3", "endorsed_credential": "",
-            "endorsed_category": "", "waived": "yes"}
+            "endorsed_category": "", "waived": "yes", "language": "en"}
     data.update(changes)
     return data
 
