@@ -149,6 +149,9 @@ def deliver_due(*, now: datetime | None = None) -> DeliveryReport:
             report.failed += row.status == OutboxStatus.FAILED
         db.session.commit()
         return report
+    # The claimed rows belong to this sender: no need to reload each of them after every commit.
+    session = db.session()
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
     try:
         for index, row in enumerate(rows):
             message = build_message(row)
@@ -169,6 +172,7 @@ def deliver_due(*, now: datetime | None = None) -> DeliveryReport:
                 report.sent += 1
             db.session.commit()
     finally:
+        session.expire_on_commit = expire_on_commit
         try:
             smtp.quit()
         except (OSError, smtplib.SMTPException):

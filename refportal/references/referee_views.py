@@ -22,7 +22,14 @@ from refportal.references.forms import (
     typed_from_request,
 )
 from refportal.references.models import Reference, ReferenceStatus
-from refportal.references.rating_form import DOMAINS, NOT_ENOUGH_INFORMATION_LABEL, SCALE, Recommendation, item_text
+from refportal.references.rating_form import (
+    DOMAINS,
+    NOT_ENOUGH_INFORMATION,
+    NOT_ENOUGH_INFORMATION_LABEL,
+    SCALE,
+    Recommendation,
+    item_text,
+)
 from refportal.security.headers import mark_no_store
 from refportal.security.tokens import TokenExpired, TokenInvalid
 from refportal.i18n import use_referee_language
@@ -89,6 +96,7 @@ def _render_form(reference: Reference, token: str, form, status: int = 200) -> R
     return make_response(render_template(
         "referee/form.html", reference=reference, application=application, token=token, form=form,
         domains=DOMAINS, item_text=item_text, deadline=services.link_deadline(reference),
+        scale_choices=[(value, str(label)) for value, label in (*SCALE, (NOT_ENOUGH_INFORMATION, NOT_ENOUGH_INFORMATION_LABEL))],
     ), status)
 
 

@@ -1,0 +1,335 @@
+"""`make bench`: refportal's key pages against Flask's own floor, in one run on one machine.
+
+Builds PostgreSQL databases of 1,000, 10,000 and 100,000 applications, serves refportal and a one-route
+Flask app with gunicorn (2 workers each), loads both with wrk from a separate process on loopback, and
+reports requests/s, p50/p99 latency and the ratio to the floor; SQL statements per page at each size;
+the mail sender against plain smtplib into the same aiosmtpd sink; a worker's peak memory.
+Results: bench/results/latest.md and latest.json, and the table in README.md."""
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import platform
+import re
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from refportal import create_app  # noqa: E402
+from refportal.extensions import db  # noqa: E402
+from refportal.security.passwords import hash_password  # noqa: E402
+
+SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
+DURATION = int(os.environ.get("BENCH_SECONDS", "5"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+SECRET = "benchmark-secret-key-not-used-anywhere-else"
+PASSWORD = "benchmark pass phrase"
+BIN = Path(sys.executable).parent
+OUT = ROOT / "bench" / "results"
+TARGETS = {"referee form GET": 0.5, "referee draft save (POST)": None, "applicant dashboard": 0.4,
+           "reviewer queue, first page": 0.3, "reviewer queue, deep page + filter": 0.3, "application file": 0.3}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def ensure_wrk() -> str:
+    if shutil.which("wrk") is None and os.geteuid() == 0:
+        log("installing Debian's wrk")
+        subprocess.run("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk",
+                       shell=True, check=True, stdout=subprocess.DEVNULL)
+    path = shutil.which("wrk")
+    if path is None:
+        sys.exit("wrk is missing (apt-get install wrk)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fresh_database(n: int) -> str:
+    name = f"refportal_bench_{n}"
+    engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def app_for(url: str, **extra):
+    return create_app({"ENV_NAME": "production", "SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url,
+                       "RATELIMIT_ENABLED": False, "SESSION_COOKIE_SECURE": False,
+                       "INSTANCE_PATH": tempfile.mkdtemp(prefix="refportal-bench-"), **extra})
+
+
+def prepare(n: int) -> tuple[str, str]:
+    """A database of `n` applications; returns its URL and the live referee link's path."""
+    import data
+    from refportal.references.models import Reference
+    from refportal.references.services import link_token
+
+    url = fresh_database(n)
+    app = app_for(url)
+    started = time.monotonic()
+    with app.app_context():
+        db.create_all()
+        password_hash = hash_password(PASSWORD)
+        data.build(n, password_hash)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO user_account (email, name, password_hash, role, created_at, "
+                                 "email_verified_at, session_version) VALUES ('reviewer@example.org', 'Rita Reviewer', "
+                                 ":h, 'reviewer', now(), now(), 1)"), {"h": password_hash})
+            conn.execute(sa.text("UPDATE reference SET status = 'in_progress', submitted_at = NULL WHERE id = 1"))
+            conn.execute(sa.text("DELETE FROM rating WHERE reference_id = 1"))
+        token = link_token(db.session.get(Reference, 1))
+        db.engine.dispose()
+    log(f"{n:,} applications built in {time.monotonic() - started:.0f} s")
+    return url, f"/r/{token}"
+
+
+class Server:
+    def __init__(self, target: str, env: dict, cwd: Path):
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
+             target], cwd=cwd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(self.base + "/", timeout=2)
+                return
+            except Exception:  # noqa: BLE001 - not up yet
+                if time.monotonic() > deadline:
+                    raise RuntimeError(self.process.stderr.read().decode())
+                time.sleep(0.2)
+
+    def peak_memory_kib(self) -> int:
+        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()
+        peaks = []
+        for pid in children:
+            status = Path(f"/proc/{pid}/status").read_text()
+            peaks.append(int(re.search(r"VmHWM:\s+(\d+)", status).group(1)))
+        return max(peaks, default=0)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def session(base: str, email: str | None = None, path: str = "/login") -> tuple[str, str]:
+    """Log in (or just open `path`); returns the Cookie header and the page's CSRF token."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + path).read().decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    if email:
+        opener.open(base + "/login", data=urllib.parse.urlencode(
+            {"csrf_token": token, "email": email, "password": PASSWORD}).encode())
+    return "; ".join(f"{c.name}={c.value}" for c in jar), token
+
+
+def wrk(url: str, cookie: str = "", body: str | None = None) -> dict:
+    args = [shutil.which("wrk"), "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency"]
+    if cookie:
+        args += ["-H", f"Cookie: {cookie}"]
+    script = None
+    if body is not None:
+        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+        script.write(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
+                     'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+        script.close()
+        args += ["-s", script.name]
+    output = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    def latency(pct):
+        value, unit = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", output).groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), "p50_ms": latency(50),
+            "p99_ms": latency(99), "errors": int(errors.group(1)) if errors else 0}
+
+
+def statements_per_page(url: str, link: str) -> dict[str, int]:
+    """SQL statements each page issues, counted in-process on the same database."""
+    app = app_for(url)
+    counts = {}
+    with app.app_context():
+        engine = db.engine
+    for name, (email, path, method) in pages_to_measure(link).items():
+        client = app.test_client()
+        if email:
+            page = client.get("/login").get_data(as_text=True)
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+            client.post("/login", data={"csrf_token": token, "email": email, "password": PASSWORD})
+        data = None
+        if method == "POST":
+            page = client.get(link).get_data(as_text=True)
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+            data = {"csrf_token": token, "action": "save", "strengths": "bench"}
+        counter = [0]
+        listener = lambda *a: counter.__setitem__(0, counter[0] + 1)  # noqa: E731
+        sa.event.listen(engine, "before_cursor_execute", listener)
+        response = client.post(path, data=data) if method == "POST" else client.get(path)
+        sa.event.remove(engine, "before_cursor_execute", listener)
+        assert response.status_code in (200, 302), (name, response.status_code)
+        counts[name] = counter[0]
+    with app.app_context():
+        db.engine.dispose()
+    return counts
+
+
+def pages_to_measure(link: str) -> dict[str, tuple[str | None, str, str]]:
+    return {
+        "referee form GET": (None, link, "GET"),
+        "referee draft save (POST)": (None, link, "POST"),
+        "applicant dashboard": ("applicant1@example.org", "/dashboard", "GET"),
+        "reviewer queue, first page": ("reviewer@example.org", "/review/", "GET"),
+        "reviewer queue, deep page + filter": ("reviewer@example.org", "/review/?status=submitted&sort=name&page=20", "GET"),
+        "application file": ("reviewer@example.org", "/review/applications/2", "GET"),
+    }
+
+
+def load_pages(base: str, link: str) -> dict[str, dict]:
+    results = {}
+    for name, (email, path, method) in pages_to_measure(link).items():
+        if method == "POST":
+            cookie, token = session(base, path=link)
+            body = urllib.parse.urlencode({"csrf_token": token, "action": "save", "strengths": "bench"})
+            results[name] = wrk(base + path, cookie, body)
+        else:
+            cookie = session(base, email)[0] if email else ""
+            results[name] = wrk(base + path, cookie)
+        log(f"  {name}: {results[name]['rps']:.0f} req/s, p50 {results[name]['p50_ms']:.1f} ms")
+    return results
+
+
+def mail_drain(url: str, count: int = 5000) -> dict:
+    """refportal's sender against plain smtplib, the same messages into the same aiosmtpd sink."""
+    from aiosmtpd.controller import Controller
+
+    from refportal.mail.models import OutboxEmail
+    from refportal.mail.sender import build_message, deliver_due
+    from refportal.mail.services import queue_email
+
+    class Sink:
+        received = 0
+
+        async def handle_DATA(self, server, session_, envelope):
+            Sink.received += 1
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app = app_for(url, MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_BATCH_SIZE=500)
+        with app.app_context():
+            for i in range(count):
+                queue_email("verify_email", f"drain{i}@example.org", name=f"N{i}", link="https://x/verify", valid_hours=1)
+            db.session.commit()
+            messages = [(m.sender, [row.to_address], m.as_bytes()) for row in
+                        db.session.scalars(sa.select(OutboxEmail).where(OutboxEmail.to_address.like("drain%")))
+                        for m in [build_message(row)]]
+            started = time.monotonic()
+            while deliver_due().claimed:
+                pass
+            refportal_seconds = time.monotonic() - started
+            db.engine.dispose()
+        started = time.monotonic()
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            for sender, to, payload in messages:
+                smtp.sendmail(sender, to, payload)
+        smtplib_seconds = time.monotonic() - started
+    finally:
+        controller.stop()
+    assert Sink.received == 2 * count, Sink.received
+    return {"messages": count, "refportal_seconds": round(refportal_seconds, 2), "smtplib_seconds": round(smtplib_seconds, 2),
+            "ratio": round(smtplib_seconds / refportal_seconds, 2)}
+
+
+def main() -> None:
+    ensure_wrk()
+    OUT.mkdir(parents=True, exist_ok=True)
+    report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": f"{platform.machine()}, "
+              f"{os.cpu_count()} cores, Python {platform.python_version()}", "duration_s": DURATION,
+              "connections": CONNECTIONS, "sizes": {}}
+    floor_server = Server("hello:app", {}, ROOT / "bench")
+    for n in SIZES:
+        url, link = prepare(n)
+        server = Server("refportal:create_app()", {"REFPORTAL_ENV": "production", "SECRET_KEY": SECRET,
+                                                    "DATABASE_URL": url, "RATELIMIT_ENABLED": "false",
+                                                    "SESSION_COOKIE_SECURE": "false",
+                                                    "REFPORTAL_INSTANCE_PATH": tempfile.mkdtemp()}, ROOT)
+        try:
+            floor = wrk(floor_server.base + "/")
+            log(f"{n:,}: floor {floor['rps']:.0f} req/s")
+            pages = load_pages(server.base, link)
+            memory = server.peak_memory_kib()
+        finally:
+            server.stop()
+        statements = statements_per_page(url, link)
+        report["sizes"][n] = {"floor": floor, "pages": pages, "statements": statements, "worker_peak_kib": memory}
+    floor_server.stop()
+    report["mail"] = mail_drain(prepare(1000)[0])
+    write(report)
+
+
+def write(report: dict) -> None:
+    sizes = sorted(report["sizes"])
+    small, large = report["sizes"][sizes[0]], report["sizes"][sizes[-1]]
+    lines = [f"Measured {report['date']} on {report['machine']}; wrk {report['connections']} connections × "
+             f"{report['duration_s']} s per page, gunicorn 2 workers; ratios are to the one-route Flask floor of the same run.",
+             "", "| page | size | req/s | p50 ms | p99 ms | × floor | target | SQL statements |", "|---|---|---|---|---|---|---|---|"]
+    for name, target in TARGETS.items():
+        for n in sizes:
+            entry = report["sizes"][n]
+            page = entry["pages"][name]
+            ratio = page["rps"] / entry["floor"]["rps"]
+            mark = "" if target is None else (f"≥ {target} {'✓' if ratio >= target else '✗'}")
+            lines.append(f"| {name} | {n:,} | {page['rps']:.0f} | {page['p50_ms']:.1f} | {page['p99_ms']:.1f} | "
+                         f"{ratio:.2f} | {mark} | {entry['statements'][name]} |")
+    queue = "reviewer queue, first page"
+    growth = large["pages"][queue]["p50_ms"] / small["pages"][queue]["p50_ms"]
+    same = all(report["sizes"][n]["statements"] == small["statements"] for n in sizes)
+    mail = report["mail"]
+    lines += ["", f"- Queue page time at {sizes[-1]:,} vs {sizes[0]:,} applications (p50): {growth:.2f}× "
+                  f"(target ≤ 1.5 {'✓' if growth <= 1.5 else '✗'})",
+              f"- SQL statements per page equal at every size: {'yes ✓' if same else 'no ✗'}",
+              f"- Mail: {mail['messages']:,} messages, refportal's sender {mail['refportal_seconds']} s, plain smtplib "
+              f"{mail['smtplib_seconds']} s: {mail['ratio']}× (target ≥ 0.6 {'✓' if mail['ratio'] >= 0.6 else '✗'})",
+              f"- Peak memory of a worker at {sizes[-1]:,} applications: {large['worker_peak_kib'] / 1024:.0f} MiB"]
+    table = "\n".join(lines)
+    (OUT / "latest.md").write_text(table + "\n")
+    (OUT / "latest.json").write_text(json.dumps(report, indent=2))
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start in text:
+        text = text[: text.index(start) + len(start)] + "\n" + table + "\n" + text[text.index(end):]
+        readme.write_text(text)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
