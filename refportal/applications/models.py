@@ -52,7 +52,7 @@ class Application(db.Model):
     status: Mapped[ApplicationStatus] = mapped_column(enum_column(ApplicationStatus), default=ApplicationStatus.DRAFT, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
-    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # the queue's order
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decision_message: Mapped[str | None] = mapped_column(sa.Text)  # what the applicant was told
     review_round: Mapped[int] = mapped_column(default=1, server_default=sa.text("1"))  # a "more information" request opens the next

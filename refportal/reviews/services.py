@@ -122,18 +122,28 @@ class QueueRow:
 
 
 def queue_page(filters: QueueFilters, *, page: int, per_page: int, today: date) -> tuple[list[QueueRow], int]:
-    """One page of the filtered queue and the total: two statements, whatever the number of rows."""
+    """One page of the filtered queue and the total: two statements, whatever the number of rows.
+
+    The page's ids are chosen first (filter, sort, limit), so the per-row counts are computed for
+    those rows only, not for every application."""
     counted = _counted_references()
-    total = db.session.scalar(
-        _filtered(filters, today, counted, sa.func.count(Application.id))
-    )
-    rows = db.session.execute(
-        _filtered(filters, today, counted, Application, MembershipDeclaration, counted.label("counted"),
-                  _reviews_this_round().label("reviews"))
-        .options(contains_eager(Application.applicant))
-        .order_by(*SORTS.get(filters.sort, SORTS["submitted"]))
+    total = db.session.scalar(_filtered(filters, today, counted, sa.func.count(Application.id)))
+    order = SORTS.get(filters.sort, SORTS["submitted"])
+    page_ids = (
+        _filtered(filters, today, counted, Application.id)
+        .order_by(*order)
         .limit(per_page)
         .offset((page - 1) * per_page)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Application, MembershipDeclaration, _counted_references().label("counted"),
+                  _reviews_this_round().label("reviews"))
+        .join(page_ids, page_ids.c.id == Application.id)
+        .join(User, Application.applicant_id == User.id)
+        .outerjoin(MembershipDeclaration, MembershipDeclaration.application_id == Application.id)
+        .options(contains_eager(Application.applicant))
+        .order_by(*order)
     ).all()
     return [QueueRow(app, membership, counted_n, reviews_n) for app, membership, counted_n, reviews_n in rows], total
 
