@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
 from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from refportal.db import utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import csrf, db
+from refportal.i18n import use_referee_language
 from refportal.references import services
 from refportal.references.forms import (
     RATING_FORMS,
@@ -32,7 +33,6 @@ from refportal.references.rating_form import (
 )
 from refportal.security.headers import mark_no_store
 from refportal.security.tokens import TokenExpired, TokenInvalid
-from refportal.i18n import use_referee_language
 
 bp = Blueprint("referee", __name__, url_prefix="/r")
 
