@@ -101,12 +101,9 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
 
 
 def _seed_references(applicant: User, today: date) -> None:
-    application = open_application(applicant=applicant, credential=Credential.IMH_E, category=3, mentor_track=None)
-    record_eligibility(application=application, actor=applicant, education_level=EducationLevel.MASTER,
-                       work_years=Decimal("5"), training_hours=60, rsc_hours=64)
-    declare_membership(application=application, actor=applicant, kind=MembershipKind.CURRENT_MEMBER,
-                       association=Association.WAIMH, association_name=None, member_number="W-5521",
-                       expires_on=today + timedelta(days=120), today=today)
+    application = _eligible_member(applicant, today, credential=Credential.IMH_E, category=3,
+                                   education=EducationLevel.MASTER, association=Association.WAIMH,
+                                   member_number="W-5521", expires_in_days=120)
     grace, ivan, june = _nominate_and_ask(application, applicant, DEMO_REFEREES)
     submit_rating(reference=grace, nonce=grace.link_nonce, answers=_answers("Grace Holt", "4"))
     save_draft(reference=ivan, nonce=ivan.link_nonce,
@@ -123,18 +120,27 @@ FAY_REFEREES = [
 
 def _seed_submitted(applicant: User, today: date) -> None:
     """A complete application awaiting review; one rating has low scores beside a recommendation."""
-    application = open_application(applicant=applicant, credential=Credential.ECMH_E, category=2, mentor_track=None)
-    record_eligibility(application=application, actor=applicant, education_level=EducationLevel.BACHELOR,
-                       work_years=Decimal("4"), training_hours=45, rsc_hours=30)
-    declare_membership(application=application, actor=applicant, kind=MembershipKind.CURRENT_MEMBER,
-                       association=Association.INFANCY_ONWARD, association_name=None, member_number="IO-31877",
-                       expires_on=today + timedelta(days=240), today=today)
+    application = _eligible_member(applicant, today, credential=Credential.ECMH_E, category=2,
+                                   education=EducationLevel.BACHELOR, association=Association.INFANCY_ONWARD,
+                                   member_number="IO-31877", expires_in_days=240)
     hana, omar, lena = _nominate_and_ask(application, applicant, FAY_REFEREES)
     submit_rating(reference=hana, nonce=hana.link_nonce, answers=_answers("Hana Ito", "5"))
     submit_rating(reference=omar, nonce=omar.link_nonce,
                   answers=_answers("Omar Haddad", "4", recommendation="recommend_with_reservations", na=3))
     submit_rating(reference=lena, nonce=lena.link_nonce, answers=_answers("Lena Berg", "4", low=4))
     submit_application(application=application, actor=applicant, today=today)
+
+
+def _eligible_member(applicant: User, today: date, *, credential: Credential, category: int,
+                     education: EducationLevel, association: Association, member_number: str, expires_in_days: int):
+    """An application with eligibility met and a current membership declared."""
+    application = open_application(applicant=applicant, credential=credential, category=category, mentor_track=None)
+    record_eligibility(application=application, actor=applicant, education_level=education,
+                       work_years=Decimal("4"), training_hours=60, rsc_hours=64)
+    declare_membership(application=application, actor=applicant, kind=MembershipKind.CURRENT_MEMBER,
+                       association=association, association_name=None, member_number=member_number,
+                       expires_on=today + timedelta(days=expires_in_days), today=today)
+    return application
 
 
 def _nominate_and_ask(application, applicant, referees):

@@ -12,7 +12,7 @@ from refportal.applications.services import fees_for
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.membership.services import verify_membership
-from refportal.references.rating_form import DOMAINS, ITEM_KEYS, SCALE, item_text
+from refportal.references.rating_form import DOMAINS, SCALE, item_text
 from refportal.reviews import services
 from refportal.reviews.aggregation import build_matrix, file_flags
 from refportal.reviews.chart import build_chart
@@ -95,7 +95,7 @@ def _render_file(application, *, review_form=None, decision_form=None, verificat
         fees=fees_for(application, today),
         checks=evaluate_eligibility(application, current_app.config["ELIGIBILITY_REQUIREMENTS"]),
         membership_status=application.membership.status_on(today) if application.membership else None,
-        matrix=matrix, chart=build_chart(matrix), domains=DOMAINS, item_keys=ITEM_KEYS, scale=dict(SCALE),
+        matrix=matrix, chart=build_chart(matrix), domains=DOMAINS, scale=dict(SCALE),
         item_text=item_text,
         flags=file_flags(application, matrix, review_by=services.review_horizon(today),
                          na_limit=current_app.config["NOT_ENOUGH_INFORMATION_LIMIT"]),

@@ -4,7 +4,6 @@ Roles: anonymous, applicant A (the owner), applicant B, the referee holding the 
 reference (no account), a reviewer, an administrator. A route nobody classified fails the test."""
 from __future__ import annotations
 
-import re
 
 import pytest
 

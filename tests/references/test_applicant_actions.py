@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 
-import pytest
 
 from refportal.applications.models import Application, ApplicationStatus
 from refportal.extensions import db
@@ -10,20 +9,13 @@ from refportal.references.models import Reference, ReferenceStatus
 from tests.references.helpers import (
     REFEREES,
     full_answers,
-    nominate_three,
     nomination,
     referee_path,
     references,
-    send_requests,
     submit_rating,
 )
 
 
-@pytest.fixture
-def sent(app, browser, outbox, applicant_app):
-    nominate_three(browser, applicant_app.id)
-    send_requests(browser, applicant_app.id)
-    return applicant_app
 
 
 def by_email(app, email) -> Reference:

@@ -11,14 +11,9 @@ import sqlalchemy as sa
 from refportal.extensions import db
 from refportal.references.models import Rating, ReferenceStatus
 from tests.conftest import csrf_token_from
-from tests.references.helpers import full_answers, nominate_three, post_rating, referee_path, references, send_requests
+from tests.references.helpers import full_answers, post_rating, referee_path, references
 
 
-@pytest.fixture
-def sam_link(app, browser, outbox, applicant_app):
-    nominate_three(browser, applicant_app.id)
-    send_requests(browser, applicant_app.id)
-    return referee_path(outbox, "sam@example.net")
 
 
 def prepared_submission(app, link):

@@ -15,20 +15,13 @@ from refportal.security.tokens import make_token
 from tests.conftest import csrf_token_from
 from tests.references.helpers import (
     full_answers,
-    nominate_three,
     post_rating,
     referee_path,
     references,
-    send_requests,
     submit_rating,
 )
 
 
-@pytest.fixture
-def sam_link(app, browser, outbox, applicant_app):
-    nominate_three(browser, applicant_app.id)
-    send_requests(browser, applicant_app.id)
-    return referee_path(outbox, "sam@example.net")
 
 
 @pytest.fixture

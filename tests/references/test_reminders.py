@@ -3,20 +3,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 
 from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.references.models import Reference, ReferenceStatus
 from refportal.references.services import run_reminders
-from tests.references.helpers import nominate_three, referee_path, references, send_requests
+from tests.references.helpers import referee_path, references
 
 
-@pytest.fixture
-def sent(app, browser, outbox, applicant_app):
-    nominate_three(browser, applicant_app.id)
-    send_requests(browser, applicant_app.id)
-    return applicant_app
 
 
 def run_at(app, days: float) -> tuple[int, int]:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from tests.conftest import csrf_token_from
 from tests.references.helpers import full_answers, nominate, nomination, post_rating, referee_path, references, send_requests
 
 CATALOG = Path(__file__).resolve().parents[2] / "refportal" / "translations" / "es" / "LC_MESSAGES" / "messages.po"
