@@ -198,6 +198,7 @@ def _settings_from_environment(env: str, inst: Path) -> dict:
         "REVIEWS_FOR_CONSENSUS": _int("REVIEWS_FOR_CONSENSUS", 2),
         "REVIEW_HORIZON_DAYS": _int("REVIEW_HORIZON_DAYS", 60),
         "QUEUE_PAGE_SIZE": _int("QUEUE_PAGE_SIZE", 25),
+        "QUEUE_COUNT_LIMIT": _int("QUEUE_COUNT_LIMIT", 1000),
         "STAFF_INVITE_MAX_AGE": _int("STAFF_INVITE_MAX_AGE", 7 * 24 * 3600),
         "OTHER_CREDENTIAL_WAIT_DAYS": _int("OTHER_CREDENTIAL_WAIT_DAYS", 365),
         "FEE_SCHEDULE": _json_by_category("FEE_SCHEDULE_JSON", DEFAULT_FEE_SCHEDULE),

@@ -19,6 +19,7 @@ class Role(enum.Enum):
 
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
+    __table_args__ = (sa.Index("ix_user_account_name", "name", "id"),)  # the queue sorted by name
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)

@@ -41,11 +41,12 @@ class QueueFilters:
     sort: str = "submitted"
 
 
+# Each order is served by an index (see Application and User), so a page costs the same at any size.
 SORTS = {
     "submitted": (Application.submitted_at.desc().nulls_last(), Application.id.desc()),
     "oldest": (Application.submitted_at.asc().nulls_last(), Application.id),
     "created": (Application.created_at.desc(), Application.id.desc()),
-    "name": (User.name, Application.id),
+    "name": (User.name, User.id, Application.id),
 }
 
 
@@ -83,13 +84,14 @@ def _membership_is(status: str, today: date):
     return MembershipDeclaration.status == wanted
 
 
-def _filtered(filters: QueueFilters, today: date, counted, *columns):
-    query = (
-        sa.select(*columns)
-        .select_from(Application)
-        .join(User, Application.applicant_id == User.id)
-        .outerjoin(MembershipDeclaration, MembershipDeclaration.application_id == Application.id)
-    )
+def _filtered(filters: QueueFilters, today: date, *columns, ordered: bool = False):
+    """The applications the filters select; the applicant and membership are joined only when a
+    filter or the order (`ordered`) needs them, so the common pages read the application table alone."""
+    query = sa.select(*columns).select_from(Application)
+    if filters.q or (ordered and filters.sort == "name"):
+        query = query.join(User, Application.applicant_id == User.id)
+    if filters.membership or filters.completeness:
+        query = query.outerjoin(MembershipDeclaration, MembershipDeclaration.application_id == Application.id)
     if filters.q:
         pattern = "%" + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(sa.or_(sa.func.lower(User.name).like(pattern, escape="\\"),
@@ -103,7 +105,8 @@ def _filtered(filters: QueueFilters, today: date, counted, *columns):
     if filters.membership:
         query = query.where(_membership_is(filters.membership, today))
     if filters.completeness:
-        complete = sa.and_(_membership_is(MembershipStatus.VERIFIED.value, today), counted >= REFERENCES_PER_APPLICATION)
+        complete = sa.and_(_membership_is(MembershipStatus.VERIFIED.value, today),
+                           _counted_references() >= REFERENCES_PER_APPLICATION)
         query = query.where(complete if filters.completeness == "complete" else sa.not_(complete))
     if filters.submitted_from:
         query = query.where(Application.submitted_at >= datetime.combine(filters.submitted_from, time.min, timezone.utc))
@@ -121,31 +124,63 @@ class QueueRow:
     reviews: int
 
 
-def queue_page(filters: QueueFilters, *, page: int, per_page: int, today: date) -> tuple[list[QueueRow], int]:
-    """One page of the filtered queue and the total: two statements, whatever the number of rows.
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    number: int
+    per_page: int
+    total: int | None  # None: more than `count_limit` applications match
+    count_limit: int
+    has_next: bool
 
-    The page's ids are chosen first (filter, sort, limit), so the per-row counts are computed for
-    those rows only, not for every application."""
-    counted = _counted_references()
-    total = db.session.scalar(_filtered(filters, today, counted, sa.func.count(Application.id)))
-    order = SORTS.get(filters.sort, SORTS["submitted"])
-    page_ids = (
-        _filtered(filters, today, counted, Application.id)
-        .order_by(*order)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-        .subquery()
-    )
+    @property
+    def pages(self) -> int | None:
+        return None if self.total is None else max(1, -(-self.total // self.per_page))
+
+
+def queue_page(filters: QueueFilters, *, page: int, per_page: int, today: date, count_limit: int) -> QueuePage:
+    """One page of the filtered queue: two statements, and the same work at any number of rows.
+
+    The total is counted exactly up to `count_limit` (beyond it the page says "more than"), so the
+    count stops early instead of reading every application; the page's ids are chosen first (filter,
+    indexed order, limit), so the per-row counts are computed for those rows only."""
+    limited = _filtered(filters, today, Application.id).limit(count_limit + 1).subquery()
+    matching = db.session.scalar(sa.select(sa.func.count()).select_from(limited))
+    # One more row than shown: is there a next page?
+    ids = page_ids(filters, today, offset=(page - 1) * per_page, limit=per_page + 1)
+    shown = _rows(ids.subquery(), _order(filters))
+    return QueuePage(rows=shown[:per_page], number=page, per_page=per_page,
+                     total=matching if matching <= count_limit else None, count_limit=count_limit,
+                     has_next=len(shown) > per_page)
+
+
+def page_ids(filters: QueueFilters, today: date, *, offset: int, limit: int) -> sa.Select:
+    """The ids of one page, in the chosen order: read from that order's index, stopping at the page."""
+    return (_filtered(filters, today, Application.id, ordered=True).order_by(*_order(filters))
+            .offset(offset).limit(limit))
+
+
+def _order(filters: QueueFilters):
+    return SORTS.get(filters.sort, SORTS["submitted"])
+
+
+def queue_rows(filters: QueueFilters, today: date) -> list[QueueRow]:
+    """Every row the filters select, in order (for the CSV export)."""
+    return _rows(_filtered(filters, today, Application.id, ordered=True).subquery(), _order(filters))
+
+
+def _rows(ids, order) -> list[QueueRow]:
+    """The queue rows of the applications in the subquery `ids`, with their per-row counts."""
     rows = db.session.execute(
         sa.select(Application, MembershipDeclaration, _counted_references().label("counted"),
                   _reviews_this_round().label("reviews"))
-        .join(page_ids, page_ids.c.id == Application.id)
+        .join(ids, ids.c.id == Application.id)
         .join(User, Application.applicant_id == User.id)
         .outerjoin(MembershipDeclaration, MembershipDeclaration.application_id == Application.id)
         .options(contains_eager(Application.applicant))
         .order_by(*order)
     ).all()
-    return [QueueRow(app, membership, counted_n, reviews_n) for app, membership, counted_n, reviews_n in rows], total
+    return [QueueRow(app, membership, counted_n, reviews_n) for app, membership, counted_n, reviews_n in rows]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,7 +328,7 @@ def ratings_csv(application: Application) -> str:
 
 def queue_csv(filters: QueueFilters, today: date) -> str:
     """The whole filtered queue (no paging)."""
-    rows, total = queue_page(filters, page=1, per_page=10**9, today=today)
+    rows = queue_rows(filters, today)
     return _csv(
         ["application_id", "applicant", "email", "credential", "category", "status", "submitted_at", "membership",
          "references_counted", "reviews"],

@@ -51,12 +51,13 @@ def queue():
     page = form.page.data if not form.page.errors and form.page.data else 1
     per_page = current_app.config["QUEUE_PAGE_SIZE"]
     today = date.today()
-    rows, total = services.queue_page(filters, page=page, per_page=per_page, today=today)
+    queue_page = services.queue_page(filters, page=page, per_page=per_page, today=today,
+                                     count_limit=current_app.config["QUEUE_COUNT_LIMIT"])
     requirements = current_app.config["ELIGIBILITY_REQUIREMENTS"]
-    eligibility = {row.application.id: evaluate_eligibility(row.application, requirements) for row in rows}
+    eligibility = {row.application.id: evaluate_eligibility(row.application, requirements) for row in queue_page.rows}
     args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("reviews/queue.html", form=form, rows=rows, total=total, page=page, per_page=per_page,
-                           pages=max(1, -(-total // per_page)), args=args, eligibility=eligibility, today=today)
+    return render_template("reviews/queue.html", form=form, queue=queue_page, args=args, eligibility=eligibility,
+                           today=today)
 
 
 @bp.get("/export.csv")
