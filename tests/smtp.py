@@ -21,6 +21,7 @@ class Delivered:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    raw: bytes = b""  # as received (after the DATA end)
 
 
 @dataclass
@@ -46,9 +47,10 @@ class RecordingHandler:
             await asyncio.sleep(self.data_delay)
         if self.data_reply:
             return self.data_reply
-        message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        raw = envelope.original_content or envelope.content
+        message = message_from_bytes(raw, policy=policy.default)
         with self.lock:
-            self.delivered.append(Delivered(session.peer, envelope.mail_from, list(envelope.rcpt_tos), message))
+            self.delivered.append(Delivered(session.peer, envelope.mail_from, list(envelope.rcpt_tos), message, raw))
         if self.close_after_accept:
             asyncio.get_running_loop().call_later(0.05, server.transport.close)
         return "250 Message accepted for delivery"

@@ -37,6 +37,9 @@ class OutboxEmail(db.Model):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    # The message as it goes on the wire (refportal.mail.wire), built when queued; None on rows
+    # queued before this column existed (built when sent).
+    wire_message: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     # What the message is about (e.g. "reference", 12), so a bounce can find it.
     related_type: Mapped[str | None] = mapped_column(sa.String(32))
     related_id: Mapped[int | None] = mapped_column()

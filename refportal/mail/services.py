@@ -11,6 +11,7 @@ from flask import current_app, render_template
 from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
+from refportal.mail.wire import wire_bytes
 
 signals = Namespace()
 # Sent with the OutboxEmail when a server refuses it for good (5xx): the references slice marks
@@ -64,5 +65,6 @@ def queue_email(template: str, to: str, *, related: Any = None, **context: Any) 
         related_id=related.id if related is not None else None,
     )
     db.session.add(email)
-    db.session.flush()
+    db.session.flush()  # the id is in the Message-ID
+    email.wire_message = wire_bytes(email)
     return email

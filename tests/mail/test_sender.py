@@ -61,6 +61,40 @@ def test_messages_carry_both_parts_and_portal_headers(smtp_app, smtp_server):
     assert {"text/plain", "text/html"} <= types
 
 
+def test_the_message_is_built_when_queued_and_sent_as_stored(smtp_app, smtp_server):
+    """The outbox keeps the message as it goes on the wire; the sender sends exactly those bytes."""
+    with smtp_app.app_context():
+        row = queue_email("verify_email", "a@example.org", name="María José Ñúñez — " * 4,
+                          link="https://portal.example.test/verify-email/x", valid_hours=1)
+        row.subject = "Referencia para María José Ñúñez — solicitud de calificación profesional para el respaldo"
+        from refportal.mail.wire import wire_bytes
+
+        row.wire_message = wire_bytes(row)
+        db.session.commit()
+        deliver_due()
+    [delivered] = smtp_server.delivered
+    stored = rows(smtp_app)[0]
+    assert delivered.raw.rstrip(b"\r\n") == stored.wire_message.rstrip(b"\r\n")
+    message = delivered.message
+    assert message["Subject"] == stored.subject  # encoded words, decoded without a stray space
+    assert message["Message-ID"] == f"<outbox-{stored.id}@portal.example.test>"
+    assert "María José Ñúñez" in message.get_body(("plain",)).get_content()
+
+
+def test_a_message_queued_without_its_wire_bytes_is_built_when_sent(smtp_app, smtp_server):
+    """Rows queued before the outbox stored the message (wire_message NULL) still go out whole."""
+    queue(smtp_app, "a@example.org")
+    with smtp_app.app_context():
+        db.session.execute(sa.update(OutboxEmail).values(wire_message=None))
+        db.session.commit()
+        deliver_due()
+    [delivered] = smtp_server.delivered
+    row = rows(smtp_app)[0]
+    assert row.status is OutboxStatus.SENT and row.attempts == 1
+    assert delivered.message["Message-ID"] == f"<outbox-{row.id}@portal.example.test>"
+    assert delivered.message["Subject"] == row.subject
+
+
 def test_a_permanent_refusal_marks_the_message_failed_and_says_so(smtp_app, smtp_server):
     smtp_server.handler.rcpt_replies["gone@example.org"] = "550 5.1.1 no such user"
     queue(smtp_app, "gone@example.org", "fine@example.org")
