@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from refportal.accounts.models import Role
 from refportal.applications import services
@@ -39,12 +39,12 @@ def dashboard():
     applications = db.session.scalars(
         sa.select(Application)
         .where(Application.applicant_id == current_user.id)
-        .options(
-            selectinload(Application.membership),
-            selectinload(Application.references).selectinload(Reference.rating),
+        .options(  # one statement: an applicant has a few applications of a few references each
+            joinedload(Application.membership),
+            joinedload(Application.references).joinedload(Reference.rating),
         )
         .order_by(Application.created_at.desc())
-    ).all()
+    ).unique().all()
     today = date.today()
     rows = []
     for application in applications:

@@ -13,6 +13,7 @@ from refportal.exceptions import Refused
 from refportal.extensions import csrf, db
 from refportal.i18n import use_referee_language
 from refportal.references import services
+from refportal.references.competencies import competencies_html
 from refportal.references.forms import (
     RATING_FORMS,
     ConfirmForm,
@@ -25,7 +26,6 @@ from refportal.references.forms import (
 from refportal.references.models import Reference, ReferenceStatus
 from refportal.references.rating_form import (
     DOMAINS,
-    NOT_ENOUGH_INFORMATION,
     NOT_ENOUGH_INFORMATION_LABEL,
     SCALE,
     Recommendation,
@@ -95,8 +95,7 @@ def _render_form(reference: Reference, token: str, form, status: int = 200) -> R
     application = reference.application
     return make_response(render_template(
         "referee/form.html", reference=reference, application=application, token=token, form=form,
-        domains=DOMAINS, item_text=item_text, deadline=services.link_deadline(reference),
-        scale_choices=[(value, str(label)) for value, label in (*SCALE, (NOT_ENOUGH_INFORMATION, NOT_ENOUGH_INFORMATION_LABEL))],
+        competencies_html=competencies_html(form, application.credential), deadline=services.link_deadline(reference),
     ), status)
 
 
@@ -106,8 +105,8 @@ def rating_form(token: str):
     reference = _resolve(token)
     if not isinstance(reference, Reference):
         return reference
-    services.record_opened(reference)
-    db.session.commit()
+    if services.record_opened(reference):
+        db.session.commit()
     form = RATING_FORMS[reference.application.credential](data=form_data_from_answers(reference.draft))
     return _render_form(reference, token, form)
 

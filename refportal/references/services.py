@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from flask import current_app
 from flask_babel import force_locale, gettext as _
 
@@ -246,7 +247,11 @@ def reference_for_token(token: str) -> Reference:
 
 def _reference_for_payload(payload: dict) -> Reference:
     rid = payload.get("rid")
-    reference = db.session.get(Reference, rid) if isinstance(rid, int) else None
+    # The referee's pages show the applicant and the application: one statement for all three.
+    reference = db.session.scalar(
+        sa.select(Reference).where(Reference.id == rid)
+        .options(joinedload(Reference.application).joinedload(Application.applicant))
+    ) if isinstance(rid, int) else None
     if reference is None:
         raise TokenInvalid("no such reference")
     if not reference.link_nonce or not secrets.compare_digest(reference.link_nonce, str(payload.get("n", ""))):
@@ -261,12 +266,15 @@ def reference_for_expired_payload(payload: dict | None) -> Reference:
     return _reference_for_payload(payload)
 
 
-def record_opened(reference: Reference) -> None:
-    """Opening the link (GET) only notes the first visit; it never decides anything."""
-    if reference.status in (ReferenceStatus.INVITED, ReferenceStatus.BOUNCED):
-        reference.status = ReferenceStatus.OPENED
-        reference.opened_at = reference.opened_at or utcnow()
-        record("reference.opened", obj=reference)
+def record_opened(reference: Reference) -> bool:
+    """Opening the link (GET) only notes the first visit; it never decides anything.
+    True when this was the first visit (a change to commit)."""
+    if reference.status not in (ReferenceStatus.INVITED, ReferenceStatus.BOUNCED):
+        return False
+    reference.status = ReferenceStatus.OPENED
+    reference.opened_at = reference.opened_at or utcnow()
+    record("reference.opened", obj=reference)
+    return True
 
 
 def send_fresh_link(*, reference: Reference) -> None:

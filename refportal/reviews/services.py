@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from refportal.accounts.models import User
 from refportal.applications.models import Application, ApplicationStatus
@@ -188,16 +188,16 @@ def _rows(ids, order) -> list[QueueRow]:
 
 
 def load_file(application_id: int) -> Application | None:
-    """The application with everything the file shows, loaded in a fixed number of statements."""
-    return db.session.scalar(
+    """The application with everything the file shows, in one statement (a row per reference)."""
+    return db.session.scalars(
         sa.select(Application)
         .where(Application.id == application_id)
         .options(
-            selectinload(Application.applicant),
-            selectinload(Application.membership),
-            selectinload(Application.references).selectinload(Reference.rating),
+            joinedload(Application.applicant),
+            joinedload(Application.membership),
+            joinedload(Application.references).joinedload(Reference.rating),
         )
-    )
+    ).unique().first()
 
 
 def reviews_of(application: Application) -> list[Review]:
