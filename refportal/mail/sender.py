@@ -84,7 +84,10 @@ def _sent_marks() -> Iterator[sa.Connection]:
             yield marks
         finally:
             if asynchronous and not marks.invalidated:
-                marks.exec_driver_sql("RESET synchronous_commit")
+                try:
+                    marks.exec_driver_sql("RESET synchronous_commit")
+                except sa.exc.DBAPIError:
+                    marks.invalidate()  # never back in the pool with the setting still on
 
 
 def _mark_sent(marks: sa.Connection, row: OutboxEmail) -> None:

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 from flask import current_app
 from flask_babel import force_locale, gettext as _
+from sqlalchemy.orm import joinedload
 
 from refportal.accounts.models import User
 from refportal.applications.categories import Credential
