@@ -2,18 +2,16 @@
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm.attributes import set_committed_value
 
 from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail, OutboxStatus
+from refportal.mail.marks import sent_marks
 from refportal.mail.services import email_failed
 from refportal.mail.wire import wire_bytes
 
@@ -60,43 +58,6 @@ def _connect() -> smtplib.SMTP:
     if cfg["MAIL_USERNAME"] and cfg["MAIL_PASSWORD"]:
         smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
     return smtp
-
-
-_SENT = sa.update(OutboxEmail.__table__).where(OutboxEmail.__table__.c.id == sa.bindparam("row_id")).values(
-    status=OutboxStatus.SENT, sent_at=sa.bindparam("sent_at"), attempts=OutboxEmail.__table__.c.attempts + 1,
-    claimed_until=None, last_error=None)
-
-
-@contextmanager
-def _sent_marks() -> Iterator[sa.Connection]:
-    """A connection that records "sent" in one round trip per message (autocommit).
-
-    On PostgreSQL without waiting for the WAL flush (synchronous_commit off, this connection only):
-    a "sent" mark is what stops a second delivery, so losing the last fraction of a second of marks in
-    a crash of the database server itself means those few messages are sent again: at least once, as
-    everywhere in the outbox. A crash of the sender loses nothing committed."""
-    with db.engine.connect() as conn:
-        marks = conn.execution_options(isolation_level="AUTOCOMMIT")
-        asynchronous = marks.dialect.name == "postgresql"
-        if asynchronous:
-            marks.exec_driver_sql("SET synchronous_commit = off")
-        try:
-            yield marks
-        finally:
-            if asynchronous and not marks.invalidated:
-                try:
-                    marks.exec_driver_sql("RESET synchronous_commit")
-                except sa.exc.DBAPIError:
-                    marks.invalidate()  # never back in the pool with the setting still on
-
-
-def _mark_sent(marks: sa.Connection, row: OutboxEmail) -> None:
-    sent_at = utcnow()
-    marks.execute(_SENT, {"row_id": row.id, "sent_at": sent_at})
-    # The session's copy says the same, without a write of its own.
-    for name, value in (("status", OutboxStatus.SENT), ("sent_at", sent_at), ("attempts", row.attempts + 1),
-                        ("claimed_until", None), ("last_error", None)):
-        set_committed_value(row, name, value)
 
 
 def _mark_retry(row: OutboxEmail, error: str, now: datetime) -> bool:
@@ -178,7 +139,7 @@ def _deliver_batch(now: datetime) -> DeliveryReport:
         return report
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     try:
-        with _sent_marks() as marks:
+        with sent_marks() as marks:
             for index, row in enumerate(rows):
                 try:
                     smtp.sendmail(sender, [row.to_address], row.wire_message or wire_bytes(row))
@@ -194,7 +155,7 @@ def _deliver_batch(now: datetime) -> DeliveryReport:
                     db.session.commit()
                     break
                 else:
-                    _mark_sent(marks, row)
+                    marks.mark(row)
                     report.sent += 1
     finally:
         try:

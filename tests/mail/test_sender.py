@@ -159,18 +159,3 @@ def test_a_message_out_of_attempts_is_failed(smtp_app, smtp_server):
     [row] = rows(smtp_app)
     assert row.status is OutboxStatus.FAILED and row.attempts == 2
 
-
-def test_the_sent_marks_leave_no_connection_without_synchronous_commit(smtp_app, smtp_server):
-    """The marks skip the WAL flush on their own connection only; web requests keep durable commits."""
-    queue(smtp_app, "a@example.org", "b@example.org")
-    with smtp_app.app_context():
-        assert deliver_due().sent == 2
-        if db.engine.dialect.name != "postgresql":
-            return  # SQLite has no such setting: the marks are plain autocommit statements
-        pooled = [db.engine.connect() for _ in range(max(1, db.engine.pool.checkedin()))]
-        try:
-            settings = {conn.exec_driver_sql("SHOW synchronous_commit").scalar() for conn in pooled}
-        finally:
-            for conn in pooled:
-                conn.close()
-    assert settings == {"on"}

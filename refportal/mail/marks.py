@@ -1,0 +1,98 @@
+"""How the sender records "sent": one autocommit UPDATE per accepted message, committed before the
+next message's mark, so a sender killed mid-batch re-sends at most the message in flight.
+
+On PostgreSQL the UPDATE does not hold up the next message: it is handed to the server, which runs and
+commits it while the next message goes out over SMTP, and its answer is read before the next mark is
+sent (libpq's asynchronous calls on the pool's own psycopg connection; one statement in flight). Once
+handed over, the UPDATE commits even if the sender dies. Elsewhere (SQLite) each mark waits."""
+from __future__ import annotations
+
+import select
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from psycopg import pq
+from sqlalchemy.orm.attributes import set_committed_value
+
+from refportal.db import utcnow
+from refportal.extensions import db
+from refportal.mail.models import OutboxEmail, OutboxStatus
+
+_TABLE = OutboxEmail.__table__
+_SENT = sa.update(_TABLE).where(_TABLE.c.id == sa.bindparam("row_id")).values(
+    status=OutboxStatus.SENT, sent_at=sa.bindparam("sent_at"), attempts=_TABLE.c.attempts + 1,
+    claimed_until=None, last_error=None)
+# The same statement for libpq, sent_at as naive UTC (the column's storage, refportal.db.UTCDateTime).
+_SENT_SQL = (b"UPDATE outbox_email SET status = 'sent', sent_at = $1::timestamp, attempts = attempts + 1, "
+             b"claimed_until = NULL, last_error = NULL WHERE id = $2::integer")
+
+
+class MarkFailed(RuntimeError):
+    """The database refused or lost a "sent" mark: the sender stops; the row's lease runs out and
+    the message is sent again (at least once)."""
+
+
+class SentMarks:
+    def __init__(self, conn: sa.Connection):
+        self.conn = conn
+
+    def mark(self, row: OutboxEmail) -> None:
+        sent_at = utcnow()
+        self._record(row.id, sent_at)
+        # The session's copy says the same, without a write of its own.
+        for name, value in (("status", OutboxStatus.SENT), ("sent_at", sent_at), ("attempts", row.attempts + 1),
+                            ("claimed_until", None), ("last_error", None)):
+            set_committed_value(row, name, value)
+
+    def _record(self, row_id: int, sent_at: datetime) -> None:
+        self.conn.execute(_SENT, {"row_id": row_id, "sent_at": sent_at})
+
+    def finish(self) -> None:
+        """Every mark handed over is committed (or its error raised)."""
+
+
+class OverlappedSentMarks(SentMarks):
+    """PostgreSQL: hand the UPDATE over and read its answer before the next one."""
+
+    def __init__(self, conn: sa.Connection):
+        super().__init__(conn)
+        self.pgconn = conn.connection.driver_connection.pgconn
+        self.pending = False
+
+    def _record(self, row_id: int, sent_at: datetime) -> None:
+        self.finish()
+        naive_utc = sent_at.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
+        self.pgconn.send_query_params(_SENT_SQL, [naive_utc.encode(), str(row_id).encode()])
+        self.pending = True
+        while self.pgconn.flush():  # the rest of the statement once the socket takes it
+            select.select([], [self.pgconn.socket], [])
+
+    def finish(self) -> None:
+        if not self.pending:
+            return
+        self.pending = False
+        while True:
+            self.pgconn.consume_input()
+            if not self.pgconn.is_busy():
+                break
+            select.select([self.pgconn.socket], [], [])
+        results = []
+        while (result := self.pgconn.get_result()) is not None:
+            results.append(result)
+        failed = [r for r in results if r.status != pq.ExecStatus.COMMAND_OK]
+        if failed or not results:
+            message = failed[0].error_message.decode(errors="replace") if failed else "no answer"
+            raise MarkFailed(f"marking a message sent failed: {message}")
+
+
+@contextmanager
+def sent_marks() -> Iterator[SentMarks]:
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        marks = OverlappedSentMarks(conn) if conn.dialect.driver == "psycopg" else SentMarks(conn)
+        try:
+            yield marks
+        finally:
+            marks.finish()

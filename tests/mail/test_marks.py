@@ -1,0 +1,62 @@
+"""The "sent" marks: on PostgreSQL handed to the server and left to commit while the next message
+goes out; committed even if the sender dies before reading the answer; a refused mark stops the sender."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from refportal.extensions import db
+from refportal.mail import marks as marks_module
+from refportal.mail.marks import MarkFailed, OverlappedSentMarks, sent_marks
+from refportal.mail.models import OutboxEmail, OutboxStatus
+from tests.conftest import require
+from tests.mail.test_sender import queue, rows
+
+
+def on_postgresql(app) -> None:
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            require("PostgreSQL", "the overlapped marks use libpq's asynchronous calls (set TEST_DATABASE_URL)")
+
+
+def test_every_mark_is_committed_when_the_batch_ends(app):
+    queue(app, "a@example.org", "b@example.org", "c@example.org")
+    with app.app_context():
+        claimed = list(db.session.scalars(sa.select(OutboxEmail).order_by(OutboxEmail.id)))
+        with sent_marks() as marks:
+            for row in claimed:
+                marks.mark(row)
+                assert row.status is OutboxStatus.SENT and row.attempts == 1  # the session's copy too
+    assert [(r.status, r.attempts, r.sent_at is not None) for r in rows(app)] == [(OutboxStatus.SENT, 1, True)] * 3
+
+
+def test_a_mark_handed_over_commits_even_if_the_sender_dies_before_the_answer(app):
+    on_postgresql(app)
+    queue(app, "a@example.org")
+    with app.app_context():
+        [row] = db.session.scalars(sa.select(OutboxEmail))
+        with db.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            marks = OverlappedSentMarks(conn)
+            marks.mark(row)
+            marks.pgconn.finish()  # the process is gone: the answer is never read
+            conn.invalidate()
+    deadline = time.monotonic() + 5
+    while rows(app)[0].status is not OutboxStatus.SENT:
+        assert time.monotonic() < deadline, "the handed-over mark was not committed"
+        time.sleep(0.05)
+
+
+def test_a_refused_mark_stops_the_sender_with_the_reason(app, monkeypatch):
+    on_postgresql(app)
+    queue(app, "a@example.org", "b@example.org")
+    monkeypatch.setattr(marks_module, "_SENT_SQL", b"UPDATE outbox_email SET no_such_column = 1 WHERE id = $2::integer "
+                                                   b"AND $1::timestamp IS NOT NULL")
+    with app.app_context():
+        claimed = list(db.session.scalars(sa.select(OutboxEmail).order_by(OutboxEmail.id)))
+        with pytest.raises(MarkFailed, match="no_such_column"):
+            with sent_marks() as marks:
+                marks.mark(claimed[0])
+                marks.mark(claimed[1])  # reads the first one's answer first
