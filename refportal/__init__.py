@@ -3,25 +3,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
 from flask import Flask
 from flask_babel import get_locale
 from markupsafe import Markup
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from refportal.config import PROJECT_ROOT, load_config
+from refportal.config import load_config
 # The package's submodules (refportal.mail, ...) share this namespace: reach extensions through it.
 from refportal import extensions as ext
-
-TEMPLATE_FOLDER = PROJECT_ROOT / "templates"
-MIGRATIONS_FOLDER = PROJECT_ROOT / "migrations"
+from refportal.logs import configure_logging, install_request_logging
+from refportal.resources import MIGRATIONS_FOLDER, TEMPLATE_FOLDER, TRANSLATIONS_FOLDER
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the portal: settings, extensions, blueprints, CLI commands and error pages."""
+    """Build the portal: settings, extensions, blueprints, CLI commands and error pages.
+
+    In production it refuses to start without compiled catalogues, and, when it is about to serve
+    (not inside a `flask` command such as `db upgrade`), on a database whose schema is behind."""
     settings = load_config(config)
+    configure_logging(settings["LOG_FORMAT"])
     app = Flask(__name__, template_folder=str(TEMPLATE_FOLDER), instance_path=settings["INSTANCE_PATH"])
     app.config.from_mapping(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["PROXY_COUNT"]:
+        hops = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    install_request_logging(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
@@ -37,6 +46,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["portal_name"] = app.config["PORTAL_NAME"]
     app.jinja_env.globals["hidden_fields"] = hidden_fields
     app.jinja_env.globals["get_locale"] = get_locale
+
+    from refportal.startup import run_production_checks
+
+    run_production_checks(app, serving=click.get_current_context(silent=True) is None)
     return app
 
 
@@ -56,7 +69,7 @@ def _init_extensions(app: Flask) -> None:
     ext.limiter.init_app(app)
     from refportal.i18n import select_locale
 
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parent / "translations"))
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_FOLDER))
     ext.babel.init_app(app, locale_selector=select_locale)
     ext.login_manager.init_app(app)
     ext.login_manager.login_view = "accounts.login"
@@ -76,7 +89,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from refportal import main
+    from refportal import health, main
     from refportal.accounts.admin_views import bp as admin_bp
     from refportal.accounts.views import bp as accounts_bp
     from refportal.applications.views import bp as applications_bp
@@ -86,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     from refportal.references.views import bp as references_bp
     from refportal.reviews.views import bp as reviews_bp
 
+    app.register_blueprint(health.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(applications_bp)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+# The checkout's top level (templates/ and migrations/ live there); an installed wheel carries them
+# inside the package instead (see refportal.resources).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Values that must never sign anything outside development: the example file's dummy and the
@@ -100,12 +102,20 @@ def _development_secret_key(instance_path: Path) -> str:
 
 
 def instance_path() -> Path:
-    return Path(os.environ.get("REFPORTAL_INSTANCE_PATH") or PROJECT_ROOT / "instance").resolve()
+    """REFPORTAL_INSTANCE_PATH, else ./instance in the working directory (the checkout for `make run`)."""
+    return Path(os.environ.get("REFPORTAL_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+
+
+def load_dotenv_file() -> None:
+    """Read ./.env (the working directory's) under the real environment; the test suite turns it off
+    with REFPORTAL_SKIP_DOTENV=1 so a developer's .env cannot change what the tests see."""
+    if os.environ.get("REFPORTAL_SKIP_DOTENV") != "1":
+        load_dotenv(Path.cwd() / ".env", override=False)
 
 
 def load_config(overrides: dict | None = None) -> dict:
     """Read every setting from the environment, apply `overrides`, and check the secret key."""
-    load_dotenv(PROJECT_ROOT / ".env", override=False)
+    load_dotenv_file()
     overrides = overrides or {}
     env = str(overrides.get("ENV_NAME") or os.environ.get("REFPORTAL_ENV") or "production").strip().lower()
     if env not in ENVIRONMENTS:
@@ -115,6 +125,9 @@ def load_config(overrides: dict | None = None) -> dict:
     settings.update(overrides)
     settings["SQLALCHEMY_DATABASE_URI"] = database_url(settings["SQLALCHEMY_DATABASE_URI"])
     settings.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(settings["SQLALCHEMY_DATABASE_URI"]))
+    if env == "production":
+        # Statement parameters (answers, narratives, tokens) never appear in an error's text or a log line.
+        settings["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("hide_parameters", True)
     settings["SECRET_KEY"] = _checked_secret_key(settings["SECRET_KEY"], env, inst)
     return settings
 
@@ -157,6 +170,24 @@ def _checked_secret_key(secret_key: str | None, env: str, inst: Path) -> str:
         "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
         "or set REFPORTAL_ENV=development on a developer machine."
     )
+
+
+def _proxy_count() -> int:
+    raw = os.environ.get("PROXY_COUNT", "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit() or int(raw) > 10:
+        raise ConfigurationError(
+            f"PROXY_COUNT must be the number of trusted reverse proxies in front of the portal (0 to 10), got {raw!r}."
+        )
+    return int(raw)
+
+
+def _log_format(env: str) -> str:
+    value = os.environ.get("LOG_FORMAT", "").strip().lower() or ("json" if env == "production" else "text")
+    if value not in ("json", "text"):
+        raise ConfigurationError(f"LOG_FORMAT must be json or text, got {value!r}.")
+    return value
 
 
 def _settings_from_environment(env: str, inst: Path) -> dict:
@@ -215,6 +246,11 @@ def _settings_from_environment(env: str, inst: Path) -> dict:
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), default=env == "production"),
         "REMEMBER_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), default=env == "production"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Trusted reverse proxies in front (nginx: 1): their X-Forwarded-For/-Proto/-Host are believed.
+        "PROXY_COUNT": _proxy_count(),
+        "LOG_FORMAT": _log_format(env),
+        "READY_MAX_OUTBOX_AGE_SECONDS": _int("READY_MAX_OUTBOX_AGE_SECONDS", 900),
+        "READY_DATABASE_TIMEOUT_SECONDS": _int("READY_DATABASE_TIMEOUT_SECONDS", 2),
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), default=True),
         "WTF_CSRF_TIME_LIMIT": _int("WTF_CSRF_TIME_LIMIT", 3600 * 8),
     }

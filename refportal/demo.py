@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import click
 import sqlalchemy as sa
+from flask import current_app
 from flask.cli import with_appcontext
 
 from refportal.accounts.models import Role, User
@@ -172,7 +173,12 @@ def _answers(name: str, score: str, *, recommendation: str = "recommend", na: in
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command() -> None:
-    """Load the demo accounts and applications (idempotent) and print the logins."""
+    """Load the demo accounts and applications (idempotent) and print the logins; development only."""
+    if current_app.config["ENV_NAME"] != "development":
+        raise click.ClickException(
+            "seed-demo creates accounts whose password is published in the README: it runs only with "
+            f"REFPORTAL_ENV=development (this is {current_app.config['ENV_NAME']}). Nothing was written."
+        )
     logins = seed_demo_data()
     db.session.commit()
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, current_app, flash, session
+from flask import Flask, current_app, flash, request, session
 from flask_login import current_user, logout_user
+
+
+# Answer without reading or writing the session (health checks: no user, no cookie, no database).
+SESSIONLESS_BLUEPRINTS = frozenset({"health"})
 
 
 def start_session() -> None:
@@ -17,7 +21,7 @@ def start_session() -> None:
 def install_session_lifetimes(app: Flask) -> None:
     @app.before_request
     def _expire_old_sessions():
-        if not current_user.is_authenticated:
+        if request.blueprint in SESSIONLESS_BLUEPRINTS or not current_user.is_authenticated:
             return
         now = int(time.time())
         idle = current_app.config["SESSION_IDLE_MINUTES"] * 60

@@ -41,7 +41,9 @@ def test_create_user_refuses_a_duplicate_and_a_weak_password(app, runner):
         assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
 
 
-def test_seed_demo_is_idempotent_and_prints_the_logins(app, runner):
+def test_seed_demo_is_idempotent_and_prints_the_logins(make_app):
+    app = make_app(ENV_NAME="development")
+    runner = app.test_cli_runner()
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
     assert "reviewer@example.org" in first.output and "demo-password-2026" in first.output
