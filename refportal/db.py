@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase
@@ -22,6 +22,11 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def utc_today() -> date:
+    """Today's date in UTC, the portal's one calendar (never the server's local date)."""
+    return utcnow().date()
 
 
 class UTCDateTime(sa.types.TypeDecorator):

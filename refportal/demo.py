@@ -14,7 +14,7 @@ from refportal.accounts.services import create_user, find_user_by_email
 from refportal.applications.categories import Credential, EducationLevel
 from refportal.applications.models import Application, ApplicationStatus
 from refportal.applications.services import open_application, record_eligibility, submit_application
-from refportal.db import utcnow
+from refportal.db import utc_today, utcnow
 from refportal.extensions import db
 from refportal.membership.models import Association, MembershipKind
 from refportal.membership.services import declare_membership
@@ -60,7 +60,7 @@ def _has_application(user: User) -> bool:
 def seed_demo_data() -> list[tuple[str, str, str]]:
     """Create whatever is missing of the demo set; returns (e-mail, role, what it shows)."""
     users = {email: _user(email, name, role) for email, name, role, _ in DEMO_USERS}
-    today = date.today()
+    today = utc_today()
 
     ben = users["ben@example.org"]
     if not _has_application(ben):

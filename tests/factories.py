@@ -5,6 +5,7 @@ import itertools
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from refportal.db import utc_today
 from refportal.accounts.models import Role, User
 from refportal.applications.categories import Credential, EducationLevel, MentorTrack
 from refportal.applications.models import Application, ApplicationStatus
@@ -75,7 +76,7 @@ def record_eligibility(
 def declare_current_membership(application: Application, *, expires_on: date | None = None) -> MembershipDeclaration:
     declaration = MembershipDeclaration(
         application=application, kind=MembershipKind.CURRENT_MEMBER, association=Association.INFANCY_ONWARD,
-        member_number="IO-1", expires_on=expires_on or date.today() + timedelta(days=200),
+        member_number="IO-1", expires_on=expires_on or utc_today() + timedelta(days=200),
     )
     db.session.add(declaration)
     _commit()

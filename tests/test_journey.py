@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
+from refportal.db import utc_today
 from tests.conftest import link_in
 
 PASSWORD = "a long journey pass phrase"
@@ -32,7 +33,7 @@ def test_register_verify_open_an_application_and_see_the_checklist(browser):
                                                       "training_hours": "36", "rsc_hours": "52"})
     browser.submit(f"{application_url}/membership", {
         "kind": "current_member", "association": "infancy_onward", "association_name": "", "member_number": "IO-9",
-        "expires_on": (date.today() + timedelta(days=90)).isoformat()})
+        "expires_on": (utc_today() + timedelta(days=90)).isoformat()})
     page = browser.get(application_url).get_data(as_text=True)
     assert page.count(">Met<") == 3 and "<strong>225</strong>" in page
 

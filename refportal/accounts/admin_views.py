@@ -1,7 +1,6 @@
 """Administration: staff invitations, roles, deactivation, and the membership roster import."""
 from __future__ import annotations
 
-from datetime import date
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, redirect, render_template, url_for
@@ -14,6 +13,7 @@ from refportal.extensions import db
 from refportal.membership.roster import RosterInvalid, import_roster, parse_roster
 from refportal.security.headers import mark_no_store
 from refportal.web import commit_service, flash_success, role_required, run_and_flash
+from refportal.db import utc_today
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -102,6 +102,6 @@ def roster():
         except RosterInvalid as invalid:
             problems = invalid.problems
         else:
-            report = import_roster(rows=rows, actor=current_user, today=date.today())
+            report = import_roster(rows=rows, actor=current_user, today=utc_today())
             db.session.commit()
     return render_template("admin/roster.html", form=form, report=report, problems=problems)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -16,6 +15,7 @@ from refportal.applications.fees import fee_breakdown
 from refportal.applications.forms import ApplicationForm, EligibilityForm, SubmitApplicationForm, WithdrawForm
 from refportal.applications.models import Application
 from refportal.references.models import Reference
+from refportal.db import utc_today
 from refportal.extensions import db
 from refportal.web import commit_service, flash_success, role_required, run_and_flash
 
@@ -45,7 +45,7 @@ def dashboard():
         )
         .order_by(Application.created_at.desc())
     ).unique().all()
-    today = date.today()
+    today = utc_today()
     rows = []
     for application in applications:
         checklist = services.application_checklist(application, today)
@@ -91,7 +91,7 @@ def _fee_schedule_rows():
 def show(application_id: int):
     """One application: details, fees, eligibility, membership, references, checklist."""
     application = owned_application(application_id)
-    today = date.today()
+    today = utc_today()
     checklist = services.application_checklist(application, today)
     return render_template(
         "applications/show.html",
@@ -149,11 +149,11 @@ def submit(application_id: int):
     form = SubmitApplicationForm()
     if form.validate_on_submit():
         done, _ = commit_service(form, services.submit_application, application=application, actor=current_user,
-                                 today=date.today())
+                                 today=utc_today())
         if done:
             flash_success("Your application is submitted for review. Its references can no longer be changed.")
             return redirect(url_for("applications.show", application_id=application.id))
-    checklist = services.application_checklist(application, date.today())
+    checklist = services.application_checklist(application, utc_today())
     return render_template("applications/submit.html", application=application, form=form, checklist=checklist,
                            ready=services.ready_to_submit(checklist))
 

@@ -1,7 +1,6 @@
 """`flask membership import FILE.csv`: the association's roster."""
 from __future__ import annotations
 
-from datetime import date
 
 import click
 import sqlalchemy as sa
@@ -10,6 +9,7 @@ from flask.cli import AppGroup
 from refportal.accounts.models import Role, User
 from refportal.extensions import db
 from refportal.membership.roster import RosterInvalid, import_roster, parse_roster
+from refportal.db import utc_today
 
 membership_cli = AppGroup("membership", help="Membership roster.")
 
@@ -30,7 +30,7 @@ def import_command(path: str, admin_email: str) -> None:
     except RosterInvalid as invalid:
         lines = "\n".join(f"  line {line}: {problem}" for line, problem in invalid.problems)
         raise click.ClickException(f"The roster was not imported; nothing changed.\n{lines}")
-    report = import_roster(rows=rows, actor=admin, today=date.today())
+    report = import_roster(rows=rows, actor=admin, today=utc_today())
     db.session.commit()
     click.echo(f"matched {len(report.matched)}, unmatched {len(report.unmatched)}, conflicts {len(report.conflicts)}")
     for line, why in report.conflicts:

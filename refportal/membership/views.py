@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from types import SimpleNamespace
 
 from flask import Blueprint, redirect, render_template, url_for
@@ -13,6 +12,7 @@ from refportal.membership.forms import MembershipForm
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind
 from refportal.membership.services import declare_membership
 from refportal.web import commit_service, flash_success, role_required
+from refportal.db import utc_today
 
 bp = Blueprint("membership", __name__)
 
@@ -46,7 +46,7 @@ def declare(application_id: int):
             association_name=form.association_name.data or None,
             member_number=form.member_number.data or None,
             expires_on=form.expires_on.data,
-            today=date.today(),
+            today=utc_today(),
         )
         if done:
             flash_success("Membership saved.")

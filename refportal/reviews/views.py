@@ -1,7 +1,6 @@
 """The reviewer workspace: queue, application file, membership verification, reviews, decisions."""
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -20,6 +19,7 @@ from refportal.reviews.forms import DecisionForm, QueueFilterForm, ReviewForm, V
 from refportal.reviews.models import Outcome
 from refportal.security.headers import mark_no_store
 from refportal.web import flash_success, role_required, show_refusal
+from refportal.db import utc_today
 
 bp = Blueprint("reviews", __name__, url_prefix="/review")
 STAFF = (Role.REVIEWER, Role.ADMIN)
@@ -50,7 +50,7 @@ def queue():
     filters = _filters(form)
     page = form.page.data if not form.page.errors and form.page.data else 1
     per_page = current_app.config["QUEUE_PAGE_SIZE"]
-    today = date.today()
+    today = utc_today()
     queue_page = services.queue_page(filters, page=page, per_page=per_page, today=today,
                                      count_limit=current_app.config["QUEUE_COUNT_LIMIT"])
     requirements = current_app.config["ELIGIBILITY_REQUIREMENTS"]
@@ -65,7 +65,7 @@ def queue():
 def queue_export():
     """The queue as filtered, as CSV."""
     filters = _filters(QueueFilterForm(request.args))
-    return _csv_response(services.queue_csv(filters, date.today()), "refportal-queue.csv")
+    return _csv_response(services.queue_csv(filters, utc_today()), "refportal-queue.csv")
 
 
 def _file_or_404(application_id: int):
@@ -84,7 +84,7 @@ def application_file(application_id: int):
 
 
 def _render_file(application, *, review_form=None, decision_form=None, verification_form=None, status=200):
-    today = date.today()
+    today = utc_today()
     matrix = build_matrix(application.references)
     reviews = services.reviews_of(application)
     mine = next((r for r in reviews if r.reviewer_id == current_user.id and r.round == application.review_round), None)

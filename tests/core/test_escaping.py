@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
+from refportal.db import utc_today
 from refportal.accounts.models import Role
 from tests.conftest import Browser, csrf_token_from
 from tests.factories import make_user
@@ -34,7 +35,7 @@ def test_markup_everywhere_is_escaped_everywhere(app, outbox):
     applicant.submit(f"{location}/eligibility", {"education_level": "master", "work_years": "3", "training_hours": "40", "rsc_hours": "40"})
     applicant.submit(f"{location}/membership", {"kind": "current_member", "association": "other",
                                                 "association_name": f"Assoc {MARK}", "member_number": f"N{MARK}"[:40],
-                                                "expires_on": (date.today() + timedelta(days=90)).isoformat()})
+                                                "expires_on": (utc_today() + timedelta(days=90)).isoformat()})
     for n, role in enumerate(("supervisor", "rsc_provider", "colleague")):
         applicant.submit(f"{location}/references/", nomination(name=f"Ref{n} {MARK}", email=f"ref{n}@example.net", role=role,
                                                                organisation=f"Org {MARK}", setting=f"Setting {MARK}", waived="no"))

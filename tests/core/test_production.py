@@ -23,7 +23,7 @@ from refportal.mail.models import OutboxEmail
 from refportal.mail.services import queue_email
 from refportal.startup import migration_heads
 from tests.conftest import Browser, base_config, csrf_token_from, link_in
-from tests.references.helpers import full_answers, nominate_three, referee_path, send_requests, submit_rating
+from tests.references.helpers import full_answers, nominate_three, send_requests, submit_rating
 
 
 @pytest.fixture

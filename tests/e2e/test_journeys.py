@@ -1,10 +1,11 @@
 """The four journeys of the portal in Chromium, through the e-mails people receive."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from refportal.db import utc_today
 from refportal.accounts.models import Role
 from refportal.references.rating_form import ITEM_KEYS
 from tests.e2e.pages import check_page
@@ -105,7 +106,7 @@ def test_the_four_journeys(chromium, portal):
     applicant.check("#kind-0")
     applicant.select_option("#association", "infancy_onward")
     applicant.fill("#member_number", "IO-777")
-    applicant.fill("#expires_on", (date.today() + timedelta(days=200)).isoformat())
+    applicant.fill("#expires_on", (utc_today() + timedelta(days=200)).isoformat())
     applicant.click("main button:text-is('Save')")
     applicant.click("text=Manage your references")
     check_page(applicant, "references, none yet")

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from refportal.db import utc_today
 from refportal.applications.categories import Credential
 from refportal.applications.models import Application
 from refportal.extensions import db
@@ -16,7 +17,7 @@ from refportal.membership.models import (
 )
 from tests.factories import make_application, make_user
 
-NEXT_YEAR = (date.today() + timedelta(days=365)).isoformat()
+NEXT_YEAR = (utc_today() + timedelta(days=365)).isoformat()
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def test_another_association_needs_its_name(app, browser, own_application):
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"expires_on": (date.today() - timedelta(days=1)).isoformat()}, "This membership expired on"),
+        ({"expires_on": (utc_today() - timedelta(days=1)).isoformat()}, "This membership expired on"),
         ({"expires_on": ""}, "Enter the date your membership expires."),
         ({"expires_on": "31/31/2031"}, "Not a valid date value"),
         ({"member_number": ""}, "Enter your member number."),

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from refportal.db import utc_today
 from refportal.accounts.models import Role
 from refportal.applications.services import submit_application
 from refportal.extensions import db
@@ -39,7 +39,7 @@ def make_submitted_application(applicant, *, scores=("5", "4", "3"), email_prefi
     send_requests(application=application, actor=applicant)
     for reference, score in zip(references, scores):
         submit_rating(reference=reference, nonce=reference.link_nonce, answers=rating_answers(reference.name, score))
-    submit_application(application=application, actor=applicant, today=date.today())
+    submit_application(application=application, actor=applicant, today=utc_today())
     db.session.commit()
     return application
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from refportal.db import utc_today
 from refportal.accounts.models import Role, User
 from refportal.applications.categories import Credential
 from refportal.applications.models import Application, ApplicationStatus
@@ -163,7 +164,6 @@ def test_beyond_the_count_limit_the_queue_says_more_than_and_still_pages(app, va
 def test_every_queue_order_is_read_from_an_index(app, varied):
     """No sort of the whole table for any order: a page costs the same at 1,000 and at 100,000 applications."""
     import re
-    from datetime import date
 
     from refportal.reviews.services import SORTS, QueueFilters, page_ids
 
@@ -171,7 +171,7 @@ def test_every_queue_order_is_read_from_an_index(app, varied):
         if db.engine.dialect.name != "postgresql":
             pytest.skip("query plans are checked on PostgreSQL (the first pass of .ci/run)")
         for sort in SORTS:
-            query = page_ids(QueueFilters(sort=sort), date.today(), offset=50, limit=26)
+            query = page_ids(QueueFilters(sort=sort), utc_today(), offset=50, limit=26)
             sql = str(query.compile(db.engine, compile_kwargs={"literal_binds": True}))
             with db.engine.connect() as conn:
                 conn.exec_driver_sql("SET enable_seqscan = off")  # the test's tables are tiny

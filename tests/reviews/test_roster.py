@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from refportal.db import utc_today
 from refportal.applications.models import Application
 from refportal.extensions import db
 from refportal.membership.models import MembershipStatus, VerificationSource
@@ -13,8 +14,8 @@ from refportal.membership.roster import RosterInvalid, parse_roster
 from tests.factories import declare_current_membership, make_application, make_user
 from tests.reviews.conftest import logged_in
 
-NEXT_YEAR = (date.today() + timedelta(days=365)).isoformat()
-LAST_YEAR = (date.today() - timedelta(days=365)).isoformat()
+NEXT_YEAR = (utc_today() + timedelta(days=365)).isoformat()
+LAST_YEAR = (utc_today() - timedelta(days=365)).isoformat()
 
 
 @pytest.fixture
