@@ -81,7 +81,7 @@ def _json_by_category(name: str, default: dict) -> dict:
     except json.JSONDecodeError as exc:
         raise ConfigurationError(f"{name} is not valid JSON: {exc}") from exc
 
-    def fix(obj):
+    def fix(obj: object) -> object:
         if isinstance(obj, dict):
             return {(int(k) if isinstance(k, str) and k.isdigit() else k): fix(v) for k, v in obj.items()}
         return obj

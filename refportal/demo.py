@@ -54,7 +54,7 @@ def _user(email: str, name: str, role: Role) -> User:
 
 
 def _has_application(user: User) -> bool:
-    return db.session.scalar(sa.select(sa.func.count(Application.id)).where(Application.applicant_id == user.id)) > 0
+    return db.session.scalar(sa.select(Application.id).where(Application.applicant_id == user.id).limit(1)) is not None
 
 
 def seed_demo_data() -> list[tuple[str, str, str]]:

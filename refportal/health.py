@@ -11,7 +11,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
 
 from refportal.db import utcnow
 from refportal.extensions import db
@@ -24,7 +24,7 @@ bp = Blueprint("health", __name__)
 _checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="readyz")
 
 
-def _answer(code: int, **body):
+def _answer(code: int, **body: object) -> Response:
     response = jsonify(body)
     response.status_code = code
     response.headers["Cache-Control"] = "no-store"
@@ -32,15 +32,15 @@ def _answer(code: int, **body):
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> Response:
     """The process is alive (no database involved)."""
     return _answer(200, status="ok")
 
 
 @bp.get("/readyz")
-def readyz():
+def readyz() -> Response:
     """Ready to serve: database reachable in time, schema current, outbox moving."""
-    app = current_app._get_current_object()
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # the app, for the thread
     timeout = app.config["READY_DATABASE_TIMEOUT_SECONDS"]
     future = _checker.submit(_database_checks, app)
     try:

@@ -10,7 +10,7 @@ import re
 import sys
 import time
 import uuid
-from typing import Any
+from typing import Any, TextIO
 
 from flask import Flask, Response, g, has_request_context, request
 
@@ -51,12 +51,12 @@ JSONFormatter.converter = time.gmtime
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is at the time (gunicorn and pytest may swap it)."""
 
-    @property  # type: ignore[override]
-    def stream(self):
+    @property
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
-    def stream(self, value):  # StreamHandler.__init__ assigns it; the property always reads sys.stderr
+    def stream(self, value: TextIO) -> None:  # StreamHandler.__init__ assigns it; reads always go to sys.stderr
         pass
 
 

@@ -7,6 +7,7 @@ component is a visible skip, or a failure when REFPORTAL_REQUIRE_ALL=1.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -78,6 +79,24 @@ def reset_postgres(engine) -> None:
         conn.execute(sa.text("DROP SCHEMA public CASCADE"))
         conn.execute(sa.text("CREATE SCHEMA public"))
         db.metadata.create_all(conn)
+        mark_schema_current(conn)
+
+
+@functools.cache
+def _migration_heads() -> tuple[str, ...]:
+    from refportal.startup import migration_heads
+
+    return tuple(sorted(migration_heads()))
+
+
+def mark_schema_current(connection) -> None:
+    """Record the migrations' head in a schema built by create_all, as `flask db upgrade` leaves it
+    (the production start-up check and /readyz read it)."""
+    connection.execute(sa.text(
+        "CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+    connection.execute(sa.text("DELETE FROM alembic_version"))
+    for head in _migration_heads():
+        connection.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": head})
 
 
 @pytest.fixture
@@ -91,6 +110,8 @@ def make_app(tmp_path, postgres_schema):
         if postgres_schema is None:
             with app.app_context():
                 db.create_all()
+                with db.engine.begin() as connection:
+                    mark_schema_current(connection)
         apps.append(app)
         return app
 
@@ -102,6 +123,7 @@ def make_app(tmp_path, postgres_schema):
                 tables = ", ".join(t.name for t in db.metadata.sorted_tables)
                 with db.engine.begin() as conn:
                     conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                    mark_schema_current(conn)  # a test may have moved it
             db.session.remove()
             db.engine.dispose()
 
@@ -206,3 +228,28 @@ def smtp_server():
 def smtp_app(make_app, smtp_server):
     """An app whose MAIL_SERVER is the loopback SMTP server."""
     return make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_TIMEOUT_SECONDS=5)
+
+
+# ------------------------------------------------------------------------------------------------
+# Production apps (start-up checks need a database at the migrations' head)
+
+
+@pytest.fixture
+def production(app, tmp_path):
+    """A factory for production apps on the test's database (its schema at the migrations' head)."""
+    database_url = app.config["SQLALCHEMY_DATABASE_URI"]
+    apps = []
+
+    def factory(**overrides):
+        settings = {**base_config(tmp_path, database_url), "ENV_NAME": "production", "TESTING": False}
+        del settings["MAIL_VIEWER"]  # production's own defaults (no mail viewer, Secure cookies)
+        settings.update(overrides)
+        app = create_app(settings)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

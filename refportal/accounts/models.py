@@ -7,8 +7,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column
 
-from refportal.db import UTCDateTime, enum_column, utcnow
-from refportal.extensions import db
+from refportal.db import Base, UTCDateTime, enum_column, utcnow
 
 
 class Role(enum.Enum):
@@ -17,7 +16,7 @@ class Role(enum.Enum):
     ADMIN = "admin"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Base):
     __tablename__ = "user_account"
     __table_args__ = (sa.Index("ix_user_account_name", "name", "id"),)  # the queue sorted by name
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from refportal.applications.categories import EducationLevel
+from refportal.applications.categories import EducationLevel, MentorTrack
 from refportal.applications.models import Application
 
 
@@ -15,7 +15,7 @@ class RequirementCheck:
     met: bool | None  # None: not recorded yet
 
 
-def _hours_required(value, track) -> int:
+def _hours_required(value: int | dict[str, int], track: MentorTrack | None) -> int:
     if isinstance(value, dict):
         return int(value.get(track.value if track else "clinical", 0))
     return int(value)
@@ -24,7 +24,7 @@ def _hours_required(value, track) -> int:
 def evaluate_eligibility(application: Application, requirements: dict) -> list[RequirementCheck]:
     """Compare what the applicant recorded with the category's configured thresholds."""
     rule = requirements[application.category]
-    recorded = application.eligibility_recorded
+    recorded = application.recorded_eligibility
     checks = []
 
     minimum = EducationLevel(rule["education"])
@@ -32,28 +32,27 @@ def evaluate_eligibility(application: Application, requirements: dict) -> list[R
     required = f"{minimum.label} or higher"
     if alternative_years:
         required += f", or {alternative_years} years of related work"
-    met = None
-    if recorded:
-        met = application.education_level.rank >= minimum.rank or (
-            bool(alternative_years) and application.work_years >= alternative_years
-        )
     checks.append(RequirementCheck(
         "Education",
         required,
-        f"{application.education_level.label}; {application.work_years:g} years of related work" if recorded else "—",
-        met,
+        f"{recorded.education_level.label}; {recorded.work_years:g} years of related work" if recorded else "—",
+        None if recorded is None else (
+            recorded.education_level.rank >= minimum.rank
+            or (bool(alternative_years) and recorded.work_years >= alternative_years)
+        ),
     ))
 
-    for label, key, value in (
-        ("In-service training", "training_hours", application.training_hours),
-        ("Reflective supervision/consultation received", "rsc_hours", application.rsc_hours),
+    for label, key in (
+        ("In-service training", "training_hours"),
+        ("Reflective supervision/consultation received", "rsc_hours"),
     ):
         needed = _hours_required(rule[key], application.mentor_track)
+        value = getattr(recorded, key) if recorded else None
         checks.append(RequirementCheck(
             label,
             f"at least {needed} hours" if needed else "none required",
-            f"{value} hours" if recorded else "—",
-            (value >= needed) if recorded else None,
+            f"{value} hours" if value is not None else "—",
+            (value >= needed) if value is not None else None,
         ))
     return checks
 

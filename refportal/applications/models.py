@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -10,12 +11,21 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from refportal.accounts.models import User
 from refportal.applications.categories import Credential, EducationLevel, MentorTrack, category_name
-from refportal.db import UTCDateTime, enum_column, utcnow
-from refportal.extensions import db
+from refportal.db import Base, UTCDateTime, enum_column, utcnow
 
 if TYPE_CHECKING:
     from refportal.membership.models import MembershipDeclaration
     from refportal.references.models import Reference
+
+
+@dataclass(frozen=True)
+class RecordedEligibility:
+    """Education, experience and hours as the applicant recorded them."""
+
+    education_level: EducationLevel
+    work_years: Decimal
+    training_hours: int
+    rsc_hours: int
 
 
 class ApplicationStatus(enum.Enum):
@@ -40,7 +50,7 @@ EDITABLE_STATUSES = (ApplicationStatus.DRAFT, ApplicationStatus.MORE_INFO_REQUES
 DECIDED_STATUSES = (ApplicationStatus.ENDORSED, ApplicationStatus.DEFERRED, ApplicationStatus.DENIED)
 
 
-class Application(db.Model):
+class Application(Base):
     __tablename__ = "application"
     __table_args__ = (
         sa.Index("ix_application_applicant_status", "applicant_id", "status"),
@@ -96,3 +106,11 @@ class Application(db.Model):
     @property
     def eligibility_recorded(self) -> bool:
         return self.eligibility_recorded_at is not None
+
+    @property
+    def recorded_eligibility(self) -> RecordedEligibility | None:
+        """What the applicant recorded for the eligibility check, or None before they did."""
+        if (self.eligibility_recorded_at is None or self.education_level is None or self.work_years is None
+                or self.training_hours is None or self.rsc_hours is None):
+            return None
+        return RecordedEligibility(self.education_level, self.work_years, self.training_hours, self.rsc_hours)

@@ -114,7 +114,7 @@ def _requirements():
 def eligibility(application_id: int):
     """Record education, work experience, training and reflective supervision hours."""
     application = owned_application(application_id)
-    form = EligibilityForm(obj=None if application.eligibility_recorded_at is None else _eligibility_data(application))
+    form = EligibilityForm(obj=_eligibility_data(application))
     if form.validate_on_submit():
         done, _ = commit_service(
             form,
@@ -132,12 +132,15 @@ def eligibility(application_id: int):
     return render_template("applications/eligibility.html", application=application, form=form)
 
 
-def _eligibility_data(application: Application) -> SimpleNamespace:
+def _eligibility_data(application: Application) -> SimpleNamespace | None:
+    recorded = application.recorded_eligibility
+    if recorded is None:
+        return None
     return SimpleNamespace(
-        education_level=application.education_level.value,
-        work_years=application.work_years,
-        training_hours=application.training_hours,
-        rsc_hours=application.rsc_hours,
+        education_level=recorded.education_level.value,
+        work_years=recorded.work_years,
+        training_hours=recorded.training_hours,
+        rsc_hours=recorded.rsc_hours,
     )
 
 

@@ -5,11 +5,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from refportal.db import UTCDateTime, utcnow
-from refportal.extensions import db
+from refportal.db import Base, UTCDateTime, utcnow
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Base):
     __tablename__ = "audit_event"
     __table_args__ = (sa.Index("ix_audit_event_object", "object_type", "object_id"),)
 

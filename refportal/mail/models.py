@@ -6,8 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from refportal.db import UTCDateTime, enum_column, utcnow
-from refportal.extensions import db
+from refportal.db import Base, UTCDateTime, enum_column, utcnow
 
 
 class OutboxStatus(enum.Enum):
@@ -17,7 +16,7 @@ class OutboxStatus(enum.Enum):
     FAILED = "failed"  # refused for good (5xx) or out of attempts
 
 
-class OutboxEmail(db.Model):
+class OutboxEmail(Base):
     __tablename__ = "outbox_email"
     __table_args__ = (
         sa.Index("ix_outbox_email_due", "status", "next_attempt_at"),

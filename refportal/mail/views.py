@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template
 from markupsafe import Markup, escape
 
 from refportal.extensions import db
@@ -32,14 +32,14 @@ def linkify(text: str) -> Markup:
 
 
 @viewer_bp.get("/")
-def inbox():
+def inbox() -> Response:
     """All queued and sent messages, newest first."""
     messages = db.session.scalars(sa.select(OutboxEmail).order_by(OutboxEmail.id.desc()).limit(200)).all()
     return mark_no_store(current_app.make_response(render_template("mail/inbox.html", messages=messages)))
 
 
 @viewer_bp.get("/<int:email_id>")
-def message(email_id: int):
+def message(email_id: int) -> Response:
     """One message: headers, the text part with clickable links, and the HTML part."""
     email = db.get_or_404(OutboxEmail, email_id)
     body = render_template("mail/message.html", email=email, text_body=linkify(email.body_text))
@@ -47,7 +47,7 @@ def message(email_id: int):
 
 
 @viewer_bp.get("/<int:email_id>/html")
-def message_html(email_id: int):
+def message_html(email_id: int) -> Response:
     """The HTML part as the recipient's mail program would show it."""
     email = db.get_or_404(OutboxEmail, email_id)
     response = current_app.make_response(email.body_html)

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from refportal.db import UTCDateTime, enum_column, utcnow
-from refportal.extensions import db
+from refportal.db import Base, UTCDateTime, enum_column, utcnow
 
 if TYPE_CHECKING:
     from refportal.applications.models import Application
@@ -49,7 +48,7 @@ class MembershipStatus(enum.Enum):
         return self.value.capitalize()
 
 
-class MembershipDeclaration(db.Model):
+class MembershipDeclaration(Base):
     __tablename__ = "membership_declaration"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from refportal.accounts.models import User
 from refportal.applications.models import Application
 from refportal.audit.services import record
 from refportal.db import utcnow
@@ -26,7 +27,7 @@ def membership_fee_due(application: Application, today: date) -> bool:
 def declare_membership(
     *,
     application: Application,
-    actor,
+    actor: User,
     kind: MembershipKind,
     association: Association | None,
     association_name: str | None,
@@ -74,7 +75,7 @@ def declare_membership(
     return declaration
 
 
-def verify_membership(*, application: Application, actor, verified: bool, note: str) -> MembershipDeclaration:
+def verify_membership(*, application: Application, actor: User, verified: bool, note: str) -> MembershipDeclaration:
     """A reviewer's check of the declared membership: verified or rejected, with a note."""
     declaration = application.membership
     if declaration is None or declaration.kind is not MembershipKind.CURRENT_MEMBER:

@@ -9,8 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from refportal.applications.categories import Credential
 from refportal.applications.models import Application
-from refportal.db import UTCDateTime, enum_column, utcnow
-from refportal.extensions import db
+from refportal.db import Base, UTCDateTime, enum_column, utcnow
 from refportal.references.rating_form import Recommendation
 from refportal.references.roles import RefereeRole
 
@@ -35,7 +34,7 @@ class ReferenceStatus(enum.Enum):
 LIVE_STATUSES = (ReferenceStatus.INVITED, ReferenceStatus.OPENED, ReferenceStatus.IN_PROGRESS)
 
 
-class Reference(db.Model):
+class Reference(Base):
     __tablename__ = "reference"
     __table_args__ = (sa.Index("ix_reference_application_status", "application_id", "status"),)
 
@@ -86,7 +85,7 @@ class Reference(db.Model):
         return self.status is ReferenceStatus.SUBMITTED and self.rating is not None and self.rating.counts
 
 
-class Rating(db.Model):
+class Rating(Base):
     """A submitted rating: written once, never changed."""
 
     __tablename__ = "rating"

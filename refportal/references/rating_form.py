@@ -91,7 +91,7 @@ NEUTRAL_WORDING = {"children": _l("young children"), "families": _l("families")}
 
 def item_text(item: Item, credential: Credential | None) -> str:
     """The item in the current language, worded for the credential."""
-    wording = WORDING.get(credential, NEUTRAL_WORDING)
+    wording = WORDING.get(credential, NEUTRAL_WORDING) if credential is not None else NEUTRAL_WORDING
     return str(item.text).format(**{key: str(value) for key, value in wording.items()})
 
 

@@ -27,6 +27,7 @@ class Column:
     cells: dict[str, Cell]
     counts: bool
     recommendation: Recommendation
+    not_enough_information: int
     low_items: list[str] = field(default_factory=list)
 
 
@@ -58,10 +59,11 @@ def build_matrix(references: list[Reference]) -> Matrix:
         cells = {d.key: _cell(rating.answers, [i.key for i in d.items]) for d in DOMAINS}
         low = [key for key in ITEM_KEYS if rating.answers.get(key, NOT_ENOUGH_INFORMATION) != NOT_ENOUGH_INFORMATION
                and int(rating.answers[key]) <= LOW_SCORE]
-        columns.append(Column(reference, cells, rating.counts, rating.recommendation, low))
-    means = {}
+        columns.append(Column(reference, cells, rating.counts, rating.recommendation, rating.not_enough_information,
+                              low))
+    means: dict[str, float | None] = {}
     for domain in DOMAINS:
-        values = [c.cells[domain.key].mean for c in columns if c.counts and c.cells[domain.key].mean is not None]
+        values = [m for c in columns if c.counts and (m := c.cells[domain.key].mean) is not None]
         means[domain.key] = round(mean(values), 2) if values else None
     return Matrix(columns, means)
 
@@ -73,7 +75,7 @@ def file_flags(application: Application, matrix: Matrix, *, review_by: date, na_
         name = column.reference.name
         if not column.counts:
             flags.append(Flag("not_counted", f"{name}'s rating does not count: "
-                                             f"{column.reference.rating.not_enough_information} items were answered "
+                                             f"{column.not_enough_information} items were answered "
                                              f"“not enough information” (a rating with {na_limit} or more does not count)."))
         if column.recommendation is Recommendation.DO_NOT_RECOMMEND:
             flags.append(Flag("do_not_recommend", f"{name} does not recommend the applicant."))

@@ -56,7 +56,7 @@ def build_chart(matrix: Matrix) -> Chart:
             bars.append(Bar(LABEL_WIDTH, y + index * (BAR_HEIGHT + BAR_GAP), round(cell.mean * POINT_WIDTH), index,
                             f"{column.reference.name}: {cell.mean:.2f}"))
         mean = matrix.domain_means[domain.key]
-        rows.append(Row(domain.title, y, row_height, tuple(bars),
+        rows.append(Row(str(domain.title), y, row_height, tuple(bars),
                         None if mean is None else LABEL_WIDTH + round(mean * POINT_WIDTH)))
         y += row_height
     ticks = tuple((LABEL_WIDTH + n * POINT_WIDTH, str(n)) for n in range(top_score + 1))

@@ -7,8 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from refportal.accounts.models import User
-from refportal.db import UTCDateTime, enum_column, utcnow
-from refportal.extensions import db
+from refportal.db import Base, UTCDateTime, enum_column, utcnow
 
 
 class Outcome(enum.Enum):
@@ -34,7 +33,7 @@ class Outcome(enum.Enum):
         return self in (Outcome.MORE_INFORMATION, Outcome.DEFER)
 
 
-class Review(db.Model):
+class Review(Base):
     """One reviewer's recommendation on one application in one review round."""
 
     __tablename__ = "review"

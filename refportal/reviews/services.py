@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -50,7 +52,7 @@ SORTS = {
 }
 
 
-def _counted_references():
+def _counted_references() -> sa.ScalarSelect[int]:
     return (
         sa.select(sa.func.count(Reference.id))
         .join(Rating, Rating.reference_id == Reference.id)
@@ -61,7 +63,7 @@ def _counted_references():
     )
 
 
-def _reviews_this_round():
+def _reviews_this_round() -> sa.ScalarSelect[int]:
     return (
         sa.select(sa.func.count(Review.id))
         .where(Review.application_id == Application.id, Review.round == Application.review_round)
@@ -70,7 +72,7 @@ def _reviews_this_round():
     )
 
 
-def _membership_is(status: str, today: date):
+def _membership_is(status: str, today: date) -> sa.ColumnElement[bool]:
     lapsed = sa.and_(MembershipDeclaration.expires_on.is_not(None), MembershipDeclaration.expires_on < today)
     current_states = (MembershipStatus.DECLARED, MembershipStatus.VERIFIED)
     if status == "none":
@@ -84,7 +86,7 @@ def _membership_is(status: str, today: date):
     return MembershipDeclaration.status == wanted
 
 
-def _filtered(filters: QueueFilters, today: date, *columns, ordered: bool = False):
+def _filtered(filters: QueueFilters, today: date, *columns: Any, ordered: bool = False) -> sa.Select[Any]:
     """The applications the filters select; the applicant and membership are joined only when a
     filter or the order (`ordered`) needs them, so the common pages read the application table alone."""
     query = sa.select(*columns).select_from(Application)
@@ -145,7 +147,7 @@ def queue_page(filters: QueueFilters, *, page: int, per_page: int, today: date, 
     count stops early instead of reading every application; the page's ids are chosen first (filter,
     indexed order, limit), so the per-row counts are computed for those rows only."""
     limited = _filtered(filters, today, Application.id).limit(count_limit + 1).subquery()
-    matching = db.session.scalar(sa.select(sa.func.count()).select_from(limited))
+    matching = db.session.scalar(sa.select(sa.func.count()).select_from(limited)) or 0
     # One more row than shown: is there a next page?
     ids = page_ids(filters, today, offset=(page - 1) * per_page, limit=per_page + 1)
     shown = _rows(ids.subquery(), _order(filters))
@@ -154,13 +156,13 @@ def queue_page(filters: QueueFilters, *, page: int, per_page: int, today: date, 
                      has_next=len(shown) > per_page)
 
 
-def page_ids(filters: QueueFilters, today: date, *, offset: int, limit: int) -> sa.Select:
+def page_ids(filters: QueueFilters, today: date, *, offset: int, limit: int) -> sa.Select[Any]:
     """The ids of one page, in the chosen order: read from that order's index, stopping at the page."""
     return (_filtered(filters, today, Application.id, ordered=True).order_by(*_order(filters))
             .offset(offset).limit(limit))
 
 
-def _order(filters: QueueFilters):
+def _order(filters: QueueFilters) -> tuple[Any, ...]:
     return SORTS.get(filters.sort, SORTS["submitted"])
 
 
@@ -169,7 +171,7 @@ def queue_rows(filters: QueueFilters, today: date) -> list[QueueRow]:
     return _rows(_filtered(filters, today, Application.id, ordered=True).subquery(), _order(filters))
 
 
-def _rows(ids, order) -> list[QueueRow]:
+def _rows(ids: sa.Subquery, order: tuple[Any, ...]) -> list[QueueRow]:
     """The queue rows of the applications in the subquery `ids`, with their per-row counts."""
     rows = db.session.execute(
         sa.select(Application, MembershipDeclaration, _counted_references().label("counted"),
@@ -296,13 +298,13 @@ def apply_decision(*, application: Application, outcome: Outcome, message: str, 
 # CSV exports
 
 
-def _safe(value) -> str:
+def _safe(value: object) -> str:
     """A cell a spreadsheet will not run as a formula."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _csv(header: list[str], rows) -> str:
+def _csv(header: list[str], rows: Iterable[Sequence[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)

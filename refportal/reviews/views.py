@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 
+from typing import Any
+
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -33,10 +35,15 @@ def _private(response: Response) -> Response:
 def _filters(form: QueueFilterForm) -> services.QueueFilters:
     """The valid filters; a field with an error is left out (and its message shown)."""
     form.validate()
-    value = lambda name: None if getattr(form, name).errors else getattr(form, name).data  # noqa: E731
+
+    def value(name: str) -> Any:
+        field = getattr(form, name)
+        return None if field.errors else field.data
+
+    category = value("category")
     return services.QueueFilters(
         q=value("q") or "", credential=value("credential") or "",
-        category=int(value("category")) if value("category") else None, status=value("status") or "",
+        category=int(category) if category else None, status=value("status") or "",
         membership=value("membership") or "", completeness=value("completeness") or "",
         submitted_from=value("submitted_from"), submitted_to=value("submitted_to"), sort=value("sort") or "submitted",
     )

@@ -20,7 +20,7 @@ def start_session() -> None:
 
 def install_session_lifetimes(app: Flask) -> None:
     @app.before_request
-    def _expire_old_sessions():
+    def _expire_old_sessions() -> None:
         if request.blueprint in SESSIONLESS_BLUEPRINTS or not current_user.is_authenticated:
             return
         now = int(time.time())

@@ -14,7 +14,7 @@ from tests.factories import declare_current_membership, make_application, make_u
 
 # Who may use each endpoint.
 ACCESS = {
-    "static": "public", "main.index": "public",
+    "static": "public", "main.index": "public", "health.healthz": "public", "health.readyz": "public",
     "accounts.register": "public", "accounts.login": "public", "accounts.forgot_password": "public",
     "accounts.verify_email": "token", "accounts.reset_password": "token", "accounts.accept_invitation": "token",
     "accounts.logout": "authenticated",

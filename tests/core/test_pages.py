@@ -66,11 +66,8 @@ def test_session_cookie_is_httponly_and_lax(browser):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_mail_viewer_does_not_exist_in_production(tmp_path, postgres_schema):
-    config = base_config(tmp_path, f"sqlite:///{tmp_path / 'prod.db'}")
-    config.update(ENV_NAME="production")
-    del config["MAIL_VIEWER"]
-    app = create_app(config)
+def test_mail_viewer_does_not_exist_in_production(production):
+    app = production()
     assert app.config["MAIL_VIEWER"] is False
     assert app.test_client().get("/dev/mail/").status_code == 404
 

@@ -26,38 +26,6 @@ from tests.conftest import Browser, base_config, csrf_token_from, link_in
 from tests.references.helpers import full_answers, nominate_three, send_requests, submit_rating
 
 
-@pytest.fixture
-def migrated(make_app):
-    """The test database with its schema marked as at the migrations' head (as `db upgrade` leaves it)."""
-    app = make_app()
-    with app.app_context():
-        stamp()
-    yield app
-    with app.app_context(), db.engine.begin() as connection:
-        connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-
-
-@pytest.fixture
-def production(migrated, tmp_path):
-    """A factory for production apps on the migrated test database."""
-    database_url = migrated.config["SQLALCHEMY_DATABASE_URI"]
-    apps = []
-
-    def factory(**overrides):
-        settings = {**base_config(tmp_path, database_url), "ENV_NAME": "production", "TESTING": False,
-                    "MAIL_VIEWER": False, "SESSION_COOKIE_SECURE": True, **overrides}
-        settings.pop("SQLALCHEMY_ENGINE_OPTIONS", None)
-        app = create_app(settings)
-        apps.append(app)
-        return app
-
-    yield factory
-    for app in apps:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-
-
 def previous_revision() -> str:
     """The revision before the head: a database one migration behind."""
     from alembic.config import Config
@@ -89,9 +57,9 @@ def test_seed_demo_refuses_to_run_outside_development(production, make_app, envi
     assert user_count(app) == 0
 
 
-def test_production_refuses_to_serve_a_database_behind_the_migrations(migrated, production):
+def test_production_refuses_to_serve_a_database_behind_the_migrations(app, production):
     head = sorted(migration_heads())[0]
-    with migrated.app_context():
+    with app.app_context():
         stamp(revision=previous_revision())
         behind = db.session.scalar(sa.text("SELECT version_num FROM alembic_version"))
     assert behind != head
@@ -104,13 +72,14 @@ def test_production_refuses_to_serve_a_database_behind_the_migrations(migrated, 
     with click.Context(click.Command("upgrade")):
         production()
 
-    with migrated.app_context():
+    with app.app_context():
         stamp(revision="head")
     production()  # at the head: it starts
 
 
-def test_production_refuses_an_empty_database(make_app, tmp_path):
-    app = make_app()  # tables, but no migration recorded
+def test_production_refuses_an_empty_database(app, tmp_path):
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE alembic_version"))  # tables, but no migration recorded
     settings = {**base_config(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"]), "ENV_NAME": "production"}
     with pytest.raises(ConfigurationError, match=r"\(none: an empty database\)"):
         create_app(settings)
@@ -231,9 +200,9 @@ def test_readyz_is_200_on_a_current_schema_without_cookie(production):
     assert "Set-Cookie" not in response.headers
 
 
-def test_readyz_is_503_when_the_schema_is_behind(migrated, production):
+def test_readyz_is_503_when_the_schema_is_behind(app, production):
     app = production()
-    with migrated.app_context():
+    with app.app_context():
         stamp(revision=previous_revision())
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
