@@ -87,7 +87,7 @@ def prepare(n: int) -> tuple[str, str]:
     """A database of `n` applications; returns its URL and the live referee link's path."""
     import data
     from refportal.references.models import Reference
-    from refportal.references.services import link_token
+    from refportal.references.links import link_token
 
     url = fresh_database(n)
     app = app_for(url)

@@ -128,7 +128,7 @@ def _register_cli(app: Flask) -> None:
 
 def _connect_signals(app: Flask) -> None:
     from refportal.mail.services import email_failed
-    from refportal.references.services import mark_bounced
+    from refportal.references.bounces import mark_bounced
 
     # A refused message to a referee marks the reference bounced (weak=False: a plain function).
     email_failed.connect(mark_bounced, sender=app, weak=False)

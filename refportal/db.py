@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import enum
+from typing import Any, cast
 from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -22,6 +23,12 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def rows_changed(session: Session | scoped_session[Any], statement: sa.Update) -> int:
+    """Run a conditional UPDATE and say how many rows it changed (0: its condition no longer held)."""
+    result = cast("sa.CursorResult[Any]", session.execute(statement.execution_options(synchronize_session=False)))
+    return result.rowcount
 
 
 def utc_today() -> date:

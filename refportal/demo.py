@@ -20,13 +20,8 @@ from refportal.membership.models import Association, MembershipKind
 from refportal.membership.services import declare_membership
 from refportal.references.rating_form import ITEM_KEYS
 from refportal.references.roles import RefereeRole
-from refportal.references.services import (
-    decline_reference,
-    nominate_referee,
-    save_draft,
-    send_requests,
-    submit_rating,
-)
+from refportal.references.answers import decline_reference, save_draft, submit_rating
+from refportal.references.nomination import nominate_referee, send_requests
 
 DEMO_PASSWORD = "demo-password-2026"
 

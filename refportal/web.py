@@ -1,7 +1,10 @@
 """Helpers every slice's views share: refusals on forms, safe redirects, role checks."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, flash
@@ -11,8 +14,10 @@ from refportal.accounts.models import Role
 from refportal.exceptions import Refused
 from refportal.extensions import db
 
+T = TypeVar("T")
 
-def show_refusal(form, refusal: Refused) -> None:
+
+def show_refusal(form: Any, refusal: Refused) -> None:
     """Put a service's refusal on the field it names, or on the form as a whole."""
     field = getattr(form, refusal.field, None) if refusal.field else None
     if field is not None:
@@ -21,29 +26,49 @@ def show_refusal(form, refusal: Refused) -> None:
         form.form_errors.append(refusal.message)
 
 
-def commit_service(form, service, /, **arguments):
-    """Call a service for a valid form: commit and return (True, result), or roll back and show its refusal."""
-    try:
-        result = service(**arguments)
-    except Refused as refusal:
-        db.session.rollback()
-        show_refusal(form, refusal)
-        return False, None
-    db.session.commit()
-    return True, result
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What one service call came to: its result, or the rule that refused it."""
+
+    result: T | None = None
+    refusal: Refused | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.refusal is None
 
 
-def run_and_flash(action, success: str) -> bool:
-    """A one-button action: commit and flash `success`, or roll back and flash why it was refused."""
+def commit(action: Callable[[], T]) -> Outcome[T]:
+    """The request's one transaction: run the service call and commit, or roll back and hand back its
+    refusal. Any other error rolls back too and goes on to the error page."""
     try:
-        action()
+        result = action()
+        db.session.commit()
     except Refused as refusal:
         db.session.rollback()
-        flash(refusal.message, "error")
-        return False
-    db.session.commit()
-    flash_success(success)
-    return True
+        return Outcome(refusal=refusal)
+    except BaseException:
+        db.session.rollback()
+        raise
+    return Outcome(result=result)
+
+
+def commit_service(form: Any, service: Callable[..., T], /, **arguments: Any) -> tuple[bool, T | None]:
+    """commit() for a valid form: (True, result), or (False, None) with the refusal shown on the form."""
+    outcome = commit(lambda: service(**arguments))
+    if outcome.refusal is not None:
+        show_refusal(form, outcome.refusal)
+    return outcome.done, outcome.result
+
+
+def run_and_flash(action: Callable[[], object], success: str) -> bool:
+    """commit() for a one-button action: flash `success`, or why it was refused."""
+    outcome = commit(action)
+    if outcome.refusal is not None:
+        flash(outcome.refusal.message, "error")
+    else:
+        flash_success(success)
+    return outcome.done
 
 
 def safe_next(target: str | None) -> str | None:

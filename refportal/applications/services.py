@@ -25,7 +25,7 @@ from refportal.extensions import db
 from refportal.membership.models import MembershipKind, MembershipStatus
 from refportal.membership.services import membership_fee_due
 from refportal.references.models import ReferenceStatus
-from refportal.references.services import REFERENCES_PER_APPLICATION, active_references, counted_references
+from refportal.references.nomination import REFERENCES_PER_APPLICATION, active_references, counted_references
 
 
 def check_can_open(*, applicant: User, credential: Credential, now: datetime) -> None:

@@ -67,7 +67,7 @@ def new_application():
             category=int(form.category.data),
             mentor_track=MentorTrack(form.mentor_track.data) if form.mentor_track.data else None,
         )
-        if done:
+        if done and application is not None:
             flash_success("Your application is open. Next: record your eligibility and membership.")
             return redirect(url_for("applications.show", application_id=application.id))
     schedule = _fee_schedule_rows()

@@ -5,7 +5,7 @@ import click
 from flask.cli import AppGroup
 
 from refportal.extensions import db
-from refportal.references.services import run_reminders
+from refportal.references.reminders import run_reminders
 
 references_cli = AppGroup("references", help="Referee reminders and link expiry.")
 

@@ -1,24 +1,31 @@
 """The referee's pages, reached only through the signed link: the rating form, the summary before
-submitting, declining, and asking for a fresh link. GET never decides anything."""
+submitting, declining, and asking for a fresh link. GET never decides anything.
+
+A link that does not lead to a form (tampered, expired, revoked, already answered) raises LinkProblem,
+and so does a change that finds the reference closed in the meantime (LinkClosed): the blueprint's
+error handlers show the page that explains it, with the referee's typed answers where they could not
+be saved."""
 from __future__ import annotations
 
 from decimal import Decimal
 
 from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError
+from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from refportal.db import utcnow
-from refportal.exceptions import Refused
 from refportal.extensions import csrf, db
 from refportal.i18n import use_referee_language
-from refportal.references import services
+from refportal.references import answers as referee_answers
+from refportal.references import links
 from refportal.references.competencies import competencies_html
 from refportal.references.forms import (
     RATING_FORMS,
     ConfirmForm,
     DeclineForm,
     FreshLinkForm,
+    RatingFormBase,
     answers_from_form,
     form_data_from_answers,
     typed_from_request,
@@ -33,6 +40,7 @@ from refportal.references.rating_form import (
 )
 from refportal.security.headers import mark_no_store
 from refportal.security.tokens import TokenExpired, TokenInvalid
+from refportal.web import commit
 
 bp = Blueprint("referee", __name__, url_prefix="/r")
 
@@ -40,6 +48,16 @@ CSRF_TIMEOUT_MESSAGE = _l(
     "This page was open for a long time, so it could not be sent safely. Nothing you typed is lost: "
     "everything is still below. Press the button again."
 )
+# Pages a referee may still act from: what they typed is shown back when it could not be saved.
+GIVE_BACK_KINDS = ("revoked", "expired")
+
+
+class LinkProblem(Exception):
+    """The link does not lead to a form: `kind` says why (invalid, expired, revoked, submitted, declined)."""
+
+    def __init__(self, kind: str, status: int, reference: Reference | None = None):
+        super().__init__(kind)
+        self.kind, self.status, self.reference = kind, status, reference
 
 
 @bp.after_request
@@ -47,65 +65,84 @@ def _private(response: Response) -> Response:
     return mark_no_store(response)
 
 
-def _problem(kind: str, status: int, reference: Reference | None = None, token: str | None = None) -> Response:
-    context = {"kind": kind, "reference": reference, "token": token,
-               "form": FreshLinkForm() if kind == "expired" else None}
-    response = make_response(render_template("referee/link_problem.html", **context), status)
-    response.problem_context = context  # so _give_back can show the same page with the typed answers
-    return response
+@bp.errorhandler(LinkProblem)
+def _link_problem(problem: LinkProblem) -> ResponseReturnValue:
+    """The page that explains the link; after a refused POST of the rating form, with what was typed."""
+    token = (request.view_args or {}).get("token")
+    context = {"kind": problem.kind, "reference": problem.reference, "token": token,
+               "form": FreshLinkForm() if problem.kind == "expired" else None}
+    typed = typed_from_request(request.form) if request.endpoint == "referee.save_or_review" else {}
+    if problem.kind in GIVE_BACK_KINDS and (typed.get("items") or any(v for k, v in typed.items() if k != "items")):
+        reference = problem.reference
+        context.update(typed=typed, domains=DOMAINS, item_text=item_text, scale=dict(SCALE),
+                       not_enough=NOT_ENOUGH_INFORMATION_LABEL,
+                       credential=reference.application.credential if reference is not None else None)
+    return render_template("referee/link_problem.html", **context), problem.status
 
 
-def _resolve(token: str) -> Reference | Response:
-    """The reference behind a working link, or the page that explains why the link does not work.
-    Either way the page speaks the referee's language."""
+@bp.errorhandler(links.LinkClosed)
+def _closed(_: links.LinkClosed) -> ResponseReturnValue:
+    """The reference was answered or withdrawn while the page was open: say so, show nothing of it."""
+    try:
+        _resolve((request.view_args or {})["token"])
+    except LinkProblem as problem:
+        return _link_problem(problem)
+    return _link_problem(LinkProblem("revoked", 410))
+
+
+def _resolve(token: str) -> Reference:
+    """The reference behind a working link, else LinkProblem. Either way the referee's language is set."""
     use_referee_language(None)
     try:
-        reference = services.reference_for_token(token)
+        reference = links.reference_for_token(token)
     except TokenExpired as expired:
-        try:
-            reference = services.reference_for_expired_payload(expired.payload)
-        except services.LinkRevoked:
-            return _problem("revoked", 410)
-        except TokenInvalid:
-            return _problem("invalid", 400)
+        reference = _expired_reference(expired)
         use_referee_language(reference.language)
-        return _state_page(reference, token) or _problem("expired", 410, reference, token)
-    except services.LinkRevoked:
-        return _problem("revoked", 410)
+        _check_state(reference)
+        raise LinkProblem("expired", 410, reference) from None
+    except links.LinkRevoked:
+        raise LinkProblem("revoked", 410) from None
     except TokenInvalid:
-        return _problem("invalid", 400)
+        raise LinkProblem("invalid", 400) from None
     use_referee_language(reference.language)
-    return _state_page(reference, token) or reference
+    _check_state(reference)
+    return reference
 
 
-def _state_page(reference: Reference, token: str) -> Response | None:
-    """A page for a reference that can no longer be answered; None while the link works."""
+def _expired_reference(expired: TokenExpired) -> Reference:
+    try:
+        return links.reference_for_expired_payload(expired.payload)
+    except links.LinkRevoked:
+        raise LinkProblem("revoked", 410) from None
+    except TokenInvalid:
+        raise LinkProblem("invalid", 400) from None
+
+
+def _check_state(reference: Reference) -> None:
+    """LinkProblem for a reference that can no longer be answered."""
     if reference.status is ReferenceStatus.SUBMITTED:
-        return _problem("submitted", 200, reference)
+        raise LinkProblem("submitted", 200, reference)
     if reference.status is ReferenceStatus.DECLINED:
-        return _problem("declined", 200, reference)
+        raise LinkProblem("declined", 200, reference)
     if reference.status is ReferenceStatus.WITHDRAWN:
-        return _problem("revoked", 410)
+        raise LinkProblem("revoked", 410)
     if reference.status is ReferenceStatus.EXPIRED:
-        return _problem("expired", 410, reference, token)
-    return None
+        raise LinkProblem("expired", 410, reference)
 
 
-def _render_form(reference: Reference, token: str, form, status: int = 200) -> Response:
+def _render_form(reference: Reference, token: str, form: RatingFormBase, status: int = 200) -> Response:
     application = reference.application
     return make_response(render_template(
         "referee/form.html", reference=reference, application=application, token=token, form=form,
-        competencies_html=competencies_html(form, application.credential), deadline=services.link_deadline(reference),
+        competencies_html=competencies_html(form, application.credential), deadline=links.link_deadline(reference),
     ), status)
 
 
 @bp.get("/<token>")
-def rating_form(token: str):
+def rating_form(token: str) -> ResponseReturnValue:
     """The rating form, filled with the saved draft; opening it only records the first visit."""
     reference = _resolve(token)
-    if not isinstance(reference, Reference):
-        return reference
-    if services.record_opened(reference):
+    if links.record_opened(reference):
         db.session.commit()
     form = RATING_FORMS[reference.application.credential](data=form_data_from_answers(reference.draft))
     return _render_form(reference, token, form)
@@ -113,27 +150,20 @@ def rating_form(token: str):
 
 @bp.post("/<token>")
 @csrf.exempt  # checked by the form itself, so a timed-out token keeps every answer on the page
-def save_or_review(token: str):
+def save_or_review(token: str) -> ResponseReturnValue:
     """Save a draft, or check the answers and show the summary before the final submission."""
     reference = _resolve(token)
-    if not isinstance(reference, Reference):
-        return _give_back(reference, typed_from_request(request.form), None)
     form = RATING_FORMS[reference.application.credential]()
     if not form.validate():
         if form.csrf_token.errors:
             form.form_errors.append(CSRF_TIMEOUT_MESSAGE)
         return _render_form(reference, token, form, 400 if form.csrf_token.errors else 200)
     answers = answers_from_form(form)
-    try:
-        services.save_draft(reference=reference, nonce=reference.link_nonce, answers=answers)
-    except services.LinkClosed:
-        db.session.rollback()
-        return _give_back(_closed(token), answers, reference.application.credential)
-    db.session.commit()
+    commit(lambda: referee_answers.save_draft(reference=reference, nonce=_nonce(reference), answers=answers))
     if request.form.get("action") != "review":
         flash(_("Your draft is saved. You can close this page and come back with the same link."), "success")
         return redirect(url_for("referee.rating_form", token=token))
-    problems = services.rating_problems(answers)
+    problems = referee_answers.rating_problems(answers)
     if problems:
         for field, message in problems.items():
             getattr(form, field).errors = [*getattr(form, field).errors, message]
@@ -144,28 +174,25 @@ def save_or_review(token: str):
         item_text=item_text, scale=dict(SCALE), not_enough=NOT_ENOUGH_INFORMATION_LABEL,
         recommendation=Recommendation(answers["recommendation"]), application=reference.application,
         years=format_decimal(Decimal(str(answers["relationship_years"]))),
-        form=ConfirmForm(digest=services.draft_digest(answers)),
+        form=ConfirmForm(digest=referee_answers.draft_digest(answers)),
     )
 
 
+def _nonce(reference: Reference) -> str:
+    return reference.link_nonce or ""  # a resolved link always has one; "" matches no row
+
+
 @bp.post("/<token>/submit")
-def submit(token: str):
+def submit(token: str) -> ResponseReturnValue:
     """The final confirmation: submit exactly the answers the summary showed."""
     reference = _resolve(token)
-    if not isinstance(reference, Reference):
-        return reference
     form = ConfirmForm()
-    if not form.validate() or reference.draft is None or form.digest.data != services.draft_digest(reference.draft):
+    if not form.validate() or reference.draft is None or form.digest.data != referee_answers.draft_digest(reference.draft):
         flash(_("Your answers changed since the summary was shown: please check them and submit again."), "error")
         return redirect(url_for("referee.rating_form", token=token))
-    try:
-        services.submit_rating(reference=reference, nonce=reference.link_nonce, answers=reference.draft)
-        db.session.commit()
-    except (services.LinkClosed, IntegrityError):
-        db.session.rollback()
-        return _closed(token)
-    except Refused:
-        db.session.rollback()
+    draft = reference.draft
+    outcome = commit(lambda: referee_answers.submit_rating(reference=reference, nonce=_nonce(reference), answers=draft))
+    if not outcome.done:
         flash(_("Some answers are missing. Please complete them and submit again."), "error")
         return redirect(url_for("referee.rating_form", token=token))
     return render_template("referee/thanks.html", reference=reference, declined=False)
@@ -173,72 +200,37 @@ def submit(token: str):
 
 @bp.route("/<token>/decline", methods=["GET", "POST"])
 @csrf.exempt  # checked by the form itself, so a timed-out page keeps the typed reason
-def decline(token: str):
+def decline(token: str) -> ResponseReturnValue:
     """Decline to give a rating, with an optional reason."""
     reference = _resolve(token)
-    if not isinstance(reference, Reference):
-        return reference
     form = DeclineForm()
     if form.validate_on_submit():
-        try:
-            services.decline_reference(reference=reference, nonce=reference.link_nonce, reason=form.reason.data or "")
-            db.session.commit()
-        except services.LinkClosed:
-            db.session.rollback()
-            return _closed(token)
+        reason = form.reason.data or ""
+        commit(lambda: referee_answers.decline_reference(reference=reference, nonce=_nonce(reference), reason=reason))
         return render_template("referee/thanks.html", reference=reference, declined=True)
     if form.csrf_token.errors:
         form.form_errors.append(CSRF_TIMEOUT_MESSAGE)
-    elif request.method == "GET":
-        services.record_opened(reference)
+    elif request.method == "GET" and links.record_opened(reference):
         db.session.commit()
     return render_template("referee/decline.html", reference=reference, token=token, form=form,
                            application=reference.application)
 
 
 @bp.post("/<token>/fresh-link")
-def fresh_link(token: str):
+def fresh_link(token: str) -> ResponseReturnValue:
     """After the link expired: send a new one to the same address."""
-    use_referee_language(None)
     try:
-        try:
-            reference = services.reference_for_token(token)
-        except TokenExpired as expired:
-            reference = services.reference_for_expired_payload(expired.payload)
-    except TokenInvalid:
-        return _problem("invalid", 400)
-    except services.LinkRevoked:
-        return _problem("revoked", 410)
-    if reference.status is not ReferenceStatus.EXPIRED and utcnow() < services.link_deadline(reference):
-        return redirect(url_for("referee.rating_form", token=token))  # it still works
+        reference = _resolve(token)
+    except LinkProblem as problem:
+        if problem.kind != "expired" or problem.reference is None:
+            raise
+        reference = problem.reference
+    else:
+        if not links.link_has_expired(reference):
+            return redirect(url_for("referee.rating_form", token=token))  # it still works
     if not FreshLinkForm().validate_on_submit():
-        return _problem("expired", 400, reference, token)
-    try:
-        services.send_fresh_link(reference=reference)
-    except services.LinkClosed:
-        db.session.rollback()
-        return _state_page(reference, token) or _problem("revoked", 410)
-    except Refused as refusal:
-        db.session.rollback()
-        return make_response(render_template("referee/fresh_link_sent.html", message=refusal.message), 429)
-    db.session.commit()
+        raise LinkProblem("expired", 400, reference)
+    outcome = commit(lambda: links.send_fresh_link(reference=reference))
+    if outcome.refusal is not None:
+        return render_template("referee/fresh_link_sent.html", message=outcome.refusal.message), 429
     return render_template("referee/fresh_link_sent.html", message=None)
-
-
-def _closed(token: str) -> Response:
-    """The reference was answered or withdrawn in the meantime: say so, show nothing of it."""
-    page = _resolve(token)
-    return _problem("revoked", 410) if isinstance(page, Reference) else page
-
-
-def _give_back(page: Response, typed: dict, credential) -> Response:
-    """When a revoked or expired link refuses what the referee sent, show them what they had typed."""
-    context = getattr(page, "problem_context", None)
-    anything = typed.get("items") or any(value for key, value in typed.items() if key != "items")
-    if context is None or context["kind"] not in ("revoked", "expired") or not anything:
-        return page
-    if context["reference"] is not None:
-        credential = context["reference"].application.credential
-    return make_response(render_template(
-        "referee/link_problem.html", **context, typed=typed, domains=DOMAINS, item_text=item_text,
-        credential=credential, scale=dict(SCALE), not_enough=NOT_ENOUGH_INFORMATION_LABEL), page.status_code)

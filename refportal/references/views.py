@@ -9,7 +9,8 @@ from refportal.applications.categories import Credential
 from refportal.applications.views import owned_application
 from refportal.exceptions import Refused
 from refportal.extensions import db
-from refportal.references import services
+from refportal.references import nomination, reminders
+from refportal.references.links import link_deadline
 from refportal.references.forms import ActionForm, CorrectEmailForm, NominationForm
 from refportal.references.models import Reference, ReferenceStatus
 from refportal.references.rating_form import DOMAINS, item_text
@@ -51,7 +52,7 @@ def index(application_id: int):
     application = owned_application(application_id)
     form = _nomination_form(application)
     if form.validate_on_submit():
-        done, _ = commit_service(form, services.nominate_referee, application=application, actor=current_user,
+        done, _ = commit_service(form, nomination.nominate_referee, application=application, actor=current_user,
                                  **_nomination_arguments(form))
         if done:
             flash_success(f"{form.name.data} is nominated.")
@@ -59,7 +60,7 @@ def index(application_id: int):
     rule = rule_for(application.category, application.mentor_track)
     return mark_no_store(
         _page("references/index.html", application=application, form=form, rule=rule,
-              active=services.active_references(application), action_form=ActionForm(),
+              active=nomination.active_references(application), action_form=ActionForm(),
               history=[r for r in application.references if r.status is ReferenceStatus.WITHDRAWN])
     )
 
@@ -69,7 +70,7 @@ def index(application_id: int):
 def send_requests(application_id: int):
     """E-mail every nominated referee their link."""
     application = owned_application(application_id)
-    return _button(lambda: services.send_requests(application=application, actor=current_user),
+    return _button(lambda: nomination.send_requests(application=application, actor=current_user),
                    "The requests are sent.", application.id)
 
 
@@ -88,7 +89,7 @@ def show(application_id: int, reference_id: int):
 def remind(application_id: int, reference_id: int):
     """Re-send the referee's link now."""
     reference = owned_reference(application_id, reference_id)
-    return _button(lambda: services.remind_referee(reference=reference, actor=current_user),
+    return _button(lambda: reminders.remind_referee(reference=reference, actor=current_user),
                    f"A reminder is on its way to {reference.name}.", application_id)
 
 
@@ -97,7 +98,7 @@ def remind(application_id: int, reference_id: int):
 def remove(application_id: int, reference_id: int):
     """Take back a nomination that was not sent yet."""
     reference = owned_reference(application_id, reference_id)
-    return _button(lambda: services.remove_nomination(reference=reference, actor=current_user),
+    return _button(lambda: nomination.remove_nomination(reference=reference, actor=current_user),
                    "The nomination is removed.", application_id)
 
 
@@ -108,7 +109,7 @@ def correct_email(application_id: int, reference_id: int):
     reference = owned_reference(application_id, reference_id)
     form = CorrectEmailForm()
     if form.validate_on_submit():
-        done, _ = commit_service(form, services.correct_email, reference=reference, actor=current_user,
+        done, _ = commit_service(form, nomination.correct_email, reference=reference, actor=current_user,
                                  email=form.email.data)
         if done:
             flash_success("The address is corrected.")
@@ -123,13 +124,13 @@ def replace(application_id: int, reference_id: int):
     reference = owned_reference(application_id, reference_id)
     application = reference.application
     try:
-        services.check_replaceable(reference)
+        nomination.check_replaceable(reference)
     except Refused as refusal:
         flash(refusal.message, "error")
         return redirect(url_for("references.index", application_id=application_id))
     form = _nomination_form(application)
     if form.validate_on_submit():
-        done, _ = commit_service(form, services.nominate_referee, application=application, actor=current_user,
+        done, _ = commit_service(form, nomination.nominate_referee, application=application, actor=current_user,
                                  replaces=reference, **_nomination_arguments(form))
         if done:
             flash_success(f"{form.name.data} replaces {reference.name}.")
@@ -146,7 +147,7 @@ def _button(action, success: str, application_id: int):
 
 
 def _deadline(reference: Reference):
-    return services.link_deadline(reference) if reference.link_issued_at else None
+    return link_deadline(reference) if reference.link_issued_at else None
 
 
 def _page(template: str, **context):

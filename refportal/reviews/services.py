@@ -23,7 +23,7 @@ from refportal.mail.services import external_url, queue_email
 from refportal.membership.models import MembershipDeclaration, MembershipStatus
 from refportal.references.models import Rating, Reference, ReferenceStatus
 from refportal.references.rating_form import DOMAINS, ITEM_KEYS
-from refportal.references.services import REFERENCES_PER_APPLICATION
+from refportal.references.nomination import REFERENCES_PER_APPLICATION
 from refportal.reviews.models import Outcome, Review
 
 # ---------------------------------------------------------------------------------------------

@@ -10,8 +10,6 @@ from flask_login import current_user
 from refportal.accounts.models import Role
 from refportal.applications.eligibility import evaluate_eligibility
 from refportal.applications.services import fees_for
-from refportal.exceptions import Refused
-from refportal.extensions import db
 from refportal.membership.services import verify_membership
 from refportal.references.rating_form import DOMAINS, SCALE, item_text
 from refportal.reviews import services
@@ -20,7 +18,7 @@ from refportal.reviews.chart import build_chart
 from refportal.reviews.forms import DecisionForm, QueueFilterForm, ReviewForm, VerificationForm
 from refportal.reviews.models import Outcome
 from refportal.security.headers import mark_no_store
-from refportal.web import flash_success, role_required, show_refusal
+from refportal.web import commit, flash_success, role_required, show_refusal
 from refportal.db import utc_today
 
 bp = Blueprint("reviews", __name__, url_prefix="/review")
@@ -166,13 +164,10 @@ def decide(application_id: int):
 
 def _act(application, action, success: str, *, form, form_name: str):
     """Run a file action: commit and go back to the file, or show the refusal on the form."""
-    try:
-        action()
-    except Refused as refusal:
-        db.session.rollback()
-        show_refusal(form, refusal)
+    outcome = commit(action)
+    if outcome.refusal is not None:
+        show_refusal(form, outcome.refusal)
         return _render_file(services.load_file(application.id), status=400, **{form_name: form})
-    db.session.commit()
     flash_success(success)
     return redirect(url_for("reviews.application_file", application_id=application.id))
 

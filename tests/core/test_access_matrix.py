@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from refportal.accounts.models import Role
-from refportal.references.services import link_token
+from refportal.references.links import issue_link, link_token
 from tests.conftest import Browser, csrf_token_from
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
 
@@ -61,11 +61,10 @@ def world(app, outbox):
     with app.app_context():
         from refportal.extensions import db
         from refportal.references.models import Reference
-        from refportal.references.services import _invite
         from refportal.db import utcnow
 
         reference = db.session.query(Reference).one()
-        _invite(reference, utcnow())
+        issue_link(reference, utcnow())
         db.session.commit()
         token = link_token(reference)
         ids = {"application_id": application.id, "reference_id": reference.id, "user_id": a.id, "email_id": 1,

@@ -7,7 +7,7 @@ from datetime import timedelta
 from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.references.models import Reference, ReferenceStatus
-from refportal.references.services import run_reminders
+from refportal.references.reminders import run_reminders
 from tests.references.helpers import referee_path, references
 
 

@@ -10,7 +10,8 @@ from refportal.applications.services import submit_application
 from refportal.extensions import db
 from refportal.references.rating_form import ITEM_KEYS
 from refportal.references.roles import RefereeRole
-from refportal.references.services import nominate_referee, send_requests, submit_rating
+from refportal.references.answers import submit_rating
+from refportal.references.nomination import nominate_referee, send_requests
 from tests.conftest import Browser
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
 

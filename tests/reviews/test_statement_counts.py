@@ -5,7 +5,7 @@ import pytest
 
 from refportal.extensions import db
 from refportal.references.models import Reference
-from refportal.references.services import link_token
+from refportal.references.links import link_token
 from tests.conftest import Browser, csrf_token_from
 from tests.reviews.conftest import logged_in, make_submitted_application
 from tests.reviews.test_queue import add_applications, statements_for

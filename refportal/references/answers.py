@@ -1,0 +1,137 @@
+"""The referee's answers: drafts saved server-side, the complete rating submitted once, or a decline.
+Each is one conditional UPDATE on the link's nonce and the reference's state."""
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from refportal.audit.services import record
+from refportal.db import rows_changed, utcnow
+from refportal.exceptions import Refused
+from refportal.extensions import db
+from refportal.mail.services import external_url, queue_email
+from refportal.references.links import LINK_WORKS, LinkClosed
+from refportal.references.models import Rating, Reference, ReferenceStatus
+from refportal.references.nomination import REFERENCES_PER_APPLICATION, counted_references
+from refportal.references.notices import tell_applicant
+from refportal.references.rating_form import (
+    FORM_VERSION,
+    ITEM_KEYS,
+    NOT_ENOUGH_INFORMATION,
+    SCALE,
+    Recommendation,
+    not_enough_information_count,
+)
+
+
+class RatingIncomplete(Refused):
+    """Submitting needs every answer; `problems` maps form fields to messages."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__(_("Some answers are missing: they are marked below. Your answers are saved as a draft."))
+        self.problems = problems
+
+
+def draft_digest(answers: dict) -> str:
+    """Identifies one set of answers, so the confirmation submits exactly what the summary showed."""
+    return hashlib.sha256(json.dumps(answers, sort_keys=True).encode()).hexdigest()
+
+
+def _conditional_update(reference: Reference, nonce: str, **values: Any) -> None:
+    """Change the reference only if its link is still this one and still open: one statement, so a
+    concurrent submission, decline or revocation cannot be overwritten."""
+    changed = rows_changed(db.session, sa.update(Reference)
+                           .where(Reference.id == reference.id, Reference.link_nonce == nonce,
+                                  Reference.status.in_(LINK_WORKS))
+                           .values(**values))
+    if changed != 1:
+        raise LinkClosed()
+    db.session.refresh(reference)
+
+
+def save_draft(*, reference: Reference, nonce: str, answers: dict) -> None:
+    """Keep the referee's answers so far (server-side, to resume from the same link)."""
+    _conditional_update(
+        reference, nonce, draft=answers, draft_saved_at=utcnow(), status=ReferenceStatus.IN_PROGRESS,
+        opened_at=reference.opened_at or utcnow(),
+    )
+    record("reference.draft_saved", obj=reference)
+
+
+def rating_problems(answers: dict) -> dict[str, str]:
+    """What a complete rating still lacks, by form field."""
+    problems: dict[str, str] = {}
+    items = answers.get("items", {})
+    valid = {value for value, _ in SCALE} | {NOT_ENOUGH_INFORMATION}
+    for key in ITEM_KEYS:
+        if items.get(key) not in valid:
+            problems[f"item_{key}"] = _("Choose a rating, or “Not enough information to rate”.")
+    if answers.get("recommendation") not in {r.value for r in Recommendation}:
+        problems["recommendation"] = _("Choose your overall recommendation.")
+    for field, message in (
+        ("strengths", _("Describe the applicant's strengths.")),
+        ("growth", _("Describe the applicant's areas for growth.")),
+        ("relationship_role", _("Say in what role you know the applicant.")),
+        ("relationship_setting", _("Say in what setting you know the applicant.")),
+        ("relationship_years", _("Say how many years you have known the applicant.")),
+        ("attestation_name", _("Type your full name to sign the rating.")),
+    ):
+        if not str(answers.get(field) or "").strip():
+            problems[field] = message
+    if not answers.get("attest"):
+        problems["attest"] = _("Confirm that you are the referee named in the request.")
+    return problems
+
+
+def submit_rating(*, reference: Reference, nonce: str, answers: dict) -> Rating:
+    """Store the rating once; a second submission (or one after a revocation) raises LinkClosed."""
+    problems = rating_problems(answers)
+    if problems:
+        raise RatingIncomplete(problems)
+    now = utcnow()
+    _conditional_update(reference, nonce, status=ReferenceStatus.SUBMITTED, submitted_at=now, draft=answers)
+    na_count = not_enough_information_count(answers["items"])
+    rating = Rating(
+        reference=reference,
+        form_version=FORM_VERSION,
+        answers={key: answers["items"][key] for key in ITEM_KEYS},
+        not_enough_information=na_count,
+        counts=na_count < current_app.config["NOT_ENOUGH_INFORMATION_LIMIT"],
+        recommendation=Recommendation(answers["recommendation"]),
+        strengths=answers["strengths"].strip(),
+        growth=answers["growth"].strip(),
+        for_reviewers=(answers.get("for_reviewers") or "").strip(),
+        relationship_role=answers["relationship_role"].strip(),
+        relationship_setting=answers["relationship_setting"].strip(),
+        relationship_years=Decimal(str(answers["relationship_years"])),
+        attestation_name=answers["attestation_name"].strip(),
+        submitted_at=now,
+    )
+    db.session.add(rating)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # another submission stored its rating first
+        raise LinkClosed() from exc
+    record("reference.submitted", obj=reference, counts=rating.counts)
+    tell_applicant(reference, "reference_submitted", counted=rating.counts)
+    application = reference.application
+    if len(counted_references(application)) == REFERENCES_PER_APPLICATION:
+        queue_email("references_complete", application.applicant.email, applicant=application.applicant,
+                    application=application, link=external_url("applications.show", application_id=application.id))
+    return rating
+
+
+def decline_reference(*, reference: Reference, nonce: str, reason: str) -> None:
+    """The referee declines; the applicant is told and can nominate someone else."""
+    _conditional_update(
+        reference, nonce, status=ReferenceStatus.DECLINED, declined_at=utcnow(), decline_reason=reason.strip() or None
+    )
+    record("reference.declined", obj=reference)
+    tell_applicant(reference, "reference_declined")

@@ -1,0 +1,139 @@
+"""The referee's link: signed over (reference id, per-invitation nonce), dated at the invitation, so a
+reminder re-sends the identical link and a new nonce revokes it; issuing it, resolving it, the first
+visit, and a fresh link after expiry."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
+
+from refportal.applications.models import Application
+from refportal.audit.services import record
+from refportal.db import utcnow
+from refportal.exceptions import Refused
+from refportal.extensions import db
+from refportal.mail.services import external_url, queue_email
+from refportal.references.models import LIVE_STATUSES, Reference, ReferenceStatus
+from refportal.references.rating_form import DOMAINS
+from refportal.security.tokens import TokenInvalid, load_token, make_token
+
+TOKEN_PURPOSE = "reference-rating"
+# The link still works after a bounce: a referee who got the message anyway may answer.
+LINK_WORKS = (*LIVE_STATUSES, ReferenceStatus.BOUNCED)
+
+
+class LinkRevoked(Exception):
+    """The link was replaced (new e-mail, new referee, fresh link): it no longer works."""
+
+
+class LinkClosed(Exception):
+    """The reference was answered (submitted or declined) or withdrawn since the page was opened."""
+
+
+def link_max_age() -> timedelta:
+    return timedelta(seconds=current_app.config["REFERENCE_LINK_MAX_AGE"])
+
+
+def link_deadline(reference: Reference) -> datetime:
+    """When the current link stops working (only an invited reference has one)."""
+    if reference.link_issued_at is None:
+        raise ValueError(f"reference {reference.id} has not been invited: it has no link")
+    return reference.link_issued_at + link_max_age()
+
+
+def link_has_expired(reference: Reference) -> bool:
+    return reference.status is ReferenceStatus.EXPIRED or utcnow() >= link_deadline(reference)
+
+
+def link_token(reference: Reference) -> str:
+    """The referee's link: the same token for as long as the invitation stands."""
+    return make_token(TOKEN_PURPOSE, {"rid": reference.id, "n": reference.link_nonce}, issued_at=reference.link_issued_at)
+
+
+def issue_link(reference: Reference, now: datetime, template: str = "reference_request") -> None:
+    """Issue a new link (revoking any earlier one) and queue the e-mail that carries it."""
+    db.session.flush()  # the reference needs its id for the link
+    reference.link_nonce = secrets.token_urlsafe(24)
+    reference.link_issued_at = now
+    reference.invited_at = now
+    reference.status = ReferenceStatus.IN_PROGRESS if reference.draft else ReferenceStatus.INVITED
+    reference.expired_at = None
+    record("reference.invited", obj=reference, template=template)
+    send_link(reference, template)
+
+
+def send_link(reference: Reference, template: str) -> None:
+    application = reference.application
+    token = link_token(reference)
+    with force_locale(reference.language):  # the referee's e-mails in the referee's language
+        _queue_link_email(reference, application, template, token)
+
+
+def _queue_link_email(reference: Reference, application: Application, template: str, token: str) -> None:
+    queue_email(
+        template,
+        reference.email,
+        related=reference,
+        reference=reference,
+        applicant=application.applicant,
+        application=application,
+        link=external_url("referee.rating_form", token=token),
+        decline_link=external_url("referee.decline", token=token),
+        deadline=link_deadline(reference),
+        domains=DOMAINS,
+    )
+
+
+def reference_for_token(token: str) -> Reference:
+    """The reference a link is for, or TokenInvalid / TokenExpired / LinkRevoked."""
+    payload = load_token(TOKEN_PURPOSE, token, current_app.config["REFERENCE_LINK_MAX_AGE"])
+    return _reference_for_payload(payload)
+
+
+def _reference_for_payload(payload: dict) -> Reference:
+    rid = payload.get("rid")
+    # The referee's pages show the applicant and the application: one statement for all three.
+    reference = db.session.scalar(
+        sa.select(Reference).where(Reference.id == rid)
+        .options(joinedload(Reference.application).joinedload(Application.applicant))
+    ) if isinstance(rid, int) else None
+    if reference is None:
+        raise TokenInvalid("no such reference")
+    if not reference.link_nonce or not secrets.compare_digest(reference.link_nonce, str(payload.get("n", ""))):
+        raise LinkRevoked()
+    return reference
+
+
+def reference_for_expired_payload(payload: dict | None) -> Reference:
+    """The reference behind a genuine but expired link (to offer a fresh one), or LinkRevoked."""
+    if not payload:
+        raise TokenInvalid("unreadable")
+    return _reference_for_payload(payload)
+
+
+def record_opened(reference: Reference) -> bool:
+    """Opening the link (GET) only notes the first visit; it never decides anything.
+    True when this was the first visit (a change to commit)."""
+    if reference.status not in (ReferenceStatus.INVITED, ReferenceStatus.BOUNCED):
+        return False
+    reference.status = ReferenceStatus.OPENED
+    reference.opened_at = reference.opened_at or utcnow()
+    record("reference.opened", obj=reference)
+    return True
+
+
+def send_fresh_link(*, reference: Reference) -> None:
+    """After a link expired, the referee asks for a new one, sent to the same address."""
+    if reference.status not in (*LINK_WORKS, ReferenceStatus.EXPIRED):
+        raise LinkClosed()
+    interval = timedelta(minutes=current_app.config["REFERENCE_FRESH_LINK_INTERVAL_MINUTES"])
+    now = utcnow()
+    if reference.link_issued_at and now - reference.link_issued_at < interval:
+        raise Refused(_("A fresh link was sent a few minutes ago: please look in your inbox (and spam folder)."))
+    issue_link(reference, now, template="reference_fresh_link")
+    record("reference.fresh_link_sent", obj=reference)

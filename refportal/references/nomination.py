@@ -1,0 +1,196 @@
+"""The applicant's referees: nominating (and replacing) them under the category's role rules, sending
+the requests, correcting an address; a replaced or corrected reference is withdrawn and its link revoked."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from refportal.accounts.models import User
+from refportal.applications.categories import Credential
+from refportal.applications.models import Application
+from refportal.audit.services import record
+from refportal.db import rows_changed, utcnow
+from refportal.exceptions import Refused
+from refportal.extensions import db
+from refportal.forms import normalize_email
+from refportal.i18n import LANGUAGES
+from refportal.references.links import issue_link
+from refportal.references.models import LIVE_STATUSES, Reference, ReferenceStatus
+from refportal.references.roles import RefereeRole, rule_for, unmet_requirements
+
+REFERENCES_PER_APPLICATION = 3
+# A referee can be replaced while they have not given a rating that counts.
+REPLACEABLE = (*LIVE_STATUSES, ReferenceStatus.NOMINATED, ReferenceStatus.DECLINED, ReferenceStatus.BOUNCED,
+               ReferenceStatus.EXPIRED)
+# The e-mail can be corrected while nothing was answered from the link.
+CORRECTABLE = (*LIVE_STATUSES, ReferenceStatus.NOMINATED, ReferenceStatus.BOUNCED, ReferenceStatus.EXPIRED)
+
+
+ANSWERED_ALREADY = "This referee has answered already; their address can no longer be changed."
+COUNTS_ALREADY = "This referee's rating counts toward your three: it cannot be replaced."
+
+
+def active_references(application: Application) -> list[Reference]:
+    return [r for r in application.references if r.status is not ReferenceStatus.WITHDRAWN]
+
+
+def counted_references(application: Application) -> list[Reference]:
+    return [r for r in active_references(application) if r.counts]
+
+
+def _require_editable(application: Application) -> None:
+    if not application.is_editable:
+        raise Refused("This application has been submitted: its references can no longer be changed.")
+
+
+def _single_line(value: str, field: str, what: str) -> str:
+    if any(ch in value for ch in "\r\n"):
+        raise Refused(f"The {what} cannot contain a line break.", field=field)
+    return value
+
+
+def _checked_email(application: Application, email: str, *, ignore: Reference | None = None) -> str:
+    try:
+        email = normalize_email(email)
+    except ValueError as exc:
+        raise Refused(str(exc), field="email") from exc
+    if email == application.applicant.email:
+        raise Refused("You cannot be your own referee: enter the referee's e-mail address.", field="email")
+    if any(r.email == email for r in active_references(application) if r is not ignore):
+        raise Refused("This referee is already one of your references: each referee rates you once.", field="email")
+    return email
+
+
+def _check_roles(application: Application, roles_after: list[RefereeRole]) -> None:
+    rule = rule_for(application.category, application.mentor_track)
+    unmet = unmet_requirements(rule, roles_after)
+    free_slots = REFERENCES_PER_APPLICATION - len(roles_after)
+    if len(unmet) > free_slots:
+        needed = "; ".join(req.description for req in unmet)
+        raise Refused(f"For {application.category_name} your three referees must include: {needed}.", field="role")
+
+
+def nominate_referee(
+    *,
+    application: Application,
+    actor: User,
+    name: str,
+    email: str,
+    organisation: str,
+    role: RefereeRole,
+    setting: str,
+    known_years: Decimal,
+    endorsed_credential: Credential | None,
+    endorsed_category: int | None,
+    waived: bool,
+    language: str = "en",
+    replaces: Reference | None = None,
+) -> Reference:
+    """Add a referee (or replace one); the category's role rules are checked as the list fills up."""
+    _require_editable(application)
+    if replaces is not None:
+        check_replaceable(replaces)
+    name = _single_line(name, "name", "name")
+    email = _checked_email(application, email, ignore=replaces)
+    others = [r for r in active_references(application) if r is not replaces]
+    if len(others) >= REFERENCES_PER_APPLICATION:
+        raise Refused("An application has exactly three references. Replace one instead of adding a fourth.")
+    rule = rule_for(application.category, application.mentor_track)
+    if role not in rule.offered:
+        raise Refused(f"That role is not one of the referee roles for {application.category_name}.", field="role")
+    _check_roles(application, [r.role for r in others] + [role])
+    if (endorsed_credential is None) != (endorsed_category is None):
+        raise Refused("Give both the referee's endorsement and its category, or neither.", field="endorsed_category")
+    if not 0 <= known_years <= 60:
+        raise Refused("Enter how many years the referee has known you (0 to 60).", field="known_years")
+
+    reference = Reference(
+        application=application, name=name, email=email, organisation=organisation, role=role, setting=setting,
+        known_years=known_years, endorsed_credential=endorsed_credential, endorsed_category=endorsed_category,
+        waived=waived, language=language if language in LANGUAGES else "en",
+    )
+    db.session.add(reference)
+    if replaces is not None:
+        _withdraw(replaces, allowed=replaceable_statuses(replaces), refusal=COUNTS_ALREADY)
+        reference.replaces_id = replaces.id
+        if replaces.status is not ReferenceStatus.NOMINATED:
+            issue_link(reference, utcnow())  # requests were sent already: the new referee is asked at once
+    record("reference.nominated", obj=reference, actor=actor, replaces=replaces.id if replaces else None)
+    return reference
+
+
+def remove_nomination(*, reference: Reference, actor: User) -> None:
+    """Take back a referee who has not been asked yet."""
+    _require_editable(reference.application)
+    if reference.status is not ReferenceStatus.NOMINATED:
+        raise Refused("This referee has been asked already: replace them instead.")
+    record("reference.removed", obj=reference.application, actor=actor, reference=reference.id)
+    reference.application.references.remove(reference)
+    db.session.delete(reference)
+
+
+def send_requests(*, application: Application, actor: User) -> list[Reference]:
+    """Ask every nominated referee, once three are nominated and the role rules are met."""
+    _require_editable(application)
+    active = active_references(application)
+    if len(active) != REFERENCES_PER_APPLICATION:
+        raise Refused(f"Nominate three referees before sending the requests ({len(active)} of 3 so far).")
+    _check_roles(application, [r.role for r in active])
+    pending = [r for r in active if r.status is ReferenceStatus.NOMINATED]
+    if not pending:
+        raise Refused("Every request has been sent already.")
+    now = utcnow()
+    for reference in pending:
+        issue_link(reference, now)
+    record("reference.requests_sent", obj=application, actor=actor, count=len(pending))
+    return pending
+
+
+def correct_email(*, reference: Reference, actor: User, email: str) -> Reference:
+    """Fix a referee's address: the old link is revoked and a new one sent to the new address."""
+    application = reference.application
+    _require_editable(application)
+    if reference.status not in CORRECTABLE:
+        raise Refused("This referee has answered already; their address can no longer be changed.")
+    email = _checked_email(application, email, ignore=reference)
+    if reference.status is ReferenceStatus.NOMINATED:
+        reference.email = email  # not asked yet: nothing to revoke
+        record("reference.email_corrected", obj=reference, actor=actor)
+        return reference
+    corrected = Reference(
+        application=application, replaces_id=reference.id, email=email, draft=reference.draft,
+        **{column: getattr(reference, column) for column in (
+            "name", "organisation", "role", "setting", "known_years", "endorsed_credential", "endorsed_category", "waived",
+            "language",
+        )},
+    )
+    db.session.add(corrected)
+    _withdraw(reference, allowed=CORRECTABLE, refusal=ANSWERED_ALREADY)
+    issue_link(corrected, utcnow())
+    record("reference.email_corrected", obj=corrected, actor=actor, replaces=reference.id)
+    return corrected
+
+
+def replaceable_statuses(reference: Reference) -> tuple[ReferenceStatus, ...]:
+    """A referee can be replaced until their rating counts (a submitted one that does not, may be)."""
+    submitted_not_counting = reference.status is ReferenceStatus.SUBMITTED and not reference.counts
+    return (*REPLACEABLE, ReferenceStatus.SUBMITTED) if submitted_not_counting else REPLACEABLE
+
+
+def check_replaceable(reference: Reference) -> None:
+    """Refused unless the referee can still be replaced."""
+    _require_editable(reference.application)
+    if reference.status not in replaceable_statuses(reference):
+        raise Refused(COUNTS_ALREADY)
+
+
+def _withdraw(reference: Reference, *, allowed: tuple[ReferenceStatus, ...], refusal: str) -> None:
+    """Revoke the reference's link, in one statement that also checks its state: if the referee
+    answered in the meantime, the answer stands and the applicant's change is refused."""
+    withdrawn = rows_changed(db.session, sa.update(Reference)
+                             .where(Reference.id == reference.id, Reference.status.in_(allowed))
+                             .values(status=ReferenceStatus.WITHDRAWN, withdrawn_at=utcnow(), link_nonce=None))
+    if withdrawn != 1:
+        raise Refused(refusal)
+    db.session.refresh(reference)
