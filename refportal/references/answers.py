@@ -17,8 +17,9 @@ from refportal.db import rows_changed, utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.mail.services import external_url, queue_email
-from refportal.references.links import LINK_WORKS, LinkClosed
-from refportal.references.models import Rating, Reference, ReferenceStatus
+from refportal.references.lifecycle import Event, sources, uniform_target
+from refportal.references.links import LinkClosed
+from refportal.references.models import Rating, Reference
 from refportal.references.nomination import REFERENCES_PER_APPLICATION, counted_references
 from refportal.references.notices import tell_applicant
 from refportal.references.rating_form import (
@@ -44,13 +45,13 @@ def draft_digest(answers: dict) -> str:
     return hashlib.sha256(json.dumps(answers, sort_keys=True).encode()).hexdigest()
 
 
-def _conditional_update(reference: Reference, nonce: str, **values: Any) -> None:
-    """Change the reference only if its link is still this one and still open: one statement, so a
-    concurrent submission, decline or revocation cannot be overwritten."""
+def _conditional_update(reference: Reference, nonce: str, event: Event, **values: Any) -> None:
+    """Apply `event` only if the link is still this one and the state still allows it: one statement,
+    so a concurrent submission, decline or revocation cannot be overwritten."""
     changed = rows_changed(db.session, sa.update(Reference)
                            .where(Reference.id == reference.id, Reference.link_nonce == nonce,
-                                  Reference.status.in_(LINK_WORKS))
-                           .values(**values))
+                                  Reference.status.in_(sources(event)))
+                           .values(status=uniform_target(event), **values))
     if changed != 1:
         raise LinkClosed()
     db.session.refresh(reference)
@@ -59,7 +60,7 @@ def _conditional_update(reference: Reference, nonce: str, **values: Any) -> None
 def save_draft(*, reference: Reference, nonce: str, answers: dict) -> None:
     """Keep the referee's answers so far (server-side, to resume from the same link)."""
     _conditional_update(
-        reference, nonce, draft=answers, draft_saved_at=utcnow(), status=ReferenceStatus.IN_PROGRESS,
+        reference, nonce, Event.SAVE_DRAFT, draft=answers, draft_saved_at=utcnow(),
         opened_at=reference.opened_at or utcnow(),
     )
     record("reference.draft_saved", obj=reference)
@@ -96,7 +97,7 @@ def submit_rating(*, reference: Reference, nonce: str, answers: dict) -> Rating:
     if problems:
         raise RatingIncomplete(problems)
     now = utcnow()
-    _conditional_update(reference, nonce, status=ReferenceStatus.SUBMITTED, submitted_at=now, draft=answers)
+    _conditional_update(reference, nonce, Event.SUBMIT, submitted_at=now, draft=answers)
     na_count = not_enough_information_count(answers["items"])
     rating = Rating(
         reference=reference,
@@ -131,7 +132,7 @@ def submit_rating(*, reference: Reference, nonce: str, answers: dict) -> Rating:
 def decline_reference(*, reference: Reference, nonce: str, reason: str) -> None:
     """The referee declines; the applicant is told and can nominate someone else."""
     _conditional_update(
-        reference, nonce, status=ReferenceStatus.DECLINED, declined_at=utcnow(), decline_reason=reason.strip() or None
+        reference, nonce, Event.DECLINE, declined_at=utcnow(), decline_reason=reason.strip() or None
     )
     record("reference.declined", obj=reference)
     tell_applicant(reference, "reference_declined")

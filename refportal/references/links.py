@@ -18,13 +18,13 @@ from refportal.db import utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.mail.services import external_url, queue_email
-from refportal.references.models import LIVE_STATUSES, Reference, ReferenceStatus
+from refportal.references.lifecycle import Event, ReferenceStatus, allows, transition
+from refportal.references.models import Reference
 from refportal.references.rating_form import DOMAINS
 from refportal.security.tokens import TokenInvalid, load_token, make_token
 
 TOKEN_PURPOSE = "reference-rating"
 # The link still works after a bounce: a referee who got the message anyway may answer.
-LINK_WORKS = (*LIVE_STATUSES, ReferenceStatus.BOUNCED)
 
 
 class LinkRevoked(Exception):
@@ -55,13 +55,14 @@ def link_token(reference: Reference) -> str:
     return make_token(TOKEN_PURPOSE, {"rid": reference.id, "n": reference.link_nonce}, issued_at=reference.link_issued_at)
 
 
-def issue_link(reference: Reference, now: datetime, template: str = "reference_request") -> None:
+def issue_link(reference: Reference, now: datetime, *, event: Event = Event.INVITE,
+               template: str = "reference_request") -> None:
     """Issue a new link (revoking any earlier one) and queue the e-mail that carries it."""
+    transition(reference, event)
     db.session.flush()  # the reference needs its id for the link
     reference.link_nonce = secrets.token_urlsafe(24)
     reference.link_issued_at = now
     reference.invited_at = now
-    reference.status = ReferenceStatus.IN_PROGRESS if reference.draft else ReferenceStatus.INVITED
     reference.expired_at = None
     record("reference.invited", obj=reference, template=template)
     send_link(reference, template)
@@ -119,9 +120,9 @@ def reference_for_expired_payload(payload: dict | None) -> Reference:
 def record_opened(reference: Reference) -> bool:
     """Opening the link (GET) only notes the first visit; it never decides anything.
     True when this was the first visit (a change to commit)."""
-    if reference.status not in (ReferenceStatus.INVITED, ReferenceStatus.BOUNCED):
+    if not allows(reference, Event.OPEN):
         return False
-    reference.status = ReferenceStatus.OPENED
+    transition(reference, Event.OPEN)
     reference.opened_at = reference.opened_at or utcnow()
     record("reference.opened", obj=reference)
     return True
@@ -129,11 +130,11 @@ def record_opened(reference: Reference) -> bool:
 
 def send_fresh_link(*, reference: Reference) -> None:
     """After a link expired, the referee asks for a new one, sent to the same address."""
-    if reference.status not in (*LINK_WORKS, ReferenceStatus.EXPIRED):
+    if not allows(reference, Event.FRESH_LINK):
         raise LinkClosed()
     interval = timedelta(minutes=current_app.config["REFERENCE_FRESH_LINK_INTERVAL_MINUTES"])
     now = utcnow()
     if reference.link_issued_at and now - reference.link_issued_at < interval:
         raise Refused(_("A fresh link was sent a few minutes ago: please look in your inbox (and spam folder)."))
-    issue_link(reference, now, template="reference_fresh_link")
+    issue_link(reference, now, event=Event.FRESH_LINK, template="reference_fresh_link")
     record("reference.fresh_link_sent", obj=reference)

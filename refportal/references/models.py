@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from decimal import Decimal
 
@@ -10,28 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from refportal.applications.categories import Credential
 from refportal.applications.models import Application
 from refportal.db import Base, UTCDateTime, enum_column, utcnow
+from refportal.references import lifecycle
+from refportal.references.lifecycle import ReferenceStatus
 from refportal.references.rating_form import Recommendation
 from refportal.references.roles import RefereeRole
-
-
-class ReferenceStatus(enum.Enum):
-    NOMINATED = "nominated"
-    INVITED = "invited"
-    OPENED = "opened"
-    IN_PROGRESS = "in_progress"  # a draft is saved
-    SUBMITTED = "submitted"
-    DECLINED = "declined"
-    BOUNCED = "bounced"
-    EXPIRED = "expired"
-    WITHDRAWN = "withdrawn"  # replaced, or its e-mail corrected: the link no longer works
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
-
-
-# The link works only in these states.
-LIVE_STATUSES = (ReferenceStatus.INVITED, ReferenceStatus.OPENED, ReferenceStatus.IN_PROGRESS)
 
 
 class Reference(Base):
@@ -75,9 +56,50 @@ class Reference(Base):
     application: Mapped[Application] = relationship(back_populates="references")
     rating: Mapped[Rating | None] = relationship(back_populates="reference", uselist=False)
 
+    # The lifecycle's predicates (refportal.references.lifecycle), for services, views and templates.
     @property
-    def is_live(self) -> bool:
-        return self.status in LIVE_STATUSES
+    def can_remind(self) -> bool:
+        return lifecycle.allows(self, lifecycle.Event.REMIND)
+
+    @property
+    def can_replace(self) -> bool:
+        return lifecycle.allows(self, lifecycle.Event.REPLACE)
+
+    @property
+    def can_correct_email(self) -> bool:
+        return lifecycle.allows(self, lifecycle.Event.CORRECT_EMAIL)
+
+    @property
+    def can_remove(self) -> bool:
+        """A nomination not sent yet can simply be taken back."""
+        return self.status is ReferenceStatus.NOMINATED
+
+    @property
+    def awaits_request(self) -> bool:
+        """Nominated, not asked yet: "Send the requests" asks them."""
+        return lifecycle.allows(self, lifecycle.Event.INVITE)
+
+    @property
+    def has_bounced(self) -> bool:
+        return self.status is ReferenceStatus.BOUNCED
+
+    @property
+    def rating_not_counted(self) -> bool:
+        """Submitted, but with too many "not enough information" answers to count."""
+        return self.status is ReferenceStatus.SUBMITTED and not self.counts
+
+    @property
+    def link_works(self) -> bool:
+        return self.status in lifecycle.LINK_WORKS
+
+    @property
+    def is_awaiting_answer(self) -> bool:
+        return self.status in lifecycle.AWAITING_ANSWER
+
+    @property
+    def has_ended(self) -> bool:
+        """Withdrawn (replaced or corrected) or cancelled: no longer one of the application's three."""
+        return self.status in lifecycle.ENDED
 
     @property
     def counts(self) -> bool:

@@ -16,23 +16,16 @@ from refportal.extensions import db
 from refportal.forms import normalize_email
 from refportal.i18n import LANGUAGES
 from refportal.references.links import issue_link
-from refportal.references.models import LIVE_STATUSES, Reference, ReferenceStatus
+from refportal.references.lifecycle import REFUSALS, Event, ReferenceStatus, TransitionRefused, target
+from refportal.references.models import Reference
 from refportal.references.roles import RefereeRole, rule_for, unmet_requirements
 
 REFERENCES_PER_APPLICATION = 3
-# A referee can be replaced while they have not given a rating that counts.
-REPLACEABLE = (*LIVE_STATUSES, ReferenceStatus.NOMINATED, ReferenceStatus.DECLINED, ReferenceStatus.BOUNCED,
-               ReferenceStatus.EXPIRED)
-# The e-mail can be corrected while nothing was answered from the link.
-CORRECTABLE = (*LIVE_STATUSES, ReferenceStatus.NOMINATED, ReferenceStatus.BOUNCED, ReferenceStatus.EXPIRED)
-
-
-ANSWERED_ALREADY = "This referee has answered already; their address can no longer be changed."
-COUNTS_ALREADY = "This referee's rating counts toward your three: it cannot be replaced."
 
 
 def active_references(application: Application) -> list[Reference]:
-    return [r for r in application.references if r.status is not ReferenceStatus.WITHDRAWN]
+    """The application's references that have not ended (withdrawn or cancelled)."""
+    return [r for r in application.references if not r.has_ended]
 
 
 def counted_references(application: Application) -> list[Reference]:
@@ -112,10 +105,11 @@ def nominate_referee(
     )
     db.session.add(reference)
     if replaces is not None:
-        _withdraw(replaces, allowed=replaceable_statuses(replaces), refusal=COUNTS_ALREADY)
+        requests_sent = replaces.status is not ReferenceStatus.NOMINATED
+        _withdraw(replaces, Event.REPLACE)
         reference.replaces_id = replaces.id
-        if replaces.status is not ReferenceStatus.NOMINATED:
-            issue_link(reference, utcnow())  # requests were sent already: the new referee is asked at once
+        if requests_sent:
+            issue_link(reference, utcnow())  # the requests went out already: the new referee is asked at once
     record("reference.nominated", obj=reference, actor=actor, replaces=replaces.id if replaces else None)
     return reference
 
@@ -123,7 +117,7 @@ def nominate_referee(
 def remove_nomination(*, reference: Reference, actor: User) -> None:
     """Take back a referee who has not been asked yet."""
     _require_editable(reference.application)
-    if reference.status is not ReferenceStatus.NOMINATED:
+    if not reference.can_remove:
         raise Refused("This referee has been asked already: replace them instead.")
     record("reference.removed", obj=reference.application, actor=actor, reference=reference.id)
     reference.application.references.remove(reference)
@@ -151,10 +145,9 @@ def correct_email(*, reference: Reference, actor: User, email: str) -> Reference
     """Fix a referee's address: the old link is revoked and a new one sent to the new address."""
     application = reference.application
     _require_editable(application)
-    if reference.status not in CORRECTABLE:
-        raise Refused("This referee has answered already; their address can no longer be changed.")
+    after = target(reference, Event.CORRECT_EMAIL)
     email = _checked_email(application, email, ignore=reference)
-    if reference.status is ReferenceStatus.NOMINATED:
+    if after is ReferenceStatus.NOMINATED:
         reference.email = email  # not asked yet: nothing to revoke
         record("reference.email_corrected", obj=reference, actor=actor)
         return reference
@@ -166,31 +159,25 @@ def correct_email(*, reference: Reference, actor: User, email: str) -> Reference
         )},
     )
     db.session.add(corrected)
-    _withdraw(reference, allowed=CORRECTABLE, refusal=ANSWERED_ALREADY)
+    _withdraw(reference, Event.CORRECT_EMAIL)
     issue_link(corrected, utcnow())
     record("reference.email_corrected", obj=corrected, actor=actor, replaces=reference.id)
     return corrected
 
 
-def replaceable_statuses(reference: Reference) -> tuple[ReferenceStatus, ...]:
-    """A referee can be replaced until their rating counts (a submitted one that does not, may be)."""
-    submitted_not_counting = reference.status is ReferenceStatus.SUBMITTED and not reference.counts
-    return (*REPLACEABLE, ReferenceStatus.SUBMITTED) if submitted_not_counting else REPLACEABLE
-
-
 def check_replaceable(reference: Reference) -> None:
-    """Refused unless the referee can still be replaced."""
+    """Refused unless the referee can still be replaced (until their rating counts)."""
     _require_editable(reference.application)
-    if reference.status not in replaceable_statuses(reference):
-        raise Refused(COUNTS_ALREADY)
+    target(reference, Event.REPLACE)
 
 
-def _withdraw(reference: Reference, *, allowed: tuple[ReferenceStatus, ...], refusal: str) -> None:
-    """Revoke the reference's link, in one statement that also checks its state: if the referee
-    answered in the meantime, the answer stands and the applicant's change is refused."""
+def _withdraw(reference: Reference, event: Event) -> None:
+    """Revoke the reference's link, in one statement that checks its state is still the one read: if
+    the referee answered in the meantime, the answer stands and the applicant's change is refused."""
+    seen, after = reference.status, target(reference, event)
     withdrawn = rows_changed(db.session, sa.update(Reference)
-                             .where(Reference.id == reference.id, Reference.status.in_(allowed))
-                             .values(status=ReferenceStatus.WITHDRAWN, withdrawn_at=utcnow(), link_nonce=None))
+                             .where(Reference.id == reference.id, Reference.status == seen)
+                             .values(status=after, withdrawn_at=utcnow(), link_nonce=None))
     if withdrawn != 1:
-        raise Refused(refusal)
+        raise TransitionRefused(REFUSALS[event])
     db.session.refresh(reference)

@@ -126,6 +126,8 @@ def _check_state(reference: Reference) -> None:
         raise LinkProblem("declined", 200, reference)
     if reference.status is ReferenceStatus.WITHDRAWN:
         raise LinkProblem("revoked", 410)
+    if reference.status is ReferenceStatus.CANCELLED:
+        raise LinkProblem("cancelled", 410, reference)
     if reference.status is ReferenceStatus.EXPIRED:
         raise LinkProblem("expired", 410, reference)
 

@@ -13,14 +13,14 @@ from refportal.db import utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.references.links import link_deadline, send_link
-from refportal.references.models import LIVE_STATUSES, Reference, ReferenceStatus
+from refportal.references.lifecycle import AWAITING_ANSWER, Event, target, transition
+from refportal.references.models import Reference
 from refportal.references.notices import tell_applicant
 
 
 def remind_referee(*, reference: Reference, actor: User | None) -> None:
     """Re-send the same live link (at most once per interval)."""
-    if reference.status not in LIVE_STATUSES:
-        raise Refused("Only a referee who has been asked and has not answered yet can be reminded.")
+    target(reference, Event.REMIND)  # refused unless asked and not answered yet
     interval = timedelta(hours=current_app.config["REFERENCE_REMINDER_INTERVAL_HOURS"])
     now = utcnow()
     if reference.last_reminder_at and now - reference.last_reminder_at < interval:
@@ -39,10 +39,10 @@ def run_reminders(*, now: datetime | None = None) -> tuple[int, int]:
     days = current_app.config["REFERENCE_REMINDER_DAYS"]
     interval = timedelta(hours=current_app.config["REFERENCE_REMINDER_INTERVAL_HOURS"])
     reminded = expired = 0
-    live = db.session.scalars(sa.select(Reference).where(Reference.status.in_(LIVE_STATUSES)).order_by(Reference.id))
+    live = db.session.scalars(sa.select(Reference).where(Reference.status.in_(AWAITING_ANSWER)).order_by(Reference.id))
     for reference in live:
         if now >= link_deadline(reference):
-            reference.status = ReferenceStatus.EXPIRED
+            transition(reference, Event.EXPIRE)
             reference.expired_at = now
             record("reference.expired", obj=reference)
             tell_applicant(reference, "reference_expired")

@@ -12,7 +12,7 @@ from refportal.extensions import db
 from refportal.references import nomination, reminders
 from refportal.references.links import link_deadline
 from refportal.references.forms import ActionForm, CorrectEmailForm, NominationForm
-from refportal.references.models import Reference, ReferenceStatus
+from refportal.references.models import Reference
 from refportal.references.rating_form import DOMAINS, item_text
 from refportal.references.roles import RefereeRole, rule_for
 from refportal.security.headers import mark_no_store
@@ -61,7 +61,7 @@ def index(application_id: int):
     return mark_no_store(
         _page("references/index.html", application=application, form=form, rule=rule,
               active=nomination.active_references(application), action_form=ActionForm(),
-              history=[r for r in application.references if r.status is ReferenceStatus.WITHDRAWN])
+              history=[r for r in application.references if r.has_ended])
     )
 
 

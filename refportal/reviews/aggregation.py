@@ -83,7 +83,7 @@ def file_flags(application: Application, matrix: Matrix, *, review_by: date, na_
             reservations = " with reservations" if column.recommendation is Recommendation.RECOMMEND_WITH_RESERVATIONS else ""
             flags.append(Flag("low_scores", f"{name} recommends the applicant{reservations} but rated "
                                             f"{len(column.low_items)} item(s) at {LOW_SCORE} or below."))
-    active = [r for r in application.references if r.status is not ReferenceStatus.WITHDRAWN]
+    active = [r for r in application.references if not r.has_ended]
     if application.category in CATEGORIES_NEEDING_ENDORSED_REFEREE and not any(r.endorsed_credential for r in active):
         flags.append(Flag("no_endorsed_referee", "None of the referees is endorsed; this category asks for at least one."))
     declaration = application.membership
