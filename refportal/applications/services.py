@@ -25,6 +25,7 @@ from refportal.extensions import db
 from refportal.membership.models import MembershipKind, MembershipStatus
 from refportal.membership.services import membership_fee_due
 from refportal.references.models import ReferenceStatus
+from refportal.references.closing import cancel_requests
 from refportal.references.nomination import REFERENCES_PER_APPLICATION, active_references, counted_references
 
 
@@ -112,6 +113,7 @@ def withdraw_application(*, application: Application, actor: User) -> None:
         raise Refused("Only an open application can be withdrawn.")
     application.status = ApplicationStatus.WITHDRAWN
     record("application.withdrawn", obj=application, actor=actor)
+    cancel_requests(application=application, actor=actor)
 
 
 def fees_for(application: Application, today: date) -> FeeBreakdown:

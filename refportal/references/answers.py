@@ -21,7 +21,7 @@ from refportal.references.lifecycle import Event, sources, uniform_target
 from refportal.references.links import LinkClosed
 from refportal.references.models import Rating, Reference
 from refportal.references.nomination import REFERENCES_PER_APPLICATION, counted_references
-from refportal.references.notices import tell_applicant
+from refportal.references.notices import tell_applicant, tell_referee
 from refportal.references.rating_form import (
     FORM_VERSION,
     ITEM_KEYS,
@@ -121,6 +121,7 @@ def submit_rating(*, reference: Reference, nonce: str, answers: dict) -> Rating:
     except IntegrityError as exc:  # another submission stored its rating first
         raise LinkClosed() from exc
     record("reference.submitted", obj=reference, counts=rating.counts)
+    tell_referee(reference, "reference_receipt", submitted_at=now)
     tell_applicant(reference, "reference_submitted", counted=rating.counts)
     application = reference.application
     if len(counted_references(application)) == REFERENCES_PER_APPLICATION:

@@ -28,7 +28,12 @@ TOKEN_PURPOSE = "reference-rating"
 
 
 class LinkRevoked(Exception):
-    """The link was replaced (new e-mail, new referee, fresh link): it no longer works."""
+    """The link was replaced (new e-mail, new referee, fresh link) or its request ended: it no longer
+    works. `reference` is the one it was for (its state says which)."""
+
+    def __init__(self, reference: Reference):
+        super().__init__("link revoked")
+        self.reference = reference
 
 
 class LinkClosed(Exception):
@@ -106,7 +111,7 @@ def _reference_for_payload(payload: dict) -> Reference:
     if reference is None:
         raise TokenInvalid("no such reference")
     if not reference.link_nonce or not secrets.compare_digest(reference.link_nonce, str(payload.get("n", ""))):
-        raise LinkRevoked()
+        raise LinkRevoked(reference)
     return reference
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import sqlalchemy as sa
 
 from refportal.accounts.models import User
 from refportal.applications.categories import Credential
 from refportal.applications.models import Application
 from refportal.audit.services import record
-from refportal.db import rows_changed, utcnow
+from refportal.db import utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.forms import normalize_email
 from refportal.i18n import LANGUAGES
+from refportal.references.closing import end_request
 from refportal.references.links import issue_link
 from refportal.references.lifecycle import REFUSALS, Event, ReferenceStatus, TransitionRefused, target
 from refportal.references.models import Reference
@@ -172,12 +172,6 @@ def check_replaceable(reference: Reference) -> None:
 
 
 def _withdraw(reference: Reference, event: Event) -> None:
-    """Revoke the reference's link, in one statement that checks its state is still the one read: if
-    the referee answered in the meantime, the answer stands and the applicant's change is refused."""
-    seen, after = reference.status, target(reference, event)
-    withdrawn = rows_changed(db.session, sa.update(Reference)
-                             .where(Reference.id == reference.id, Reference.status == seen)
-                             .values(status=after, withdrawn_at=utcnow(), link_nonce=None))
-    if withdrawn != 1:
+    """End the old request of a replaced or corrected referee, or refuse if they answered meanwhile."""
+    if not end_request(reference, event):
         raise TransitionRefused(REFUSALS[event])
-    db.session.refresh(reference)

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from refportal.extensions import csrf, db
 from refportal.i18n import use_referee_language
@@ -71,13 +72,23 @@ def _link_problem(problem: LinkProblem) -> ResponseReturnValue:
     token = (request.view_args or {}).get("token")
     context = {"kind": problem.kind, "reference": problem.reference, "token": token,
                "form": FreshLinkForm() if problem.kind == "expired" else None}
-    typed = typed_from_request(request.form) if request.endpoint == "referee.save_or_review" else {}
-    if problem.kind in GIVE_BACK_KINDS and (typed.get("items") or any(v for k, v in typed.items() if k != "items")):
+    typed = _typed_answers() if problem.kind in GIVE_BACK_KINDS else {}
+    if typed.get("items") or any(value for key, value in typed.items() if key != "items"):
         reference = problem.reference
         context.update(typed=typed, domains=DOMAINS, item_text=item_text, scale=dict(SCALE),
                        not_enough=NOT_ENOUGH_INFORMATION_LABEL,
                        credential=reference.application.credential if reference is not None else None)
     return render_template("referee/link_problem.html", **context), problem.status
+
+
+def _typed_answers() -> dict:
+    """What the referee sent to the rating form, unchecked (nothing for other pages or a body too large)."""
+    if request.endpoint != "referee.save_or_review":
+        return {}
+    try:
+        return typed_from_request(request.form)
+    except RequestEntityTooLarge:
+        return {}
 
 
 @bp.errorhandler(links.LinkClosed)
@@ -100,8 +111,8 @@ def _resolve(token: str) -> Reference:
         use_referee_language(reference.language)
         _check_state(reference)
         raise LinkProblem("expired", 410, reference) from None
-    except links.LinkRevoked:
-        raise LinkProblem("revoked", 410) from None
+    except links.LinkRevoked as revoked:
+        raise _revoked(revoked) from None
     except TokenInvalid:
         raise LinkProblem("invalid", 400) from None
     use_referee_language(reference.language)
@@ -112,10 +123,19 @@ def _resolve(token: str) -> Reference:
 def _expired_reference(expired: TokenExpired) -> Reference:
     try:
         return links.reference_for_expired_payload(expired.payload)
-    except links.LinkRevoked:
-        raise LinkProblem("revoked", 410) from None
+    except links.LinkRevoked as revoked:
+        raise _revoked(revoked) from None
     except TokenInvalid:
         raise LinkProblem("invalid", 400) from None
+
+
+def _revoked(revoked: links.LinkRevoked) -> LinkProblem:
+    """A link whose nonce was cleared: its request was cancelled with the application, or replaced."""
+    reference = revoked.reference
+    if reference.status is ReferenceStatus.CANCELLED:
+        use_referee_language(reference.language)
+        return LinkProblem("cancelled", 410, reference)
+    return LinkProblem("revoked", 410)
 
 
 def _check_state(reference: Reference) -> None:

@@ -23,6 +23,7 @@ from refportal.mail.services import external_url, queue_email
 from refportal.membership.models import MembershipDeclaration, MembershipStatus
 from refportal.references.models import Rating, Reference, ReferenceStatus
 from refportal.references.rating_form import DOMAINS, ITEM_KEYS
+from refportal.references.closing import cancel_requests
 from refportal.references.nomination import REFERENCES_PER_APPLICATION
 from refportal.reviews.models import Outcome, Review
 
@@ -285,6 +286,7 @@ def apply_decision(*, application: Application, outcome: Outcome, message: str, 
         application.status = {Outcome.ENDORSE: ApplicationStatus.ENDORSED, Outcome.DEFER: ApplicationStatus.DEFERRED,
                               Outcome.DENY: ApplicationStatus.DENIED}[outcome]
         application.decided_at = now
+        cancel_requests(application=application, actor=actor)  # no request outlives a decided application
     application.decision_message = message.strip() or None
     record("application.decided", obj=application, actor=actor, outcome=outcome.value, consensus=consensus)
     queue_email(

@@ -39,9 +39,11 @@ def test_nominate_mail_link_draft_resume_submit_decline(smtp_app, smtp_server):
     decline_page = referee.get(f"{link}/decline").get_data(as_text=True)
     referee.post(f"{link}/decline", data={"csrf_token": csrf_token_from(decline_page), "reason": "Too busy"})
 
-    # The applicant hears of both by e-mail, through the same SMTP server.
+    # The applicant hears of both by e-mail, through the same SMTP server; Sam gets a receipt.
     with smtp_app.app_context():
-        assert deliver_due().sent == 2
+        assert deliver_due().sent == 3
+    assert [d.message["Subject"] for d in smtp_server.delivered if d.rcpt_tos == ["sam@example.net"]][-1] == \
+        "Thank you: your reference for Avery Applicant is in"
     subjects = [d.message["Subject"] for d in smtp_server.delivered if d.rcpt_tos == ["applicant@example.org"]]
     assert subjects == ["Sam Supervisor has submitted a reference", "Rae Provider has declined to give a reference"]
     statuses = {r.email: r.status for r in references(smtp_app)}
