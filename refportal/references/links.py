@@ -90,6 +90,7 @@ def _queue_link_email(reference: Reference, application: Application, template: 
         application=application,
         link=external_url("referee.rating_form", token=token),
         decline_link=external_url("referee.decline", token=token),
+        requests_link=external_url("referee.ask_for_my_requests", token=token),
         deadline=link_deadline(reference),
         domains=DOMAINS,
     )

@@ -107,6 +107,17 @@ class Reference(Base):
         return self.status is ReferenceStatus.SUBMITTED and self.rating is not None and self.rating.counts
 
 
+class RefereePageAccess(Base):
+    """A referee's sign-in links to "My reference requests", per address: a new link raises `version`,
+    which revokes the earlier ones."""
+
+    __tablename__ = "referee_page_access"
+
+    email: Mapped[str] = mapped_column(sa.String(254), primary_key=True)
+    version: Mapped[int] = mapped_column(default=0)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class Rating(Base):
     """A submitted rating: written once, never changed."""
 

@@ -19,7 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from refportal.extensions import csrf, db
 from refportal.i18n import use_referee_language
 from refportal.references import answers as referee_answers
-from refportal.references import links
+from refportal.references import links, referee_page
 from refportal.references.competencies import competencies_html
 from refportal.references.forms import (
     RATING_FORMS,
@@ -217,7 +217,7 @@ def submit(token: str) -> ResponseReturnValue:
     if not outcome.done:
         flash(_("Some answers are missing. Please complete them and submit again."), "error")
         return redirect(url_for("referee.rating_form", token=token))
-    return render_template("referee/thanks.html", reference=reference, declined=False)
+    return render_template("referee/thanks.html", reference=reference, token=token, declined=False)
 
 
 @bp.route("/<token>/decline", methods=["GET", "POST"])
@@ -229,13 +229,57 @@ def decline(token: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         reason = form.reason.data or ""
         commit(lambda: referee_answers.decline_reference(reference=reference, nonce=_nonce(reference), reason=reason))
-        return render_template("referee/thanks.html", reference=reference, declined=True)
+        return render_template("referee/thanks.html", reference=reference, token=token, declined=True)
     if form.csrf_token.errors:
         form.form_errors.append(CSRF_TIMEOUT_MESSAGE)
     elif request.method == "GET" and links.record_opened(reference):
         db.session.commit()
     return render_template("referee/decline.html", reference=reference, token=token, form=form,
                            application=reference.application)
+
+
+@bp.route("/<token>/my-requests", methods=["GET", "POST"])
+def ask_for_my_requests(token: str) -> ResponseReturnValue:
+    """From any request link: e-mail this address a link to every request sent to it (GET shows the
+    button: mail scanners only GET)."""
+    reference = _genuine_reference(token)
+    form = FreshLinkForm()
+    if not form.validate_on_submit():
+        return render_template("referee/my_requests_ask.html", reference=reference, token=token, form=form)
+    outcome = commit(lambda: referee_page.send_requests_page_link(reference=reference))
+    if outcome.refusal is not None:
+        return render_template("referee/my_requests_sent.html", message=outcome.refusal.message), 429
+    return render_template("referee/my_requests_sent.html", message=None)
+
+
+@bp.get("/requests/<token>")
+def my_requests(token: str) -> ResponseReturnValue:
+    """Every request sent to the address this sign-in link was sent to: open, drafted and answered."""
+    use_referee_language(None)
+    try:
+        email, language = referee_page.address_for_token(token)
+    except TokenExpired:
+        return render_template("referee/my_requests_problem.html", expired=True), 410
+    except TokenInvalid:
+        return render_template("referee/my_requests_problem.html", expired=False), 400
+    use_referee_language(language)
+    return render_template("referee/my_requests.html", email=email, rows=referee_page.requests_for(email))
+
+
+def _genuine_reference(token: str) -> Reference:
+    """The reference any genuine request link names, whatever its state (expired or replaced too)."""
+    use_referee_language(None)
+    try:
+        try:
+            reference = links.reference_for_token(token)
+        except TokenExpired as expired:
+            reference = links.reference_for_expired_payload(expired.payload)
+    except links.LinkRevoked as revoked:
+        reference = revoked.reference
+    except TokenInvalid:
+        raise LinkProblem("invalid", 400) from None
+    use_referee_language(reference.language)
+    return reference
 
 
 @bp.post("/<token>/fresh-link")

@@ -10,7 +10,7 @@ from datetime import datetime
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 # One salt per purpose: a token made for one purpose never loads for another.
-PURPOSES = ("email-verify", "password-reset", "account-invite", "reference-rating")
+PURPOSES = ("email-verify", "password-reset", "account-invite", "reference-rating", "referee-requests")
 
 
 class TokenInvalid(Exception):
