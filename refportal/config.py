@@ -86,7 +86,10 @@ def _json_by_category(name: str, default: dict) -> dict:
             return {(int(k) if isinstance(k, str) and k.isdigit() else k): fix(v) for k, v in obj.items()}
         return obj
 
-    return fix(value)
+    fixed = fix(value)
+    if not isinstance(fixed, dict):
+        raise ConfigurationError(f"{name} must be a JSON object.")
+    return fixed
 
 
 def _development_secret_key(instance_path: Path) -> str:

@@ -70,8 +70,8 @@ def address_for_token(token: str) -> tuple[str, str]:
     access = db.session.get(RefereePageAccess, email) if isinstance(email, str) else None
     if access is None or access.version != version:
         raise TokenInvalid("a newer link was sent")
-    language = payload.get("lang") if payload.get("lang") in LANGUAGES else "en"
-    return email, language
+    language = payload.get("lang")
+    return access.email, language if isinstance(language, str) and language in LANGUAGES else "en"
 
 
 def requests_for(email: str) -> list[RequestRow]:
