@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -59,6 +60,14 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}.") from exc
+
+
+def _decimal(name: str, default: str) -> Decimal:
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        return Decimal(raw)
+    except InvalidOperation as exc:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}.") from exc
 
 
 def _day_list(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
@@ -229,6 +238,8 @@ def _settings_from_environment(env: str, inst: Path) -> dict:
         "REFERENCE_FRESH_LINK_INTERVAL_MINUTES": _int("REFERENCE_FRESH_LINK_INTERVAL_MINUTES", 10),
         "REFEREE_PAGE_MAX_AGE": _int("REFEREE_PAGE_MAX_AGE", 24 * 3600),
         "NOT_ENOUGH_INFORMATION_LIMIT": _int("NOT_ENOUGH_INFORMATION_LIMIT", 6),
+        "RATING_VALID_DAYS": _int("RATING_VALID_DAYS", 365),
+        "REFEREE_KNOWN_YEARS_MINIMUM": _decimal("REFEREE_KNOWN_YEARS_MINIMUM", "1"),
         "REVIEW_AUTO_DECIDE": _bool(os.environ.get("REVIEW_AUTO_DECIDE"), default=True),
         "REVIEWS_FOR_CONSENSUS": _int("REVIEWS_FOR_CONSENSUS", 2),
         "REVIEW_HORIZON_DAYS": _int("REVIEW_HORIZON_DAYS", 60),

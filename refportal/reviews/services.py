@@ -25,6 +25,7 @@ from refportal.references.models import Rating, Reference, ReferenceStatus
 from refportal.references.rating_form import DOMAINS, ITEM_KEYS
 from refportal.references.closing import cancel_requests
 from refportal.references.nomination import REFERENCES_PER_APPLICATION
+from refportal.reviews.aggregation import Endorsement, FlagRules
 from refportal.reviews.models import Outcome, Review
 
 # ---------------------------------------------------------------------------------------------
@@ -221,6 +222,32 @@ def audit_trail(application: Application) -> list[tuple[AuditEvent, User | None]
         sa.select(AuditEvent, User).outerjoin(User, AuditEvent.actor_id == User.id).where(mine)
         .order_by(AuditEvent.occurred_at, AuditEvent.id)
     ))
+
+
+def endorsements_of(emails: list[str]) -> dict[str, list[Endorsement]]:
+    """For each address that is a user of this portal, the endorsements the portal granted them (an
+    empty list for a user with none); addresses of non-users are left out (nothing to check against)."""
+    if not emails:
+        return {}
+    rows = db.session.execute(
+        sa.select(User.email, Application.credential, Application.category, Application.decided_at)
+        .outerjoin(Application, sa.and_(Application.applicant_id == User.id,
+                                        Application.status == ApplicationStatus.ENDORSED))
+        .where(User.email.in_(emails))
+    ).all()
+    found: dict[str, list[Endorsement]] = {}
+    for email, credential, category, decided_at in rows:
+        granted = found.setdefault(email, [])
+        if credential is not None:
+            granted.append(Endorsement(credential, category, decided_at))
+    return found
+
+
+def flag_rules(application: Application, today: date) -> FlagRules:
+    cfg = current_app.config
+    as_of = application.decided_at.date() if application.decided_at else today
+    return FlagRules(review_by=review_horizon(today), as_of=as_of, na_limit=cfg["NOT_ENOUGH_INFORMATION_LIMIT"],
+                     rating_valid_days=cfg["RATING_VALID_DAYS"], known_years_minimum=cfg["REFEREE_KNOWN_YEARS_MINIMUM"])
 
 
 def review_horizon(today: date) -> date:

@@ -92,6 +92,7 @@ def _render_file(application, *, review_form=None, decision_form=None, verificat
     today = utc_today()
     matrix = build_matrix(application.references)
     reviews = services.reviews_of(application)
+    endorsements = services.endorsements_of([r.email for r in application.references])
     mine = next((r for r in reviews if r.reviewer_id == current_user.id and r.round == application.review_round), None)
     if review_form is None:
         review_form = ReviewForm(data={"outcome": mine.outcome.value, "notes": mine.notes, "message": mine.message}
@@ -103,8 +104,8 @@ def _render_file(application, *, review_form=None, decision_form=None, verificat
         membership_status=application.membership.status_on(today) if application.membership else None,
         matrix=matrix, chart=build_chart(matrix), domains=DOMAINS, scale=dict(SCALE),
         item_text=item_text,
-        flags=file_flags(application, matrix, review_by=services.review_horizon(today),
-                         na_limit=current_app.config["NOT_ENOUGH_INFORMATION_LIMIT"]),
+        flags=file_flags(application, matrix, services.flag_rules(application, today), endorsements),
+        endorsements=endorsements,
         reviews=reviews, audit=services.audit_trail(application),
         review_form=review_form, decision_form=decision_form or DecisionForm(prefix="decision"),
         verification_form=verification_form or VerificationForm(), is_admin=current_user.role is Role.ADMIN,

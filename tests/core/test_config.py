@@ -77,7 +77,7 @@ def test_fee_schedule_comes_from_configuration(monkeypatch):
 
 def test_env_example_lists_every_setting_the_portal_reads():
     source = (ROOT / "refportal" / "config.py").read_text()
-    read = set(re.findall(r'(?:environ\.get|_int|_json_by_category|_day_list)\("([A-Z_]+)"', source))
+    read = set(re.findall(r'(?:environ\.get|_int|_json_by_category|_day_list|_decimal)\("([A-Z_]+)"', source))
     documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read - documented == set()
     assert {"SECRET_KEY", "DATABASE_URL", "MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD",

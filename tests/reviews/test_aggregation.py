@@ -10,9 +10,10 @@ from refportal.membership.models import Association, MembershipDeclaration, Memb
 from refportal.references.models import Rating, Reference, ReferenceStatus
 from refportal.references.rating_form import ITEM_KEYS, Recommendation
 from refportal.references.roles import RefereeRole
-from refportal.reviews.aggregation import build_matrix, file_flags
+from refportal.reviews.aggregation import Endorsement, FlagRules, build_matrix, file_flags
 
 TODAY = date(2026, 11, 23)
+RULES = FlagRules(review_by=TODAY, as_of=TODAY, na_limit=6)
 
 
 def reference(name, answers, recommendation=Recommendation.RECOMMEND, endorsed=False, status=ReferenceStatus.SUBMITTED):
@@ -60,7 +61,7 @@ def test_a_reference_that_does_not_count_is_left_out_of_the_means_and_flagged():
     matrix = build_matrix([a, b])
     assert [c.counts for c in matrix.columns] == [False, True]
     assert matrix.domain_means["reflection"] == 3.0
-    flags = file_flags(application([a, b]), matrix, review_by=TODAY, na_limit=6)
+    flags = file_flags(application([a, b]), matrix, RULES)
     assert any(f.kind == "not_counted" and "Ann's rating does not count: 6 items" in f.text for f in flags)
 
 
@@ -71,7 +72,7 @@ def test_unsubmitted_references_have_no_column():
 
 def test_do_not_recommend_is_flagged():
     a = reference("Ann", answers("1"), Recommendation.DO_NOT_RECOMMEND, endorsed=True)
-    flags = file_flags(application([a]), build_matrix([a]), review_by=TODAY, na_limit=6)
+    flags = file_flags(application([a]), build_matrix([a]), RULES)
     assert [f.text for f in flags if f.kind == "do_not_recommend"] == ["Ann does not recommend the applicant."]
     assert not [f for f in flags if f.kind == "low_scores"]  # low scores are expected there
 
@@ -79,18 +80,18 @@ def test_do_not_recommend_is_flagged():
 def test_low_scores_beside_a_positive_recommendation_are_flagged():
     a = reference("Ann", answers("4", reflection_self="2", thinking_analysis="1"), Recommendation.RECOMMEND, endorsed=True)
     b = reference("Ben", answers("3"), Recommendation.RECOMMEND_WITH_RESERVATIONS, endorsed=True)
-    flags = file_flags(application([a, b]), build_matrix([a, b]), review_by=TODAY, na_limit=6)
+    flags = file_flags(application([a, b]), build_matrix([a, b]), RULES)
     low = [f.text for f in flags if f.kind == "low_scores"]
     assert low == ["Ann recommends the applicant but rated 2 item(s) at 2 or below."]
     c = reference("Cy", answers("4", reflection_self="2"), Recommendation.RECOMMEND_WITH_RESERVATIONS, endorsed=True)
-    [flag] = [f for f in file_flags(application([c]), build_matrix([c]), review_by=TODAY, na_limit=6) if f.kind == "low_scores"]
+    [flag] = [f for f in file_flags(application([c]), build_matrix([c]), RULES) if f.kind == "low_scores"]
     assert flag.text == "Cy recommends the applicant with reservations but rated 1 item(s) at 2 or below."
 
 
 def test_no_endorsed_referee_is_flagged_for_categories_2_to_4_only():
     refs = [reference("Ann", answers())]
-    assert any(f.kind == "no_endorsed_referee" for f in file_flags(application(refs, category=2), build_matrix(refs), review_by=TODAY, na_limit=6))
-    assert not any(f.kind == "no_endorsed_referee" for f in file_flags(application(refs, category=1), build_matrix(refs), review_by=TODAY, na_limit=6))
+    assert any(f.kind == "no_endorsed_referee" for f in file_flags(application(refs, category=2), build_matrix(refs), RULES))
+    assert not any(f.kind == "no_endorsed_referee" for f in file_flags(application(refs, category=1), build_matrix(refs), RULES))
 
 
 def membership(status, expires_on):
@@ -102,12 +103,70 @@ def test_membership_flags():
     refs = [reference("Ann", answers(), endorsed=True)]
     m = build_matrix(refs)
     verified = membership(MembershipStatus.VERIFIED, TODAY + timedelta(days=365))
-    assert file_flags(application(refs, verified), m, review_by=TODAY + timedelta(days=60), na_limit=6) == []
+    assert file_flags(application(refs, verified), m, FlagRules(review_by=TODAY + timedelta(days=60), as_of=TODAY)) == []
     declared = membership(MembershipStatus.DECLARED, TODAY + timedelta(days=365))
-    assert [f.text for f in file_flags(application(refs, declared), m, review_by=TODAY, na_limit=6)] == [
+    assert [f.text for f in file_flags(application(refs, declared), m, RULES)] == [
         "The membership is declared, not verified."]
     expiring = membership(MembershipStatus.VERIFIED, TODAY + timedelta(days=30))
-    [flag] = file_flags(application(refs, expiring), m, review_by=TODAY + timedelta(days=60), na_limit=6)
+    [flag] = file_flags(application(refs, expiring), m, FlagRules(review_by=TODAY + timedelta(days=60), as_of=TODAY))
     assert "expires on" in flag.text and "before the review" in flag.text
-    assert [f.text for f in file_flags(application(refs, None), m, review_by=TODAY, na_limit=6)] == [
+    assert [f.text for f in file_flags(application(refs, None), m, RULES)] == [
         "No membership has been declared."]
+
+
+def rated_on(ref, day: date):
+    from datetime import datetime, timezone
+
+    ref.rating.submitted_at = datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc)
+    return ref
+
+
+def kinds(flags):
+    return [f.kind for f in flags]
+
+
+def test_a_rating_older_than_its_validity_at_decision_time_is_flagged():
+    fresh = rated_on(reference("Ann", answers(), endorsed=True), TODAY - timedelta(days=365))
+    old = rated_on(reference("Ben", answers()), TODAY - timedelta(days=366))
+    flags = [f for f in file_flags(application([fresh, old]), build_matrix([fresh, old]), RULES)
+             if f.kind == "rating_too_old"]
+    assert [f.text for f in flags] == [
+        f"Ben's rating is from {TODAY - timedelta(days=366):%d %B %Y}: 366 days old on {TODAY:%d %B %Y}."]
+    assert flags[0].rule.startswith("RATING_VALID_DAYS = 365")
+    longer = FlagRules(review_by=TODAY, as_of=TODAY, rating_valid_days=400)
+    assert "rating_too_old" not in kinds(file_flags(application([old]), build_matrix([old]), longer))
+
+
+def test_a_referee_known_for_less_than_a_year_is_flagged_from_either_side():
+    nominated_short = reference("Ann", answers(), endorsed=True)
+    nominated_short.known_years = Decimal("0.5")
+    said_short = reference("Ben", answers())
+    said_short.rating.relationship_years = Decimal("0.8")
+    long_enough = reference("Cy", answers())
+    refs = [nominated_short, said_short, long_enough]
+    flags = [f for f in file_flags(application(refs), build_matrix(refs), RULES) if f.kind == "known_briefly"]
+    assert [f.text for f in flags] == ["Ann has known the applicant for 0.5 year(s).",
+                                       "Ben has known the applicant for 0.8 year(s)."]
+    assert all("REFEREE_KNOWN_YEARS_MINIMUM = 1" in f.rule for f in flags)
+
+
+def test_a_claimed_endorsement_is_checked_against_the_portals_records():
+    claimed = reference("Ann", answers(), endorsed=True)  # IMH-E category 3, as nominated
+    refs = [claimed]
+    matrix = build_matrix(refs)
+    confirmed = {"ann@example.net": [Endorsement(Credential.IMH_E, 3, None)]}
+    contradicted = {"ann@example.net": [Endorsement(Credential.ECMH_E, 2, None)]}
+    never = {"ann@example.net": []}
+    assert "endorsement_contradicted" not in kinds(file_flags(application(refs), matrix, RULES, confirmed))
+    assert "endorsement_contradicted" not in kinds(file_flags(application(refs), matrix, RULES, {}))  # not a user
+    [flag] = [f for f in file_flags(application(refs), matrix, RULES, contradicted) if f.kind == "endorsement_contradicted"]
+    assert "this portal's records show ECMH-E category 2" in flag.text
+    [flag] = [f for f in file_flags(application(refs), matrix, RULES, never) if f.kind == "endorsement_contradicted"]
+    assert "this portal's records show no endorsement" in flag.text
+
+
+def test_every_flag_names_its_rule():
+    six_na = {key: "na" for key in ITEM_KEYS[:6]}
+    refs = [rated_on(reference("Ann", answers("1", **six_na), Recommendation.DO_NOT_RECOMMEND), date(2020, 1, 1))]
+    flags = file_flags(application(refs, None, category=3), build_matrix(refs), RULES, {"ann@example.net": []})
+    assert flags and all(flag.rule for flag in flags)

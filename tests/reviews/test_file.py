@@ -158,3 +158,19 @@ def test_the_file_has_a_print_button_and_stylesheet(app, people):
     assert "data-print" in body and re.search(r'<script src="/static/print.js">', body)
     css = app.test_client().get("/static/portal.css").get_data(as_text=True)
     assert "@media print" in css
+
+
+def test_a_referee_endorsed_through_this_portal_is_confirmed_on_the_file(app, people):
+    from refportal.applications.categories import Credential
+    from refportal.applications.models import ApplicationStatus
+    from refportal.db import utcnow
+    from tests.factories import make_application, make_user
+
+    with app.app_context():
+        hana = make_user(email="hana@example.net", name="Hana Ito")
+        make_application(hana, credential=Credential.ECMH_E, category=3, status=ApplicationStatus.ENDORSED,
+                         decided_at=utcnow())
+    page = logged_in(app, "rev@example.org").get(f"/review/applications/{people['application_id']}").get_data(as_text=True)
+    assert "endorsed ECMH-E category 3, confirmed by this portal's records" in page
+    assert page.count("confirmed by this portal") == 1  # Omar and Lena are not users here
+    assert "Rating dated" in page and "(rule: " in page
