@@ -74,6 +74,15 @@ RULES: dict[tuple[int, MentorTrack | None], RoleRule] = {
 }
 
 
+# Categories whose referees should include at least one endorsed professional (domain.md).
+CATEGORIES_NEEDING_ENDORSED_REFEREE = (2, 3, 4)
+
+
+def lacks_endorsed_referee(category: int, endorsed: list[bool]) -> bool:
+    """Three referees, none recorded as endorsed, in a category that asks for one."""
+    return category in CATEGORIES_NEEDING_ENDORSED_REFEREE and len(endorsed) == 3 and not any(endorsed)
+
+
 def rule_for(category: int, track: MentorTrack | None) -> RoleRule:
     return RULES[(category, track if category == MENTOR_CATEGORY else None)]
 

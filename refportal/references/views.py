@@ -14,7 +14,7 @@ from refportal.references.links import link_deadline
 from refportal.references.forms import ActionForm, CorrectEmailForm, NominationForm
 from refportal.references.models import Reference
 from refportal.references.rating_form import DOMAINS, item_text
-from refportal.references.roles import RefereeRole, rule_for
+from refportal.references.roles import RefereeRole, lacks_endorsed_referee, rule_for
 from refportal.security.headers import mark_no_store
 from refportal.web import commit_service, flash_success, role_required, run_and_flash
 
@@ -58,9 +58,11 @@ def index(application_id: int):
             flash_success(f"{form.name.data} is nominated.")
             return redirect(url_for("references.index", application_id=application.id))
     rule = rule_for(application.category, application.mentor_track)
+    active = nomination.active_references(application)
     return mark_no_store(
         _page("references/index.html", application=application, form=form, rule=rule,
-              active=nomination.active_references(application), action_form=ActionForm(),
+              active=active, action_form=ActionForm(),
+              lacks_endorsed=lacks_endorsed_referee(application.category, [bool(r.endorsed_credential) for r in active]),
               history=[r for r in application.references if r.has_ended])
     )
 

@@ -12,10 +12,9 @@ from refportal.applications.categories import Credential
 from refportal.applications.models import Application
 from refportal.membership.models import MembershipKind, MembershipStatus
 from refportal.references.models import Reference, ReferenceStatus
+from refportal.references.roles import CATEGORIES_NEEDING_ENDORSED_REFEREE
 from refportal.references.rating_form import DOMAINS, ITEM_KEYS, LOW_SCORE, NOT_ENOUGH_INFORMATION, Recommendation
 
-# Categories whose referees should include at least one endorsed professional (domain.md).
-CATEGORIES_NEEDING_ENDORSED_REFEREE = (2, 3, 4)
 
 
 @dataclass(frozen=True)

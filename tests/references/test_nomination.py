@@ -122,3 +122,22 @@ def test_other_applicants_cannot_see_or_touch_references(app, browser, applicant
     base = f"/applications/{applicant_app.id}/references/"
     for url in (base, f"{base}{reference.id}", f"{base}{reference.id}/email", f"{base}{reference.id}/replace"):
         assert browser.get(url).status_code == 404, url
+
+
+def test_the_applicant_is_told_when_none_of_three_is_endorsed(app, browser, applicant_app):
+    from tests.references.helpers import nominate_three
+
+    notice = "None of your three referees is recorded as endorsed"
+    nominate_three(browser, applicant_app.id)  # category 2, none endorsed
+    page = browser.get(f"/applications/{applicant_app.id}/references/").get_data(as_text=True)
+    assert notice in page and "before sending the requests" in page
+
+
+def test_no_endorsement_notice_when_one_is_endorsed(app, browser, applicant_app):
+    from tests.references.helpers import REFEREES, nominate
+
+    for index, referee in enumerate(REFEREES):
+        endorsed = {"endorsed_credential": "imh-e", "endorsed_category": "3"} if index == 0 else {}
+        assert nominate(browser, applicant_app.id, **referee, **endorsed).status_code == 302
+    page = browser.get(f"/applications/{applicant_app.id}/references/").get_data(as_text=True)
+    assert "None of your three referees is recorded as endorsed" not in page
