@@ -32,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     install_request_logging(app)
     _init_extensions(app)
+    _load_rules(app)
     _register_blueprints(app)
     _register_cli(app)
 
@@ -86,6 +87,17 @@ def _init_extensions(app: Flask) -> None:
         if user is None or not user.is_active or str(user.session_version) != version:
             return None  # deactivated, logged out elsewhere, or the password changed
         return user
+
+
+def _load_rules(app: Flask) -> None:
+    """Rules kept as data in the settings, checked once at start-up."""
+    from refportal.config import ConfigurationError
+    from refportal.references.roles import rules_from_settings
+
+    try:
+        app.extensions["refportal.role_rules"] = rules_from_settings(app.config["REFEREE_ROLE_RULES"])
+    except ValueError as exc:
+        raise ConfigurationError(f"REFEREE_ROLE_RULES_JSON: {exc}") from exc
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -42,6 +42,32 @@ DEFAULT_ELIGIBILITY_REQUIREMENTS = {
 }
 
 
+# Who the three referees may and must be, per category (domain.md, "References"). Keys: category, or
+# "4:<track>" for mentors; `offered` are the roles the applicant can choose, each `required` entry
+# must be held by one of the three (each referee counts for one requirement).
+_SUPERVISOR_OR_TEACHER = {"description": "your current program supervisor (or a teacher, trainer or consultant)",
+                          "roles": ["supervisor", "teacher_trainer"]}
+_RSC_PROVIDER = {"description": "your reflective supervision/consultation provider", "roles": ["rsc_provider"]}
+_SUPERVISOR_OR_COLLEAGUE = {"description": "a supervisor or colleague", "roles": ["supervisor", "colleague"]}
+DEFAULT_REFEREE_ROLE_RULES = {
+    "1": {"offered": ["supervisor", "teacher_trainer", "colleague"],
+          "required": [{"description": "a current teacher, mentor or supervisor",
+                        "roles": ["supervisor", "teacher_trainer"]}]},
+    "2": {"offered": ["supervisor", "teacher_trainer", "rsc_provider", "colleague"],
+          "required": [_SUPERVISOR_OR_TEACHER, _RSC_PROVIDER]},
+    "3": {"offered": ["supervisor", "teacher_trainer", "rsc_provider", "colleague", "supervisee"],
+          "required": [_SUPERVISOR_OR_TEACHER, _RSC_PROVIDER]},
+    "4:clinical": {"offered": ["supervisor", "colleague", "rsc_provider", "rsc_recipient"],
+                   "required": [_SUPERVISOR_OR_COLLEAGUE, _RSC_PROVIDER,
+                                {"description": "someone who receives reflective supervision/consultation from you",
+                                 "roles": ["rsc_recipient"]}]},
+    "4:policy": {"offered": ["supervisor", "colleague", "teacher_trainer", "supervisee"],
+                 "required": [_SUPERVISOR_OR_COLLEAGUE]},
+    "4:research": {"offered": ["supervisor", "colleague", "teacher_trainer", "supervisee"],
+                   "required": [_SUPERVISOR_OR_COLLEAGUE]},
+}
+
+
 class ConfigurationError(RuntimeError):
     """The settings do not allow the portal to start."""
 
@@ -78,6 +104,19 @@ def _day_list(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(sorted(int(part) for part in raw.split(",") if part.strip()))
     except ValueError as exc:
         raise ConfigurationError(f"{name} must be whole numbers of days separated by commas, got {raw!r}.") from exc
+
+
+def _json(name: str, default: dict) -> dict:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"{name} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{name} must be a JSON object.")
+    return value
 
 
 def _json_by_category(name: str, default: dict) -> dict:
@@ -239,6 +278,7 @@ def _settings_from_environment(env: str, inst: Path) -> dict:
         "REFEREE_PAGE_MAX_AGE": _int("REFEREE_PAGE_MAX_AGE", 24 * 3600),
         "NOT_ENOUGH_INFORMATION_LIMIT": _int("NOT_ENOUGH_INFORMATION_LIMIT", 6),
         "RATING_VALID_DAYS": _int("RATING_VALID_DAYS", 365),
+        "REFEREE_ROLE_RULES": _json("REFEREE_ROLE_RULES_JSON", DEFAULT_REFEREE_ROLE_RULES),
         "REFEREE_KNOWN_YEARS_MINIMUM": _decimal("REFEREE_KNOWN_YEARS_MINIMUM", "1"),
         "REVIEW_AUTO_DECIDE": _bool(os.environ.get("REVIEW_AUTO_DECIDE"), default=True),
         "REVIEWS_FOR_CONSENSUS": _int("REVIEWS_FOR_CONSENSUS", 2),

@@ -5,6 +5,8 @@ import enum
 from dataclasses import dataclass
 from itertools import permutations
 
+from flask import current_app
+
 from refportal.applications.categories import MENTOR_CATEGORY, MentorTrack
 
 
@@ -45,33 +47,30 @@ class RoleRule:
     required: tuple[Requirement, ...]
 
 
-R = RefereeRole
-SUPERVISOR_OR_TEACHER = Requirement(
-    "your current program supervisor (or a teacher, trainer or consultant)", frozenset({R.SUPERVISOR, R.TEACHER_TRAINER})
-)
-RSC_PROVIDER = Requirement("your reflective supervision/consultation provider", frozenset({R.RSC_PROVIDER}))
-SUPERVISOR_OR_COLLEAGUE = Requirement("a supervisor or colleague", frozenset({R.SUPERVISOR, R.COLLEAGUE}))
+RuleKey = tuple[int, MentorTrack | None]
 
-RULES: dict[tuple[int, MentorTrack | None], RoleRule] = {
-    (1, None): RoleRule(
-        (R.SUPERVISOR, R.TEACHER_TRAINER, R.COLLEAGUE),
-        (Requirement("a current teacher, mentor or supervisor", frozenset({R.SUPERVISOR, R.TEACHER_TRAINER})),),
-    ),
-    (2, None): RoleRule((R.SUPERVISOR, R.TEACHER_TRAINER, R.RSC_PROVIDER, R.COLLEAGUE), (SUPERVISOR_OR_TEACHER, RSC_PROVIDER)),
-    (3, None): RoleRule(
-        (R.SUPERVISOR, R.TEACHER_TRAINER, R.RSC_PROVIDER, R.COLLEAGUE, R.SUPERVISEE), (SUPERVISOR_OR_TEACHER, RSC_PROVIDER)
-    ),
-    (4, MentorTrack.CLINICAL): RoleRule(
-        (R.SUPERVISOR, R.COLLEAGUE, R.RSC_PROVIDER, R.RSC_RECIPIENT),
-        (
-            SUPERVISOR_OR_COLLEAGUE,
-            RSC_PROVIDER,
-            Requirement("someone who receives reflective supervision/consultation from you", frozenset({R.RSC_RECIPIENT})),
-        ),
-    ),
-    (4, MentorTrack.POLICY): RoleRule((R.SUPERVISOR, R.COLLEAGUE, R.TEACHER_TRAINER, R.SUPERVISEE), (SUPERVISOR_OR_COLLEAGUE,)),
-    (4, MentorTrack.RESEARCH): RoleRule((R.SUPERVISOR, R.COLLEAGUE, R.TEACHER_TRAINER, R.SUPERVISEE), (SUPERVISOR_OR_COLLEAGUE,)),
-}
+
+def rules_from_settings(raw: dict) -> dict[RuleKey, RoleRule]:
+    """The REFEREE_ROLE_RULES setting (keys "1".."3", "4:clinical", "4:policy", "4:research"; each with
+    `offered` roles and `required` [{"description", "roles"}]) as rules; ValueError naming what is wrong."""
+    rules: dict[RuleKey, RoleRule] = {}
+    for key, spec in raw.items():
+        category, _, track = str(key).partition(":")
+        try:
+            rule_key = (int(category), MentorTrack(track) if track else None)
+            offered = tuple(RefereeRole(role) for role in spec["offered"])
+            required = tuple(Requirement(str(req["description"]), frozenset(RefereeRole(r) for r in req["roles"]))
+                             for req in spec.get("required", ()))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"referee role rule {key!r}: {exc}") from exc
+        if any(not req.roles <= set(offered) for req in required):
+            raise ValueError(f"referee role rule {key!r} requires a role it does not offer")
+        rules[rule_key] = RoleRule(offered, required)
+    expected = {(c, None) for c in (1, 2, 3)} | {(MENTOR_CATEGORY, t) for t in MentorTrack}
+    if set(rules) != expected:
+        raise ValueError("referee role rules are needed for categories 1-3 and each mentor track (4:clinical, "
+                         "4:policy, 4:research)")
+    return rules
 
 
 # Categories whose referees should include at least one endorsed professional (domain.md).
@@ -84,7 +83,9 @@ def lacks_endorsed_referee(category: int, endorsed: list[bool]) -> bool:
 
 
 def rule_for(category: int, track: MentorTrack | None) -> RoleRule:
-    return RULES[(category, track if category == MENTOR_CATEGORY else None)]
+    """The configured rule (REFEREE_ROLE_RULES) for a category and, for mentors, a track."""
+    rules: dict[RuleKey, RoleRule] = current_app.extensions["refportal.role_rules"]  # loaded by create_app
+    return rules[(category, track if category == MENTOR_CATEGORY else None)]
 
 
 def unmet_requirements(rule: RoleRule, roles: list[RefereeRole]) -> list[Requirement]:

@@ -77,7 +77,7 @@ def test_fee_schedule_comes_from_configuration(monkeypatch):
 
 def test_env_example_lists_every_setting_the_portal_reads():
     source = (ROOT / "refportal" / "config.py").read_text()
-    read = set(re.findall(r'(?:environ\.get|_int|_json_by_category|_day_list|_decimal)\("([A-Z_]+)"', source))
+    read = set(re.findall(r'(?:environ\.get|_int|_json_by_category|_json|_day_list|_decimal)\("([A-Z_]+)"', source))
     documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read - documented == set()
     assert {"SECRET_KEY", "DATABASE_URL", "MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD",
@@ -86,3 +86,37 @@ def test_env_example_lists_every_setting_the_portal_reads():
         if re.match(r"^[A-Z_]+=", line):
             continue
         assert line == "" or line.startswith("#"), line
+
+
+def test_referee_role_rules_come_from_the_settings(monkeypatch, make_app):
+    import json
+
+    from refportal.config import DEFAULT_REFEREE_ROLE_RULES
+    from refportal.references.roles import RefereeRole, rule_for
+
+    rules = json.loads(json.dumps(DEFAULT_REFEREE_ROLE_RULES))
+    rules["1"] = {"offered": ["supervisor", "rsc_provider", "colleague"],
+                  "required": [{"description": "your RSC provider", "roles": ["rsc_provider"]}]}
+    monkeypatch.setenv("REFEREE_ROLE_RULES_JSON", json.dumps(rules))
+    app = make_app()
+    with app.app_context():
+        rule = rule_for(1, None)
+    assert rule.offered == (RefereeRole.SUPERVISOR, RefereeRole.RSC_PROVIDER, RefereeRole.COLLEAGUE)
+    assert [r.description for r in rule.required] == ["your RSC provider"]
+
+
+@pytest.mark.parametrize("change", [
+    lambda rules: rules["2"]["offered"].append("astronaut"),
+    lambda rules: rules["2"]["required"].append({"description": "x", "roles": ["supervisee"]}),  # not offered
+    lambda rules: rules.pop("4:policy"),
+])
+def test_a_bad_referee_role_rule_stops_the_portal(monkeypatch, make_app, change):
+    import json
+
+    from refportal.config import DEFAULT_REFEREE_ROLE_RULES, ConfigurationError
+
+    rules = json.loads(json.dumps(DEFAULT_REFEREE_ROLE_RULES))
+    change(rules)
+    monkeypatch.setenv("REFEREE_ROLE_RULES_JSON", json.dumps(rules))
+    with pytest.raises(ConfigurationError, match="REFEREE_ROLE_RULES_JSON"):
+        make_app()
