@@ -21,6 +21,7 @@ from refportal.membership.services import declare_membership
 from refportal.references.rating_form import ITEM_KEYS
 from refportal.references.roles import RefereeRole
 from refportal.references.answers import decline_reference, save_draft, submit_rating
+from refportal.references.models import Reference
 from refportal.references.nomination import nominate_referee, send_requests
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -101,7 +102,7 @@ def _seed_references(applicant: User, today: date) -> None:
                                    education=EducationLevel.MASTER, association=Association.WAIMH,
                                    member_number="W-5521", expires_in_days=120)
     grace, ivan, june = _nominate_and_ask(application, applicant, DEMO_REFEREES)
-    submit_rating(reference=grace, nonce=grace.link_nonce, answers=_answers("Grace Holt", "4"))
+    submit_rating(reference=grace, nonce=grace.link_nonce, answers=_answers(grace, "4"))
     save_draft(reference=ivan, nonce=ivan.link_nonce,
                answers={"items": {key: "5" for key in ITEM_KEYS[:8]}, "strengths": "Seeks out supervision."})
     decline_reference(reference=june, nonce=june.link_nonce, reason="I have only known Eve for a few months.")
@@ -120,10 +121,10 @@ def _seed_submitted(applicant: User, today: date) -> None:
                                    education=EducationLevel.BACHELOR, association=Association.INFANCY_ONWARD,
                                    member_number="IO-31877", expires_in_days=240)
     hana, omar, lena = _nominate_and_ask(application, applicant, FAY_REFEREES)
-    submit_rating(reference=hana, nonce=hana.link_nonce, answers=_answers("Hana Ito", "5"))
+    submit_rating(reference=hana, nonce=hana.link_nonce, answers=_answers(hana, "5"))
     submit_rating(reference=omar, nonce=omar.link_nonce,
-                  answers=_answers("Omar Haddad", "4", recommendation="recommend_with_reservations", na=3))
-    submit_rating(reference=lena, nonce=lena.link_nonce, answers=_answers("Lena Berg", "4", low=4))
+                  answers=_answers(omar, "4", recommendation="recommend_with_reservations", na=3))
+    submit_rating(reference=lena, nonce=lena.link_nonce, answers=_answers(lena, "4", low=4))
     submit_application(application=application, actor=applicant, today=today)
 
 
@@ -151,8 +152,9 @@ def _nominate_and_ask(application, applicant, referees):
     return nominated
 
 
-def _answers(name: str, score: str, *, recommendation: str = "recommend", na: int = 0, low: int = 0) -> dict:
-    """A demo rating: `na` items without enough information, `low` items rated 2."""
+def _answers(reference: Reference, score: str, *, recommendation: str = "recommend", na: int = 0,
+             low: int = 0) -> dict:
+    """A demo rating by `reference`: `na` items without enough information, `low` items rated 2."""
     items = {}
     for index, key in enumerate(ITEM_KEYS):
         items[key] = "na" if index < na else ("2" if index >= len(ITEM_KEYS) - low else score)
@@ -161,7 +163,8 @@ def _answers(name: str, score: str, *, recommendation: str = "recommend", na: in
         "strengths": "Attuned, warm and reflective with families; steady under pressure.",
         "growth": "Building confidence in leading team case reviews.", "for_reviewers": "",
         "relationship_role": "Supervisor or colleague", "relationship_setting": "Early childhood program",
-        "relationship_years": "3", "attestation_name": name, "attest": True,
+        "relationship_years": "3", "referee_role": reference.role.value, "endorsement": "none",
+        "attestation_name": reference.name, "attest": True,
     }
 
 

@@ -22,8 +22,11 @@ from refportal.references.links import LinkClosed
 from refportal.references.models import Rating, Reference
 from refportal.references.nomination import REFERENCES_PER_APPLICATION, counted_references
 from refportal.references.notices import tell_applicant, tell_referee
+from refportal.applications.categories import CATEGORIES, Credential
+from refportal.references.roles import RefereeRole
 from refportal.references.rating_form import (
     FORM_VERSION,
+    NOT_ENDORSED,
     ITEM_KEYS,
     NOT_ENOUGH_INFORMATION,
     SCALE,
@@ -86,6 +89,13 @@ def rating_problems(answers: dict) -> dict[str, str]:
     ):
         if not str(answers.get(field) or "").strip():
             problems[field] = message
+    if answers.get("referee_role") not in {role.value for role in RefereeRole}:
+        problems["referee_role"] = _("Choose your role toward the applicant.")
+    endorsement = answers.get("endorsement")
+    if endorsement not in {NOT_ENDORSED, *(c.value for c in Credential)}:
+        problems["endorsement"] = _("Say whether you hold the Endorsement yourself.")
+    elif endorsement != NOT_ENDORSED and str(answers.get("endorsed_category")) not in {str(n) for n in CATEGORIES}:
+        problems["endorsed_category"] = _("Choose the category of your endorsement.")
     if not answers.get("attest"):
         problems["attest"] = _("Confirm that you are the referee named in the request.")
     return problems
@@ -112,6 +122,8 @@ def submit_rating(*, reference: Reference, nonce: str, answers: dict) -> Rating:
         relationship_role=answers["relationship_role"].strip(),
         relationship_setting=answers["relationship_setting"].strip(),
         relationship_years=Decimal(str(answers["relationship_years"])),
+        referee_role=RefereeRole(answers["referee_role"]),
+        **_endorsement(answers),
         attestation_name=answers["attestation_name"].strip(),
         submitted_at=now,
     )
@@ -128,6 +140,15 @@ def submit_rating(*, reference: Reference, nonce: str, answers: dict) -> Rating:
         queue_email("references_complete", application.applicant.email, applicant=application.applicant,
                     application=application, link=external_url("applications.show", application_id=application.id))
     return rating
+
+
+def _endorsement(answers: dict) -> dict[str, Any]:
+    """The referee's own endorsement, as the rating stores it."""
+    if answers["endorsement"] == NOT_ENDORSED:
+        return {"endorsed_credential": None, "endorsed_category": None, "endorsement_number": None}
+    return {"endorsed_credential": Credential(answers["endorsement"]),
+            "endorsed_category": int(answers["endorsed_category"]),
+            "endorsement_number": (answers.get("endorsement_number") or "").strip() or None}
 
 
 def decline_reference(*, reference: Reference, nonce: str, reason: str) -> None:

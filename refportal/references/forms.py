@@ -12,13 +12,15 @@ from refportal.forms import OptionalChoice, Paragraphs, SingleLine, ValidEmail, 
 from refportal.i18n import LANGUAGES
 from refportal.references.rating_form import (
     DOMAINS,
+    NOT_ENDORSED,
     NOT_ENOUGH_INFORMATION,
     NOT_ENOUGH_INFORMATION_LABEL,
     SCALE,
     Recommendation,
     item_text,
 )
-from refportal.references.roles import RefereeRole
+from refportal.references.models import Reference
+from refportal.references.roles import REFEREE_SIDE_LABELS, RefereeRole
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
@@ -116,6 +118,12 @@ class RatingFormBase(FlaskForm):
                                        validators=[Length(max=200), SingleLine()])
     relationship_years = DecimalField(_l("For how many years?"), places=1,
                                       validators=[Optional(), NumberRange(0, 60, _l("Enter a number of years from 0 to 60."))])
+    referee_role = RadioField(_l("Your role toward the applicant"), validators=[OptionalChoice()],
+                              description=_l("The applicant named this role; correct it if it is not right."))
+    endorsement = RadioField(_l("Do you hold the Endorsement yourself?"), validators=[OptionalChoice()])
+    endorsed_category = SelectField(_l("Category of your endorsement"), validators=[OptionalChoice()])
+    endorsement_number = StringField(_l("Your endorsement number (optional)"), filters=[strip_text],
+                                     validators=[Length(max=40), SingleLine()])
     attestation_name = StringField(_l("Your full name (signature)"), filters=[strip_text],
                                    validators=[Length(max=120), SingleLine()])
     attest = BooleanField(_l("I am the referee named in this request, and this rating is my own honest judgement."))
@@ -124,6 +132,9 @@ class RatingFormBase(FlaskForm):
         super().__init__(*args, **kwargs)
         # Choice labels follow the page's language (they are fixed when the class is made).
         self.recommendation.choices = choices((r.value, r.label) for r in Recommendation)
+        self.referee_role.choices = choices((role.value, label) for role, label in REFEREE_SIDE_LABELS.items())
+        self.endorsement.choices = choices([(NOT_ENDORSED, _l("No"))] + [(c.value, c.short) for c in Credential])
+        self.endorsed_category.choices = choices([("", "—")] + [(str(n), str(n)) for n in CATEGORIES])
         scale = choices(list(SCALE) + [(NOT_ENOUGH_INFORMATION, NOT_ENOUGH_INFORMATION_LABEL)])
         for name in self._item_fields:
             getattr(self, name).choices = scale
@@ -161,7 +172,8 @@ class _ItemLabel:
 
 RATING_FORMS = {credential: _build_rating_form(credential) for credential in Credential}
 ANSWER_FIELDS = ("recommendation", "strengths", "growth", "for_reviewers", "relationship_role", "relationship_setting",
-                 "relationship_years", "attestation_name", "attest")
+                 "relationship_years", "referee_role", "endorsement", "endorsed_category", "endorsement_number",
+                 "attestation_name", "attest")
 
 
 def answers_from_form(form: RatingFormBase) -> dict:
@@ -178,11 +190,21 @@ def answers_from_form(form: RatingFormBase) -> dict:
     return answers
 
 
-def form_data_from_answers(answers: dict | None) -> dict:
-    """The other way round: a saved draft as form data."""
+def nomination_defaults(reference: Reference) -> dict:
+    """What the applicant said about the relationship, for the referee to confirm or correct."""
+    defaults: dict = {"referee_role": reference.role.value, "relationship_years": reference.known_years,
+                      "endorsement": NOT_ENDORSED}
+    if reference.endorsed_credential is not None:
+        defaults.update(endorsement=reference.endorsed_credential.value,
+                        endorsed_category=str(reference.endorsed_category))
+    return defaults
+
+
+def form_data_from_answers(answers: dict | None, defaults: dict | None = None) -> dict:
+    """The other way round: a saved draft as form data, over `defaults` (what the nomination said)."""
     if not answers:
-        return {}
-    data = {field: answers.get(field) for field in ANSWER_FIELDS if answers.get(field) not in (None, "")}
+        return dict(defaults or {})
+    data = {**(defaults or {}), **{field: answers.get(field) for field in ANSWER_FIELDS if answers.get(field) not in (None, "")}}
     if "relationship_years" in data:
         try:
             data["relationship_years"] = Decimal(str(data["relationship_years"]))

@@ -136,6 +136,12 @@ class Rating(Base):
     relationship_role: Mapped[str] = mapped_column(sa.String(160))
     relationship_setting: Mapped[str] = mapped_column(sa.String(200))
     relationship_years: Mapped[Decimal] = mapped_column(sa.Numeric(4, 1))
+    # The referee's own account of the relationship and of their endorsement (None on ratings given
+    # before the form asked).
+    referee_role: Mapped[RefereeRole | None] = mapped_column(enum_column(RefereeRole))
+    endorsed_credential: Mapped[Credential | None] = mapped_column(enum_column(Credential))
+    endorsed_category: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    endorsement_number: Mapped[str | None] = mapped_column(sa.String(40))
     attestation_name: Mapped[str] = mapped_column(sa.String(120))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -13,6 +13,7 @@ from refportal.applications.categories import Credential
 
 FORM_VERSION = "2026-1"
 NOT_ENOUGH_INFORMATION = "na"
+NOT_ENDORSED = "none"  # the referee's answer to "Do you hold the Endorsement yourself?"
 
 SCALE = (
     ("1", _l("1 – Not observed in practice")),

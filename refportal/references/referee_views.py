@@ -29,11 +29,15 @@ from refportal.references.forms import (
     RatingFormBase,
     answers_from_form,
     form_data_from_answers,
+    nomination_defaults,
     typed_from_request,
 )
 from refportal.references.models import Reference, ReferenceStatus
+from refportal.applications.categories import Credential
+from refportal.references.roles import REFEREE_SIDE_LABELS, RefereeRole
 from refportal.references.rating_form import (
     DOMAINS,
+    NOT_ENDORSED,
     NOT_ENOUGH_INFORMATION_LABEL,
     SCALE,
     Recommendation,
@@ -166,7 +170,8 @@ def rating_form(token: str) -> ResponseReturnValue:
     reference = _resolve(token)
     if links.record_opened(reference):
         db.session.commit()
-    form = RATING_FORMS[reference.application.credential](data=form_data_from_answers(reference.draft))
+    form = RATING_FORMS[reference.application.credential](
+        data=form_data_from_answers(reference.draft, nomination_defaults(reference)))
     return _render_form(reference, token, form)
 
 
@@ -196,8 +201,18 @@ def save_or_review(token: str) -> ResponseReturnValue:
         item_text=item_text, scale=dict(SCALE), not_enough=NOT_ENOUGH_INFORMATION_LABEL,
         recommendation=Recommendation(answers["recommendation"]), application=reference.application,
         years=format_decimal(Decimal(str(answers["relationship_years"]))),
+        referee_role_label=REFEREE_SIDE_LABELS[RefereeRole(answers["referee_role"])],
+        endorsement_text=_endorsement_text(answers),
         form=ConfirmForm(digest=referee_answers.draft_digest(answers)),
     )
+
+
+def _endorsement_text(answers: dict) -> str:
+    if answers["endorsement"] == NOT_ENDORSED:
+        return _("No")
+    text = _("%(credential)s, category %(category)s", credential=Credential(answers["endorsement"]).short,
+             category=answers["endorsed_category"])
+    return f"{text} ({answers['endorsement_number']})" if answers.get("endorsement_number") else text
 
 
 def _nonce(reference: Reference) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from itertools import permutations
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from refportal.applications.categories import MENTOR_CATEGORY, MentorTrack
 
@@ -30,6 +31,15 @@ ROLE_LABELS = {
     RefereeRole.RSC_RECIPIENT: "Someone who receives reflective supervision/consultation from you",
     RefereeRole.SUPERVISEE: "Someone you supervise",
     RefereeRole.COLLEAGUE: "Colleague",
+}
+# The same roles as the referee states them about themselves, on the referee's (translated) form.
+REFEREE_SIDE_LABELS = {
+    RefereeRole.SUPERVISOR: _l("I am (or was) the applicant's program supervisor"),
+    RefereeRole.TEACHER_TRAINER: _l("I am the applicant's teacher, mentor, trainer or consultant"),
+    RefereeRole.RSC_PROVIDER: _l("I provide reflective supervision/consultation to the applicant"),
+    RefereeRole.RSC_RECIPIENT: _l("I receive reflective supervision/consultation from the applicant"),
+    RefereeRole.SUPERVISEE: _l("The applicant supervises me"),
+    RefereeRole.COLLEAGUE: _l("I am the applicant's colleague"),
 }
 
 

@@ -142,14 +142,22 @@ def _referee_flags(active: list[Reference], rules: FlagRules, endorsements: Mapp
         if shortest < rules.known_years_minimum:
             flags.append(Flag("known_briefly", f"{reference.name} has known the applicant for {shortest:g} year(s).",
                               f"REFEREE_KNOWN_YEARS_MINIMUM = {rules.known_years_minimum:g} (about a year)"))
+        rating = reference.rating
+        if rating is not None and rating.referee_role is not None and rating.referee_role is not reference.role:
+            flags.append(Flag("role_differs", f"{reference.name} describes their role as “{rating.referee_role.label}”; "
+                                              f"the applicant nominated them as “{reference.role.label}”.",
+                              "the referee confirms the relationship the applicant declared"))
         granted = endorsements.get(reference.email)
-        claimed = reference.endorsed_credential
-        if claimed is not None and granted is not None and not any(
-                e.credential is claimed and e.category == reference.endorsed_category for e in granted):
-            flags.append(Flag("endorsement_contradicted",
-                              f"{reference.name} is recorded as endorsed ({claimed.short}, category "
-                              f"{reference.endorsed_category}), but this portal's records show "
-                              f"{_endorsements_text(granted)}.", "the portal's own endorsement records"))
+        claims = {(reference.endorsed_credential, reference.endorsed_category, "the applicant"),
+                  *([(rating.endorsed_credential, rating.endorsed_category, "the referee")] if rating else [])}
+        for credential, category, who in sorted(claims, key=lambda claim: claim[2]):
+            if credential is None or granted is None:
+                continue  # no claim, or not a user here: nothing to check against
+            if not any(e.credential is credential and e.category == category for e in granted):
+                flags.append(Flag("endorsement_contradicted",
+                                  f"{reference.name} is said by {who} to be endorsed ({credential.short}, category "
+                                  f"{category}), but this portal's records show {_endorsements_text(granted)}.",
+                                  "the portal's own endorsement records"))
     return flags
 
 

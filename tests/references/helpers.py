@@ -63,7 +63,8 @@ def full_answers(na: int = 0, **changes) -> dict:
     data.update({
         "recommendation": "recommend", "strengths": "Warm, attuned, steady under pressure.",
         "growth": "Could document visits sooner.", "for_reviewers": "", "relationship_role": "Program supervisor",
-        "relationship_setting": "Home visiting", "relationship_years": "3", "attestation_name": "Sam Supervisor",
+        "relationship_setting": "Home visiting", "relationship_years": "3", "referee_role": "supervisor",
+        "endorsement": "none", "endorsed_category": "", "endorsement_number": "", "attestation_name": "Sam Supervisor",
         "attest": "y",
     })
     data.update(changes)

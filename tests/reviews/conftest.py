@@ -23,6 +23,7 @@ def rating_answers(name: str, score: str = "4", **items) -> dict:
     return {"items": {**{key: score for key in ITEM_KEYS}, **items}, "recommendation": "recommend",
             "strengths": f"Strengths by {name}", "growth": f"Growth by {name}", "for_reviewers": "",
             "relationship_role": "Supervisor", "relationship_setting": "Program", "relationship_years": "3",
+            "referee_role": "supervisor", "endorsement": "none",
             "attestation_name": name, "attest": True}
 
 

@@ -160,7 +160,7 @@ def test_a_claimed_endorsement_is_checked_against_the_portals_records():
     assert "endorsement_contradicted" not in kinds(file_flags(application(refs), matrix, RULES, confirmed))
     assert "endorsement_contradicted" not in kinds(file_flags(application(refs), matrix, RULES, {}))  # not a user
     [flag] = [f for f in file_flags(application(refs), matrix, RULES, contradicted) if f.kind == "endorsement_contradicted"]
-    assert "this portal's records show ECMH-E category 2" in flag.text
+    assert "said by the applicant" in flag.text and "this portal's records show ECMH-E category 2" in flag.text
     [flag] = [f for f in file_flags(application(refs), matrix, RULES, never) if f.kind == "endorsement_contradicted"]
     assert "this portal's records show no endorsement" in flag.text
 
@@ -170,3 +170,17 @@ def test_every_flag_names_its_rule():
     refs = [rated_on(reference("Ann", answers("1", **six_na), Recommendation.DO_NOT_RECOMMEND), date(2020, 1, 1))]
     flags = file_flags(application(refs, None, category=3), build_matrix(refs), RULES, {"ann@example.net": []})
     assert flags and all(flag.rule for flag in flags)
+
+
+def test_the_referees_own_account_is_checked():
+    ann = reference("Ann", answers(), endorsed=True)  # nominated as a colleague, IMH-E 3
+    ann.rating.referee_role = RefereeRole.SUPERVISOR
+    ann.rating.endorsed_credential, ann.rating.endorsed_category = Credential.ECMH_E, 4
+    flags = file_flags(application([ann]), build_matrix([ann]), RULES,
+                       {"ann@example.net": [Endorsement(Credential.IMH_E, 3, None)]})
+    [role] = [f for f in flags if f.kind == "role_differs"]
+    assert "Current program supervisor" in role.text and "“Colleague”" in role.text
+    [claim] = [f for f in flags if f.kind == "endorsement_contradicted"]  # the applicant's claim holds
+    assert "said by the referee" in claim.text and "(ECMH-E, category 4)" in claim.text
+    ann.rating.referee_role = RefereeRole.COLLEAGUE
+    assert "role_differs" not in kinds(file_flags(application([ann]), build_matrix([ann]), RULES))
