@@ -130,12 +130,14 @@ def _register_cli(app: Flask) -> None:
     from refportal.mail.cli import mail_cli
     from refportal.membership.cli import membership_cli
     from refportal.references.cli import references_cli
+    from refportal.worker.cli import worker_command
 
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(mail_cli)
     app.cli.add_command(references_cli)
     app.cli.add_command(membership_cli)
+    app.cli.add_command(worker_command)
 
 
 def _connect_signals(app: Flask) -> None:

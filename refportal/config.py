@@ -267,6 +267,9 @@ def _settings_from_environment(env: str, inst: Path) -> dict:
         "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
         "MAIL_RETRY_BASE_SECONDS": _int("MAIL_RETRY_BASE_SECONDS", 60),
         "MAIL_CLAIM_LEASE_SECONDS": _int("MAIL_CLAIM_LEASE_SECONDS", 600),
+        # The worker: how often it looks for due mail, and the periods of its jobs.
+        "WORKER_POLL_SECONDS": _int("WORKER_POLL_SECONDS", 5),
+        "REFERENCE_JOBS_INTERVAL_MINUTES": _int("REFERENCE_JOBS_INTERVAL_MINUTES", 60),
         # The viewer shows every queued message, links included: never in production.
         "MAIL_VIEWER": env == "development",
         "EMAIL_VERIFY_MAX_AGE": _int("EMAIL_VERIFY_MAX_AGE", 3 * 24 * 3600),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -110,8 +111,9 @@ def _record_outcome(row: OutboxEmail, exc: Exception, report: DeliveryReport, no
         report.failed += 1
 
 
-def deliver_due(*, now: datetime | None = None) -> DeliveryReport:
-    """Send one batch of due messages; each row is committed as soon as the server answers for it."""
+def deliver_due(*, now: datetime | None = None, should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
+    """Send one batch of due messages; each row is committed as soon as the server answers for it.
+    `should_stop` is asked before each message: once it says so, the rest of the batch is handed back."""
     if not current_app.config.get("MAIL_SERVER"):
         raise MailNotConfigured("MAIL_SERVER is not set")
     # The claimed rows belong to this sender until their lease runs out: no need to reload each of
@@ -119,12 +121,12 @@ def deliver_due(*, now: datetime | None = None) -> DeliveryReport:
     session = db.session()
     expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
     try:
-        return _deliver_batch(now or utcnow())
+        return _deliver_batch(now or utcnow(), should_stop or (lambda: False))
     finally:
         session.expire_on_commit = expire_on_commit
 
 
-def _deliver_batch(now: datetime) -> DeliveryReport:
+def _deliver_batch(now: datetime, should_stop: Callable[[], bool]) -> DeliveryReport:
     rows = claim_due(limit=current_app.config["MAIL_BATCH_SIZE"], now=now)
     report = DeliveryReport(claimed=len(rows))
     if not rows:
@@ -141,6 +143,10 @@ def _deliver_batch(now: datetime) -> DeliveryReport:
     try:
         with sent_marks() as marks:
             for index, row in enumerate(rows):
+                if should_stop():
+                    _release(rows[index:])  # untried: due again at once, for this or another sender
+                    db.session.commit()
+                    break
                 try:
                     smtp.sendmail(sender, [row.to_address], row.wire_message or wire_bytes(row))
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:

@@ -31,6 +31,13 @@ def remind_referee(*, reference: Reference, actor: User | None) -> None:
     record("reference.reminded", obj=reference, actor=actor)
 
 
+def run_scheduled_reminders() -> str:
+    """The worker's periodic job: reminders and expiry, committed."""
+    reminded, expired = run_reminders()
+    db.session.commit()
+    return f"reminders sent {reminded}, links expired {expired}"
+
+
 def run_reminders(*, now: datetime | None = None) -> tuple[int, int]:
     """Expire links past their age and send due reminders; safe to run any number of times.
 

@@ -1,0 +1,1 @@
+"""The worker process (`flask --app refportal worker`): the outbox sender and the periodic jobs."""
