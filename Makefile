@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app refportal
 
-.PHONY: install run test bench chromium translations clean
+.PHONY: install run test bench system-packages translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,15 +40,22 @@ run: install
 	@echo ""
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-# Browser tests drive Debian's Chromium (never a browser download of Playwright's own).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Debian packages the tests run for real: Chromium for the browser tests (never a browser download of
+# Playwright's own), nginx and Redis for the deployment test. Installed as root with apt when missing;
+# services are not started by the install (the tests start their own on loopback ports).
+SYSTEM_PACKAGES := chromium nginx redis-server
+system-packages:
+	@missing=""; for program in $(SYSTEM_PACKAGES); do \
+	  command -v $$program >/dev/null 2>&1 || [ -x /usr/sbin/$$program ] || missing="$$missing $$program"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Debian's chromium for the browser tests..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium is missing and cannot be installed here: the browser tests will be skipped"; fi; }
+	    echo "Installing Debian's$$missing for the tests..."; \
+	    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    status=$$?; rm -f /usr/sbin/policy-rc.d; exit $$status; \
+	  else echo "Missing$$missing and cannot install here: those tests will be skipped"; fi; fi
 
-test: install chromium
+test: install system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Key pages against Flask's floor at 1k, 10k and 100k applications (needs PostgreSQL; installs wrk as root).

@@ -33,6 +33,7 @@ class JSONFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # which gunicorn worker
         }
         request_id = getattr(record, "request_id", None) or _current_request_id()
         if request_id:

@@ -1,0 +1,256 @@
+"""The portal as README's "Deploying" section installs it: the wheel in a fresh virtual environment
+outside the checkout, migrated on PostgreSQL, gunicorn (2 workers, deploy/gunicorn.conf.py) behind
+Debian's nginx (deploy/nginx/refportal.conf) with TLS on loopback, Redis for the rate limits, the
+worker, and a real SMTP server. Everything is checked through https://."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import postgres_url, require
+from tests.deploy.stack import (
+    DEPLOY,
+    HTTPSClient,
+    Processes,
+    build_and_install,
+    free_port,
+    http_get,
+    installed_static,
+    nginx_site,
+    run,
+    self_signed_certificate,
+    start_nginx,
+    wait_for_port,
+    which,
+)
+from tests.smtp import SMTPServer
+
+DATABASE = "refportal_deploy_test"
+PASSWORD = "deploy pass phrase 2026"
+
+SEED_SPANISH_REQUEST = """
+from refportal import create_app
+from refportal.accounts.models import Role
+from refportal.accounts.services import create_user
+from refportal.applications.categories import Credential
+from refportal.applications.services import open_application
+from refportal.extensions import db
+from refportal.references.links import link_token
+from refportal.references.nomination import nominate_referee, send_requests
+from refportal.references.roles import RefereeRole
+from decimal import Decimal
+
+app = create_app()
+with app.test_request_context():
+    ana = create_user(email="ana.deploy@example.org", name="Ana Deploy", role=Role.APPLICANT,
+                      password="deploy pass phrase 2026")
+    application = open_application(applicant=ana, credential=Credential.IMH_E, category=2, mentor_track=None)
+    referees = [("Sara Supervisora", "sara@example.net", RefereeRole.SUPERVISOR, "es"),
+                ("Rae Provider", "rae@example.net", RefereeRole.RSC_PROVIDER, "en"),
+                ("Cole League", "cole@example.net", RefereeRole.COLLEAGUE, "en")]
+    made = [nominate_referee(application=application, actor=ana, name=name, email=email, organisation="Org",
+                             role=role, setting="Home visiting", known_years=Decimal(2), endorsed_credential=None,
+                             endorsed_category=None, waived=True, language=language)
+            for name, email, role, language in referees]
+    send_requests(application=application, actor=ana)
+    db.session.commit()
+    print(link_token(made[0]))
+"""
+
+
+@pytest.fixture(scope="module")
+def components():
+    for program in ("nginx", "redis-server", "openssl"):
+        if which(program) is None:
+            require(program, f"Debian's {program} is not installed (make test installs nginx and redis-server as root)")
+    server_url = postgres_url()
+    if server_url is None:
+        require("PostgreSQL", "the deployment runs on PostgreSQL (set TEST_DATABASE_URL)")
+    return server_url
+
+
+@pytest.fixture(scope="module")
+def database(components):
+    """A database of its own on the test server, dropped afterwards."""
+    admin = sa.create_engine(components, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
+            connection.execute(sa.text(f"CREATE DATABASE {DATABASE}"))
+    except sa.exc.OperationalError as exc:
+        require("PostgreSQL", str(exc).splitlines()[0])
+    yield sa.engine.make_url(components).set(database=DATABASE).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def deployment(database):
+    """The whole stack, up; yields its addresses, settings and figures."""
+    folder = Path(tempfile.mkdtemp(prefix="refportal-deploy-"))  # outside the checkout
+    processes = Processes(folder)
+    smtp = SMTPServer().start()
+    figures: dict[str, float] = {}
+    try:
+        started = time.monotonic()
+        venv = build_and_install(folder)
+        figures["wheel build and install (s)"] = round(time.monotonic() - started, 1)
+        run_folder = folder / "run"
+        run_folder.mkdir()
+        redis_port, gunicorn_port, https_port, http_port = free_port(), free_port(), free_port(), free_port()
+        env = {
+            "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/root"),
+            "REFPORTAL_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
+            "DATABASE_URL": database, "PORTAL_BASE_URL": f"https://127.0.0.1:{https_port}",
+            "PROXY_COUNT": "1", "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{redis_port}/0",
+            "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port), "MAIL_TIMEOUT_SECONDS": "5",
+            "MAIL_DEFAULT_SENDER": "refportal <no-reply@refs.example.test>",
+            "WORKER_POLL_SECONDS": "1", "GUNICORN_WORKERS": "2", "GUNICORN_BIND": f"127.0.0.1:{gunicorn_port}",
+        }
+        flask = [str(venv / "bin" / "flask"), "--app", "refportal"]
+        run([*flask, "db", "upgrade"], cwd=run_folder, env=env)
+        run([*flask, "create-user", "--email", "staff@example.org", "--name", "Staff Member", "--role", "reviewer",
+             "--password", PASSWORD], cwd=run_folder, env=env)
+        spanish_token = run([str(venv / "bin" / "python"), "-c", SEED_SPANISH_REQUEST], cwd=run_folder,
+                            env=env).stdout.strip().splitlines()[-1]
+
+        # The static files, where README's steps put them for nginx.
+        static = folder / "static"
+        shutil.copytree(installed_static(venv), static)
+        cert, key = self_signed_certificate(folder)
+
+        redis = processes.start("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                                          "--save", "", "--appendonly", "no"])
+        wait_for_port(redis_port, redis)
+        gunicorn = processes.start("gunicorn", [str(venv / "bin" / "gunicorn"), "-c", str(DEPLOY / "gunicorn.conf.py"),
+                                                "refportal:create_app()"], cwd=run_folder, env=env)
+        processes.start("worker", [*flask, "worker"], cwd=run_folder, env=env)
+        start_nginx(processes, folder, nginx_site(https_port=https_port, http_port=http_port, cert=cert, key=key,
+                                                  upstream_port=gunicorn_port, static=static))
+        wait_for_port(gunicorn_port, gunicorn)
+        wait_for_port(https_port)
+        ready_started = time.monotonic()
+        while HTTPSClient(https_port, "127.0.0.1", cert).get("/readyz").status != 200:
+            assert time.monotonic() - ready_started < 30, "never ready"
+            time.sleep(0.2)
+        figures["first 200 from /readyz after the ports opened (s)"] = round(time.monotonic() - ready_started, 2)
+        yield {"https_port": https_port, "http_port": http_port, "cert": cert, "smtp": smtp, "env": env,
+               "venv": venv, "run_folder": run_folder, "static": static, "spanish_token": spanish_token,
+               "figures": figures, "processes": processes}
+    except BaseException:
+        print(processes.logs())
+        raise
+    finally:
+        processes.stop_all()
+        smtp.stop()
+        print("deployment figures:", figures)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def client(deployment, source: str = "127.0.0.1") -> HTTPSClient:
+    return HTTPSClient(deployment["https_port"], source, deployment["cert"])
+
+
+def test_https_gives_hsts_and_secure_cookies(deployment):
+    response = client(deployment).get("/login")
+    assert response.status == 200
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    session_cookie = next(c for c in response.headers.get_all("Set-Cookie") if c.startswith("session="))
+    assert "Secure" in session_cookie and "HttpOnly" in session_cookie
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])  # nginx's $request_id, kept
+
+
+def test_plain_http_is_sent_to_https(deployment):
+    response = http_get(f"http://127.0.0.1:{deployment['http_port']}/login")
+    assert response.status == 301 and response.headers["Location"].startswith("https://")
+
+
+def test_login_limits_key_on_the_real_client_and_are_shared_by_both_workers(deployment):
+    def attempts(numbers) -> list[int]:
+        attacker = client(deployment, "127.0.0.2")  # its own session, same address
+        return [attacker.post_form("/login", {"email": f"guess{n}@example.org", "password": "wrong password"}).status
+                for n in numbers]
+
+    # Two browsers at once, so both gunicorn workers answer: 30 attempts between them, then the 31st.
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(attempts, (range(0, 15), range(15, 30)))
+    assert first + second == [200] * 30
+    last = attempts([30])
+    assert last == [429]
+    deployment["figures"]["login attempts from 127.0.0.2 before the 429"] = len(first + second)
+    workers = {line["pid"] for line in request_log(deployment) if line.get("remote_addr") == "127.0.0.2"
+               and line.get("path") == "/login" and line.get("method") == "POST"}
+    assert len(workers) == 2, f"the attempts reached {len(workers)} worker(s)"
+    someone_else = client(deployment, "127.0.0.3")
+    login = someone_else.post_form("/login", {"email": "staff@example.org", "password": PASSWORD})
+    assert login.status == 302 and login.headers["Location"].endswith("/dashboard")
+
+
+def request_log(deployment) -> list[dict]:
+    """The JSON request lines gunicorn's workers wrote (the portal logs to stderr in production)."""
+    log = deployment["processes"].folder / "gunicorn.log"
+    lines = []
+    for text in log.read_text().splitlines():
+        if text.startswith("{"):
+            entry = json.loads(text)
+            if entry.get("logger") == "refportal.request":
+                lines.append(entry)
+    return lines
+    someone_else = client(deployment, "127.0.0.3")
+    login = someone_else.post_form("/login", {"email": "staff@example.org", "password": PASSWORD})
+    assert login.status == 302 and login.headers["Location"].endswith("/dashboard")
+
+
+def test_a_spanish_referee_page_is_spanish(deployment):
+    page = client(deployment).get(f"/r/{deployment['spanish_token']}")
+    assert page.status == 200
+    assert '<html lang="es">' in page.text and "Valoración de referencia para Ana Deploy" in page.text
+    assert "No hay suficiente información para valorar" in page.text
+
+
+def test_a_verification_email_reaches_the_smtp_server_through_the_worker(deployment):
+    address = "new.applicant@example.org"
+    registered = client(deployment, "127.0.0.4").post_form("/register", {
+        "name": "New Applicant", "email": address, "password": PASSWORD, "confirm": PASSWORD})
+    assert registered.status == 200 and "Check your e-mail" in registered.text
+    smtp = deployment["smtp"]
+    deadline = time.monotonic() + 30
+    while not any(d.rcpt_tos == [address] for d in smtp.delivered):
+        assert time.monotonic() < deadline, "the worker did not deliver the verification e-mail"
+        time.sleep(0.2)
+    message = next(d.message for d in smtp.delivered if d.rcpt_tos == [address])
+    assert f"https://127.0.0.1:{deployment['https_port']}/verify-email/" in message.get_body(("plain",)).get_content()
+
+
+def test_static_files_come_from_nginx(deployment):
+    response = client(deployment).get("/static/portal.css")
+    assert response.status == 200 and response.headers["Server"].startswith("nginx")
+    assert "X-Request-ID" not in response.headers  # the app never saw it
+    assert response.text == (deployment["static"] / "portal.css").read_text()
+
+
+def test_readyz_is_200_and_503_for_the_same_install_without_its_database(deployment):
+    ready = client(deployment).get("/readyz")
+    assert ready.status == 200 and '"status":"ready"' in ready.text.replace(" ", "")
+    port = free_port()
+    env = {**deployment["env"], "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none",
+           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1"}
+    processes: Processes = deployment["processes"]
+    cut_off = processes.start("gunicorn-no-database", [
+        str(deployment["venv"] / "bin" / "gunicorn"), "-c", str(DEPLOY / "gunicorn.conf.py"), "refportal:create_app()"],
+        cwd=deployment["run_folder"], env=env)
+    wait_for_port(port, cut_off)
+    response = http_get(f"http://127.0.0.1:{port}/readyz")
+    assert response.status == 503 and '"database":"unreachable' in response.text.replace(" ", "")
+    assert http_get(f"http://127.0.0.1:{port}/healthz").status == 200
