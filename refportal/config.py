@@ -121,23 +121,13 @@ def _json(name: str, default: dict) -> dict:
 
 def _json_by_category(name: str, default: dict) -> dict:
     """A JSON setting whose category keys arrive as strings; they are turned back into numbers."""
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(f"{name} is not valid JSON: {exc}") from exc
+    value = _json(name, default)
+    return default if value is default else _number_keys(value)
 
-    def fix(obj: object) -> object:
-        if isinstance(obj, dict):
-            return {(int(k) if isinstance(k, str) and k.isdigit() else k): fix(v) for k, v in obj.items()}
-        return obj
 
-    fixed = fix(value)
-    if not isinstance(fixed, dict):
-        raise ConfigurationError(f"{name} must be a JSON object.")
-    return fixed
+def _number_keys(obj: dict) -> dict:
+    return {(int(k) if isinstance(k, str) and k.isdigit() else k): (_number_keys(v) if isinstance(v, dict) else v)
+            for k, v in obj.items()}
 
 
 def _development_secret_key(instance_path: Path) -> str:
