@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -25,7 +26,7 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == email))
 
 
-def _account_email(template: str, to: str, **context) -> bool:
+def _account_email(template: str, to: str, **context: Any) -> bool:
     """Queue an account e-mail unless this address had its hourly share (so nobody is flooded)."""
     if sent_recently(template, to) >= current_app.config["EMAILS_PER_ADDRESS_PER_HOUR"]:
         return False

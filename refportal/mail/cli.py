@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fcntl
+from collections.abc import Iterator
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ mail_cli = AppGroup("mail", help="Deliver the outbox.")
 
 
 @contextmanager
-def single_sender_on_sqlite():
+def single_sender_on_sqlite() -> Iterator[None]:
     """SQLite cannot hand rows to several senders safely (no SKIP LOCKED): allow one at a time."""
     if db.engine.dialect.name != "sqlite":
         yield

@@ -79,7 +79,7 @@ def _mark_failed(row: OutboxEmail, error: str) -> None:
     row.status = OutboxStatus.FAILED
     row.last_error = error[:500]
     row.claimed_until = None
-    email_failed.send(current_app._get_current_object(), email=row)
+    email_failed.send(current_app._get_current_object(), email=row)  # type: ignore[attr-defined]  # the app itself
 
 
 def _release(rows: list[OutboxEmail]) -> None:
@@ -89,18 +89,20 @@ def _release(rows: list[OutboxEmail]) -> None:
         row.claimed_until = None
 
 
-def _refusal(exc: Exception) -> tuple[int, str] | None:
-    """The SMTP code and text of a refusal of this one message, or None for a connection fault."""
+Refusal = smtplib.SMTPRecipientsRefused | smtplib.SMTPResponseException
+
+
+def _refusal(exc: Refusal) -> tuple[int, str]:
+    """The SMTP code and text of the server's refusal of this one message."""
+    answer: bytes | str
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        code, text = next(iter(exc.recipients.values()))
-        return code, text.decode(errors="replace") if isinstance(text, bytes) else str(text)
-    if isinstance(exc, smtplib.SMTPResponseException):
-        text = exc.smtp_error
-        return exc.smtp_code, text.decode(errors="replace") if isinstance(text, bytes) else str(text)
-    return None
+        code, answer = next(iter(exc.recipients.values()))
+    else:
+        code, answer = exc.smtp_code, exc.smtp_error
+    return code, answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
 
 
-def _record_outcome(row: OutboxEmail, exc: Exception, report: DeliveryReport, now: datetime) -> None:
+def _record_outcome(row: OutboxEmail, exc: Refusal, report: DeliveryReport, now: datetime) -> None:
     code, text = _refusal(exc)
     if 500 <= code < 600:
         _mark_failed(row, f"{code} {text}")

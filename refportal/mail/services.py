@@ -36,7 +36,7 @@ def sent_recently(template: str, to: str) -> int:
         sa.select(sa.func.count(OutboxEmail.id)).where(
             OutboxEmail.template == template, OutboxEmail.to_address == to, OutboxEmail.created_at >= since
         )
-    )
+    ) or 0
 
 
 def external_url(endpoint: str, **values: Any) -> str:

@@ -39,5 +39,6 @@ def wire_bytes(row: OutboxEmail) -> bytes:
     message = build_message(row)._message()
     message.policy = WIRE_POLICY
     if not row.subject.isascii():  # encoded words folded after "Subject: ", not on a line of their own
-        message.replace_header("Subject", Header(row.subject, "utf-8", header_name="Subject"))
+        # compat32 folds a Header object itself (typeshed only knows str values)
+        message.replace_header("Subject", Header(row.subject, "utf-8", header_name="Subject"))  # type: ignore[arg-type]
     return message.as_bytes()
