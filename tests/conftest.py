@@ -11,14 +11,17 @@ import functools
 import os
 import re
 
-import pytest
-import sqlalchemy as sa
+# A developer's .env must not change what the tests see (read before refportal is imported).
+os.environ["REFPORTAL_SKIP_DOTENV"] = "1"
 
-import refportal.models  # noqa: F401  (every table, for create_all)
-from refportal import create_app
-from refportal.extensions import db
-from refportal.mail.models import OutboxEmail
-from tests.factories import DEFAULT_PASSWORD
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+import refportal.models  # noqa: E402, F401  (every table, for create_all)
+from refportal import create_app  # noqa: E402
+from refportal.extensions import db  # noqa: E402
+from refportal.mail.models import OutboxEmail  # noqa: E402
+from tests.factories import DEFAULT_PASSWORD  # noqa: E402
 
 REQUIRE_ALL = os.environ.get("REFPORTAL_REQUIRE_ALL") == "1"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
@@ -33,9 +36,55 @@ def require(component: str, reason: str) -> None:
 
 
 def postgres_url() -> str | None:
+    """The test database: TEST_DATABASE_URL's, or under pytest-xdist one per worker beside it
+    (`test_gw0`, `test_gw1`, ...), so workers never share a schema."""
     if not TEST_DATABASE_URL:
         return None
-    return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", TEST_DATABASE_URL)
+    url = sa.engine.make_url(re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", TEST_DATABASE_URL))
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        url = url.set(database=f"{url.database}_{worker}")
+    return url.render_as_string(hide_password=False)
+
+
+def is_test_database(name: str | None) -> bool:
+    """The suite drops and rebuilds the schema: only in a database whose name says it is for tests."""
+    return bool(name) and (name.lower().startswith("test") or name.lower().endswith("test"))
+
+
+def _create_worker_database(url: str) -> None:
+    name = sa.engine.make_url(url).database
+    base = sa.engine.make_url(re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", TEST_DATABASE_URL))
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+            if not exists:
+                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+
+
+# Under REFPORTAL_REQUIRE_ALL=1 every test must run: any skip, whatever its cause, fails the session.
+SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report) -> None:
+    if report.skipped:
+        SKIPPED.append(f"{report.nodeid}: {report.longrepr[-1] if isinstance(report.longrepr, tuple) else ''}")
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    if REQUIRE_ALL and SKIPPED and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if REQUIRE_ALL and SKIPPED:
+        terminalreporter.write_line(f"REFPORTAL_REQUIRE_ALL=1 and {len(SKIPPED)} test(s) skipped: the run fails.",
+                                    red=True)
+        for line in SKIPPED:
+            terminalreporter.write_line(f"  {line}", red=True)
 
 
 def base_config(tmp_path, database_url: str) -> dict:
@@ -62,6 +111,15 @@ def postgres_schema():
         if REQUIRE_ALL:
             pytest.fail("REFPORTAL_REQUIRE_ALL=1 but TEST_DATABASE_URL is not set", pytrace=False)
         return None
+    name = sa.engine.make_url(url).database
+    if not is_test_database(name):
+        pytest.exit(f"TEST_DATABASE_URL names the database {name!r}: the suite drops its schema, so it runs only "
+                    "on a database whose name starts or ends with 'test'.", returncode=4)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        try:
+            _create_worker_database(url)
+        except sa.exc.OperationalError as exc:
+            require("PostgreSQL", str(exc).splitlines()[0])
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
@@ -75,6 +133,7 @@ def postgres_schema():
 
 def reset_postgres(engine) -> None:
     """Drop whatever an earlier run left and create the current schema."""
+    assert is_test_database(engine.url.database), f"refusing to drop the schema of {engine.url.database!r}"
     with engine.begin() as conn:
         conn.execute(sa.text("DROP SCHEMA public CASCADE"))
         conn.execute(sa.text("CREATE SCHEMA public"))
