@@ -40,6 +40,11 @@ def register_user(*, name: str, email: str, password: str) -> User | None:
     An address that already has an account gets an e-mail saying so instead; the page answers the
     same either way, so registration does not tell who has an account."""
     email = normalize_email(email)
+    # The same rules as the form, checked before anything else so the answer does not depend on
+    # whether the address has an account.
+    problem = password_problem(password, email=email, name=name)
+    if problem:
+        raise Refused(problem, field="password")
     existing = find_user_by_email(email)
     if existing is not None:
         _account_email("account_exists", existing.email, name=existing.name,

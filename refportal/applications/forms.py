@@ -15,15 +15,6 @@ from refportal.applications.services import MAX_HOURS, MAX_WORK_YEARS
 from refportal.forms import OptionalChoice, WholeNumber, choices
 
 
-def _enum_or_none(enum_cls):
-    def coerce(value):
-        if value in (None, "", "None"):
-            return None
-        return value if isinstance(value, enum_cls) else enum_cls(value)
-
-    return coerce
-
-
 class ApplicationForm(FlaskForm):
     credential = RadioField(
         "Credential",

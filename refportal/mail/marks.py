@@ -20,7 +20,7 @@ from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail, OutboxStatus
 
-_TABLE = OutboxEmail.__table__
+_TABLE: sa.Table = OutboxEmail.__table__  # type: ignore[assignment]
 _SENT = sa.update(_TABLE).where(_TABLE.c.id == sa.bindparam("row_id")).values(
     status=OutboxStatus.SENT, sent_at=sa.bindparam("sent_at"), attempts=_TABLE.c.attempts + 1,
     claimed_until=None, last_error=None)
@@ -54,11 +54,15 @@ class SentMarks:
 
 
 class OverlappedSentMarks(SentMarks):
-    """PostgreSQL: hand the UPDATE over and read its answer before the next one."""
+    """PostgreSQL: hand the UPDATE over and read its answer before the next one. A server that does
+    not answer within `timeout` seconds (a lost connection, a blocked row) raises MarkFailed."""
 
-    def __init__(self, conn: sa.Connection):
+    def __init__(self, conn: sa.Connection, timeout: float = 30):
         super().__init__(conn)
-        self.pgconn = conn.connection.driver_connection.pgconn
+        driver_connection = conn.connection.driver_connection
+        assert driver_connection is not None  # noqa: S101 - a connection taken from the pool is open
+        self.pgconn = driver_connection.pgconn
+        self.timeout = timeout
         self.pending = False
 
     def _record(self, row_id: int, sent_at: datetime) -> None:
@@ -67,7 +71,13 @@ class OverlappedSentMarks(SentMarks):
         self.pgconn.send_query_params(_SENT_SQL, [naive_utc.encode(), str(row_id).encode()])
         self.pending = True
         while self.pgconn.flush():  # the rest of the statement once the socket takes it
-            select.select([], [self.pgconn.socket], [])
+            self._wait(readable=False)
+
+    def _wait(self, *, readable: bool) -> None:
+        socket = self.pgconn.socket
+        ready = select.select([socket] if readable else [], [] if readable else [socket], [], self.timeout)
+        if not any(ready):
+            raise MarkFailed(f"marking a message sent failed: no answer from the database within {self.timeout:g} s")
 
     def finish(self) -> None:
         if not self.pending:
@@ -77,7 +87,7 @@ class OverlappedSentMarks(SentMarks):
             self.pgconn.consume_input()
             if not self.pgconn.is_busy():
                 break
-            select.select([self.pgconn.socket], [], [])
+            self._wait(readable=True)
         results = []
         while (result := self.pgconn.get_result()) is not None:
             results.append(result)
@@ -88,11 +98,17 @@ class OverlappedSentMarks(SentMarks):
 
 
 @contextmanager
-def sent_marks() -> Iterator[SentMarks]:
+def sent_marks(timeout: float = 30) -> Iterator[SentMarks]:
+    """Marks on a connection of their own; a connection whose mark failed is discarded, not pooled,
+    so the next batch starts on a fresh one."""
     with db.engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        marks = OverlappedSentMarks(conn) if conn.dialect.driver == "psycopg" else SentMarks(conn)
+        marks = OverlappedSentMarks(conn, timeout) if conn.dialect.driver == "psycopg" else SentMarks(conn)
         try:
-            yield marks
-        finally:
-            marks.finish()
+            try:
+                yield marks
+            finally:
+                marks.finish()  # read the last answer, whatever ended the batch
+        except MarkFailed:
+            conn.invalidate()
+            raise

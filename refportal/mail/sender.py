@@ -143,7 +143,7 @@ def _deliver_batch(now: datetime, should_stop: Callable[[], bool]) -> DeliveryRe
         return report
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     try:
-        with sent_marks() as marks:
+        with sent_marks(timeout=current_app.config["MAIL_TIMEOUT_SECONDS"]) as marks:
             for index, row in enumerate(rows):
                 if should_stop():
                     _release(rows[index:])  # untried: due again at once, for this or another sender

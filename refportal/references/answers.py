@@ -36,11 +36,10 @@ from refportal.references.rating_form import (
 
 
 class RatingIncomplete(Refused):
-    """Submitting needs every answer; `problems` maps form fields to messages."""
+    """Submitting needs every answer (the form marks which, from rating_problems)."""
 
-    def __init__(self, problems: dict[str, str]):
+    def __init__(self) -> None:
         super().__init__(_("Some answers are missing: they are marked below. Your answers are saved as a draft."))
-        self.problems = problems
 
 
 def draft_digest(answers: dict) -> str:
@@ -105,7 +104,7 @@ def submit_rating(*, reference: Reference, nonce: str, answers: dict) -> Rating:
     """Store the rating once; a second submission (or one after a revocation) raises LinkClosed."""
     problems = rating_problems(answers)
     if problems:
-        raise RatingIncomplete(problems)
+        raise RatingIncomplete()
     now = utcnow()
     _conditional_update(reference, nonce, Event.SUBMIT, submitted_at=now, draft=answers)
     na_count = not_enough_information_count(answers["items"])

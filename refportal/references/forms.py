@@ -22,9 +22,6 @@ from refportal.references.rating_form import (
 from refportal.references.models import Reference
 from refportal.references.roles import REFEREE_SIDE_LABELS, RefereeRole
 
-YES_NO = [("yes", "Yes"), ("no", "No")]
-
-
 class NominationForm(FlaskForm):
     name = StringField("Referee's full name", filters=[strip_text],
                        validators=[DataRequired("Enter the referee's name."), Length(max=120), SingleLine()])

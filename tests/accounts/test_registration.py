@@ -1,6 +1,7 @@
 """Registration, e-mail verification and login."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from itsdangerous import URLSafeTimedSerializer
 
@@ -216,3 +217,16 @@ def test_password_is_rehashed_when_parameters_change(make_app):
     with app.app_context():
         new_hash = db.session.get(User, user.id).password_hash
     assert new_hash != old_hash and "t=2" in new_hash
+
+
+def test_the_registration_service_applies_the_password_rules_itself(app):
+    from refportal.accounts.services import register_user
+    from refportal.exceptions import Refused
+
+    with app.test_request_context():
+        for weak in ("short", "password1234", "aaaaaaaaaaaaaaaa"):
+            with pytest.raises(Refused) as refused:
+                register_user(name="Pat", email="pat@example.org", password=weak)
+            assert refused.value.field == "password"
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0

@@ -1,6 +1,8 @@
 """Error pages in the site's layout, security headers, the mail viewer only in development."""
 from __future__ import annotations
 
+import pytest
+
 from refportal import create_app
 from tests.conftest import base_config
 
@@ -40,7 +42,7 @@ def test_413_in_layout(make_app):
 
 
 def test_500_in_layout_and_no_traceback(make_app):
-    app = make_app()
+    app = make_app(TESTING=False)  # as served: the page, not the exception
 
     @app.get("/boom")
     def boom():
@@ -78,3 +80,15 @@ def test_mail_viewer_exists_in_development(tmp_path, postgres_schema):
     del config["MAIL_VIEWER"]
     app = create_app(config)
     assert "mail_viewer.inbox" in app.view_functions
+
+
+def test_an_unexpected_error_reaches_a_failing_test_with_its_traceback(make_app):
+    """Under test, the 500 page does not hide the error (production shows the page: test_production)."""
+    app = make_app()
+
+    @app.get("/test-only/broken")
+    def broken():
+        raise RuntimeError("the real cause")
+
+    with pytest.raises(RuntimeError, match="the real cause"):
+        app.test_client().get("/test-only/broken")

@@ -60,3 +60,24 @@ def test_a_refused_mark_stops_the_sender_with_the_reason(app, monkeypatch):
             with sent_marks() as marks:
                 marks.mark(claimed[0])
                 marks.mark(claimed[1])  # reads the first one's answer first
+
+
+def test_a_database_that_does_not_answer_fails_the_mark_in_time_and_the_next_batch_reconnects(app):
+    """A mark that gets no answer (here: its row held by another transaction) raises MarkFailed after
+    the timeout instead of waiting for ever; that connection is discarded and the next marks work."""
+    on_postgresql(app)
+    queue(app, "a@example.org", "b@example.org")
+    with app.app_context():
+        claimed = list(db.session.scalars(sa.select(OutboxEmail).order_by(OutboxEmail.id)))
+        blocker = db.engine.connect()
+        blocker.execute(sa.text("SELECT id FROM outbox_email WHERE id = :id FOR UPDATE"), {"id": claimed[0].id})
+        started = time.monotonic()
+        with pytest.raises(MarkFailed, match="no answer from the database within 1 s"):
+            with sent_marks(timeout=1) as marks:
+                marks.mark(claimed[0])
+        assert time.monotonic() - started < 5
+        blocker.rollback()
+        blocker.close()
+        with sent_marks(timeout=5) as marks:  # a fresh connection, not the one left waiting
+            marks.mark(claimed[1])
+    assert [r.status for r in rows(app)][1] is OutboxStatus.SENT
