@@ -12,7 +12,8 @@ from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.marks import sent_marks
-from refportal.mail.services import email_failed
+from refportal.mail.services import message_failed_for_good
+from refportal.mail.verp import envelope_sender
 from refportal.mail.wire import wire_bytes
 
 MAX_BACKOFF = timedelta(hours=6)
@@ -78,7 +79,7 @@ def _mark_failed(row: OutboxEmail, error: str) -> None:
     row.status = OutboxStatus.FAILED
     row.last_error = error[:500]
     row.claimed_until = None
-    email_failed.send(current_app._get_current_object(), email=row)
+    message_failed_for_good(row, row.last_error)
 
 
 def _release(rows: list[OutboxEmail]) -> None:
@@ -137,12 +138,11 @@ def _deliver_batch(now: datetime) -> DeliveryReport:
             report.failed += row.status == OutboxStatus.FAILED
         db.session.commit()
         return report
-    sender = current_app.config["MAIL_DEFAULT_SENDER"]
     try:
         with sent_marks() as marks:
             for index, row in enumerate(rows):
                 try:
-                    smtp.sendmail(sender, [row.to_address], row.wire_message or wire_bytes(row))
+                    smtp.sendmail(envelope_sender(row), [row.to_address], row.wire_message or wire_bytes(row))
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
                     _record_outcome(row, exc, report, now)
                     db.session.commit()

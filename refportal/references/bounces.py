@@ -11,8 +11,10 @@ from refportal.references.models import LIVE_STATUSES, Reference, ReferenceStatu
 from refportal.references.notices import tell_applicant
 
 
-def mark_bounced(sender, email: OutboxEmail, **_) -> None:
-    """A message to a referee was refused for good: mark the reference bounced and tell the applicant."""
+def mark_bounced(sender, email: OutboxEmail, reason: str | None = None, **_) -> None:
+    """A message to a referee failed for good (SMTP 5xx or a later delivery report): mark the
+    reference bounced and tell the applicant. Only a live reference changes, so a second report
+    about the same message (or the SMTP refusal and its report) tells the applicant nothing more."""
     if email.related_type != Reference.__tablename__ or email.related_id is None:
         return
     reference = db.session.get(Reference, email.related_id)
@@ -20,5 +22,6 @@ def mark_bounced(sender, email: OutboxEmail, **_) -> None:
         return
     reference.status = ReferenceStatus.BOUNCED
     reference.bounced_at = utcnow()
-    record("reference.bounced", obj=reference, error=email.last_error)
-    tell_applicant(reference, "reference_bounced", error=email.last_error)
+    error = reason or email.last_error
+    record("reference.bounced", obj=reference, error=error)
+    tell_applicant(reference, "reference_bounced", error=error)
