@@ -26,6 +26,7 @@ from email.utils import getaddresses, parseaddr
 
 import sqlalchemy as sa
 from flufl.bounce import all_failures
+from flufl.bounce._detectors.simplewarning import SimpleWarning  # the detector, not exported
 
 from refportal.audit.services import record
 from refportal.db import utcnow
@@ -42,6 +43,7 @@ RECIPIENT_HEADERS = ("to", "delivered-to", "x-original-to", "envelope-to", "x-en
 AUTO_REPLY_SUBJECT = re.compile(
     r"^\s*(out of (the )?office|automatic reply|auto(matic)?[- ]?(reply|response)|autoreply|abwesenheit|"
     r"respuesta autom[aá]tica|r[ée]ponse automatique|on vacation|away from)", re.IGNORECASE)
+MAIL_SYSTEM = re.compile(r"^(mailer-daemon|mail-daemon|mailer_daemon|postmaster|mdaemon)@", re.IGNORECASE)
 STATUS_CODE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 SMTP_REPLY = re.compile(r"\b([45]\d\d)[ -]")
 
@@ -110,12 +112,19 @@ def _delivery_status_blocks(msg: Message) -> list[_Block] | None:
     return blocks
 
 
+def _from_a_mail_system(msg: Message) -> bool:
+    """Mail servers' own reports carry Auto-Submitted: auto-replied too; a person's auto-reply does
+    not come from the mailer daemon nor name failed recipients."""
+    sender = parseaddr(_text(msg.get("from", "")))[1].lower()
+    return msg.get("x-failed-recipients") is not None or bool(MAIL_SYSTEM.match(sender))
+
+
 def _is_auto_reply(msg: Message) -> bool:
     auto_submitted = _text(msg.get("auto-submitted", "")).strip().lower()
     precedence = _text(msg.get("precedence", "")).strip().lower()
-    return (auto_submitted.startswith("auto-replied") or msg.get("x-autoreply") is not None
-            or msg.get("x-autorespond") is not None or precedence == "auto_reply"
-            or bool(AUTO_REPLY_SUBJECT.match(_text(msg.get("subject", "")))))
+    return (msg.get("x-autoreply") is not None or msg.get("x-autorespond") is not None
+            or precedence == "auto_reply" or bool(AUTO_REPLY_SUBJECT.match(_text(msg.get("subject", ""))))
+            or (auto_submitted.startswith("auto-replied") and not _from_a_mail_system(msg)))
 
 
 def _leaf_texts(msg: Message) -> list[str]:
@@ -180,6 +189,12 @@ def _classify(msg: Message) -> BounceVerdict:
     # Not RFC 3464: flufl.bounce's detectors for the formats of Exim, qmail, Exchange, Yahoo, ...
     temporary, permanent = all_failures(msg)
     texts = _leaf_texts(msg)
+    # flufl.bounce stops at the first detector that finds anything, and its generic SimpleMatch runs
+    # before SimpleWarning: a delay warning (Exim's, say) comes back as a permanent failure. A report
+    # that is a known warning, or whose only reply codes are 4xx, is a delay.
+    warned = SimpleWarning().process(msg)[0]
+    if permanent and ((warned and permanent <= warned) or _only_transient_codes(texts)):
+        temporary, permanent = temporary | permanent, frozenset()
     if permanent:
         return BounceVerdict(PERMANENT, recipients={a.decode("ascii").lower() for a in permanent},
                              reason=_diagnostic_from_text(texts))
@@ -187,6 +202,12 @@ def _classify(msg: Message) -> BounceVerdict:
         return BounceVerdict(TRANSIENT, recipients={a.decode("ascii").lower() for a in temporary},
                              reason=_diagnostic_from_text(texts))
     return BounceVerdict(IGNORE, note="not a delivery report")
+
+
+def _only_transient_codes(texts: list[str]) -> bool:
+    codes = {m.group(1)[0] for text in texts for m in SMTP_REPLY.finditer(text)}
+    codes |= {m.group(1) for text in texts for m in STATUS_CODE.finditer(text)}
+    return "4" in codes and "5" not in codes
 
 
 def _outbox_ids_by_message_id(msg: Message) -> set[int]:
