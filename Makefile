@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app refportal
 
-.PHONY: install run test bench chromium translations clean
+.PHONY: install run test bench chromium dovecot translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,16 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing and cannot be installed here: the browser tests will be skipped"; fi; }
 
-test: install chromium
+# The bounce-mailbox tests run Debian's dovecot (IMAP) in the foreground on a loopback port.
+dovecot:
+	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's dovecot-imapd for the IMAP tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	    systemctl disable --now dovecot >/dev/null 2>&1 || true; \
+	  else echo "dovecot is missing and cannot be installed here: the IMAP tests will be skipped"; fi; }
+
+test: install chromium dovecot
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Key pages against Flask's floor at 1k, 10k and 100k applications (needs PostgreSQL; installs wrk as root).
