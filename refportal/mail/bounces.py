@@ -265,7 +265,7 @@ def record_bounce_report(raw: bytes, *, source: str) -> BounceVerdict:
             row.bounced_at = utcnow()
             row.bounce_reason = reason
             record("email.bounced", obj=row, source=source, reason=reason)
-            message_failed_for_good(row, reason)
+            message_failed_for_good(row)
         else:
             row.delayed_at = utcnow()
             row.delay_reason = reason

@@ -79,7 +79,7 @@ def _mark_failed(row: OutboxEmail, error: str) -> None:
     row.status = OutboxStatus.FAILED
     row.last_error = error[:500]
     row.claimed_until = None
-    message_failed_for_good(row, row.last_error)
+    message_failed_for_good(row)
 
 
 def _release(rows: list[OutboxEmail]) -> None:

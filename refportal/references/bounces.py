@@ -11,7 +11,7 @@ from refportal.references.models import LIVE_STATUSES, Reference, ReferenceStatu
 from refportal.references.notices import tell_applicant
 
 
-def mark_bounced(sender, email: OutboxEmail, reason: str | None = None, **_) -> None:
+def mark_bounced(sender, email: OutboxEmail, **_) -> None:
     """A message to a referee failed for good (SMTP 5xx or a later delivery report): mark the
     reference bounced and tell the applicant. Only a live reference changes, so a second report
     about the same message (or the SMTP refusal and its report) tells the applicant nothing more."""
@@ -22,6 +22,6 @@ def mark_bounced(sender, email: OutboxEmail, reason: str | None = None, **_) -> 
         return
     reference.status = ReferenceStatus.BOUNCED
     reference.bounced_at = utcnow()
-    error = reason or email.last_error
+    error = email.bounce_reason or email.last_error  # a delivery report's, or the SMTP refusal's
     record("reference.bounced", obj=reference, error=error)
     tell_applicant(reference, "reference_bounced", error=error)
