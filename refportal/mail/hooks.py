@@ -11,6 +11,7 @@ import email.policy
 import hmac
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from refportal.extensions import csrf, db, limiter
@@ -57,6 +58,12 @@ def bounces() -> Response:
         return _answer(413, error="the report is larger than MAX_CONTENT_LENGTH")
     if not _looks_like_a_message(raw):
         return _answer(400, error="the body is not an RFC 822 message")
-    verdict = record_bounce_report(raw, source="webhook")
-    db.session.commit()
+    try:
+        verdict = record_bounce_report(raw, source="webhook")
+        db.session.commit()
+    except SQLAlchemyError:
+        # Not the report's fault: the database is unavailable. 503 so the service retries it later.
+        db.session.rollback()
+        current_app.logger.exception("bounce report not recorded")
+        return _answer(503, error="the report could not be recorded now; send it again later")
     return _answer(202, outcome=verdict.kind, outbox_id=verdict.outbox_id if verdict.kind != "ignore" else None)

@@ -188,3 +188,23 @@ def test_a_message_whose_processing_fails_is_left_unseen_for_the_next_poll(sent_
     assert state(app)["references"][REFEREE] == ReferenceStatus.BOUNCED and state(app)["notices"] == 1
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(OutboxEmail.id))) >= 4
+
+
+def test_a_database_failure_at_the_webhook_is_a_503_to_retry_and_changes_nothing(sent_world):
+    app, _, _ = sent_world
+    raw = report_about(app, "postfix_permanent")
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE outbox_email RENAME COLUMN bounce_reason TO bounce_reason_gone"))
+    try:
+        response = post_report(app, raw)
+    finally:
+        with app.app_context():
+            db.session.rollback()
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE outbox_email RENAME COLUMN bounce_reason_gone TO bounce_reason"))
+            db.engine.dispose()
+    assert response.status_code == 503 and response.is_json
+    assert state(app)["references"][REFEREE] == ReferenceStatus.INVITED
+    assert post_report(app, raw).status_code == 202
+    assert state(app)["references"][REFEREE] == ReferenceStatus.BOUNCED
