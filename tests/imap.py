@@ -92,7 +92,7 @@ class DovecotServer:
                                              internal_user=internal_user))
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "DovecotServer":
+    def start(self) -> DovecotServer:
         self.process = subprocess.Popen([dovecot_binary(), "-F", "-c", str(self.config)],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 15

@@ -65,7 +65,7 @@ class _Block:
     recipient: str
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     """A header value as text, whatever its encoding (non-UTF-8 bytes survive as replacement characters)."""
     if value is None:
         return ""
@@ -96,8 +96,8 @@ def _delivery_status_blocks(msg: Message) -> list[_Block] | None:
         if isinstance(payload, list):
             headers = [p for p in payload if isinstance(p, Message)]
         else:  # a string payload (e.g. encoded): split it into its header blocks ourselves
-            raw = part.get_payload(decode=True) or b""
-            text = raw.decode("utf-8", "replace").replace("\r\n", "\n")
+            raw = part.get_payload(decode=True)
+            text = (raw if isinstance(raw, bytes) else b"").decode("utf-8", "replace").replace("\r\n", "\n")
             headers = [HeaderParser().parsestr(chunk) for chunk in re.split(r"\n\s*\n", text) if chunk.strip()]
         for block in headers:
             recipient = block.get("final-recipient") or block.get("original-recipient") or ""
@@ -141,14 +141,14 @@ def _leaf_texts(msg: Message) -> list[str]:
 
 def _original_headers(msg: Message) -> list[Message]:
     """The original message's headers as returned inside the report (message/rfc822 or text/rfc822-headers)."""
-    found = []
+    found: list[Message] = []
     for part in msg.walk():
         kind = part.get_content_type()
         if kind == "message/rfc822" and part.is_multipart():
             found.extend(p for p in part.get_payload() if isinstance(p, Message))
         elif kind == "text/rfc822-headers":
-            raw = part.get_payload(decode=True) or b""
-            found.append(BytesHeaderParser().parsebytes(raw.lstrip()))
+            raw = part.get_payload(decode=True)
+            found.append(BytesHeaderParser().parsebytes(raw.lstrip() if isinstance(raw, bytes) else b""))
     return found
 
 

@@ -63,7 +63,7 @@ def bounces_command() -> None:
     try:
         report = poll_bounce_mailbox()
     except BounceMailboxNotConfigured as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     except (OSError, IMAPClientError) as exc:
-        raise click.ClickException(f"the bounce mailbox could not be read: {exc}")
+        raise click.ClickException(f"the bounce mailbox could not be read: {exc}") from exc
     click.echo(f"reports {report.fetched}: acted on {report.acted}, ignored {report.ignored}, errors {report.errors}")

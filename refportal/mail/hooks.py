@@ -20,7 +20,7 @@ from refportal.mail.bounces import record_bounce_report
 hooks_bp = Blueprint("hooks", __name__, url_prefix="/hooks")
 
 
-def _answer(status: int, **body) -> Response:
+def _answer(status: int, **body: object) -> Response:
     response = jsonify(body)
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"

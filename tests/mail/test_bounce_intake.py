@@ -10,17 +10,18 @@ from refportal.mail.bounces import IGNORE, read_bounce_report
 from refportal.mail.imap import HANDLED, IGNORED
 from refportal.mail.models import OutboxEmail
 from refportal.references.models import ReferenceStatus
-from tests.mail.test_bounce_reports import (BOUNCE_BASE, REFEREE, SECRET, post_report, report_about, row_for,
-                                            sent_world, state)  # noqa: F401  (the fixture)
+from tests.mail.bounce_helpers import BOUNCE_BASE, REFEREE, SECRET, post_report, report_about, row_for, state
 
 GARBAGE = {
     "binary": bytes(range(256)) * 4,
-    "non-utf8 headers": b"From: \xff\xfe\xc3(@example.net\r\nSubject: \xe9t\xe9 \x80\r\nTo: " + BOUNCE_BASE.encode()
+    "non-utf8 headers": b"From: \xff\xfe\xc3(@example.net\r\nSubject: \xe9t\xe9 \x80\r\nTo: "
+                        + BOUNCE_BASE.encode()
                         + b"\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"x\"\r\n\r\n"
                         b"--x\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; \xff@\xfe\r\n"
                         b"Action: failed\r\nStatus: 5.1.1\r\n\r\n--x--\r\n",
     "broken boundaries": b"From: MAILER-DAEMON@example.net\r\nSubject: Undelivered\r\nContent-Type: multipart/report;"
-                         b" boundary=\"never-closed\"\r\n\r\n--never-closed\r\nContent-Type: message/delivery-status\r\n"
+                         b" boundary=\"never-closed\"\r\n\r\n--never-closed\r\n"
+                         b"Content-Type: message/delivery-status\r\n"
                          b"Content-Transfer-Encoding: base64\r\n\r\n!!!not base64!!!\r\n--never",
     "message/rfc822 without a message": b"From: MAILER-DAEMON@example.net\r\nContent-Type: multipart/mixed; "
                                         b"boundary=b\r\n\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n--b--\r\n",
@@ -193,9 +194,8 @@ def test_a_message_whose_processing_fails_is_left_unseen_for_the_next_poll(sent_
 def test_a_database_failure_at_the_webhook_is_a_503_to_retry_and_changes_nothing(sent_world):
     app, _, _ = sent_world
     raw = report_about(app, "postfix_permanent")
-    with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("ALTER TABLE outbox_email RENAME COLUMN bounce_reason TO bounce_reason_gone"))
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE outbox_email RENAME COLUMN bounce_reason TO bounce_reason_gone"))
     try:
         response = post_report(app, raw)
     finally:

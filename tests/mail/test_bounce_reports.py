@@ -3,110 +3,35 @@ and the IMAP mailbox, against a real SMTP server, a real IMAP server (dovecot) a
 from __future__ import annotations
 
 import re
-import string
 from email.utils import parseaddr
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from refportal.audit.models import AuditEvent
 from refportal.extensions import db
 from refportal.mail.bounces import IGNORE, PERMANENT, TRANSIENT, read_bounce_report
-from refportal.mail.models import OutboxEmail, OutboxStatus
+from refportal.mail.models import OutboxStatus
 from refportal.mail.sender import deliver_due
-from refportal.mail.verp import bounce_address, check_verp, VerpCheck
+from refportal.mail.verp import VerpCheck, bounce_address, check_verp
 from refportal.references.models import ReferenceStatus
+from tests.mail.bounce_helpers import (
+    BOUNCE_BASE,
+    CORPUS,
+    EXPECTED,
+    REFEREE,
+    SECRET,
+    deliver,
+    post_report,
+    report_about,
+    row_for,
+    state,
+)
 from tests.references.conftest import ready_applicant
-from tests.references.helpers import nominate_three, references, send_requests
-
-CORPUS = Path(__file__).parent / "bounce_corpus"
-BOUNCE_BASE = "bounces@refs.example.org"
-SECRET = "webhook-secret-for-the-tests"
-PORTAL_FROM = "refportal <no-reply@refportal.invalid>"
-REFEREE = "rae@example.net"
-EXPECTED = {
-    "postfix_permanent": PERMANENT, "postfix_delayed": TRANSIENT,
-    "exim_permanent": PERMANENT, "exim_delayed": TRANSIENT,
-    "exchange_permanent": PERMANENT, "exchange_delayed": TRANSIENT,
-    "gmail_permanent": PERMANENT, "gmail_delayed": TRANSIENT,
-    "ses_permanent": PERMANENT,
-    "out_of_office": IGNORE,
-}
+from tests.references.helpers import nominate_three, send_requests
 
 
 def test_the_corpus_is_complete():
     assert {p.stem for p in CORPUS.glob("*.eml")} == set(EXPECTED)
-
-
-@pytest.fixture
-def sent_world(make_app, smtp_server, imap_server):
-    """Three referee requests sent through the real SMTP server with VERP on; the IMAP mailbox ready."""
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_TIMEOUT_SECONDS=5,
-                   MAIL_DEFAULT_SENDER=PORTAL_FROM, BOUNCE_ADDRESS=BOUNCE_BASE, BOUNCE_WEBHOOK_SECRET=SECRET,
-                   BOUNCE_IMAP_URL=imap_server.url)
-    browser, application = ready_applicant(app)
-    nominate_three(browser, application.id)
-    send_requests(browser, application.id)
-    with app.app_context():
-        assert deliver_due().sent == 3
-    return app, smtp_server, imap_server
-
-
-def row_for(app, to: str) -> OutboxEmail:
-    with app.app_context():
-        row = db.session.scalars(sa.select(OutboxEmail).where(OutboxEmail.to_address == to)
-                                 .order_by(OutboxEmail.id)).first()
-        db.session.expunge(row)
-        return row
-
-
-def report_about(app, name: str, *, to_verp: bool = True, recipient: str = REFEREE, row_id: int | None = None,
-                 report_to: str | None = None) -> bytes:
-    """A corpus report about the request sent to `recipient`, as the relay would deliver it."""
-    row = row_for(app, recipient)
-    row_id = row_id or row.id
-    with app.app_context():
-        verp = bounce_address(row_id)
-        message_id = OutboxEmail(id=row_id).message_id("portal.example.test")
-    envelope = verp if to_verp else BOUNCE_BASE
-    text = string.Template((CORPUS / f"{name}.eml").read_text()).substitute(
-        report_to=report_to or envelope, recipient=recipient, message_id=message_id,
-        original_from=PORTAL_FROM, return_path=envelope)
-    return text.replace("\n", "\r\n").encode()
-
-
-def post_report(app, raw: bytes, *, secret: str = SECRET, content_type: str = "message/rfc822"):
-    return app.test_client().post("/hooks/bounces", data=raw, content_type=content_type,
-                                  headers={"Authorization": f"Bearer {secret}"})
-
-
-def deliver(app, imap_server, raw: bytes, via: str):
-    if via == "webhook":
-        response = post_report(app, raw)
-        assert response.status_code == 202, response.get_data(as_text=True)
-        assert "Set-Cookie" not in response.headers
-        return response.get_json()
-    imap_server.append(raw)
-    with app.app_context():
-        from refportal.mail.imap import poll_bounce_mailbox
-
-        report = poll_bounce_mailbox()
-    assert report.fetched == 1 and report.errors == 0
-    return report
-
-
-def state(app):
-    """What a report may change: reference statuses, the row's report fields, notices, audit events."""
-    with app.app_context():
-        rows = db.session.execute(sa.select(OutboxEmail.to_address, OutboxEmail.status, OutboxEmail.bounced_at,
-                                            OutboxEmail.bounce_reason, OutboxEmail.delayed_at,
-                                            OutboxEmail.delay_reason).order_by(OutboxEmail.id)).all()
-        notices = db.session.scalar(sa.select(sa.func.count(OutboxEmail.id))
-                                    .where(OutboxEmail.template == "reference_bounced"))
-        events = db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
-    return {"references": {r.email: r.status for r in references(app)}, "rows": [tuple(r) for r in rows],
-            "notices": notices, "events": list(events)}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -121,7 +46,8 @@ def test_the_envelope_sender_is_the_signed_verp_address_and_the_header_from_is_u
         with app.app_context():
             assert delivered.mail_from == bounce_address(row.id)
             assert check_verp(delivered.mail_from) == (VerpCheck.VALID, row.id)
-        assert delivered.mail_from.startswith(f"bounces+{row.id}-") and delivered.mail_from.endswith("@refs.example.org")
+        assert delivered.mail_from.startswith(f"bounces+{row.id}-")
+        assert delivered.mail_from.endswith("@refs.example.org")
         assert parseaddr(delivered.message["From"])[1] == "no-reply@refportal.invalid"
         assert delivered.message["Message-ID"] == f"<outbox-{row.id}@portal.example.test>"
 
