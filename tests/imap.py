@@ -93,25 +93,29 @@ class DovecotServer:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> DovecotServer:
+        self.output = open(self.tmp / "dovecot.out", "wb")  # noqa: SIM115  (closed in stop())
         self.process = subprocess.Popen([dovecot_binary(), "-F", "-c", str(self.config)],
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                        stdout=self.output, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"dovecot exited: {self.process.stdout.read().decode(errors='replace')} "
-                                   f"{self.log()}")
+                log = self.log()
+                self.stop()
+                raise RuntimeError(f"dovecot exited: {log}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
                     if sock.recv(100).startswith(b"* OK"):
                         return self
             except OSError:
                 time.sleep(0.1)
+        log = self.log()
         self.stop()
-        raise RuntimeError(f"dovecot did not answer on port {self.port}: {self.log()}")
+        raise RuntimeError(f"dovecot did not answer on port {self.port}: {log}")
 
     def log(self) -> str:
-        path = self.tmp / "dovecot.log"
-        return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+        paths = (self.tmp / "dovecot.out", self.tmp / "dovecot.log")
+        found = [path.read_text(errors="replace")[-2000:] for path in paths if path.exists()]
+        return "\n".join(found)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -121,6 +125,8 @@ class DovecotServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process is not None:
+            self.output.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     @property
