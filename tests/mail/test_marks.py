@@ -56,6 +56,7 @@ def test_a_refused_mark_stops_the_sender_with_the_reason(app, monkeypatch):
                                                    b"AND $1::timestamp IS NOT NULL")
     with app.app_context():
         claimed = list(db.session.scalars(sa.select(OutboxEmail).order_by(OutboxEmail.id)))
-        with pytest.raises(MarkFailed, match="no_such_column"), sent_marks() as marks:
-            marks.mark(claimed[0])
-            marks.mark(claimed[1])  # reads the first one's answer first
+        with pytest.raises(MarkFailed, match="no_such_column"):
+            with sent_marks() as marks:
+                marks.mark(claimed[0])
+                marks.mark(claimed[1])  # reads the first one's answer first

@@ -45,8 +45,9 @@ def test_html_part_escapes_what_people_typed(app):
 
 @pytest.mark.parametrize("to", ["a@example.org\r\nBcc: b@example.org", "a@example.org\nX: y"])
 def test_line_breaks_in_a_recipient_are_refused(app, to):
-    with app.app_context(), pytest.raises(HeaderInjection):
-        queue_verify(to=to)
+    with app.app_context():
+        with pytest.raises(HeaderInjection):
+            queue_verify(to=to)
 
 
 def test_the_viewer_lists_messages_and_makes_links_clickable(app, client):
