@@ -40,13 +40,14 @@ run: install
 	@echo ""
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-# Debian packages the tests run for real: Chromium for the browser tests (never a browser download of
-# Playwright's own), nginx and Redis for the deployment test. Installed as root with apt when missing;
-# services are not started by the install (the tests start their own on loopback ports).
-SYSTEM_PACKAGES := chromium nginx redis-server
+# Debian packages the tests run for real (program:package): Chromium for the browser tests (never a
+# browser download of Playwright's own), nginx and Redis for the deployment test, dovecot as the bounce
+# mailbox. Installed as root with apt when missing; no service is started by the install (the tests
+# start their own on loopback ports).
+SYSTEM_PACKAGES := chromium:chromium nginx:nginx redis-server:redis-server dovecot:dovecot-imapd
 system-packages:
-	@missing=""; for program in $(SYSTEM_PACKAGES); do \
-	  command -v $$program >/dev/null 2>&1 || [ -x /usr/sbin/$$program ] || missing="$$missing $$program"; done; \
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do program=$${pair%%:*}; \
+	  command -v $$program >/dev/null 2>&1 || [ -x /usr/sbin/$$program ] || missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "Installing Debian's$$missing for the tests..."; \

@@ -301,4 +301,11 @@ def _settings_from_environment(env: str, inst: Path) -> dict:
         "READY_DATABASE_TIMEOUT_SECONDS": _int("READY_DATABASE_TIMEOUT_SECONDS", 2),
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), default=True),
         "WTF_CSRF_TIME_LIMIT": _int("WTF_CSRF_TIME_LIMIT", 3600 * 8),
+        # Delivery reports (bounces): the VERP envelope sender, the webhook's secret, the IMAP mailbox.
+        "BOUNCE_ADDRESS": os.environ.get("BOUNCE_ADDRESS", "").strip() or None,
+        "BOUNCE_WEBHOOK_SECRET": os.environ.get("BOUNCE_WEBHOOK_SECRET", "").strip() or None,
+        "BOUNCE_WEBHOOK_LIMIT": os.environ.get("BOUNCE_WEBHOOK_LIMIT", "120 per minute"),
+        "BOUNCE_IMAP_URL": os.environ.get("BOUNCE_IMAP_URL", "").strip() or None,
+        "BOUNCE_IMAP_TIMEOUT_SECONDS": _int("BOUNCE_IMAP_TIMEOUT_SECONDS", 30),
+        "BOUNCE_IMAP_INTERVAL_MINUTES": _int("BOUNCE_IMAP_INTERVAL_MINUTES", 2),
     }

@@ -312,3 +312,15 @@ def production(app, tmp_path):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture
+def imap_server():
+    """A real IMAP server (Debian's dovecot) on a free loopback port, with one empty mailbox."""
+    from tests.imap import DovecotServer, dovecot_binary
+
+    if dovecot_binary() is None:
+        require("dovecot", "Debian's dovecot-imapd is not installed (make dovecot, as root)")
+    server = DovecotServer().start()
+    yield server
+    server.stop()

@@ -52,3 +52,19 @@ def send_command(watch: bool, interval: float) -> None:
                 return
             if report.claimed == 0:
                 time.sleep(interval)
+
+
+@mail_cli.command("bounces")
+def bounces_command() -> None:
+    """Read the delivery reports waiting in BOUNCE_IMAP_URL once (the worker polls it periodically)."""
+    from imapclient.exceptions import IMAPClientError
+
+    from refportal.mail.imap import BounceMailboxNotConfigured, poll_bounce_mailbox
+
+    try:
+        report = poll_bounce_mailbox()
+    except BounceMailboxNotConfigured as exc:
+        raise click.ClickException(str(exc)) from exc
+    except (OSError, IMAPClientError) as exc:
+        raise click.ClickException(f"the bounce mailbox could not be read: {exc}") from exc
+    click.echo(f"reports {report.fetched}: acted on {report.acted}, ignored {report.ignored}, errors {report.errors}")

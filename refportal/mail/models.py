@@ -42,6 +42,12 @@ class OutboxEmail(Base):
     # What the message is about (e.g. "reference", 12), so a bounce can find it.
     related_type: Mapped[str | None] = mapped_column(sa.String(32))
     related_id: Mapped[int | None] = mapped_column()
+    # A delivery report (DSN) received after the server accepted the message: a permanent failure
+    # (bounced_at, kept once set: a second report changes nothing) or a delay (the latest one).
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    bounce_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    delayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delay_reason: Mapped[str | None] = mapped_column(sa.String(500))
 
     def message_id(self, domain: str) -> str:
         """Derived from the row, so a resend of the same row carries the same Message-ID."""

@@ -13,7 +13,8 @@ from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.marks import sent_marks
-from refportal.mail.services import email_failed
+from refportal.mail.services import message_failed_for_good
+from refportal.mail.verp import envelope_sender
 from refportal.mail.wire import wire_bytes
 
 MAX_BACKOFF = timedelta(hours=6)
@@ -79,7 +80,7 @@ def _mark_failed(row: OutboxEmail, error: str) -> None:
     row.status = OutboxStatus.FAILED
     row.last_error = error[:500]
     row.claimed_until = None
-    email_failed.send(current_app._get_current_object(), email=row)  # type: ignore[attr-defined]  # the app itself
+    message_failed_for_good(row)
 
 
 def _release(rows: list[OutboxEmail]) -> None:
@@ -141,7 +142,6 @@ def _deliver_batch(now: datetime, should_stop: Callable[[], bool]) -> DeliveryRe
             report.failed += row.status == OutboxStatus.FAILED
         db.session.commit()
         return report
-    sender = current_app.config["MAIL_DEFAULT_SENDER"]
     try:
         with sent_marks(timeout=current_app.config["MAIL_TIMEOUT_SECONDS"]) as marks:
             for index, row in enumerate(rows):
@@ -150,7 +150,7 @@ def _deliver_batch(now: datetime, should_stop: Callable[[], bool]) -> DeliveryRe
                     db.session.commit()
                     break
                 try:
-                    smtp.sendmail(sender, [row.to_address], row.wire_message or wire_bytes(row))
+                    smtp.sendmail(envelope_sender(row), [row.to_address], row.wire_message or wire_bytes(row))
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
                     _record_outcome(row, exc, report, now)
                     db.session.commit()

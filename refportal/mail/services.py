@@ -19,6 +19,14 @@ signals = Namespace()
 email_failed = signals.signal("email-failed")
 
 
+def message_failed_for_good(email: OutboxEmail) -> None:
+    """The one place for "this message will never arrive", whether the SMTP server refused it (5xx)
+    or a delivery report said so later (the reason is on the row: bounce_reason, else last_error):
+    tell the slice it is about (a referee's reference is bounced and the applicant told once; the
+    receivers are idempotent)."""
+    email_failed.send(current_app._get_current_object(), email=email)
+
+
 class HeaderInjection(ValueError):
     """A value meant for a mail header contains a line break."""
 

@@ -13,7 +13,9 @@ from refportal.references.notices import tell_applicant
 
 
 def mark_bounced(sender, email: OutboxEmail, **_) -> None:
-    """A message to a referee was refused for good: mark the reference bounced and tell the applicant."""
+    """A message to a referee failed for good (SMTP 5xx or a later delivery report): mark the
+    reference bounced and tell the applicant. Only a live reference changes, so a second report
+    about the same message (or the SMTP refusal and its report) tells the applicant nothing more."""
     if email.related_type != Reference.__tablename__ or email.related_id is None:
         return
     reference = db.session.get(Reference, email.related_id)
@@ -21,5 +23,6 @@ def mark_bounced(sender, email: OutboxEmail, **_) -> None:
         return
     lifecycle.transition(reference, lifecycle.Event.BOUNCE)
     reference.bounced_at = utcnow()
-    record("reference.bounced", obj=reference, error=email.last_error)
-    tell_applicant(reference, "reference_bounced", error=email.last_error)
+    error = email.bounce_reason or email.last_error  # a delivery report's, or the SMTP refusal's
+    record("reference.bounced", obj=reference, error=error)
+    tell_applicant(reference, "reference_bounced", error=error)

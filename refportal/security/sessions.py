@@ -7,8 +7,8 @@ from flask import Flask, current_app, flash, request, session
 from flask_login import current_user, logout_user
 
 
-# Answer without reading or writing the session (health checks: no user, no cookie, no database).
-SESSIONLESS_BLUEPRINTS = frozenset({"health"})
+# Answer without reading or writing the session (health checks, machine hooks: no user, no cookie).
+SESSIONLESS_BLUEPRINTS = frozenset({"health", "hooks"})
 
 
 def start_session() -> None:

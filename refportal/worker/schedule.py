@@ -31,10 +31,14 @@ class Job:
 
 
 def registered_jobs() -> tuple[Job, ...]:
-    """Every periodic job; a slice's new scheduled work is one entry here."""
+    """Every periodic job the settings call for; a slice's new scheduled work is one entry here."""
+    from refportal.mail.imap import run_bounce_poll
     from refportal.references.reminders import run_scheduled_reminders
 
-    return (Job("reference_reminders", "REFERENCE_JOBS_INTERVAL_MINUTES", run_scheduled_reminders),)
+    jobs = [Job("reference_reminders", "REFERENCE_JOBS_INTERVAL_MINUTES", run_scheduled_reminders)]
+    if current_app.config.get("BOUNCE_IMAP_URL"):
+        jobs.append(Job("bounce_mailbox", "BOUNCE_IMAP_INTERVAL_MINUTES", run_bounce_poll))
+    return tuple(jobs)
 
 
 def claim(job: Job, now: datetime) -> bool:

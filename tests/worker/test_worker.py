@@ -154,3 +154,31 @@ def test_an_idle_worker_stops_at_once(smtp_app, signal_to_send):
 def _job_row_exists(app) -> bool:
     with app.app_context():
         return db.session.get(ScheduledJob, "reference_reminders") is not None
+
+
+def test_a_bounce_the_relay_reports_later_reaches_the_applicant_through_the_worker(make_app, smtp_server,
+                                                                                  imap_server):
+    """The relay accepted the request, then its report lands in the bounce mailbox: within one
+    polling interval the worker marks the reference bounced and the applicant is told."""
+    from tests.mail.bounce_helpers import BOUNCE_BASE, PORTAL_FROM, report_about
+
+    settings = {"MAIL_DEFAULT_SENDER": PORTAL_FROM, "BOUNCE_ADDRESS": BOUNCE_BASE, "BOUNCE_IMAP_URL": imap_server.url}
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, **settings)
+    browser, application = ready_applicant(app)
+    nominate_three(browser, application.id)
+    send_requests(browser, application.id)
+    process = worker_process(app, BOUNCE_IMAP_INTERVAL_MINUTES="0", **settings)
+    try:
+        wait_for(lambda: len(smtp_server.delivered) == 3, 30, "the three requests")
+        [rae] = [d for d in smtp_server.delivered if d.rcpt_tos == ["rae@example.net"]]
+        assert rae.mail_from.startswith("bounces+") and rae.message["From"] == PORTAL_FROM
+        imap_server.append(report_about(app, "postfix_permanent"))
+        wait_for(lambda: {r.email: r.status for r in references(app)}["rae@example.net"] is ReferenceStatus.BOUNCED,
+                 30, "the bounce")
+        wait_for(lambda: any(d.rcpt_tos == ["applicant@example.org"] for d in smtp_server.delivered), 30,
+                 "the applicant's notice")
+    finally:
+        output = stop(process)
+    assert process.returncode == 0, output
+    notices = [d for d in smtp_server.delivered if d.rcpt_tos == ["applicant@example.org"]]
+    assert len(notices) == 1 and "could not be delivered" in notices[0].message["Subject"]

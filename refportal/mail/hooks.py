@@ -1,0 +1,69 @@
+"""POST /hooks/bounces: an inbound-mail service hands over one raw delivery report (RFC 822).
+
+A machine endpoint: `Authorization: Bearer <BOUNCE_WEBHOOK_SECRET>` instead of a session and a CSRF
+token; JSON answers; no cookie. Without BOUNCE_WEBHOOK_SECRET the address does not exist (404).
+202 for every report it took in, also for those it ignores (the sender must not retry them).
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+import hmac
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from refportal.extensions import csrf, db, limiter
+from refportal.mail.bounces import record_bounce_report
+
+hooks_bp = Blueprint("hooks", __name__, url_prefix="/hooks")
+
+
+def _answer(status: int, **body: object) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _authorized() -> bool:
+    secret = current_app.config["BOUNCE_WEBHOOK_SECRET"]
+    given = request.headers.get("Authorization", "")
+    scheme, _, token = given.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), secret.encode())
+
+
+def _looks_like_a_message(raw: bytes) -> bool:
+    if not raw.strip():
+        return False
+    parsed = email.message_from_bytes(raw, policy=email.policy.compat32)
+    return len(parsed.keys()) > 0
+
+
+@hooks_bp.post("/bounces")
+@csrf.exempt
+@limiter.limit(lambda: current_app.config["BOUNCE_WEBHOOK_LIMIT"])
+def bounces() -> Response:
+    """Take in one delivery report and act on it (see refportal.mail.bounces)."""
+    if not current_app.config.get("BOUNCE_WEBHOOK_SECRET"):
+        return _answer(404, error="not found")
+    if not _authorized():
+        response = _answer(401, error="a valid bearer token is required")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="bounces"'
+        return response
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        return _answer(413, error="the report is larger than MAX_CONTENT_LENGTH")
+    if not _looks_like_a_message(raw):
+        return _answer(400, error="the body is not an RFC 822 message")
+    try:
+        verdict = record_bounce_report(raw, source="webhook")
+        db.session.commit()
+    except SQLAlchemyError:
+        # Not the report's fault: the database is unavailable. 503 so the service retries it later.
+        db.session.rollback()
+        current_app.logger.exception("bounce report not recorded")
+        return _answer(503, error="the report could not be recorded now; send it again later")
+    return _answer(202, outcome=verdict.kind, outbox_id=verdict.outbox_id if verdict.kind != "ignore" else None)
