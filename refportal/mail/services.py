@@ -24,7 +24,7 @@ def message_failed_for_good(email: OutboxEmail) -> None:
     or a delivery report said so later (the reason is on the row: bounce_reason, else last_error):
     tell the slice it is about (a referee's reference is bounced and the applicant told once; the
     receivers are idempotent)."""
-    email_failed.send(current_app._get_current_object(), email=email)
+    email_failed.send(current_app._get_current_object(), email=email)  # type: ignore[attr-defined]  # the app itself
 
 
 class HeaderInjection(ValueError):
