@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app refportal
 
-.PHONY: install run test bench system-packages translations clean
+.PHONY: install run test lint bench system-packages translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,13 @@ system-packages:
 
 test: install system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff (lint: pycodestyle, pyflakes, bugbear, imports, pyupgrade, simplify; and the formatter) and mypy.
+LINTED := refportal tests bench deploy setup.py
+lint: install
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
 
 # Key pages against Flask's floor at 1k, 10k and 100k applications (needs PostgreSQL; installs wrk as root).
 bench: install

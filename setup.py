@@ -4,6 +4,7 @@ The repository keeps `templates/` and `migrations/` at the top level (the design
 wheel carries them inside the package, with the message catalogues compiled (.po → .mo), so an
 installed portal finds everything wherever it is installed. An editable install (`pip install -e .`)
 reads templates and migrations from the checkout and gets its catalogues compiled in place."""
+
 from __future__ import annotations
 
 import shutil
@@ -42,8 +43,9 @@ class BuildWithResources(build_py):
             return
         package = Path(self.build_lib) / "refportal"
         for name in BUNDLED_FOLDERS:
-            shutil.copytree(ROOT / name, package / name, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                ROOT / name, package / name, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
         compile_catalogues(package / "translations")
 
 

@@ -1,5 +1,6 @@
 """Bulk benchmark data: N applications, each with an applicant, three submitted references and
 ratings, a membership declaration and audit events — written with executemany, not the ORM."""
+
 from __future__ import annotations
 
 import random
@@ -18,44 +19,135 @@ CHUNK = 5000
 def build(n: int, password_hash: str) -> None:
     """Fill an empty schema with `n` applications (call inside an app context)."""
     meta = db.metadata
-    users, apps, refs, ratings, memberships, events = (meta.tables[t] for t in (
-        "user_account", "application", "reference", "rating", "membership_declaration", "audit_event"))
+    users, apps, refs, ratings, memberships, events = (
+        meta.tables[t]
+        for t in ("user_account", "application", "reference", "rating", "membership_declaration", "audit_event")
+    )
     now = utcnow()
     rng = random.Random(n)
     statuses = ["draft", "submitted", "submitted", "submitted", "endorsed"]
     with db.engine.begin() as conn:
         for start in range(0, n, CHUNK):
             ids = range(start + 1, min(n, start + CHUNK) + 1)
-            conn.execute(users.insert(), [dict(id=i, email=f"applicant{i}@example.org", name=f"Applicant {i}",
-                                               password_hash=password_hash, role="applicant", email_verified_at=now,
-                                               created_at=now, session_version=1) for i in ids])
-            conn.execute(apps.insert(), [dict(
-                id=i, applicant_id=i, credential="imh-e" if i % 2 else "ecmh-e", category=1 + i % 4,
-                mentor_track="clinical" if i % 4 == 3 else None, status=statuses[i % 5], created_at=now - timedelta(days=i % 300),
-                updated_at=now, submitted_at=now - timedelta(days=i % 200) if i % 5 else None, review_round=1,
-                education_level="master", work_years=Decimal("4.0"), training_hours=60, rsc_hours=60,
-                eligibility_recorded_at=now) for i in ids])
-            conn.execute(memberships.insert(), [dict(
-                application_id=i, kind="current_member", association="infancy_onward", member_number=f"IO-{i}",
-                expires_on=(now + timedelta(days=365)).date(), status="verified" if i % 3 else "declared",
-                declared_at=now) for i in ids])
-            conn.execute(refs.insert(), [dict(
-                id=(i - 1) * 3 + k + 1, application_id=i, name=f"Referee {i}-{k}", email=f"ref{i}-{k}@example.net",
-                organisation="Org", role=("supervisor", "rsc_provider", "colleague")[k], setting="Program",
-                known_years=Decimal("3.0"), waived=True, language="en", status="submitted", nominated_at=now,
-                invited_at=now, submitted_at=now, auto_reminders_sent=0, link_nonce=f"nonce-{i}-{k}",
-                link_issued_at=now) for i in ids for k in range(3)])
-            conn.execute(ratings.insert(), [dict(
-                reference_id=(i - 1) * 3 + k + 1, form_version="2026-1",
-                answers={key: str(rng.randint(2, 5)) for key in ITEM_KEYS}, not_enough_information=0, counts=True,
-                recommendation="recommend", strengths="Warm and attuned.", growth="Documentation.", for_reviewers="",
-                relationship_role="Supervisor", relationship_setting="Program", relationship_years=Decimal("3.0"),
-                attestation_name=f"Referee {i}-{k}", submitted_at=now) for i in ids for k in range(3)])
-            conn.execute(events.insert(), [dict(occurred_at=now, actor_id=i, action=action, object_type="application",
-                                                object_id=i, details={}) for i in ids
-                                           for action in ("application.opened", "application.eligibility_recorded",
-                                                          "reference.requests_sent", "application.submitted")])
+            conn.execute(
+                users.insert(),
+                [
+                    dict(
+                        id=i,
+                        email=f"applicant{i}@example.org",
+                        name=f"Applicant {i}",
+                        password_hash=password_hash,
+                        role="applicant",
+                        email_verified_at=now,
+                        created_at=now,
+                        session_version=1,
+                    )
+                    for i in ids
+                ],
+            )
+            conn.execute(
+                apps.insert(),
+                [
+                    dict(
+                        id=i,
+                        applicant_id=i,
+                        credential="imh-e" if i % 2 else "ecmh-e",
+                        category=1 + i % 4,
+                        mentor_track="clinical" if i % 4 == 3 else None,
+                        status=statuses[i % 5],
+                        created_at=now - timedelta(days=i % 300),
+                        updated_at=now,
+                        submitted_at=now - timedelta(days=i % 200) if i % 5 else None,
+                        review_round=1,
+                        education_level="master",
+                        work_years=Decimal("4.0"),
+                        training_hours=60,
+                        rsc_hours=60,
+                        eligibility_recorded_at=now,
+                    )
+                    for i in ids
+                ],
+            )
+            conn.execute(
+                memberships.insert(),
+                [
+                    dict(
+                        application_id=i,
+                        kind="current_member",
+                        association="infancy_onward",
+                        member_number=f"IO-{i}",
+                        expires_on=(now + timedelta(days=365)).date(),
+                        status="verified" if i % 3 else "declared",
+                        declared_at=now,
+                    )
+                    for i in ids
+                ],
+            )
+            conn.execute(
+                refs.insert(),
+                [
+                    dict(
+                        id=(i - 1) * 3 + k + 1,
+                        application_id=i,
+                        name=f"Referee {i}-{k}",
+                        email=f"ref{i}-{k}@example.net",
+                        organisation="Org",
+                        role=("supervisor", "rsc_provider", "colleague")[k],
+                        setting="Program",
+                        known_years=Decimal("3.0"),
+                        waived=True,
+                        language="en",
+                        status="submitted",
+                        nominated_at=now,
+                        invited_at=now,
+                        submitted_at=now,
+                        auto_reminders_sent=0,
+                        link_nonce=f"nonce-{i}-{k}",
+                        link_issued_at=now,
+                    )
+                    for i in ids
+                    for k in range(3)
+                ],
+            )
+            conn.execute(
+                ratings.insert(),
+                [
+                    dict(
+                        reference_id=(i - 1) * 3 + k + 1,
+                        form_version="2026-1",
+                        answers={key: str(rng.randint(2, 5)) for key in ITEM_KEYS},
+                        not_enough_information=0,
+                        counts=True,
+                        recommendation="recommend",
+                        strengths="Warm and attuned.",
+                        growth="Documentation.",
+                        for_reviewers="",
+                        relationship_role="Supervisor",
+                        relationship_setting="Program",
+                        relationship_years=Decimal("3.0"),
+                        attestation_name=f"Referee {i}-{k}",
+                        submitted_at=now,
+                    )
+                    for i in ids
+                    for k in range(3)
+                ],
+            )
+            conn.execute(
+                events.insert(),
+                [
+                    dict(occurred_at=now, actor_id=i, action=action, object_type="application", object_id=i, details={})
+                    for i in ids
+                    for action in (
+                        "application.opened",
+                        "application.eligibility_recorded",
+                        "reference.requests_sent",
+                        "application.submitted",
+                    )
+                ],
+            )
         if conn.dialect.name == "postgresql":
             for table in ("user_account", "application", "reference"):
-                conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+                conn.execute(
+                    sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                )
             conn.execute(sa.text("ANALYZE"))

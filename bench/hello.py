@@ -1,4 +1,5 @@
 """The framework's floor: one Flask route, served with the same gunicorn settings as refportal."""
+
 from flask import Flask
 
 app = Flask(__name__)

@@ -5,6 +5,7 @@ Flask app with gunicorn (2 workers each), loads both with wrk from a separate pr
 reports requests/s, p50/p99 latency and the ratio to the floor; SQL statements per page at each size;
 the mail sender against plain smtplib into the same aiosmtpd sink; a worker's peak memory.
 Results: bench/results/latest.md and latest.json, and the table in README.md."""
+
 from __future__ import annotations
 
 import http.cookiejar
@@ -21,7 +22,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -42,8 +43,14 @@ SECRET = "benchmark-secret-key-not-used-anywhere-else"
 PASSWORD = "benchmark pass phrase"
 BIN = Path(sys.executable).parent
 OUT = ROOT / "bench" / "results"
-TARGETS = {"referee form GET": 0.5, "referee draft save (POST)": None, "applicant dashboard": 0.4,
-           "reviewer queue, first page": 0.3, "reviewer queue, deep page + filter": 0.3, "application file": 0.3}
+TARGETS = {
+    "referee form GET": 0.5,
+    "referee draft save (POST)": None,
+    "applicant dashboard": 0.4,
+    "reviewer queue, first page": 0.3,
+    "reviewer queue, deep page + filter": 0.3,
+    "application file": 0.3,
+}
 
 
 def log(message: str) -> None:
@@ -53,8 +60,12 @@ def log(message: str) -> None:
 def ensure_wrk() -> str:
     if shutil.which("wrk") is None and os.geteuid() == 0:
         log("installing Debian's wrk")
-        subprocess.run("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk",
-                       shell=True, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk",
+            shell=True,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     path = shutil.which("wrk")
     if path is None:
         sys.exit("wrk is missing (apt-get install wrk)")
@@ -78,16 +89,25 @@ def fresh_database(n: int) -> str:
 
 
 def app_for(url: str, **extra):
-    return create_app({"ENV_NAME": "production", "SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url,
-                       "RATELIMIT_ENABLED": False, "SESSION_COOKIE_SECURE": False,
-                       "INSTANCE_PATH": tempfile.mkdtemp(prefix="refportal-bench-"), **extra})
+    return create_app(
+        {
+            "ENV_NAME": "production",
+            "SECRET_KEY": SECRET,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "RATELIMIT_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+            "INSTANCE_PATH": tempfile.mkdtemp(prefix="refportal-bench-"),
+            **extra,
+        }
+    )
 
 
 def prepare(n: int) -> tuple[str, str]:
     """A database of `n` applications; returns its URL and the live referee link's path."""
     import data
-    from refportal.references.models import Reference
+
     from refportal.references.links import link_token
+    from refportal.references.models import Reference
 
     url = fresh_database(n)
     app = app_for(url)
@@ -97,9 +117,14 @@ def prepare(n: int) -> tuple[str, str]:
         password_hash = hash_password(PASSWORD)
         data.build(n, password_hash)
         with db.engine.begin() as conn:
-            conn.execute(sa.text("INSERT INTO user_account (email, name, password_hash, role, created_at, "
-                                 "email_verified_at, session_version) VALUES ('reviewer@example.org', 'Rita Reviewer', "
-                                 ":h, 'reviewer', now(), now(), 1)"), {"h": password_hash})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO user_account (email, name, password_hash, role, created_at, "
+                    "email_verified_at, session_version) VALUES ('reviewer@example.org', 'Rita Reviewer', "
+                    ":h, 'reviewer', now(), now(), 1)"
+                ),
+                {"h": password_hash},
+            )
             conn.execute(sa.text("UPDATE reference SET status = 'in_progress', submitted_at = NULL WHERE id = 1"))
             conn.execute(sa.text("DELETE FROM rating WHERE reference_id = 1"))
         token = link_token(db.session.get(Reference, 1))
@@ -112,8 +137,21 @@ class Server:
     def __init__(self, target: str, env: dict, cwd: Path):
         self.port = free_port()
         self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
-             target], cwd=cwd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                str(BIN / "gunicorn"),
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+                target,
+            ],
+            cwd=cwd,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 30
         while True:
@@ -122,7 +160,7 @@ class Server:
                 return
             except Exception:  # noqa: BLE001 - not up yet
                 if time.monotonic() > deadline:
-                    raise RuntimeError(self.process.stderr.read().decode())
+                    raise RuntimeError(self.process.stderr.read().decode()) from None
                 time.sleep(0.2)
 
     def peak_memory_kib(self) -> int:
@@ -145,8 +183,10 @@ def session(base: str, email: str | None = None, path: str = "/login") -> tuple[
     page = opener.open(base + path).read().decode()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     if email:
-        opener.open(base + "/login", data=urllib.parse.urlencode(
-            {"csrf_token": token, "email": email, "password": PASSWORD}).encode())
+        opener.open(
+            base + "/login",
+            data=urllib.parse.urlencode({"csrf_token": token, "email": email, "password": PASSWORD}).encode(),
+        )
     return "; ".join(f"{c.name}={c.value}" for c in jar), token
 
 
@@ -156,18 +196,26 @@ def wrk(url: str, cookie: str = "", body: str | None = None) -> dict:
         args += ["-H", f"Cookie: {cookie}"]
     script = None
     if body is not None:
-        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-        script.write(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
-                     'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115 - wrk reads it later
+        script.write(
+            f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
+            'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+        )
         script.close()
         args += ["-s", script.name]
     output = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+
     def latency(pct):
         value, unit = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", output).groups()
         return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), "p50_ms": latency(50),
-            "p99_ms": latency(99), "errors": int(errors.group(1)) if errors else 0}
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50_ms": latency(50),
+        "p99_ms": latency(99),
+        "errors": int(errors.group(1)) if errors else 0,
+    }
 
 
 def statements_per_page(url: str, link: str) -> dict[str, int]:
@@ -188,7 +236,10 @@ def statements_per_page(url: str, link: str) -> dict[str, int]:
             token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
             data = {"csrf_token": token, "action": "save", "strengths": "bench"}
         counter = [0]
-        listener = lambda *a: counter.__setitem__(0, counter[0] + 1)  # noqa: E731
+
+        def listener(*_, counter=counter):
+            counter[0] += 1
+
         sa.event.listen(engine, "before_cursor_execute", listener)
         response = client.post(path, data=data) if method == "POST" else client.get(path)
         sa.event.remove(engine, "before_cursor_execute", listener)
@@ -205,7 +256,11 @@ def pages_to_measure(link: str) -> dict[str, tuple[str | None, str, str]]:
         "referee draft save (POST)": (None, link, "POST"),
         "applicant dashboard": ("applicant1@example.org", "/dashboard", "GET"),
         "reviewer queue, first page": ("reviewer@example.org", "/review/", "GET"),
-        "reviewer queue, deep page + filter": ("reviewer@example.org", "/review/?status=submitted&sort=name&page=20", "GET"),
+        "reviewer queue, deep page + filter": (
+            "reviewer@example.org",
+            "/review/?status=submitted&sort=name&page=20",
+            "GET",
+        ),
         "application file": ("reviewer@example.org", "/review/applications/2", "GET"),
     }
 
@@ -233,23 +288,31 @@ def mail_drain(url: str, count: int = 5000, rounds: int = 3) -> dict:
 
     port = free_port()
     counted = Path(tempfile.mkdtemp(prefix="refportal-bench-")) / "received"
-    sink = subprocess.Popen([sys.executable, str(ROOT / "bench" / "sink.py"), str(port), str(counted)],
-                            stdout=subprocess.PIPE, text=True)
+    sink = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "sink.py"), str(port), str(counted)], stdout=subprocess.PIPE, text=True
+    )
     assert sink.stdout.readline().strip() == "ready"
     ours, plain = [], []
     try:
         app = app_for(url, MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_BATCH_SIZE=500)
         with app.app_context():
             for i in range(count):
-                queue_email("verify_email", f"drain{i}@example.org", name=f"N{i}", link="https://x/verify", valid_hours=1)
+                queue_email(
+                    "verify_email", f"drain{i}@example.org", name=f"N{i}", link="https://x/verify", valid_hours=1
+                )
             db.session.commit()
             drain = OutboxEmail.to_address.like("drain%")
             # The very bytes refportal's sender sends (built when queued).
-            messages = [(app.config["MAIL_DEFAULT_SENDER"], [row.to_address], row.wire_message)
-                        for row in db.session.scalars(sa.select(OutboxEmail).where(drain))]
+            messages = [
+                (app.config["MAIL_DEFAULT_SENDER"], [row.to_address], row.wire_message)
+                for row in db.session.scalars(sa.select(OutboxEmail).where(drain))
+            ]
             for _ in range(rounds):
-                db.session.execute(sa.update(OutboxEmail).where(drain).values(
-                    status=OutboxStatus.QUEUED, attempts=0, sent_at=None, next_attempt_at=sa.func.now()))
+                db.session.execute(
+                    sa.update(OutboxEmail)
+                    .where(drain)
+                    .values(status=OutboxStatus.QUEUED, attempts=0, sent_at=None, next_attempt_at=sa.func.now())
+                )
                 db.session.commit()
                 db.session.expunge_all()
                 started = time.monotonic()
@@ -269,23 +332,40 @@ def mail_drain(url: str, count: int = 5000, rounds: int = 3) -> dict:
     assert received == 2 * count * rounds, received
     refportal_seconds, smtplib_seconds = sorted(ours)[rounds // 2], sorted(plain)[rounds // 2]
     log(f"mail: refportal {[round(t, 2) for t in ours]} s, smtplib {[round(t, 2) for t in plain]} s")
-    return {"messages": count, "rounds": rounds, "refportal_seconds": round(refportal_seconds, 2),
-            "smtplib_seconds": round(smtplib_seconds, 2), "ratio": round(smtplib_seconds / refportal_seconds, 2)}
+    return {
+        "messages": count,
+        "rounds": rounds,
+        "refportal_seconds": round(refportal_seconds, 2),
+        "smtplib_seconds": round(smtplib_seconds, 2),
+        "ratio": round(smtplib_seconds / refportal_seconds, 2),
+    }
 
 
 def main() -> None:
     ensure_wrk()
     OUT.mkdir(parents=True, exist_ok=True)
-    report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": f"{platform.machine()}, "
-              f"{os.cpu_count()} cores, Python {platform.python_version()}", "duration_s": DURATION,
-              "connections": CONNECTIONS, "sizes": {}}
+    report = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "duration_s": DURATION,
+        "connections": CONNECTIONS,
+        "sizes": {},
+    }
     floor_server = Server("hello:app", {}, ROOT / "bench")
     for n in SIZES:
         url, link = prepare(n)
-        server = Server("refportal:create_app()", {"REFPORTAL_ENV": "production", "SECRET_KEY": SECRET,
-                                                    "DATABASE_URL": url, "RATELIMIT_ENABLED": "false",
-                                                    "SESSION_COOKIE_SECURE": "false",
-                                                    "REFPORTAL_INSTANCE_PATH": tempfile.mkdtemp()}, ROOT)
+        server = Server(
+            "refportal:create_app()",
+            {
+                "REFPORTAL_ENV": "production",
+                "SECRET_KEY": SECRET,
+                "DATABASE_URL": url,
+                "RATELIMIT_ENABLED": "false",
+                "SESSION_COOKIE_SECURE": "false",
+                "REFPORTAL_INSTANCE_PATH": tempfile.mkdtemp(),
+            },
+            ROOT,
+        )
         try:
             floor = wrk(floor_server.base + "/")
             log(f"{n:,}: floor {floor['rps']:.0f} req/s")
@@ -303,28 +383,38 @@ def main() -> None:
 def write(report: dict) -> None:
     sizes = sorted(report["sizes"])
     small, large = report["sizes"][sizes[0]], report["sizes"][sizes[-1]]
-    lines = [f"Measured {report['date']} on {report['machine']}; wrk {report['connections']} connections × "
-             f"{report['duration_s']} s per page, gunicorn 2 workers; ratios are to the one-route Flask floor of the same run.",
-             "", "| page | size | req/s | p50 ms | p99 ms | × floor | target | SQL statements |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Measured {report['date']} on {report['machine']}; wrk {report['connections']} connections × "
+        f"{report['duration_s']} s per page, gunicorn 2 workers; "
+        "ratios are to the one-route Flask floor of the same run.",
+        "",
+        "| page | size | req/s | p50 ms | p99 ms | × floor | target | SQL statements |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, target in TARGETS.items():
         for n in sizes:
             entry = report["sizes"][n]
             page = entry["pages"][name]
             ratio = page["rps"] / entry["floor"]["rps"]
             mark = "" if target is None else (f"≥ {target} {'✓' if ratio >= target else '✗'}")
-            lines.append(f"| {name} | {n:,} | {page['rps']:.0f} | {page['p50_ms']:.1f} | {page['p99_ms']:.1f} | "
-                         f"{ratio:.2f} | {mark} | {entry['statements'][name]} |")
+            lines.append(
+                f"| {name} | {n:,} | {page['rps']:.0f} | {page['p50_ms']:.1f} | {page['p99_ms']:.1f} | "
+                f"{ratio:.2f} | {mark} | {entry['statements'][name]} |"
+            )
     queue = "reviewer queue, first page"
     growth = large["pages"][queue]["p50_ms"] / small["pages"][queue]["p50_ms"]
     same = all(report["sizes"][n]["statements"] == small["statements"] for n in sizes)
     mail = report["mail"]
-    lines += ["", f"- Queue page time at {sizes[-1]:,} vs {sizes[0]:,} applications (p50): {growth:.2f}× "
-                  f"(target ≤ 1.5 {'✓' if growth <= 1.5 else '✗'})",
-              f"- SQL statements per page equal at every size: {'yes ✓' if same else 'no ✗'}",
-              f"- Mail: {mail['messages']:,} messages, median of {mail['rounds']} alternating rounds: refportal's sender "
-              f"{mail['refportal_seconds']} s, plain smtplib {mail['smtplib_seconds']} s: {mail['ratio']}× "
-              f"(target ≥ 0.6 {'✓' if mail['ratio'] >= 0.6 else '✗'})",
-              f"- Peak memory of a worker at {sizes[-1]:,} applications: {large['worker_peak_kib'] / 1024:.0f} MiB"]
+    lines += [
+        "",
+        f"- Queue page time at {sizes[-1]:,} vs {sizes[0]:,} applications (p50): {growth:.2f}× "
+        f"(target ≤ 1.5 {'✓' if growth <= 1.5 else '✗'})",
+        f"- SQL statements per page equal at every size: {'yes ✓' if same else 'no ✗'}",
+        f"- Mail: {mail['messages']:,} messages, median of {mail['rounds']} alternating rounds: refportal's sender "
+        f"{mail['refportal_seconds']} s, plain smtplib {mail['smtplib_seconds']} s: {mail['ratio']}× "
+        f"(target ≥ 0.6 {'✓' if mail['ratio'] >= 0.6 else '✗'})",
+        f"- Peak memory of a worker at {sizes[-1]:,} applications: {large['worker_peak_kib'] / 1024:.0f} MiB",
+    ]
     table = "\n".join(lines)
     (OUT / "latest.md").write_text(table + "\n")
     (OUT / "latest.json").write_text(json.dumps(report, indent=2))
@@ -332,7 +422,7 @@ def write(report: dict) -> None:
     text = readme.read_text()
     start, end = "<!-- bench:start -->", "<!-- bench:end -->"
     if start in text:
-        text = text[: text.index(start) + len(start)] + "\n" + table + "\n" + text[text.index(end):]
+        text = text[: text.index(start) + len(start)] + "\n" + table + "\n" + text[text.index(end) :]
         readme.write_text(text)
     print(table)
 

@@ -1,5 +1,6 @@
 """`make bench`'s SMTP sink, in its own process like a real mail server: accepts every message, and
 when stopped (SIGTERM) writes how many it received to the file named on the command line."""
+
 import signal
 import sys
 from pathlib import Path

@@ -3,6 +3,7 @@
 Behind nginx (deploy/nginx/refportal.conf) on loopback; the portal itself trusts the proxy's
 forwarding headers (PROXY_COUNT=1) and writes one JSON line per request, so gunicorn's own access
 log stays off. Every value can be changed through the environment."""
+
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")

@@ -1,4 +1,5 @@
 """refportal: the reference ratings portal for the I/ECMH Endorsement."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,9 +10,9 @@ from flask_babel import get_locale
 from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from refportal.config import load_config
 # The package's submodules (refportal.mail, ...) share this namespace: reach extensions through it.
 from refportal import extensions as ext
+from refportal.config import load_config
 from refportal.logs import configure_logging, install_request_logging
 from refportal.resources import MIGRATIONS_FOLDER, TEMPLATE_FOLDER, TRANSLATIONS_FOLDER
 

@@ -1,4 +1,5 @@
 """Settings from the environment (a `.env` file is read first); one place for every default."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Values that must never sign anything outside development: the example file's dummy and the
 # obvious placeholders.
-PLACEHOLDER_SECRET_KEYS = frozenset({"", "change-me", "dev", "secret", "changeme", "replace-me-with-a-long-random-string"})
+PLACEHOLDER_SECRET_KEYS = frozenset(
+    {"", "change-me", "dev", "secret", "changeme", "replace-me-with-a-long-random-string"}
+)
 
 ENVIRONMENTS = ("development", "test", "production")
 
@@ -45,26 +48,46 @@ DEFAULT_ELIGIBILITY_REQUIREMENTS = {
 # Who the three referees may and must be, per category (domain.md, "References"). Keys: category, or
 # "4:<track>" for mentors; `offered` are the roles the applicant can choose, each `required` entry
 # must be held by one of the three (each referee counts for one requirement).
-_SUPERVISOR_OR_TEACHER = {"description": "your current program supervisor (or a teacher, trainer or consultant)",
-                          "roles": ["supervisor", "teacher_trainer"]}
+_SUPERVISOR_OR_TEACHER = {
+    "description": "your current program supervisor (or a teacher, trainer or consultant)",
+    "roles": ["supervisor", "teacher_trainer"],
+}
 _RSC_PROVIDER = {"description": "your reflective supervision/consultation provider", "roles": ["rsc_provider"]}
 _SUPERVISOR_OR_COLLEAGUE = {"description": "a supervisor or colleague", "roles": ["supervisor", "colleague"]}
 DEFAULT_REFEREE_ROLE_RULES = {
-    "1": {"offered": ["supervisor", "teacher_trainer", "colleague"],
-          "required": [{"description": "a current teacher, mentor or supervisor",
-                        "roles": ["supervisor", "teacher_trainer"]}]},
-    "2": {"offered": ["supervisor", "teacher_trainer", "rsc_provider", "colleague"],
-          "required": [_SUPERVISOR_OR_TEACHER, _RSC_PROVIDER]},
-    "3": {"offered": ["supervisor", "teacher_trainer", "rsc_provider", "colleague", "supervisee"],
-          "required": [_SUPERVISOR_OR_TEACHER, _RSC_PROVIDER]},
-    "4:clinical": {"offered": ["supervisor", "colleague", "rsc_provider", "rsc_recipient"],
-                   "required": [_SUPERVISOR_OR_COLLEAGUE, _RSC_PROVIDER,
-                                {"description": "someone who receives reflective supervision/consultation from you",
-                                 "roles": ["rsc_recipient"]}]},
-    "4:policy": {"offered": ["supervisor", "colleague", "teacher_trainer", "supervisee"],
-                 "required": [_SUPERVISOR_OR_COLLEAGUE]},
-    "4:research": {"offered": ["supervisor", "colleague", "teacher_trainer", "supervisee"],
-                   "required": [_SUPERVISOR_OR_COLLEAGUE]},
+    "1": {
+        "offered": ["supervisor", "teacher_trainer", "colleague"],
+        "required": [
+            {"description": "a current teacher, mentor or supervisor", "roles": ["supervisor", "teacher_trainer"]}
+        ],
+    },
+    "2": {
+        "offered": ["supervisor", "teacher_trainer", "rsc_provider", "colleague"],
+        "required": [_SUPERVISOR_OR_TEACHER, _RSC_PROVIDER],
+    },
+    "3": {
+        "offered": ["supervisor", "teacher_trainer", "rsc_provider", "colleague", "supervisee"],
+        "required": [_SUPERVISOR_OR_TEACHER, _RSC_PROVIDER],
+    },
+    "4:clinical": {
+        "offered": ["supervisor", "colleague", "rsc_provider", "rsc_recipient"],
+        "required": [
+            _SUPERVISOR_OR_COLLEAGUE,
+            _RSC_PROVIDER,
+            {
+                "description": "someone who receives reflective supervision/consultation from you",
+                "roles": ["rsc_recipient"],
+            },
+        ],
+    },
+    "4:policy": {
+        "offered": ["supervisor", "colleague", "teacher_trainer", "supervisee"],
+        "required": [_SUPERVISOR_OR_COLLEAGUE],
+    },
+    "4:research": {
+        "offered": ["supervisor", "colleague", "teacher_trainer", "supervisee"],
+        "required": [_SUPERVISOR_OR_COLLEAGUE],
+    },
 }
 
 
@@ -126,8 +149,10 @@ def _json_by_category(name: str, default: dict) -> dict:
 
 
 def _number_keys(obj: dict) -> dict:
-    return {(int(k) if isinstance(k, str) and k.isdigit() else k): (_number_keys(v) if isinstance(v, dict) else v)
-            for k, v in obj.items()}
+    return {
+        (int(k) if isinstance(k, str) and k.isdigit() else k): (_number_keys(v) if isinstance(v, dict) else v)
+        for k, v in obj.items()
+    }
 
 
 def _development_secret_key(instance_path: Path) -> str:
@@ -177,7 +202,7 @@ def database_url(url: str) -> str:
     """PostgreSQL URLs use the psycopg 3 driver the portal installs."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -191,8 +216,10 @@ def engine_options(url: str) -> dict:
             max_overflow=_int("DB_MAX_OVERFLOW", 10),
             pool_timeout=_int("DB_POOL_TIMEOUT", 10),
             pool_recycle=_int("DB_POOL_RECYCLE", 1800),
-            connect_args={"connect_timeout": _int("DB_CONNECT_TIMEOUT", 5),
-                          "options": f"-c statement_timeout={statement_ms}"},
+            connect_args={
+                "connect_timeout": _int("DB_CONNECT_TIMEOUT", 5),
+                "options": f"-c statement_timeout={statement_ms}",
+            },
         )
     elif url.startswith("sqlite"):
         # Wait for another writer instead of failing at once with "database is locked".
@@ -281,7 +308,9 @@ def _settings_from_environment(env: str, inst: Path) -> dict:
         "STAFF_INVITE_MAX_AGE": _int("STAFF_INVITE_MAX_AGE", 7 * 24 * 3600),
         "OTHER_CREDENTIAL_WAIT_DAYS": _int("OTHER_CREDENTIAL_WAIT_DAYS", 365),
         "FEE_SCHEDULE": _json_by_category("FEE_SCHEDULE_JSON", DEFAULT_FEE_SCHEDULE),
-        "ELIGIBILITY_REQUIREMENTS": _json_by_category("ELIGIBILITY_REQUIREMENTS_JSON", DEFAULT_ELIGIBILITY_REQUIREMENTS),
+        "ELIGIBILITY_REQUIREMENTS": _json_by_category(
+            "ELIGIBILITY_REQUIREMENTS_JSON", DEFAULT_ELIGIBILITY_REQUIREMENTS
+        ),
         "EMAILS_PER_ADDRESS_PER_HOUR": _int("EMAILS_PER_ADDRESS_PER_HOUR", 3),
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
         "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "30 per 15 minutes"),

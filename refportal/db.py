@@ -1,9 +1,10 @@
 """The declarative base with a constraint naming convention, and shared column types."""
+
 from __future__ import annotations
 
 import enum
+from datetime import UTC, date, datetime
 from typing import Any, cast
-from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
@@ -22,7 +23,7 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def rows_changed(session: Session | scoped_session[Any], statement: sa.Update) -> int:
@@ -47,12 +48,12 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
 
 
 def enum_column(enum_cls: type[enum.Enum]) -> sa.Enum:

@@ -1,4 +1,5 @@
 """`flask seed-demo`: demo accounts and applications in different states; safe to run again."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -18,11 +19,11 @@ from refportal.db import utc_today, utcnow
 from refportal.extensions import db
 from refportal.membership.models import Association, MembershipKind
 from refportal.membership.services import declare_membership
-from refportal.references.rating_form import ITEM_KEYS
-from refportal.references.roles import RefereeRole
 from refportal.references.answers import decline_reference, save_draft, submit_rating
 from refportal.references.models import Reference
 from refportal.references.nomination import nominate_referee, send_requests
+from refportal.references.rating_form import ITEM_KEYS
+from refportal.references.roles import RefereeRole
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -33,8 +34,18 @@ DEMO_USERS = [
     ("ben@example.org", "Ben Okafor", Role.APPLICANT, "IMH-E category 2, eligible, member of INfancy Onward"),
     ("carla@example.org", "Carla Mendes", Role.APPLICANT, "ECMH-E category 3, short of RSC hours, will join"),
     ("dev@example.org", "Dev Patel", Role.APPLICANT, "endorsed IMH-E 3 months ago: ECMH-E not yet allowed"),
-    ("eve@example.org", "Eve Laurent", Role.APPLICANT, "IMH-E category 3, references asked: one in, one draft, one declined"),
-    ("fay@example.org", "Fay Okonkwo", Role.APPLICANT, "ECMH-E category 2, submitted with three ratings: ready to review"),
+    (
+        "eve@example.org",
+        "Eve Laurent",
+        Role.APPLICANT,
+        "IMH-E category 3, references asked: one in, one draft, one declined",
+    ),
+    (
+        "fay@example.org",
+        "Fay Okonkwo",
+        Role.APPLICANT,
+        "ECMH-E category 2, submitted with three ratings: ready to review",
+    ),
 ]
 
 # Eve's referees answer in the demo; their links are in the mail viewer like any other.
@@ -61,27 +72,61 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
     ben = users["ben@example.org"]
     if not _has_application(ben):
         application = open_application(applicant=ben, credential=Credential.IMH_E, category=2, mentor_track=None)
-        record_eligibility(application=application, actor=ben, education_level=EducationLevel.BACHELOR,
-                           work_years=Decimal("4"), training_hours=42, rsc_hours=30)
-        declare_membership(application=application, actor=ben, kind=MembershipKind.CURRENT_MEMBER,
-                           association=Association.INFANCY_ONWARD, association_name=None,
-                           member_number="IO-20417", expires_on=today + timedelta(days=300), today=today)
+        record_eligibility(
+            application=application,
+            actor=ben,
+            education_level=EducationLevel.BACHELOR,
+            work_years=Decimal("4"),
+            training_hours=42,
+            rsc_hours=30,
+        )
+        declare_membership(
+            application=application,
+            actor=ben,
+            kind=MembershipKind.CURRENT_MEMBER,
+            association=Association.INFANCY_ONWARD,
+            association_name=None,
+            member_number="IO-20417",
+            expires_on=today + timedelta(days=300),
+            today=today,
+        )
 
     carla = users["carla@example.org"]
     if not _has_application(carla):
         application = open_application(applicant=carla, credential=Credential.ECMH_E, category=3, mentor_track=None)
-        record_eligibility(application=application, actor=carla, education_level=EducationLevel.MASTER,
-                           work_years=Decimal("6.5"), training_hours=64, rsc_hours=20)
-        declare_membership(application=application, actor=carla, kind=MembershipKind.WILL_JOIN, association=None,
-                           association_name=None, member_number=None, expires_on=None, today=today)
+        record_eligibility(
+            application=application,
+            actor=carla,
+            education_level=EducationLevel.MASTER,
+            work_years=Decimal("6.5"),
+            training_hours=64,
+            rsc_hours=20,
+        )
+        declare_membership(
+            application=application,
+            actor=carla,
+            kind=MembershipKind.WILL_JOIN,
+            association=None,
+            association_name=None,
+            member_number=None,
+            expires_on=None,
+            today=today,
+        )
 
     dev = users["dev@example.org"]
     if not _has_application(dev):
         decided = utcnow() - timedelta(days=90)
-        application = open_application(applicant=dev, credential=Credential.IMH_E, category=1, mentor_track=None,
-                                        now=decided - timedelta(days=120))
-        record_eligibility(application=application, actor=dev, education_level=EducationLevel.ASSOCIATE,
-                           work_years=Decimal("3"), training_hours=35, rsc_hours=0)
+        application = open_application(
+            applicant=dev, credential=Credential.IMH_E, category=1, mentor_track=None, now=decided - timedelta(days=120)
+        )
+        record_eligibility(
+            application=application,
+            actor=dev,
+            education_level=EducationLevel.ASSOCIATE,
+            work_years=Decimal("3"),
+            training_hours=35,
+            rsc_hours=0,
+        )
         application.status = ApplicationStatus.ENDORSED
         application.submitted_at = decided - timedelta(days=60)
         application.decided_at = decided
@@ -98,13 +143,23 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
 
 
 def _seed_references(applicant: User, today: date) -> None:
-    application = _eligible_member(applicant, today, credential=Credential.IMH_E, category=3,
-                                   education=EducationLevel.MASTER, association=Association.WAIMH,
-                                   member_number="W-5521", expires_in_days=120)
+    application = _eligible_member(
+        applicant,
+        today,
+        credential=Credential.IMH_E,
+        category=3,
+        education=EducationLevel.MASTER,
+        association=Association.WAIMH,
+        member_number="W-5521",
+        expires_in_days=120,
+    )
     grace, ivan, june = _nominate_and_ask(application, applicant, DEMO_REFEREES)
     submit_rating(reference=grace, nonce=grace.link_nonce, answers=_answers(grace, "4"))
-    save_draft(reference=ivan, nonce=ivan.link_nonce,
-               answers={"items": {key: "5" for key in ITEM_KEYS[:8]}, "strengths": "Seeks out supervision."})
+    save_draft(
+        reference=ivan,
+        nonce=ivan.link_nonce,
+        answers={"items": {key: "5" for key in ITEM_KEYS[:8]}, "strengths": "Seeks out supervision."},
+    )
     decline_reference(reference=june, nonce=june.link_nonce, reason="I have only known Eve for a few months.")
 
 
@@ -117,54 +172,100 @@ FAY_REFEREES = [
 
 def _seed_submitted(applicant: User, today: date) -> None:
     """A complete application awaiting review; one rating has low scores beside a recommendation."""
-    application = _eligible_member(applicant, today, credential=Credential.ECMH_E, category=2,
-                                   education=EducationLevel.BACHELOR, association=Association.INFANCY_ONWARD,
-                                   member_number="IO-31877", expires_in_days=240)
+    application = _eligible_member(
+        applicant,
+        today,
+        credential=Credential.ECMH_E,
+        category=2,
+        education=EducationLevel.BACHELOR,
+        association=Association.INFANCY_ONWARD,
+        member_number="IO-31877",
+        expires_in_days=240,
+    )
     hana, omar, lena = _nominate_and_ask(application, applicant, FAY_REFEREES)
     submit_rating(reference=hana, nonce=hana.link_nonce, answers=_answers(hana, "5"))
-    submit_rating(reference=omar, nonce=omar.link_nonce,
-                  answers=_answers(omar, "4", recommendation="recommend_with_reservations", na=3))
+    submit_rating(
+        reference=omar,
+        nonce=omar.link_nonce,
+        answers=_answers(omar, "4", recommendation="recommend_with_reservations", na=3),
+    )
     submit_rating(reference=lena, nonce=lena.link_nonce, answers=_answers(lena, "4", low=4))
     submit_application(application=application, actor=applicant, today=today)
 
 
-def _eligible_member(applicant: User, today: date, *, credential: Credential, category: int,
-                     education: EducationLevel, association: Association, member_number: str, expires_in_days: int):
+def _eligible_member(
+    applicant: User,
+    today: date,
+    *,
+    credential: Credential,
+    category: int,
+    education: EducationLevel,
+    association: Association,
+    member_number: str,
+    expires_in_days: int,
+):
     """An application with eligibility met and a current membership declared."""
     application = open_application(applicant=applicant, credential=credential, category=category, mentor_track=None)
-    record_eligibility(application=application, actor=applicant, education_level=education,
-                       work_years=Decimal("4"), training_hours=60, rsc_hours=64)
-    declare_membership(application=application, actor=applicant, kind=MembershipKind.CURRENT_MEMBER,
-                       association=association, association_name=None, member_number=member_number,
-                       expires_on=today + timedelta(days=expires_in_days), today=today)
+    record_eligibility(
+        application=application,
+        actor=applicant,
+        education_level=education,
+        work_years=Decimal("4"),
+        training_hours=60,
+        rsc_hours=64,
+    )
+    declare_membership(
+        application=application,
+        actor=applicant,
+        kind=MembershipKind.CURRENT_MEMBER,
+        association=association,
+        association_name=None,
+        member_number=member_number,
+        expires_on=today + timedelta(days=expires_in_days),
+        today=today,
+    )
     return application
 
 
 def _nominate_and_ask(application, applicant, referees):
     nominated = [
-        nominate_referee(application=application, actor=applicant, name=name, email=email, organisation=organisation,
-                         role=role, setting="Work with young children and families", known_years=Decimal("3"),
-                         endorsed_credential=application.credential if endorsed else None,
-                         endorsed_category=3 if endorsed else None, waived=True)
+        nominate_referee(
+            application=application,
+            actor=applicant,
+            name=name,
+            email=email,
+            organisation=organisation,
+            role=role,
+            setting="Work with young children and families",
+            known_years=Decimal("3"),
+            endorsed_credential=application.credential if endorsed else None,
+            endorsed_category=3 if endorsed else None,
+            waived=True,
+        )
         for name, email, role, organisation, endorsed in referees
     ]
     send_requests(application=application, actor=applicant)
     return nominated
 
 
-def _answers(reference: Reference, score: str, *, recommendation: str = "recommend", na: int = 0,
-             low: int = 0) -> dict:
+def _answers(reference: Reference, score: str, *, recommendation: str = "recommend", na: int = 0, low: int = 0) -> dict:
     """A demo rating by `reference`: `na` items without enough information, `low` items rated 2."""
     items = {}
     for index, key in enumerate(ITEM_KEYS):
         items[key] = "na" if index < na else ("2" if index >= len(ITEM_KEYS) - low else score)
     return {
-        "items": items, "recommendation": recommendation,
+        "items": items,
+        "recommendation": recommendation,
         "strengths": "Attuned, warm and reflective with families; steady under pressure.",
-        "growth": "Building confidence in leading team case reviews.", "for_reviewers": "",
-        "relationship_role": "Supervisor or colleague", "relationship_setting": "Early childhood program",
-        "relationship_years": "3", "referee_role": reference.role.value, "endorsement": "none",
-        "attestation_name": reference.name, "attest": True,
+        "growth": "Building confidence in leading team case reviews.",
+        "for_reviewers": "",
+        "relationship_role": "Supervisor or colleague",
+        "relationship_setting": "Early childhood program",
+        "relationship_years": "3",
+        "referee_role": reference.role.value,
+        "endorsement": "none",
+        "attestation_name": reference.name,
+        "attest": True,
     }
 
 

@@ -1,4 +1,5 @@
 """Error pages in the site's layout; nothing a browser sends ends in a bare 500."""
+
 from __future__ import annotations
 
 from flask import Flask, render_template
@@ -15,7 +16,10 @@ MESSAGES = {
     410: ("Gone", "This link is no longer valid."),
     413: ("Too large", "What you sent is larger than the portal accepts. Shorten it and try again."),
     429: ("Too many attempts", "Too many attempts in a short time. Wait a few minutes and try again."),
-    500: ("Something went wrong", "An unexpected error stopped this request; nothing was saved. Please try again later."),
+    500: (
+        "Something went wrong",
+        "An unexpected error stopped this request; nothing was saved. Please try again later.",
+    ),
 }
 
 

@@ -1,4 +1,5 @@
 """The one exception services raise when a rule refuses a request."""
+
 from __future__ import annotations
 
 

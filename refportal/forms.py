@@ -1,4 +1,5 @@
 """Validators shared by every slice's forms."""
+
 from __future__ import annotations
 
 import unicodedata

@@ -4,6 +4,7 @@
 work: the database answers within READY_DATABASE_TIMEOUT_SECONDS, its schema is at the migrations'
 head, and the oldest message waiting in the outbox is younger than READY_MAX_OUTBOX_AGE_SECONDS
 (else the worker is not sending)."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -81,8 +82,9 @@ def _outbox_check(connection: sa.Connection, app: Flask) -> str:
         return "ok (no MAIL_SERVER: messages stay in the outbox)"
     now = utcnow()
     oldest: datetime | None = connection.scalar(
-        sa.select(sa.func.min(OutboxEmail.next_attempt_at))
-        .where(OutboxEmail.status == OutboxStatus.QUEUED, OutboxEmail.next_attempt_at <= now)
+        sa.select(sa.func.min(OutboxEmail.next_attempt_at)).where(
+            OutboxEmail.status == OutboxStatus.QUEUED, OutboxEmail.next_attempt_at <= now
+        )
     )
     if oldest is None:
         return "ok"
@@ -91,5 +93,7 @@ def _outbox_check(connection: sa.Connection, app: Flask) -> str:
     limit = timedelta(seconds=app.config["READY_MAX_OUTBOX_AGE_SECONDS"])
     waiting = now - oldest
     if waiting > limit:
-        return f"a message has waited {int(waiting.total_seconds())} s to be sent (limit {int(limit.total_seconds())} s)"
+        return (
+            f"a message has waited {int(waiting.total_seconds())} s to be sent (limit {int(limit.total_seconds())} s)"
+        )
     return "ok"

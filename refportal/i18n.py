@@ -2,6 +2,7 @@
 
 Everything else is in English. The reference stores the language the applicant chose; the referee
 can switch on the page (kept in their session)."""
+
 from __future__ import annotations
 
 from flask import g, request, session

@@ -2,6 +2,7 @@
 the request id that is also sent back as X-Request-ID. A path that carries a token (a referee's
 link, a verification or reset link) is logged with the token replaced; no body, query string,
 header or form value is ever logged."""
+
 from __future__ import annotations
 
 import json
@@ -69,8 +70,11 @@ def configure_logging(log_format: str) -> None:
             logger.removeHandler(handler)
     handler = _StderrHandler()
     handler.refportal = True  # type: ignore[attr-defined]
-    handler.setFormatter(JSONFormatter() if log_format == "json"
-                         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JSONFormatter()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
@@ -108,9 +112,14 @@ def install_request_logging(app: Flask) -> None:
         if request_id:
             response.headers[REQUEST_ID_HEADER] = request_id
         if log_requests and "request_started" in g:
-            access.info("request", extra={
-                "method": request.method, "path": logged_path(), "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - g.request_started) * 1000, 1),
-                "remote_addr": request.remote_addr,
-            })
+            access.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": logged_path(),
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - g.request_started) * 1000, 1),
+                    "remote_addr": request.remote_addr,
+                },
+            )
         return response

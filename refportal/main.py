@@ -1,4 +1,5 @@
 """The landing page."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, url_for

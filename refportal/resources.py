@@ -1,5 +1,6 @@
 """Where the portal's files are: inside the installed package (a wheel carries templates/,
 migrations/ and compiled catalogues, see setup.py), else at the checkout's top level."""
+
 from __future__ import annotations
 
 from pathlib import Path

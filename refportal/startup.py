@@ -1,5 +1,6 @@
 """Checks that stop a production portal from starting in a state that would misbehave, each with a
 message that says what to do; and warnings for settings that work but not as an operator expects."""
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,10 @@ def schema_problem(connection: sa.Connection, heads: set[str]) -> str | None:
     current = database_revisions(connection)
     if current == heads:
         return None
-    return (f"the database schema is at revision {', '.join(sorted(current)) or '(none: an empty database)'}, "
-            f"the code needs {', '.join(sorted(heads))}")
+    return (
+        f"the database schema is at revision {', '.join(sorted(current)) or '(none: an empty database)'}, "
+        f"the code needs {', '.join(sorted(heads))}"
+    )
 
 
 def check_catalogues() -> None:
@@ -66,9 +69,7 @@ def check_schema(app: Flask) -> None:
         finally:
             db.engine.dispose()  # gunicorn forks after this: no pooled connection may cross the fork
     if problem:
-        raise ConfigurationError(
-            f"Refusing to start: {problem}. Run `flask --app refportal db upgrade` first."
-        )
+        raise ConfigurationError(f"Refusing to start: {problem}. Run `flask --app refportal db upgrade` first.")
 
 
 def warn_about_settings(app: Flask) -> None:

@@ -1,4 +1,5 @@
 """Helpers every slice's views share: refusals on forms, safe redirects, role checks."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -5,6 +5,7 @@ The suite runs on SQLite (a new file per test) by default and on PostgreSQL when
 TEST_DATABASE_URL is set (the schema built once, tables emptied after each test). A missing real
 component is a visible skip, or a failure when REFPORTAL_REQUIRE_ALL=1.
 """
+
 from __future__ import annotations
 
 import functools
@@ -81,8 +82,9 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 
 def pytest_terminal_summary(terminalreporter) -> None:
     if REQUIRE_ALL and SKIPPED:
-        terminalreporter.write_line(f"REFPORTAL_REQUIRE_ALL=1 and {len(SKIPPED)} test(s) skipped: the run fails.",
-                                    red=True)
+        terminalreporter.write_line(
+            f"REFPORTAL_REQUIRE_ALL=1 and {len(SKIPPED)} test(s) skipped: the run fails.", red=True
+        )
         for line in SKIPPED:
             terminalreporter.write_line(f"  {line}", red=True)
 
@@ -113,8 +115,11 @@ def postgres_schema():
         return None
     name = sa.engine.make_url(url).database
     if not is_test_database(name):
-        pytest.exit(f"TEST_DATABASE_URL names the database {name!r}: the suite drops its schema, so it runs only "
-                    "on a database whose name starts or ends with 'test'.", returncode=4)
+        pytest.exit(
+            f"TEST_DATABASE_URL names the database {name!r}: the suite drops its schema, so it runs only "
+            "on a database whose name starts or ends with 'test'.",
+            returncode=4,
+        )
     if os.environ.get("PYTEST_XDIST_WORKER"):
         try:
             _create_worker_database(url)
@@ -151,8 +156,9 @@ def _migration_heads() -> tuple[str, ...]:
 def mark_schema_current(connection) -> None:
     """Record the migrations' head in a schema built by create_all, as `flask db upgrade` leaves it
     (the production start-up check and /readyz read it)."""
-    connection.execute(sa.text(
-        "CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+    connection.execute(
+        sa.text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+    )
     connection.execute(sa.text("DELETE FROM alembic_version"))
     for head in _migration_heads():
         connection.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": head})

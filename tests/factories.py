@@ -1,15 +1,15 @@
 """Test data in one place."""
+
 from __future__ import annotations
 
 import itertools
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from refportal.db import utc_today
 from refportal.accounts.models import Role, User
 from refportal.applications.categories import Credential, EducationLevel, MentorTrack
 from refportal.applications.models import Application, ApplicationStatus
-from refportal.db import utcnow
+from refportal.db import utc_today, utcnow
 from refportal.extensions import db
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind
 from refportal.security.passwords import hash_password
@@ -26,7 +26,11 @@ def _commit() -> None:
 
 
 def make_user(
-    *, email: str | None = None, name: str | None = None, role: Role = Role.APPLICANT, verified: bool = True,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    role: Role = Role.APPLICANT,
+    verified: bool = True,
     password: str = DEFAULT_PASSWORD,
 ) -> User:
     n = next(_counter)
@@ -52,7 +56,11 @@ def make_application(
     decided_at: datetime | None = None,
 ) -> Application:
     application = Application(
-        applicant=applicant, credential=credential, category=category, mentor_track=mentor_track, status=status,
+        applicant=applicant,
+        credential=credential,
+        category=category,
+        mentor_track=mentor_track,
+        status=status,
         decided_at=decided_at,
     )
     db.session.add(application)
@@ -61,8 +69,12 @@ def make_application(
 
 
 def record_eligibility(
-    application: Application, *, education: EducationLevel = EducationLevel.BACHELOR, work_years: str = "3",
-    training_hours: int = 40, rsc_hours: int = 30,
+    application: Application,
+    *,
+    education: EducationLevel = EducationLevel.BACHELOR,
+    work_years: str = "3",
+    training_hours: int = 40,
+    rsc_hours: int = 30,
 ) -> Application:
     application.education_level = education
     application.work_years = Decimal(work_years)
@@ -75,8 +87,11 @@ def record_eligibility(
 
 def declare_current_membership(application: Application, *, expires_on: date | None = None) -> MembershipDeclaration:
     declaration = MembershipDeclaration(
-        application=application, kind=MembershipKind.CURRENT_MEMBER, association=Association.INFANCY_ONWARD,
-        member_number="IO-1", expires_on=expires_on or utc_today() + timedelta(days=200),
+        application=application,
+        kind=MembershipKind.CURRENT_MEMBER,
+        association=Association.INFANCY_ONWARD,
+        member_number="IO-1",
+        expires_on=expires_on or utc_today() + timedelta(days=200),
     )
     db.session.add(declaration)
     _commit()

@@ -1,5 +1,6 @@
 """A real IMAP server for the tests: Debian's dovecot in the foreground, on a free loopback port,
 with its whole configuration, mail and state in a temporary folder."""
+
 from __future__ import annotations
 
 import os
@@ -88,14 +89,16 @@ class DovecotServer:
             os.chown(tmp / folder, uid, gid)
         (tmp / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
         self.config = tmp / "dovecot.conf"
-        self.config.write_text(CONFIG.format(tmp=tmp, port=self.port, uid=uid, gid=gid, login_user=login_user,
-                                             internal_user=internal_user))
+        self.config.write_text(
+            CONFIG.format(tmp=tmp, port=self.port, uid=uid, gid=gid, login_user=login_user, internal_user=internal_user)
+        )
         self.process: subprocess.Popen | None = None
 
     def start(self) -> DovecotServer:
         self.output = open(self.tmp / "dovecot.out", "wb")  # noqa: SIM115  (closed in stop())
-        self.process = subprocess.Popen([dovecot_binary(), "-F", "-c", str(self.config)],
-                                        stdout=self.output, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [dovecot_binary(), "-F", "-c", str(self.config)], stdout=self.output, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

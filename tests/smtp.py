@@ -1,4 +1,5 @@
 """A real SMTP server on a free loopback port (aiosmtpd), with answers a test can script."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """The foundation's whole path as a person takes it, through the pages and the mail viewer."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,9 @@ PASSWORD = "a long journey pass phrase"
 
 def test_register_verify_open_an_application_and_see_the_checklist(browser):
     # Register; the verification e-mail is read in the mail viewer and its link followed.
-    response = browser.submit("/register", {"name": "Jo Rivera", "email": "jo@example.org",
-                                            "password": PASSWORD, "confirm": PASSWORD})
+    response = browser.submit(
+        "/register", {"name": "Jo Rivera", "email": "jo@example.org", "password": PASSWORD, "confirm": PASSWORD}
+    )
     assert "Check your e-mail" in response.get_data(as_text=True)
     inbox = browser.get("/dev/mail/").get_data(as_text=True)
     message = browser.get(re.search(r'href="(/dev/mail/\d+)"', inbox).group(1)).get_data(as_text=True)
@@ -29,11 +31,20 @@ def test_register_verify_open_an_application_and_see_the_checklist(browser):
     assert "Infant Mental Health Specialist" in page and "<strong>275</strong>" in page
 
     # Eligibility and membership.
-    browser.submit(f"{application_url}/eligibility", {"education_level": "master", "work_years": "4",
-                                                      "training_hours": "36", "rsc_hours": "52"})
-    browser.submit(f"{application_url}/membership", {
-        "kind": "current_member", "association": "infancy_onward", "association_name": "", "member_number": "IO-9",
-        "expires_on": (utc_today() + timedelta(days=90)).isoformat()})
+    browser.submit(
+        f"{application_url}/eligibility",
+        {"education_level": "master", "work_years": "4", "training_hours": "36", "rsc_hours": "52"},
+    )
+    browser.submit(
+        f"{application_url}/membership",
+        {
+            "kind": "current_member",
+            "association": "infancy_onward",
+            "association_name": "",
+            "member_number": "IO-9",
+            "expires_on": (utc_today() + timedelta(days=90)).isoformat(),
+        },
+    )
     page = browser.get(application_url).get_data(as_text=True)
     assert page.count(">Met<") == 3 and "<strong>225</strong>" in page
 

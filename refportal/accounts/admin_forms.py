@@ -12,15 +12,23 @@ STAFF_ROLES = choices([(Role.REVIEWER.value, "Reviewer"), (Role.ADMIN.value, "Ad
 
 
 class InviteForm(FlaskForm):
-    name = StringField("Full name", filters=[strip_text], validators=[DataRequired("Enter the name."), Length(max=120), SingleLine()])
-    email = EmailField("E-mail address", filters=[strip_text],
-                       validators=[DataRequired("Enter the e-mail address."), Length(max=254), ValidEmail()])
+    name = StringField(
+        "Full name", filters=[strip_text], validators=[DataRequired("Enter the name."), Length(max=120), SingleLine()]
+    )
+    email = EmailField(
+        "E-mail address",
+        filters=[strip_text],
+        validators=[DataRequired("Enter the e-mail address."), Length(max=254), ValidEmail()],
+    )
     role = SelectField("Role", choices=STAFF_ROLES, validators=[DataRequired("Choose a role.")])
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=choices((r.value, r.value.capitalize()) for r in Role),
-                       validators=[DataRequired("Choose a role.")])
+    role = SelectField(
+        "Role",
+        choices=choices((r.value, r.value.capitalize()) for r in Role),
+        validators=[DataRequired("Choose a role.")],
+    )
 
 
 class ActiveForm(FlaskForm):
@@ -28,5 +36,7 @@ class ActiveForm(FlaskForm):
 
 
 class RosterForm(FlaskForm):
-    roster = FileField("Roster (CSV: member_number, email, name, expires_on)",
-                       validators=[FileRequired("Choose the roster file."), FileAllowed(["csv"], "Upload a .csv file.")])
+    roster = FileField(
+        "Roster (CSV: member_number, email, name, expires_on)",
+        validators=[FileRequired("Choose the roster file."), FileAllowed(["csv"], "Upload a .csv file.")],
+    )

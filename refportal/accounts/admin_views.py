@@ -1,6 +1,6 @@
 """Administration: staff invitations, roles, deactivation, and the membership roster import."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, redirect, render_template, url_for
@@ -9,11 +9,11 @@ from flask_login import current_user
 from refportal.accounts import services
 from refportal.accounts.admin_forms import ActiveForm, InviteForm, RoleForm, RosterForm
 from refportal.accounts.models import Role, User
+from refportal.db import utc_today
 from refportal.extensions import db
 from refportal.membership.roster import RosterInvalid, import_roster, parse_roster
 from refportal.security.headers import mark_no_store
 from refportal.web import commit_service, flash_success, role_required, run_and_flash
-from refportal.db import utc_today
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -25,8 +25,13 @@ def _private(response: Response) -> Response:
 
 def _users_page(invite_form=None, status=200):
     users = db.session.scalars(sa.select(User).order_by(User.role, User.name).limit(1000)).all()
-    body = render_template("admin/users.html", users=users, invite_form=invite_form or InviteForm(),
-                           role_form=RoleForm, active_form=ActiveForm())
+    body = render_template(
+        "admin/users.html",
+        users=users,
+        invite_form=invite_form or InviteForm(),
+        role_form=RoleForm,
+        active_form=ActiveForm(),
+    )
     return Response(body, status)
 
 
@@ -43,8 +48,14 @@ def invite():
     """Invite a reviewer or administrator by e-mail."""
     form = InviteForm()
     if form.validate_on_submit():
-        done, _ = commit_service(form, services.invite_staff, email=form.email.data, name=form.name.data,
-                                 role=Role(form.role.data), actor=current_user)
+        done, _ = commit_service(
+            form,
+            services.invite_staff,
+            email=form.email.data,
+            name=form.name.data,
+            role=Role(form.role.data),
+            actor=current_user,
+        )
         if done:
             flash_success(f"{form.name.data} is invited; the e-mail with their link is on its way.")
             return redirect(url_for("admin.users"))
@@ -71,8 +82,10 @@ def change_role(user_id: int):
     form = RoleForm()
     if not form.validate_on_submit():
         abort(400)
-    return _account_action(lambda: services.change_role(user=user, role=Role(form.role.data), actor=current_user),
-                           f"{user.name} is now {form.role.data}.")
+    return _account_action(
+        lambda: services.change_role(user=user, role=Role(form.role.data), actor=current_user),
+        f"{user.name} is now {form.role.data}.",
+    )
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -84,8 +97,10 @@ def set_active(user_id: int):
     if not form.validate_on_submit():
         abort(400)
     active = form.active.data == "1"
-    return _account_action(lambda: services.set_active(user=user, active=active, actor=current_user),
-                           f"{user.name} is {'reactivated' if active else 'deactivated'}.")
+    return _account_action(
+        lambda: services.set_active(user=user, active=active, actor=current_user),
+        f"{user.name} is {'reactivated' if active else 'deactivated'}.",
+    )
 
 
 @bp.route("/roster", methods=["GET", "POST"])

@@ -1,4 +1,5 @@
 """`flask create-user`: staff accounts from the command line."""
+
 from __future__ import annotations
 
 import click
@@ -24,6 +25,6 @@ def create_user_command(email: str, name: str, role: str, password: str | None) 
         user = create_user(email=email, name=name, role=Role(role), password=password)
     except (Refused, ValueError) as exc:
         db.session.rollback()
-        raise click.ClickException(getattr(exc, "message", str(exc)))
+        raise click.ClickException(getattr(exc, "message", str(exc))) from exc
     db.session.commit()
     click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")

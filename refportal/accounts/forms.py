@@ -43,8 +43,12 @@ class RegistrationForm(NewPasswordMixin, FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail address", filters=[strip_text], validators=[DataRequired("Enter your e-mail address."), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=MAX_PASSWORD_LENGTH)])
+    email = EmailField(
+        "E-mail address", filters=[strip_text], validators=[DataRequired("Enter your e-mail address."), Length(max=254)]
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired("Enter your password."), Length(max=MAX_PASSWORD_LENGTH)]
+    )
 
 
 class PasswordResetRequestForm(FlaskForm):

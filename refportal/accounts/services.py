@@ -1,4 +1,5 @@
 """Account rules: registration, verification, login, password reset, staff accounts."""
+
 from __future__ import annotations
 
 import secrets
@@ -47,8 +48,13 @@ def register_user(*, name: str, email: str, password: str) -> User | None:
         raise Refused(problem, field="password")
     existing = find_user_by_email(email)
     if existing is not None:
-        _account_email("account_exists", existing.email, name=existing.name,
-                       login=external_url("accounts.login"), reset=external_url("accounts.forgot_password"))
+        _account_email(
+            "account_exists",
+            existing.email,
+            name=existing.name,
+            login=external_url("accounts.login"),
+            reset=external_url("accounts.forgot_password"),
+        )
         return None
     user = User(name=name, email=email, password_hash=hash_password(password), role=Role.APPLICANT)
     db.session.add(user)
@@ -189,9 +195,15 @@ def invite_staff(*, email: str, name: str, role: Role, actor: User) -> User:
     db.session.add(user)
     db.session.flush()
     token = make_token("account-invite", {"uid": user.id, "pw": fingerprint(user.password_hash)})
-    queue_email("staff_invite", user.email, name=user.name, inviter=actor.name, role=role.value,
-                link=external_url("accounts.accept_invitation", token=token),
-                valid_days=current_app.config["STAFF_INVITE_MAX_AGE"] // 86400)
+    queue_email(
+        "staff_invite",
+        user.email,
+        name=user.name,
+        inviter=actor.name,
+        role=role.value,
+        link=external_url("accounts.accept_invitation", token=token),
+        valid_days=current_app.config["STAFF_INVITE_MAX_AGE"] // 86400,
+    )
     record("account.invited", obj=user, actor=actor, role=role.value)
     return user
 

@@ -4,7 +4,13 @@ from flask import Blueprint, current_app, make_response, redirect, render_templa
 from flask_login import current_user, login_required, login_user, logout_user
 
 from refportal.accounts import services
-from refportal.accounts.forms import ConfirmEmailForm, LoginForm, PasswordResetForm, PasswordResetRequestForm, RegistrationForm
+from refportal.accounts.forms import (
+    ConfirmEmailForm,
+    LoginForm,
+    PasswordResetForm,
+    PasswordResetRequestForm,
+    RegistrationForm,
+)
 from refportal.extensions import db, limiter
 from refportal.security.headers import mark_no_store
 from refportal.security.sessions import start_session
@@ -128,8 +134,9 @@ def _choose_password(token: str, purpose: str, what: str, success: str):
         return mark_no_store(_page("accounts/link_problem.html", 400, problem="invalid", what=what))
     form = PasswordResetForm(account_email=user.email)
     if form.validate_on_submit():
-        done, _ = commit_service(form, services.reset_password, token=token, password=form.password.data,
-                                 purpose=purpose)
+        done, _ = commit_service(
+            form, services.reset_password, token=token, password=form.password.data, purpose=purpose
+        )
         if done:
             flash_success(success)
             return redirect(url_for("accounts.login"))

@@ -1,4 +1,5 @@
 """The credentials, their four categories, mentor tracks and education levels (domain.md)."""
+
 from __future__ import annotations
 
 import enum
@@ -20,7 +21,7 @@ class Credential(enum.Enum):
         return "IMH-E" if self is Credential.IMH_E else "ECMH-E"
 
     @property
-    def other(self) -> "Credential":
+    def other(self) -> Credential:
         return Credential.ECMH_E if self is Credential.IMH_E else Credential.IMH_E
 
 

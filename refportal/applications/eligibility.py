@@ -1,4 +1,5 @@
 """Each requirement of the application's category as met, not met, or not recorded yet."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,15 +33,19 @@ def evaluate_eligibility(application: Application, requirements: dict) -> list[R
     required = f"{minimum.label} or higher"
     if alternative_years:
         required += f", or {alternative_years} years of related work"
-    checks.append(RequirementCheck(
-        "Education",
-        required,
-        f"{recorded.education_level.label}; {recorded.work_years:g} years of related work" if recorded else "—",
-        None if recorded is None else (
-            recorded.education_level.rank >= minimum.rank
-            or (bool(alternative_years) and recorded.work_years >= alternative_years)
-        ),
-    ))
+    checks.append(
+        RequirementCheck(
+            "Education",
+            required,
+            f"{recorded.education_level.label}; {recorded.work_years:g} years of related work" if recorded else "—",
+            None
+            if recorded is None
+            else (
+                recorded.education_level.rank >= minimum.rank
+                or (bool(alternative_years) and recorded.work_years >= alternative_years)
+            ),
+        )
+    )
 
     for label, key in (
         ("In-service training", "training_hours"),
@@ -48,12 +53,14 @@ def evaluate_eligibility(application: Application, requirements: dict) -> list[R
     ):
         needed = _hours_required(rule[key], application.mentor_track)
         value = getattr(recorded, key) if recorded else None
-        checks.append(RequirementCheck(
-            label,
-            f"at least {needed} hours" if needed else "none required",
-            f"{value} hours" if value is not None else "—",
-            (value >= needed) if value is not None else None,
-        ))
+        checks.append(
+            RequirementCheck(
+                label,
+                f"at least {needed} hours" if needed else "none required",
+                f"{value} hours" if value is not None else "—",
+                (value >= needed) if value is not None else None,
+            )
+        )
     return checks
 
 

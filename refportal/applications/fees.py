@@ -1,4 +1,5 @@
 """The fee breakdown, from the configured schedule."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -57,8 +57,9 @@ class Application(Base):
         # One index per queue order (reviews.services.SORTS), read in order with a LIMIT: a queue
         # page costs the same at 1,000 and at 100,000 applications.
         # SQLite has no NULLS LAST in an index (it sorts NULL first, so it reads (submitted_at, id) backwards).
-        sa.Index("ix_application_queue_newest", sa.text("submitted_at DESC NULLS LAST"), sa.text("id DESC"))
-        .ddl_if(dialect="postgresql"),
+        sa.Index("ix_application_queue_newest", sa.text("submitted_at DESC NULLS LAST"), sa.text("id DESC")).ddl_if(
+            dialect="postgresql"
+        ),
         sa.Index("ix_application_queue_oldest", "submitted_at", "id"),
         sa.Index("ix_application_queue_created", "created_at", "id"),
     )
@@ -68,13 +69,17 @@ class Application(Base):
     credential: Mapped[Credential] = mapped_column(enum_column(Credential))
     category: Mapped[int] = mapped_column(sa.SmallInteger)
     mentor_track: Mapped[MentorTrack | None] = mapped_column(enum_column(MentorTrack))
-    status: Mapped[ApplicationStatus] = mapped_column(enum_column(ApplicationStatus), default=ApplicationStatus.DRAFT, index=True)
+    status: Mapped[ApplicationStatus] = mapped_column(
+        enum_column(ApplicationStatus), default=ApplicationStatus.DRAFT, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the queue's order: indexes below
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decision_message: Mapped[str | None] = mapped_column(sa.Text)  # what the applicant was told
-    review_round: Mapped[int] = mapped_column(default=1, server_default=sa.text("1"))  # a "more information" request opens the next
+    review_round: Mapped[int] = mapped_column(
+        default=1, server_default=sa.text("1")
+    )  # a "more information" request opens the next
 
     # Eligibility as the applicant recorded it; None until recorded.
     education_level: Mapped[EducationLevel | None] = mapped_column(enum_column(EducationLevel))
@@ -110,7 +115,12 @@ class Application(Base):
     @property
     def recorded_eligibility(self) -> RecordedEligibility | None:
         """What the applicant recorded for the eligibility check, or None before they did."""
-        if (self.eligibility_recorded_at is None or self.education_level is None or self.work_years is None
-                or self.training_hours is None or self.rsc_hours is None):
+        if (
+            self.eligibility_recorded_at is None
+            or self.education_level is None
+            or self.work_years is None
+            or self.training_hours is None
+            or self.rsc_hours is None
+        ):
             return None
         return RecordedEligibility(self.education_level, self.work_years, self.training_hours, self.rsc_hours)

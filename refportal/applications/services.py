@@ -1,4 +1,5 @@
 """Application rules: opening (the one-credential rule), eligibility, withdrawal, the checklist."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,8 +25,8 @@ from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.membership.models import MembershipKind, MembershipStatus
 from refportal.membership.services import membership_fee_due
-from refportal.references.models import ReferenceStatus
 from refportal.references.closing import cancel_requests
+from refportal.references.models import ReferenceStatus
 from refportal.references.nomination import REFERENCES_PER_APPLICATION, active_references, counted_references
 
 
@@ -44,7 +45,9 @@ def check_can_open(*, applicant: User, credential: Credential, now: datetime) ->
         )
     wait = timedelta(days=current_app.config["OTHER_CREDENTIAL_WAIT_DAYS"])
     decided_other = [
-        a.decided_at for a in history if a.credential is credential.other and a.status in DECIDED_STATUSES and a.decided_at
+        a.decided_at
+        for a in history
+        if a.credential is credential.other and a.status in DECIDED_STATUSES and a.decided_at
     ]
     if decided_other:
         last_decision = max(decided_other)
@@ -59,7 +62,12 @@ def check_can_open(*, applicant: User, credential: Credential, now: datetime) ->
 
 
 def open_application(
-    *, applicant: User, credential: Credential, category: int, mentor_track: MentorTrack | None, now: datetime | None = None
+    *,
+    applicant: User,
+    credential: Credential,
+    category: int,
+    mentor_track: MentorTrack | None,
+    now: datetime | None = None,
 ) -> Application:
     """Open a draft application for one credential and category (and a track for mentors)."""
     now = now or utcnow()
@@ -153,7 +161,7 @@ def application_checklist(application: Application, today: date) -> list[Checkli
             membership = ChecklistItem(
                 "Membership",
                 status in (MembershipStatus.DECLARED, MembershipStatus.VERIFIED),
-                f"{declaration.association_label}: {status.label.lower()}"
+                f"{declaration.association_label}: {status.label.lower()}",
             )
     return [eligibility, membership, _references_item(application)]
 

@@ -14,9 +14,9 @@ from refportal.applications.eligibility import evaluate_eligibility
 from refportal.applications.fees import fee_breakdown
 from refportal.applications.forms import ApplicationForm, EligibilityForm, SubmitApplicationForm, WithdrawForm
 from refportal.applications.models import Application
-from refportal.references.models import Reference
 from refportal.db import utc_today
 from refportal.extensions import db
+from refportal.references.models import Reference
 from refportal.web import commit_service, flash_success, role_required, run_and_flash
 
 bp = Blueprint("applications", __name__)
@@ -36,15 +36,19 @@ def dashboard():
     """The applicant's applications with their checklists (staff go to the review queue)."""
     if current_user.role is not Role.APPLICANT:
         return redirect(url_for("reviews.queue"))
-    applications = db.session.scalars(
-        sa.select(Application)
-        .where(Application.applicant_id == current_user.id)
-        .options(  # one statement: an applicant has a few applications of a few references each
-            joinedload(Application.membership),
-            joinedload(Application.references).joinedload(Reference.rating),
+    applications = (
+        db.session.scalars(
+            sa.select(Application)
+            .where(Application.applicant_id == current_user.id)
+            .options(  # one statement: an applicant has a few applications of a few references each
+                joinedload(Application.membership),
+                joinedload(Application.references).joinedload(Reference.rating),
+            )
+            .order_by(Application.created_at.desc())
         )
-        .order_by(Application.created_at.desc())
-    ).unique().all()
+        .unique()
+        .all()
+    )
     today = utc_today()
     rows = []
     for application in applications:
@@ -151,14 +155,20 @@ def submit(application_id: int):
     application = owned_application(application_id)
     form = SubmitApplicationForm()
     if form.validate_on_submit():
-        done, _ = commit_service(form, services.submit_application, application=application, actor=current_user,
-                                 today=utc_today())
+        done, _ = commit_service(
+            form, services.submit_application, application=application, actor=current_user, today=utc_today()
+        )
         if done:
             flash_success("Your application is submitted for review. Its references can no longer be changed.")
             return redirect(url_for("applications.show", application_id=application.id))
     checklist = services.application_checklist(application, utc_today())
-    return render_template("applications/submit.html", application=application, form=form, checklist=checklist,
-                           ready=services.ready_to_submit(checklist))
+    return render_template(
+        "applications/submit.html",
+        application=application,
+        form=form,
+        checklist=checklist,
+        ready=services.ready_to_submit(checklist),
+    )
 
 
 @bp.post("/applications/<int:application_id>/withdraw")
@@ -168,6 +178,8 @@ def withdraw(application_id: int):
     application = owned_application(application_id)
     if not WithdrawForm().validate_on_submit():
         abort(400)
-    run_and_flash(lambda: services.withdraw_application(application=application, actor=current_user),
-                  "The application is withdrawn.")
+    run_and_flash(
+        lambda: services.withdraw_application(application=application, actor=current_user),
+        "The application is withdrawn.",
+    )
     return redirect(url_for("applications.show", application_id=application.id))

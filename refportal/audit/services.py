@@ -1,4 +1,5 @@
 """record(): one call per state change, inside the caller's transaction."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -12,6 +12,7 @@ commits): a permanent failure marks the row bounced and goes the same way as an 
 a delay is recorded on the row; each report acted on leaves an audit event. Both intakes (the
 webhook, refportal.mail.hooks, and the IMAP poll, refportal.mail.imap) call it.
 """
+
 from __future__ import annotations
 
 import email
@@ -42,7 +43,9 @@ REASON_LENGTH = 500
 RECIPIENT_HEADERS = ("to", "delivered-to", "x-original-to", "envelope-to", "x-envelope-to")
 AUTO_REPLY_SUBJECT = re.compile(
     r"^\s*(out of (the )?office|automatic reply|auto(matic)?[- ]?(reply|response)|autoreply|abwesenheit|"
-    r"respuesta autom[aá]tica|r[ée]ponse automatique|on vacation|away from)", re.IGNORECASE)
+    r"respuesta autom[aá]tica|r[ée]ponse automatique|on vacation|away from)",
+    re.IGNORECASE,
+)
 MAIL_SYSTEM = re.compile(r"^(mailer-daemon|mail-daemon|mailer_daemon|postmaster|mdaemon)@", re.IGNORECASE)
 STATUS_CODE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 SMTP_REPLY = re.compile(r"\b([45]\d\d)[ -]")
@@ -103,12 +106,14 @@ def _delivery_status_blocks(msg: Message) -> list[_Block] | None:
             recipient = block.get("final-recipient") or block.get("original-recipient") or ""
             if not recipient and not block.get("action"):
                 continue  # the per-message block
-            blocks.append(_Block(
-                action=_text(block.get("action", "")).strip().lower(),
-                status=_text(block.get("status", "")).strip(),
-                diagnostic=_one_line(_text(block.get("diagnostic-code", ""))),
-                recipient=_address(_text(recipient)),
-            ))
+            blocks.append(
+                _Block(
+                    action=_text(block.get("action", "")).strip().lower(),
+                    status=_text(block.get("status", "")).strip(),
+                    diagnostic=_one_line(_text(block.get("diagnostic-code", ""))),
+                    recipient=_address(_text(recipient)),
+                )
+            )
     return blocks
 
 
@@ -122,9 +127,13 @@ def _from_a_mail_system(msg: Message) -> bool:
 def _is_auto_reply(msg: Message) -> bool:
     auto_submitted = _text(msg.get("auto-submitted", "")).strip().lower()
     precedence = _text(msg.get("precedence", "")).strip().lower()
-    return (msg.get("x-autoreply") is not None or msg.get("x-autorespond") is not None
-            or precedence == "auto_reply" or bool(AUTO_REPLY_SUBJECT.match(_text(msg.get("subject", ""))))
-            or (auto_submitted.startswith("auto-replied") and not _from_a_mail_system(msg)))
+    return (
+        msg.get("x-autoreply") is not None
+        or msg.get("x-autorespond") is not None
+        or precedence == "auto_reply"
+        or bool(AUTO_REPLY_SUBJECT.match(_text(msg.get("subject", ""))))
+        or (auto_submitted.startswith("auto-replied") and not _from_a_mail_system(msg))
+    )
 
 
 def _leaf_texts(msg: Message) -> list[str]:
@@ -174,10 +183,21 @@ def _classify(msg: Message) -> BounceVerdict:
     """Permanent, transient or ignore, with the failed recipients and the reason (no outbox yet)."""
     blocks = _delivery_status_blocks(msg)
     if blocks is not None:
-        failed = [b for b in blocks if b.action.startswith(("fail", "error")) or
-                  (b.status.startswith("5") and not b.action.startswith(("deliver", "relay", "expand")))]
-        delayed = [b for b in blocks if b not in failed and (b.action.startswith("delay") or
-                   (b.status.startswith("4") and not b.action.startswith(("deliver", "relay", "expand"))))]
+        failed = [
+            b
+            for b in blocks
+            if b.action.startswith(("fail", "error"))
+            or (b.status.startswith("5") and not b.action.startswith(("deliver", "relay", "expand")))
+        ]
+        delayed = [
+            b
+            for b in blocks
+            if b not in failed
+            and (
+                b.action.startswith("delay")
+                or (b.status.startswith("4") and not b.action.startswith(("deliver", "relay", "expand")))
+            )
+        ]
         for kind, chosen in ((PERMANENT, failed), (TRANSIENT, delayed)):
             if chosen:
                 reason = "; ".join(_one_line(f"{b.status} {b.diagnostic}") for b in chosen)
@@ -196,11 +216,13 @@ def _classify(msg: Message) -> BounceVerdict:
     if permanent and ((warned and permanent <= warned) or _only_transient_codes(texts)):
         temporary, permanent = temporary | permanent, frozenset()
     if permanent:
-        return BounceVerdict(PERMANENT, recipients={a.decode("ascii").lower() for a in permanent},
-                             reason=_diagnostic_from_text(texts))
+        return BounceVerdict(
+            PERMANENT, recipients={a.decode("ascii").lower() for a in permanent}, reason=_diagnostic_from_text(texts)
+        )
     if temporary:
-        return BounceVerdict(TRANSIENT, recipients={a.decode("ascii").lower() for a in temporary},
-                             reason=_diagnostic_from_text(texts))
+        return BounceVerdict(
+            TRANSIENT, recipients={a.decode("ascii").lower() for a in temporary}, reason=_diagnostic_from_text(texts)
+        )
     return BounceVerdict(IGNORE, note="not a delivery report")
 
 
@@ -234,8 +256,9 @@ def read_bounce_report(raw: bytes) -> BounceVerdict:
             return BounceVerdict(IGNORE, note="a VERP address with a wrong signature")
         ids = _outbox_ids_by_message_id(msg)
         if ids and verdict.recipients:
-            rows = db.session.execute(sa.select(OutboxEmail.id, OutboxEmail.to_address).where(
-                OutboxEmail.id.in_(sorted(ids)[:20]))).all()
+            rows = db.session.execute(
+                sa.select(OutboxEmail.id, OutboxEmail.to_address).where(OutboxEmail.id.in_(sorted(ids)[:20]))
+            ).all()
             matched = [row_id for row_id, to in rows if to.lower() in verdict.recipients]
             if len(matched) == 1:
                 verdict.outbox_id, verdict.note = matched[0], "matched by Message-ID and recipient"

@@ -1,9 +1,10 @@
 """`flask mail send [--watch]`: the outbox sender."""
+
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,10 +28,10 @@ def single_sender_on_sqlite() -> Iterator[None]:
     with open(lock_path, "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        except BlockingIOError as exc:
             raise click.ClickException(
                 "Another mail sender is running. On SQLite only one may run at a time; use PostgreSQL for several."
-            )
+            ) from exc
         yield
 
 
@@ -41,7 +42,8 @@ def send_command(watch: bool, interval: float) -> None:
     """Deliver due messages over SMTP (MAIL_SERVER)."""
     if not current_app.config.get("MAIL_SERVER"):
         raise click.ClickException(
-            "MAIL_SERVER is not set: messages stay in the outbox; in development read them in the mail viewer (/dev/mail)."
+            "MAIL_SERVER is not set: messages stay in the outbox; "
+            "in development read them in the mail viewer (/dev/mail)."
         )
     with single_sender_on_sqlite():
         while True:

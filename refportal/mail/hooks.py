@@ -4,6 +4,7 @@ A machine endpoint: `Authorization: Bearer <BOUNCE_WEBHOOK_SECRET>` instead of a
 token; JSON answers; no cookie. Without BOUNCE_WEBHOOK_SECRET the address does not exist (404).
 202 for every report it took in, also for those it ignores (the sender must not retry them).
 """
+
 from __future__ import annotations
 
 import email

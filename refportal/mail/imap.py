@@ -7,6 +7,7 @@ message is read once through refportal.mail.bounces and committed on its own; th
 messages: auto-replies, junk, forged), or moved to the `processed` folder. A message whose
 processing failed (the database, say) is rolled back and left unseen for the next poll.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,9 +58,14 @@ def mailbox_settings(url: str) -> MailboxSettings:
     use_ssl = parts.scheme == "imaps"
     processed = parse_qs(parts.query).get("processed", [""])[0] or None
     return MailboxSettings(
-        host=parts.hostname, port=parts.port or (993 if use_ssl else 143), use_ssl=use_ssl,
-        username=unquote(parts.username or ""), password=unquote(parts.password or ""),
-        folder=unquote(parts.path.lstrip("/")) or "INBOX", processed=processed)
+        host=parts.hostname,
+        port=parts.port or (993 if use_ssl else 143),
+        use_ssl=use_ssl,
+        username=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        folder=unquote(parts.path.lstrip("/")) or "INBOX",
+        processed=processed,
+    )
 
 
 def poll_bounce_mailbox() -> PollReport:
@@ -70,8 +76,13 @@ def poll_bounce_mailbox() -> PollReport:
     settings = mailbox_settings(url)
     report = PollReport()
     context = ssl.create_default_context() if settings.use_ssl else None
-    with IMAPClient(settings.host, port=settings.port, ssl=settings.use_ssl, ssl_context=context,
-                    timeout=current_app.config["BOUNCE_IMAP_TIMEOUT_SECONDS"]) as imap:
+    with IMAPClient(
+        settings.host,
+        port=settings.port,
+        ssl=settings.use_ssl,
+        ssl_context=context,
+        timeout=current_app.config["BOUNCE_IMAP_TIMEOUT_SECONDS"],
+    ) as imap:
         imap.login(settings.username, settings.password)
         if settings.processed and not imap.folder_exists(settings.processed):
             imap.create_folder(settings.processed)
@@ -87,8 +98,9 @@ def poll_bounce_mailbox() -> PollReport:
                 db.session.commit()
             except Exception:
                 db.session.rollback()
-                log.exception("bounce report %s in %s: processing failed; left unseen for the next poll", uid,
-                              settings.folder)
+                log.exception(
+                    "bounce report %s in %s: processing failed; left unseen for the next poll", uid, settings.folder
+                )
                 report.errors += 1
                 continue
             flag = IGNORED if verdict.kind == IGNORE else HANDLED

@@ -5,12 +5,13 @@ On PostgreSQL the UPDATE does not hold up the next message: it is handed to the 
 commits it while the next message goes out over SMTP, and its answer is read before the next mark is
 sent (libpq's asynchronous calls on the pool's own psycopg connection; one statement in flight). Once
 handed over, the UPDATE commits even if the sender dies. Elsewhere (SQLite) each mark waits."""
+
 from __future__ import annotations
 
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from psycopg import pq
@@ -21,12 +22,22 @@ from refportal.extensions import db
 from refportal.mail.models import OutboxEmail, OutboxStatus
 
 _TABLE: sa.Table = OutboxEmail.__table__  # type: ignore[assignment]
-_SENT = sa.update(_TABLE).where(_TABLE.c.id == sa.bindparam("row_id")).values(
-    status=OutboxStatus.SENT, sent_at=sa.bindparam("sent_at"), attempts=_TABLE.c.attempts + 1,
-    claimed_until=None, last_error=None)
+_SENT = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("row_id"))
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=sa.bindparam("sent_at"),
+        attempts=_TABLE.c.attempts + 1,
+        claimed_until=None,
+        last_error=None,
+    )
+)
 # The same statement for libpq, sent_at as naive UTC (the column's storage, refportal.db.UTCDateTime).
-_SENT_SQL = (b"UPDATE outbox_email SET status = 'sent', sent_at = $1::timestamp, attempts = attempts + 1, "
-             b"claimed_until = NULL, last_error = NULL WHERE id = $2::integer")
+_SENT_SQL = (
+    b"UPDATE outbox_email SET status = 'sent', sent_at = $1::timestamp, attempts = attempts + 1, "
+    b"claimed_until = NULL, last_error = NULL WHERE id = $2::integer"
+)
 
 
 class MarkFailed(RuntimeError):
@@ -42,8 +53,13 @@ class SentMarks:
         sent_at = utcnow()
         self._record(row.id, sent_at)
         # The session's copy says the same, without a write of its own.
-        for name, value in (("status", OutboxStatus.SENT), ("sent_at", sent_at), ("attempts", row.attempts + 1),
-                            ("claimed_until", None), ("last_error", None)):
+        for name, value in (
+            ("status", OutboxStatus.SENT),
+            ("sent_at", sent_at),
+            ("attempts", row.attempts + 1),
+            ("claimed_until", None),
+            ("last_error", None),
+        ):
             set_committed_value(row, name, value)
 
     def _record(self, row_id: int, sent_at: datetime) -> None:
@@ -67,7 +83,7 @@ class OverlappedSentMarks(SentMarks):
 
     def _record(self, row_id: int, sent_at: datetime) -> None:
         self.finish()
-        naive_utc = sent_at.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
+        naive_utc = sent_at.astimezone(UTC).replace(tzinfo=None).isoformat()
         self.pgconn.send_query_params(_SENT_SQL, [naive_utc.encode(), str(row_id).encode()])
         self.pending = True
         while self.pgconn.flush():  # the rest of the statement once the socket takes it

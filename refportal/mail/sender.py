@@ -1,6 +1,8 @@
 """Deliver due outbox rows over one SMTP connection per batch, retrying what may succeed later."""
+
 from __future__ import annotations
 
+import contextlib
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,8 +13,8 @@ from flask import current_app
 
 from refportal.db import utcnow
 from refportal.extensions import db
-from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.marks import sent_marks
+from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.services import message_failed_for_good
 from refportal.mail.verp import envelope_sender
 from refportal.mail.wire import wire_bytes
@@ -166,8 +168,6 @@ def _deliver_batch(now: datetime, should_stop: Callable[[], bool]) -> DeliveryRe
                     marks.mark(row)
                     report.sent += 1
     finally:
-        try:
-            smtp.quit()
-        except (OSError, smtplib.SMTPException):
-            pass  # the server has what it accepted; a failed goodbye changes nothing
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            smtp.quit()  # the server has what it accepted; a failed goodbye changes nothing
     return report

@@ -1,4 +1,5 @@
 """queue_email(): render a message into the outbox inside the caller's transaction."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -40,11 +41,14 @@ def check_header_value(value: str) -> str:
 def sent_recently(template: str, to: str) -> int:
     """How many `template` messages were queued to `to` in the last hour (to cap account e-mails)."""
     since = utcnow() - timedelta(hours=1)
-    return db.session.scalar(
-        sa.select(sa.func.count(OutboxEmail.id)).where(
-            OutboxEmail.template == template, OutboxEmail.to_address == to, OutboxEmail.created_at >= since
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(OutboxEmail.id)).where(
+                OutboxEmail.template == template, OutboxEmail.to_address == to, OutboxEmail.created_at >= since
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def external_url(endpoint: str, **values: Any) -> str:

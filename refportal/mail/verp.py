@@ -6,6 +6,7 @@ MAIL FROM:<bounces+42-<signature>@refs.example.org>; the signature is a truncate
 id under a key derived from SECRET_KEY for this purpose only (older keys in SECRET_KEY_FALLBACKS are
 still accepted). Without BOUNCE_ADDRESS the envelope sender is MAIL_DEFAULT_SENDER, as before.
 """
+
 from __future__ import annotations
 
 import enum
@@ -32,8 +33,11 @@ def _keys() -> list[bytes]:
     """Derived keys, the current one first."""
     cfg = current_app.config
     secrets = [cfg["SECRET_KEY"], *(cfg.get("SECRET_KEY_FALLBACKS") or [])]
-    return [Signer(secret, salt=SALT, key_derivation="hmac", digest_method=hashlib.sha256).derive_key()
-            for secret in secrets if secret]
+    return [
+        Signer(secret, salt=SALT, key_derivation="hmac", digest_method=hashlib.sha256).derive_key()
+        for secret in secrets
+        if secret
+    ]
 
 
 def _signature(outbox_id: int, key: bytes) -> str:

@@ -3,6 +3,7 @@
 The blueprint is registered only when MAIL_VIEWER is on (development), so in production these
 addresses do not exist.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,5 +52,7 @@ def message_html(email_id: int) -> Response:
     """The HTML part as the recipient's mail program would show it."""
     email = db.get_or_404(OutboxEmail, email_id)
     response = current_app.make_response(email.body_html)
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    )
     return mark_no_store(response)

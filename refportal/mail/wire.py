@@ -3,6 +3,7 @@
 Flask-Mail builds the MIME message; the compat32 generator writes it out with CRLF line ends.
 (Flask-Mail's own as_bytes() re-parses every header through the modern email policy, which costs
 more than the SMTP exchange itself.) The sender then only claims, sends these bytes and marks."""
+
 from __future__ import annotations
 
 import email.policy
@@ -31,7 +32,10 @@ def build_message(row: OutboxEmail) -> Message:
 
 
 def message_id_domain() -> str:
-    return current_app.config["PORTAL_BASE_URL"].split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "refportal.invalid"
+    return (
+        current_app.config["PORTAL_BASE_URL"].split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+        or "refportal.invalid"
+    )
 
 
 def wire_bytes(row: OutboxEmail) -> bytes:

@@ -1,15 +1,15 @@
 """`flask membership import FILE.csv`: the association's roster."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from refportal.accounts.models import Role, User
+from refportal.db import utc_today
 from refportal.extensions import db
 from refportal.membership.roster import RosterInvalid, import_roster, parse_roster
-from refportal.db import utc_today
 
 membership_cli = AppGroup("membership", help="Membership roster.")
 
@@ -25,11 +25,11 @@ def import_command(path: str, admin_email: str) -> None:
     try:
         with open(path, encoding="utf-8-sig") as handle:
             rows = parse_roster(handle.read())
-    except UnicodeDecodeError:
-        raise click.ClickException("The file is not UTF-8 text.")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException("The file is not UTF-8 text.") from exc
     except RosterInvalid as invalid:
         lines = "\n".join(f"  line {line}: {problem}" for line, problem in invalid.problems)
-        raise click.ClickException(f"The roster was not imported; nothing changed.\n{lines}")
+        raise click.ClickException(f"The roster was not imported; nothing changed.\n{lines}") from invalid
     report = import_roster(rows=rows, actor=admin, today=utc_today())
     db.session.commit()
     click.echo(f"matched {len(report.matched)}, unmatched {len(report.unmatched)}, conflicts {len(report.conflicts)}")

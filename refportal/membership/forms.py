@@ -11,10 +11,15 @@ from refportal.membership.models import Association, MembershipKind
 class MembershipForm(FlaskForm):
     kind = RadioField(
         "Membership",
-        choices=choices([
-            (MembershipKind.CURRENT_MEMBER.value, "I am a current individual member of an infant mental health association"),
-            (MembershipKind.WILL_JOIN.value, "I will join INfancy Onward (the membership fee is added to my fees)"),
-        ]),
+        choices=choices(
+            [
+                (
+                    MembershipKind.CURRENT_MEMBER.value,
+                    "I am a current individual member of an infant mental health association",
+                ),
+                (MembershipKind.WILL_JOIN.value, "I will join INfancy Onward (the membership fee is added to my fees)"),
+            ]
+        ),
         validators=[DataRequired("Say whether you are a member or will join.")],
     )
     association = SelectField(

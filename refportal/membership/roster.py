@@ -1,4 +1,5 @@
 """The association's member roster (CSV): parse it whole, then verify the declarations it matches."""
+
 from __future__ import annotations
 
 import csv
@@ -102,11 +103,17 @@ def import_roster(*, rows: list[RosterRow], actor: User, today: date) -> ImportR
             continue
         for declaration, user in candidates:
             if row.email != user.email and not _same_name(row.name, user.name):
-                report.conflicts.append((row.line, f"member number {row.member_number} is declared by {user.name} "
-                                                   f"({user.email}), but the roster names {row.name} ({row.email})"))
+                report.conflicts.append(
+                    (
+                        row.line,
+                        f"member number {row.member_number} is declared by {user.name} "
+                        f"({user.email}), but the roster names {row.name} ({row.email})",
+                    )
+                )
             elif row.expires_on < today:
-                report.conflicts.append((row.line, f"the roster says {user.name}'s membership expired on "
-                                                   f"{row.expires_on:%d %B %Y}"))
+                report.conflicts.append(
+                    (row.line, f"the roster says {user.name}'s membership expired on {row.expires_on:%d %B %Y}")
+                )
             else:
                 declaration.status = MembershipStatus.VERIFIED
                 declaration.expires_on = row.expires_on
@@ -116,6 +123,13 @@ def import_roster(*, rows: list[RosterRow], actor: User, today: date) -> ImportR
                 declaration.verification_source = VerificationSource.ROSTER
                 record("membership.verified", obj=declaration.application, actor=actor, source="roster", line=row.line)
                 report.matched.append((row.line, user.name))
-    record("membership.roster_imported", obj=actor, actor=actor, rows=len(rows), matched=len(report.matched),
-           unmatched=len(report.unmatched), conflicts=len(report.conflicts))
+    record(
+        "membership.roster_imported",
+        obj=actor,
+        actor=actor,
+        rows=len(rows),
+        matched=len(report.matched),
+        unmatched=len(report.unmatched),
+        conflicts=len(report.conflicts),
+    )
     return report

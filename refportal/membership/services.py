@@ -1,4 +1,5 @@
 """Declaring membership; verification arrives with the reviewer workspace."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -87,6 +88,10 @@ def verify_membership(*, application: Application, actor: User, verified: bool, 
     declaration.verified_at = utcnow()
     declaration.verification_note = note.strip() or None
     declaration.verification_source = VerificationSource.REVIEWER
-    record("membership.verified" if verified else "membership.rejected", obj=application, actor=actor,
-           note=note.strip() or None)
+    record(
+        "membership.verified" if verified else "membership.rejected",
+        obj=application,
+        actor=actor,
+        note=note.strip() or None,
+    )
     return declaration

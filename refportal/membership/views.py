@@ -7,12 +7,11 @@ from flask_login import current_user
 
 from refportal.accounts.models import Role
 from refportal.applications.views import owned_application
-
+from refportal.db import utc_today
 from refportal.membership.forms import MembershipForm
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind
 from refportal.membership.services import declare_membership
 from refportal.web import commit_service, flash_success, role_required
-from refportal.db import utc_today
 
 bp = Blueprint("membership", __name__)
 

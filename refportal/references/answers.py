@@ -1,5 +1,6 @@
 """The referee's answers: drafts saved server-side, the complete rating submitted once, or a decline.
 Each is one conditional UPDATE on the link's nonce and the reference's state."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,6 +13,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
+from refportal.applications.categories import CATEGORIES, Credential
 from refportal.audit.services import record
 from refportal.db import rows_changed, utcnow
 from refportal.exceptions import Refused
@@ -22,17 +24,16 @@ from refportal.references.links import LinkClosed
 from refportal.references.models import Rating, Reference
 from refportal.references.nomination import REFERENCES_PER_APPLICATION, counted_references
 from refportal.references.notices import tell_applicant, tell_referee
-from refportal.applications.categories import CATEGORIES, Credential
-from refportal.references.roles import RefereeRole
 from refportal.references.rating_form import (
     FORM_VERSION,
-    NOT_ENDORSED,
     ITEM_KEYS,
+    NOT_ENDORSED,
     NOT_ENOUGH_INFORMATION,
     SCALE,
     Recommendation,
     not_enough_information_count,
 )
+from refportal.references.roles import RefereeRole
 
 
 class RatingIncomplete(Refused):
@@ -50,10 +51,12 @@ def draft_digest(answers: dict) -> str:
 def _conditional_update(reference: Reference, nonce: str, event: Event, **values: Any) -> None:
     """Apply `event` only if the link is still this one and the state still allows it: one statement,
     so a concurrent submission, decline or revocation cannot be overwritten."""
-    changed = rows_changed(db.session, sa.update(Reference)
-                           .where(Reference.id == reference.id, Reference.link_nonce == nonce,
-                                  Reference.status.in_(sources(event)))
-                           .values(status=uniform_target(event), **values))
+    changed = rows_changed(
+        db.session,
+        sa.update(Reference)
+        .where(Reference.id == reference.id, Reference.link_nonce == nonce, Reference.status.in_(sources(event)))
+        .values(status=uniform_target(event), **values),
+    )
     if changed != 1:
         raise LinkClosed()
     db.session.refresh(reference)
@@ -62,7 +65,11 @@ def _conditional_update(reference: Reference, nonce: str, event: Event, **values
 def save_draft(*, reference: Reference, nonce: str, answers: dict) -> None:
     """Keep the referee's answers so far (server-side, to resume from the same link)."""
     _conditional_update(
-        reference, nonce, Event.SAVE_DRAFT, draft=answers, draft_saved_at=utcnow(),
+        reference,
+        nonce,
+        Event.SAVE_DRAFT,
+        draft=answers,
+        draft_saved_at=utcnow(),
         opened_at=reference.opened_at or utcnow(),
     )
     record("reference.draft_saved", obj=reference)
@@ -136,8 +143,13 @@ def submit_rating(*, reference: Reference, nonce: str, answers: dict) -> Rating:
     tell_applicant(reference, "reference_submitted", counted=rating.counts)
     application = reference.application
     if len(counted_references(application)) == REFERENCES_PER_APPLICATION:
-        queue_email("references_complete", application.applicant.email, applicant=application.applicant,
-                    application=application, link=external_url("applications.show", application_id=application.id))
+        queue_email(
+            "references_complete",
+            application.applicant.email,
+            applicant=application.applicant,
+            application=application,
+            link=external_url("applications.show", application_id=application.id),
+        )
     return rating
 
 
@@ -145,15 +157,15 @@ def _endorsement(answers: dict) -> dict[str, Any]:
     """The referee's own endorsement, as the rating stores it."""
     if answers["endorsement"] == NOT_ENDORSED:
         return {"endorsed_credential": None, "endorsed_category": None, "endorsement_number": None}
-    return {"endorsed_credential": Credential(answers["endorsement"]),
-            "endorsed_category": int(answers["endorsed_category"]),
-            "endorsement_number": (answers.get("endorsement_number") or "").strip() or None}
+    return {
+        "endorsed_credential": Credential(answers["endorsement"]),
+        "endorsed_category": int(answers["endorsed_category"]),
+        "endorsement_number": (answers.get("endorsement_number") or "").strip() or None,
+    }
 
 
 def decline_reference(*, reference: Reference, nonce: str, reason: str) -> None:
     """The referee declines; the applicant is told and can nominate someone else."""
-    _conditional_update(
-        reference, nonce, Event.DECLINE, declined_at=utcnow(), decline_reason=reason.strip() or None
-    )
+    _conditional_update(reference, nonce, Event.DECLINE, declined_at=utcnow(), decline_reason=reason.strip() or None)
     record("reference.declined", obj=reference)
     tell_applicant(reference, "reference_declined")

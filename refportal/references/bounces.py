@@ -1,7 +1,7 @@
 """A message to a referee that a mail server refused for good: the reference is bounced and the
 applicant told, once."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from refportal.audit.services import record
 from refportal.db import utcnow
@@ -19,7 +19,11 @@ def mark_bounced(sender, email: OutboxEmail, **_) -> None:
     if email.related_type != Reference.__tablename__ or email.related_id is None:
         return
     reference = db.session.get(Reference, email.related_id)
-    if reference is None or reference.email != email.to_address or not lifecycle.allows(reference, lifecycle.Event.BOUNCE):
+    if (
+        reference is None
+        or reference.email != email.to_address
+        or not lifecycle.allows(reference, lifecycle.Event.BOUNCE)
+    ):
         return
     lifecycle.transition(reference, lifecycle.Event.BOUNCE)
     reference.bounced_at = utcnow()

@@ -1,4 +1,5 @@
 """`flask references remind`: reminders and expiry, for cron."""
+
 from __future__ import annotations
 
 import click

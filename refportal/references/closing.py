@@ -2,6 +2,7 @@
 corrects the address, cancelled when the application is withdrawn or decided. The link stops working
 at once (its nonce is cleared), a draft is kept for the record but can no longer be edited, and a
 referee who had been asked hears of it once, in their language."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -24,9 +25,12 @@ def end_request(reference: Reference, event: Event) -> bool:
     had changed."""
     seen, after = reference.status, target(reference, event)
     asked = not reference.awaits_request
-    ended = rows_changed(db.session, sa.update(Reference)
-                         .where(Reference.id == reference.id, Reference.status == seen)
-                         .values(status=after, withdrawn_at=utcnow(), link_nonce=None))
+    ended = rows_changed(
+        db.session,
+        sa.update(Reference)
+        .where(Reference.id == reference.id, Reference.status == seen)
+        .values(status=after, withdrawn_at=utcnow(), link_nonce=None),
+    )
     db.session.refresh(reference)
     if ended != 1:
         return False
@@ -37,9 +41,16 @@ def end_request(reference: Reference, event: Event) -> bool:
 
 def cancel_requests(*, application: Application, actor: User | None) -> list[Reference]:
     """The application was withdrawn or decided: every request not answered yet ends."""
-    cancelled = [reference for reference in list(application.references)
-                 if allows(reference, Event.CANCEL) and end_request(reference, Event.CANCEL)]
+    cancelled = [
+        reference
+        for reference in list(application.references)
+        if allows(reference, Event.CANCEL) and end_request(reference, Event.CANCEL)
+    ]
     if cancelled:
-        record("reference.requests_cancelled", obj=application, actor=actor,
-               references=[reference.id for reference in cancelled])
+        record(
+            "reference.requests_cancelled",
+            obj=application,
+            actor=actor,
+            references=[reference.id for reference in cancelled],
+        )
     return cancelled

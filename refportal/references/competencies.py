@@ -2,6 +2,7 @@
 the referee's page. It is drawn by Jinja once per language and credential, with a slot where each
 radio may be checked, and kept; a request only fills the slots. A form with item errors (rare: a
 tampered value) is drawn in full."""
+
 from __future__ import annotations
 
 from flask import current_app, get_template_attribute
@@ -9,7 +10,13 @@ from flask_babel import get_locale
 from markupsafe import Markup
 
 from refportal.applications.categories import Credential
-from refportal.references.rating_form import DOMAINS, NOT_ENOUGH_INFORMATION, NOT_ENOUGH_INFORMATION_LABEL, SCALE, item_text
+from refportal.references.rating_form import (
+    DOMAINS,
+    NOT_ENOUGH_INFORMATION,
+    NOT_ENOUGH_INFORMATION_LABEL,
+    SCALE,
+    item_text,
+)
 
 CHECKED = Markup(" checked")
 _SLOT = Markup("\x00{}\x01{}\x00")  # around a slot, then between its field name and value
@@ -43,7 +50,7 @@ def competencies_html(form, credential: Credential) -> Markup:
         return _draw(form, credential)
     texts, slots = _section(form, credential)
     out = [texts[0]]
-    for (name, value), text in zip(slots, texts[1:]):
+    for (name, value), text in zip(slots, texts[1:], strict=True):
         if form[name].data == value:
             out.append(CHECKED)
         out.append(text)

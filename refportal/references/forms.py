@@ -4,12 +4,22 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from refportal.applications.categories import CATEGORIES, Credential
 from refportal.forms import OptionalChoice, Paragraphs, SingleLine, ValidEmail, choices, strip_text
 from refportal.i18n import LANGUAGES
+from refportal.references.models import Reference
 from refportal.references.rating_form import (
     DOMAINS,
     NOT_ENDORSED,
@@ -19,27 +29,40 @@ from refportal.references.rating_form import (
     Recommendation,
     item_text,
 )
-from refportal.references.models import Reference
 from refportal.references.roles import REFEREE_SIDE_LABELS, RefereeRole
 
+
 class NominationForm(FlaskForm):
-    name = StringField("Referee's full name", filters=[strip_text],
-                       validators=[DataRequired("Enter the referee's name."), Length(max=120), SingleLine()])
+    name = StringField(
+        "Referee's full name",
+        filters=[strip_text],
+        validators=[DataRequired("Enter the referee's name."), Length(max=120), SingleLine()],
+    )
     email = EmailField(
-        "Referee's e-mail address", filters=[strip_text],
+        "Referee's e-mail address",
+        filters=[strip_text],
         validators=[DataRequired("Enter the referee's e-mail address."), Length(max=254), ValidEmail()],
         description="A personal address is safest: employer mail servers often block portal mail.",
     )
-    organisation = StringField("Organisation", filters=[strip_text],
-                               validators=[DataRequired("Enter the referee's organisation."), Length(max=160), SingleLine()])
+    organisation = StringField(
+        "Organisation",
+        filters=[strip_text],
+        validators=[DataRequired("Enter the referee's organisation."), Length(max=160), SingleLine()],
+    )
     role = SelectField("The referee's role for you", validators=[DataRequired("Choose the referee's role.")])
-    setting = StringField("In what setting do they know you?", filters=[strip_text],
-                          validators=[DataRequired("Say in what setting the referee knows you."), Length(max=200), SingleLine()],
-                          description="For example: home visiting program at Riverside Family Services.")
+    setting = StringField(
+        "In what setting do they know you?",
+        filters=[strip_text],
+        validators=[DataRequired("Say in what setting the referee knows you."), Length(max=200), SingleLine()],
+        description="For example: home visiting program at Riverside Family Services.",
+    )
     known_years = DecimalField(
-        "For how many years have they known you?", places=1,
-        validators=[InputRequired("Say how many years the referee has known you."),
-                    NumberRange(0, 60, "Enter a number of years from 0 to 60.")],
+        "For how many years have they known you?",
+        places=1,
+        validators=[
+            InputRequired("Say how many years the referee has known you."),
+            NumberRange(0, 60, "Enter a number of years from 0 to 60."),
+        ],
         description="A referee should have known you for about a year.",
     )
     endorsed_credential = SelectField(
@@ -48,20 +71,26 @@ class NominationForm(FlaskForm):
         validators=[OptionalChoice()],
     )
     endorsed_category = SelectField(
-        "Their endorsement category", choices=choices([("", "—")] + [(str(n), f"Category {n}") for n in CATEGORIES]),
+        "Their endorsement category",
+        choices=choices([("", "—")] + [(str(n), f"Category {n}") for n in CATEGORIES]),
         validators=[OptionalChoice()],
     )
     waived = RadioField(
         "Do you waive your right to see this reference's content?",
-        choices=choices([("yes", "Yes, I waive the right to see what this referee writes"),
-                         ("no", "No, I want to be able to read it")]),
+        choices=choices(
+            [
+                ("yes", "Yes, I waive the right to see what this referee writes"),
+                ("no", "No, I want to be able to read it"),
+            ]
+        ),
         validators=[DataRequired("Say whether you waive the right to see this reference.")],
         description="You always see the status. Many referees only rate when the right is waived.",
     )
 
     language = RadioField(
         "The referee's language (their e-mails and the rating form)",
-        choices=choices(LANGUAGES.items()), default="en",
+        choices=choices(LANGUAGES.items()),
+        default="en",
         validators=[DataRequired("Choose the referee's language.")],
     )
 
@@ -70,8 +99,11 @@ class NominationForm(FlaskForm):
 
 
 class CorrectEmailForm(FlaskForm):
-    email = EmailField("Correct e-mail address", filters=[strip_text],
-                       validators=[DataRequired("Enter the corrected e-mail address."), Length(max=254), ValidEmail()])
+    email = EmailField(
+        "Correct e-mail address",
+        filters=[strip_text],
+        validators=[DataRequired("Enter the corrected e-mail address."), Length(max=254), ValidEmail()],
+    )
 
 
 class ActionForm(FlaskForm):
@@ -79,9 +111,12 @@ class ActionForm(FlaskForm):
 
 
 class DeclineForm(FlaskForm):
-    reason = TextAreaField(_l("Reason (optional)"), filters=[strip_text],
-                           validators=[Optional(), Length(max=1000), Paragraphs()],
-                           description=_l("The reviewers see this; it helps the applicant find another referee."))
+    reason = TextAreaField(
+        _l("Reason (optional)"),
+        filters=[strip_text],
+        validators=[Optional(), Length(max=1000), Paragraphs()],
+        description=_l("The reviewers see this; it helps the applicant find another referee."),
+    )
 
 
 class ConfirmForm(FlaskForm):
@@ -100,29 +135,48 @@ class RatingFormBase(FlaskForm):
     what a submission needs. CSRF failures become a message on the form (answers are kept)."""
 
     recommendation = RadioField(
-        _l("Overall recommendation"), choices=choices((r.value, r.label) for r in Recommendation),
+        _l("Overall recommendation"),
+        choices=choices((r.value, r.label) for r in Recommendation),
         validators=[OptionalChoice()],
     )
-    strengths = TextAreaField(_l("The applicant's strengths"), filters=[strip_text],
-                              validators=[Length(max=TEXT_LIMIT), Paragraphs()])
-    growth = TextAreaField(_l("Areas for growth"), filters=[strip_text], validators=[Length(max=TEXT_LIMIT), Paragraphs()])
-    for_reviewers = TextAreaField(_l("Anything else the reviewers should know (optional)"), filters=[strip_text],
-                                  validators=[Length(max=TEXT_LIMIT), Paragraphs()])
-    relationship_role = StringField(_l("In what role do you know the applicant?"), filters=[strip_text],
-                                    validators=[Length(max=160), SingleLine()],
-                                    description=_l("For example: I have been their program supervisor."))
-    relationship_setting = StringField(_l("In what setting?"), filters=[strip_text],
-                                       validators=[Length(max=200), SingleLine()])
-    relationship_years = DecimalField(_l("For how many years?"), places=1,
-                                      validators=[Optional(), NumberRange(0, 60, _l("Enter a number of years from 0 to 60."))])
-    referee_role = RadioField(_l("Your role toward the applicant"), validators=[OptionalChoice()],
-                              description=_l("The applicant named this role; correct it if it is not right."))
+    strengths = TextAreaField(
+        _l("The applicant's strengths"), filters=[strip_text], validators=[Length(max=TEXT_LIMIT), Paragraphs()]
+    )
+    growth = TextAreaField(
+        _l("Areas for growth"), filters=[strip_text], validators=[Length(max=TEXT_LIMIT), Paragraphs()]
+    )
+    for_reviewers = TextAreaField(
+        _l("Anything else the reviewers should know (optional)"),
+        filters=[strip_text],
+        validators=[Length(max=TEXT_LIMIT), Paragraphs()],
+    )
+    relationship_role = StringField(
+        _l("In what role do you know the applicant?"),
+        filters=[strip_text],
+        validators=[Length(max=160), SingleLine()],
+        description=_l("For example: I have been their program supervisor."),
+    )
+    relationship_setting = StringField(
+        _l("In what setting?"), filters=[strip_text], validators=[Length(max=200), SingleLine()]
+    )
+    relationship_years = DecimalField(
+        _l("For how many years?"),
+        places=1,
+        validators=[Optional(), NumberRange(0, 60, _l("Enter a number of years from 0 to 60."))],
+    )
+    referee_role = RadioField(
+        _l("Your role toward the applicant"),
+        validators=[OptionalChoice()],
+        description=_l("The applicant named this role; correct it if it is not right."),
+    )
     endorsement = RadioField(_l("Do you hold the Endorsement yourself?"), validators=[OptionalChoice()])
     endorsed_category = SelectField(_l("Category of your endorsement"), validators=[OptionalChoice()])
-    endorsement_number = StringField(_l("Your endorsement number (optional)"), filters=[strip_text],
-                                     validators=[Length(max=40), SingleLine()])
-    attestation_name = StringField(_l("Your full name (signature)"), filters=[strip_text],
-                                   validators=[Length(max=120), SingleLine()])
+    endorsement_number = StringField(
+        _l("Your endorsement number (optional)"), filters=[strip_text], validators=[Length(max=40), SingleLine()]
+    )
+    attestation_name = StringField(
+        _l("Your full name (signature)"), filters=[strip_text], validators=[Length(max=120), SingleLine()]
+    )
     attest = BooleanField(_l("I am the referee named in this request, and this rating is my own honest judgement."))
 
     def __init__(self, *args, **kwargs):
@@ -144,7 +198,9 @@ def _item_field_name(key: str) -> str:
 def _build_rating_form(credential: Credential) -> type[RatingFormBase]:
     scale = choices(list(SCALE) + [(NOT_ENOUGH_INFORMATION, NOT_ENOUGH_INFORMATION_LABEL)])
     fields = {
-        _item_field_name(item.key): RadioField(_ItemLabel(item, credential), choices=scale, validators=[OptionalChoice()])
+        _item_field_name(item.key): RadioField(
+            _ItemLabel(item, credential), choices=scale, validators=[OptionalChoice()]
+        )
         for domain in DOMAINS
         for item in domain.items
     }
@@ -168,20 +224,35 @@ class _ItemLabel:
 
 
 RATING_FORMS = {credential: _build_rating_form(credential) for credential in Credential}
-ANSWER_FIELDS = ("recommendation", "strengths", "growth", "for_reviewers", "relationship_role", "relationship_setting",
-                 "relationship_years", "referee_role", "endorsement", "endorsed_category", "endorsement_number",
-                 "attestation_name", "attest")
+ANSWER_FIELDS = (
+    "recommendation",
+    "strengths",
+    "growth",
+    "for_reviewers",
+    "relationship_role",
+    "relationship_setting",
+    "relationship_years",
+    "referee_role",
+    "endorsement",
+    "endorsed_category",
+    "endorsement_number",
+    "attestation_name",
+    "attest",
+)
 
 
 def answers_from_form(form: RatingFormBase) -> dict:
     """The typed answers as plain data (for the draft and the rating)."""
     answers = {field: getattr(form, field).data for field in ANSWER_FIELDS}
     raw_years = form.relationship_years.raw_data[0] if form.relationship_years.raw_data else ""
-    answers["relationship_years"] = str(form.relationship_years.data) if form.relationship_years.data is not None else raw_years
+    answers["relationship_years"] = (
+        str(form.relationship_years.data) if form.relationship_years.data is not None else raw_years
+    )
     answers["attest"] = bool(form.attest.data)
     answers["items"] = {
         item.key: getattr(form, _item_field_name(item.key)).data
-        for domain in DOMAINS for item in domain.items
+        for domain in DOMAINS
+        for item in domain.items
         if getattr(form, _item_field_name(item.key)).data
     }
     return answers
@@ -189,11 +260,15 @@ def answers_from_form(form: RatingFormBase) -> dict:
 
 def nomination_defaults(reference: Reference) -> dict:
     """What the applicant said about the relationship, for the referee to confirm or correct."""
-    defaults: dict = {"referee_role": reference.role.value, "relationship_years": reference.known_years,
-                      "endorsement": NOT_ENDORSED}
+    defaults: dict = {
+        "referee_role": reference.role.value,
+        "relationship_years": reference.known_years,
+        "endorsement": NOT_ENDORSED,
+    }
     if reference.endorsed_credential is not None:
-        defaults.update(endorsement=reference.endorsed_credential.value,
-                        endorsed_category=str(reference.endorsed_category))
+        defaults.update(
+            endorsement=reference.endorsed_credential.value, endorsed_category=str(reference.endorsed_category)
+        )
     return defaults
 
 
@@ -201,7 +276,10 @@ def form_data_from_answers(answers: dict | None, defaults: dict | None = None) -
     """The other way round: a saved draft as form data, over `defaults` (what the nomination said)."""
     if not answers:
         return dict(defaults or {})
-    data = {**(defaults or {}), **{field: answers.get(field) for field in ANSWER_FIELDS if answers.get(field) not in (None, "")}}
+    data = {
+        **(defaults or {}),
+        **{field: answers.get(field) for field in ANSWER_FIELDS if answers.get(field) not in (None, "")},
+    }
     if "relationship_years" in data:
         try:
             data["relationship_years"] = Decimal(str(data["relationship_years"]))
@@ -216,7 +294,8 @@ def typed_from_request(form_data) -> dict:
     typed = {field: form_data.get(field, "")[:TEXT_LIMIT] for field in ANSWER_FIELDS if field != "attest"}
     typed["items"] = {
         item.key: form_data.get(_item_field_name(item.key))
-        for domain in DOMAINS for item in domain.items
+        for domain in DOMAINS
+        for item in domain.items
         if form_data.get(_item_field_name(item.key))
     }
     return typed

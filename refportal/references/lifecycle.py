@@ -8,6 +8,7 @@ instead of comparing states themselves.
                 correct e-mail / replace → withdrawn (a new reference takes over),
                 cancel → cancelled (the application was withdrawn or decided)
 """
+
 from __future__ import annotations
 
 import enum
@@ -34,7 +35,6 @@ class ReferenceStatus(enum.Enum):
     @property
     def label(self) -> str:
         return self.value.replace("_", " ").capitalize()
-
 
 
 S = ReferenceStatus

@@ -1,6 +1,7 @@
 """The referee's link: signed over (reference id, per-invitation nonce), dated at the invitation, so a
 reminder re-sends the identical link and a new nonce revokes it; issuing it, resolving it, the first
 visit, and a fresh link after expiry."""
+
 from __future__ import annotations
 
 import secrets
@@ -57,11 +58,14 @@ def link_has_expired(reference: Reference) -> bool:
 
 def link_token(reference: Reference) -> str:
     """The referee's link: the same token for as long as the invitation stands."""
-    return make_token(TOKEN_PURPOSE, {"rid": reference.id, "n": reference.link_nonce}, issued_at=reference.link_issued_at)
+    return make_token(
+        TOKEN_PURPOSE, {"rid": reference.id, "n": reference.link_nonce}, issued_at=reference.link_issued_at
+    )
 
 
-def issue_link(reference: Reference, now: datetime, *, event: Event = Event.INVITE,
-               template: str = "reference_request") -> None:
+def issue_link(
+    reference: Reference, now: datetime, *, event: Event = Event.INVITE, template: str = "reference_request"
+) -> None:
     """Issue a new link (revoking any earlier one) and queue the e-mail that carries it."""
     transition(reference, event)
     db.session.flush()  # the reference needs its id for the link
@@ -105,10 +109,15 @@ def reference_for_token(token: str) -> Reference:
 def _reference_for_payload(payload: dict) -> Reference:
     rid = payload.get("rid")
     # The referee's pages show the applicant and the application: one statement for all three.
-    reference = db.session.scalar(
-        sa.select(Reference).where(Reference.id == rid)
-        .options(joinedload(Reference.application).joinedload(Application.applicant))
-    ) if isinstance(rid, int) else None
+    reference = (
+        db.session.scalar(
+            sa.select(Reference)
+            .where(Reference.id == rid)
+            .options(joinedload(Reference.application).joinedload(Application.applicant))
+        )
+        if isinstance(rid, int)
+        else None
+    )
     if reference is None:
         raise TokenInvalid("no such reference")
     if not reference.link_nonce or not secrets.compare_digest(reference.link_nonce, str(payload.get("n", ""))):

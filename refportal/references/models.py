@@ -32,7 +32,9 @@ class Reference(Base):
     endorsed_credential: Mapped[Credential | None] = mapped_column(enum_column(Credential))
     endorsed_category: Mapped[int | None] = mapped_column(sa.SmallInteger)
     waived: Mapped[bool] = mapped_column(default=True)  # the applicant waived the right to see the content
-    language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")  # the referee's pages and e-mails
+    language: Mapped[str] = mapped_column(
+        sa.String(8), default="en", server_default="en"
+    )  # the referee's pages and e-mails
 
     status: Mapped[ReferenceStatus] = mapped_column(enum_column(ReferenceStatus), default=ReferenceStatus.NOMINATED)
     nominated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,9 +1,9 @@
 """The applicant's referees: nominating (and replacing) them under the category's role rules, sending
 the requests, correcting an address; a replaced or corrected reference is withdrawn and its link revoked."""
+
 from __future__ import annotations
 
 from decimal import Decimal
-
 
 from refportal.accounts.models import User
 from refportal.applications.categories import Credential
@@ -15,8 +15,8 @@ from refportal.extensions import db
 from refportal.forms import normalize_email
 from refportal.i18n import LANGUAGES
 from refportal.references.closing import end_request
-from refportal.references.links import issue_link
 from refportal.references.lifecycle import REFUSALS, Event, ReferenceStatus, TransitionRefused, target
+from refportal.references.links import issue_link
 from refportal.references.models import Reference
 from refportal.references.roles import RefereeRole, rule_for, unmet_requirements
 
@@ -99,9 +99,17 @@ def nominate_referee(
         raise Refused("Enter how many years the referee has known you (0 to 60).", field="known_years")
 
     reference = Reference(
-        application=application, name=name, email=email, organisation=organisation, role=role, setting=setting,
-        known_years=known_years, endorsed_credential=endorsed_credential, endorsed_category=endorsed_category,
-        waived=waived, language=language if language in LANGUAGES else "en",
+        application=application,
+        name=name,
+        email=email,
+        organisation=organisation,
+        role=role,
+        setting=setting,
+        known_years=known_years,
+        endorsed_credential=endorsed_credential,
+        endorsed_category=endorsed_category,
+        waived=waived,
+        language=language if language in LANGUAGES else "en",
     )
     db.session.add(reference)
     if replaces is not None:
@@ -152,11 +160,24 @@ def correct_email(*, reference: Reference, actor: User, email: str) -> Reference
         record("reference.email_corrected", obj=reference, actor=actor)
         return reference
     corrected = Reference(
-        application=application, replaces_id=reference.id, email=email, draft=reference.draft,
-        **{column: getattr(reference, column) for column in (
-            "name", "organisation", "role", "setting", "known_years", "endorsed_credential", "endorsed_category", "waived",
-            "language",
-        )},
+        application=application,
+        replaces_id=reference.id,
+        email=email,
+        draft=reference.draft,
+        **{
+            column: getattr(reference, column)
+            for column in (
+                "name",
+                "organisation",
+                "role",
+                "setting",
+                "known_years",
+                "endorsed_credential",
+                "endorsed_category",
+                "waived",
+                "language",
+            )
+        },
     )
     db.session.add(corrected)
     _withdraw(reference, Event.CORRECT_EMAIL)

@@ -1,5 +1,6 @@
 """What the applicant is told about their references (status news, never any of a rating's content),
 and what a referee is told when their part ends (a receipt, or the request withdrawn)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,5 +30,12 @@ def tell_referee(reference: Reference, template: str, **context: Any) -> None:
     """A closing e-mail to the referee, in their language, at the address the request went to."""
     application = reference.application
     with force_locale(reference.language):
-        queue_email(template, reference.email, related=reference, reference=reference,
-                    applicant=application.applicant, application=application, **context)
+        queue_email(
+            template,
+            reference.email,
+            related=reference,
+            reference=reference,
+            applicant=application.applicant,
+            application=application,
+            **context,
+        )

@@ -2,6 +2,7 @@
 reached through a signed, expiring link sent to that address (a referee has no account). Any genuine
 request link (even an expired or replaced one) can ask for it; the link goes only to the address the
 request was sent to, and a new link revokes the earlier ones."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,8 +30,12 @@ TOKEN_PURPOSE = "referee-requests"
 
 
 # How the referee's page names each state it lists.
-KINDS = {ReferenceStatus.SUBMITTED: "completed", ReferenceStatus.DECLINED: "declined",
-         ReferenceStatus.EXPIRED: "expired", ReferenceStatus.IN_PROGRESS: "draft"}
+KINDS = {
+    ReferenceStatus.SUBMITTED: "completed",
+    ReferenceStatus.DECLINED: "declined",
+    ReferenceStatus.EXPIRED: "expired",
+    ReferenceStatus.IN_PROGRESS: "draft",
+}
 
 
 @dataclass(frozen=True)
@@ -50,15 +55,22 @@ def send_requests_page_link(*, reference: Reference) -> None:
     interval = timedelta(minutes=current_app.config["REFERENCE_FRESH_LINK_INTERVAL_MINUTES"])
     now = utcnow()
     if access.last_sent_at is not None and now - access.last_sent_at < interval:
-        raise Refused(_("A link to your requests was sent a few minutes ago: please look in your inbox (and spam "
-                        "folder)."))
+        raise Refused(
+            _("A link to your requests was sent a few minutes ago: please look in your inbox (and spam folder).")
+        )
     access.version += 1
     access.last_sent_at = now
     token = make_token(TOKEN_PURPOSE, {"email": reference.email, "v": access.version, "lang": reference.language})
     hours = current_app.config["REFEREE_PAGE_MAX_AGE"] // 3600
     with force_locale(reference.language):
-        queue_email("referee_requests_link", reference.email, related=reference, reference=reference,
-                    link=external_url("referee.my_requests", token=token), valid_hours=hours)
+        queue_email(
+            "referee_requests_link",
+            reference.email,
+            related=reference,
+            reference=reference,
+            link=external_url("referee.my_requests", token=token),
+            valid_hours=hours,
+        )
     record("reference.requests_page_link_sent", obj=reference)
 
 
@@ -82,7 +94,12 @@ def requests_for(email: str) -> list[RequestRow]:
         .options(joinedload(Reference.application).joinedload(Application.applicant))
         .order_by(Reference.invited_at.desc(), Reference.id.desc())
     ).all()
-    return [RequestRow(reference, KINDS.get(reference.status, "open"),
-                       link_token(reference) if reference.link_nonce else None,
-                       link_deadline(reference) if reference.link_issued_at and reference.is_awaiting_answer else None)
-            for reference in references]
+    return [
+        RequestRow(
+            reference,
+            KINDS.get(reference.status, "open"),
+            link_token(reference) if reference.link_nonce else None,
+            link_deadline(reference) if reference.link_issued_at and reference.is_awaiting_answer else None,
+        )
+        for reference in references
+    ]

@@ -5,6 +5,7 @@ A link that does not lead to a form (tampered, expired, revoked, already answere
 and so does a change that finds the reference closed in the meantime (LinkClosed): the blueprint's
 error handlers show the page that explains it, with the referee's typed answers where they could not
 be saved."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -16,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from refportal.applications.categories import Credential
 from refportal.extensions import csrf, db
 from refportal.i18n import use_referee_language
 from refportal.references import answers as referee_answers
@@ -33,8 +35,6 @@ from refportal.references.forms import (
     typed_from_request,
 )
 from refportal.references.models import Reference, ReferenceStatus
-from refportal.applications.categories import Credential
-from refportal.references.roles import REFEREE_SIDE_LABELS, RefereeRole
 from refportal.references.rating_form import (
     DOMAINS,
     NOT_ENDORSED,
@@ -43,6 +43,7 @@ from refportal.references.rating_form import (
     Recommendation,
     item_text,
 )
+from refportal.references.roles import REFEREE_SIDE_LABELS, RefereeRole
 from refportal.security.headers import mark_no_store
 from refportal.security.tokens import TokenExpired, TokenInvalid
 from refportal.web import commit
@@ -74,14 +75,23 @@ def _private(response: Response) -> Response:
 def _link_problem(problem: LinkProblem) -> ResponseReturnValue:
     """The page that explains the link; after a refused POST of the rating form, with what was typed."""
     token = (request.view_args or {}).get("token")
-    context = {"kind": problem.kind, "reference": problem.reference, "token": token,
-               "form": FreshLinkForm() if problem.kind == "expired" else None}
+    context = {
+        "kind": problem.kind,
+        "reference": problem.reference,
+        "token": token,
+        "form": FreshLinkForm() if problem.kind == "expired" else None,
+    }
     typed = _typed_answers() if problem.kind in GIVE_BACK_KINDS else {}
     if typed.get("items") or any(value for key, value in typed.items() if key != "items"):
         reference = problem.reference
-        context.update(typed=typed, domains=DOMAINS, item_text=item_text, scale=dict(SCALE),
-                       not_enough=NOT_ENOUGH_INFORMATION_LABEL,
-                       credential=reference.application.credential if reference is not None else None)
+        context.update(
+            typed=typed,
+            domains=DOMAINS,
+            item_text=item_text,
+            scale=dict(SCALE),
+            not_enough=NOT_ENOUGH_INFORMATION_LABEL,
+            credential=reference.application.credential if reference is not None else None,
+        )
     return render_template("referee/link_problem.html", **context), problem.status
 
 
@@ -158,10 +168,18 @@ def _check_state(reference: Reference) -> None:
 
 def _render_form(reference: Reference, token: str, form: RatingFormBase, status: int = 200) -> Response:
     application = reference.application
-    return make_response(render_template(
-        "referee/form.html", reference=reference, application=application, token=token, form=form,
-        competencies_html=competencies_html(form, application.credential), deadline=links.link_deadline(reference),
-    ), status)
+    return make_response(
+        render_template(
+            "referee/form.html",
+            reference=reference,
+            application=application,
+            token=token,
+            form=form,
+            competencies_html=competencies_html(form, application.credential),
+            deadline=links.link_deadline(reference),
+        ),
+        status,
+    )
 
 
 @bp.get("/<token>")
@@ -171,7 +189,8 @@ def rating_form(token: str) -> ResponseReturnValue:
     if links.record_opened(reference):
         db.session.commit()
     form = RATING_FORMS[reference.application.credential](
-        data=form_data_from_answers(reference.draft, nomination_defaults(reference)))
+        data=form_data_from_answers(reference.draft, nomination_defaults(reference))
+    )
     return _render_form(reference, token, form)
 
 
@@ -194,12 +213,21 @@ def save_or_review(token: str) -> ResponseReturnValue:
     if problems:
         for field, message in problems.items():
             getattr(form, field).errors = [*getattr(form, field).errors, message]
-        form.form_errors.append(_("Some answers are missing: they are marked below. Your answers are saved as a draft."))
+        form.form_errors.append(
+            _("Some answers are missing: they are marked below. Your answers are saved as a draft.")
+        )
         return _render_form(reference, token, form)
     return render_template(
-        "referee/summary.html", reference=reference, token=token, answers=answers, domains=DOMAINS,
-        item_text=item_text, scale=dict(SCALE), not_enough=NOT_ENOUGH_INFORMATION_LABEL,
-        recommendation=Recommendation(answers["recommendation"]), application=reference.application,
+        "referee/summary.html",
+        reference=reference,
+        token=token,
+        answers=answers,
+        domains=DOMAINS,
+        item_text=item_text,
+        scale=dict(SCALE),
+        not_enough=NOT_ENOUGH_INFORMATION_LABEL,
+        recommendation=Recommendation(answers["recommendation"]),
+        application=reference.application,
         years=format_decimal(Decimal(str(answers["relationship_years"]))),
         referee_role_label=REFEREE_SIDE_LABELS[RefereeRole(answers["referee_role"])],
         endorsement_text=_endorsement_text(answers),
@@ -210,8 +238,11 @@ def save_or_review(token: str) -> ResponseReturnValue:
 def _endorsement_text(answers: dict) -> str:
     if answers["endorsement"] == NOT_ENDORSED:
         return _("No")
-    text = _("%(credential)s, category %(category)s", credential=Credential(answers["endorsement"]).short,
-             category=answers["endorsed_category"])
+    text = _(
+        "%(credential)s, category %(category)s",
+        credential=Credential(answers["endorsement"]).short,
+        category=answers["endorsed_category"],
+    )
     return f"{text} ({answers['endorsement_number']})" if answers.get("endorsement_number") else text
 
 
@@ -224,7 +255,11 @@ def submit(token: str) -> ResponseReturnValue:
     """The final confirmation: submit exactly the answers the summary showed."""
     reference = _resolve(token)
     form = ConfirmForm()
-    if not form.validate() or reference.draft is None or form.digest.data != referee_answers.draft_digest(reference.draft):
+    if (
+        not form.validate()
+        or reference.draft is None
+        or form.digest.data != referee_answers.draft_digest(reference.draft)
+    ):
         flash(_("Your answers changed since the summary was shown: please check them and submit again."), "error")
         return redirect(url_for("referee.rating_form", token=token))
     draft = reference.draft
@@ -249,8 +284,9 @@ def decline(token: str) -> ResponseReturnValue:
         form.form_errors.append(CSRF_TIMEOUT_MESSAGE)
     elif request.method == "GET" and links.record_opened(reference):
         db.session.commit()
-    return render_template("referee/decline.html", reference=reference, token=token, form=form,
-                           application=reference.application)
+    return render_template(
+        "referee/decline.html", reference=reference, token=token, form=form, application=reference.application
+    )
 
 
 @bp.route("/<token>/my-requests", methods=["GET", "POST"])

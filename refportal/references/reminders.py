@@ -1,5 +1,6 @@
 """Reminders (the applicant's, and the scheduled ones at REFERENCE_REMINDER_DAYS) re-send the same live
 link; the scheduled run also expires links past their age."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -12,8 +13,8 @@ from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
-from refportal.references.links import link_deadline, send_link
 from refportal.references.lifecycle import AWAITING_ANSWER, Event, target, transition
+from refportal.references.links import link_deadline, send_link
 from refportal.references.models import Reference
 from refportal.references.notices import tell_applicant
 

@@ -1,4 +1,5 @@
 """Who the three referees may and must be, per category (domain.md, "References")."""
+
 from __future__ import annotations
 
 import enum
@@ -69,8 +70,10 @@ def rules_from_settings(raw: dict) -> dict[RuleKey, RoleRule]:
         try:
             rule_key = (int(category), MentorTrack(track) if track else None)
             offered = tuple(RefereeRole(role) for role in spec["offered"])
-            required = tuple(Requirement(str(req["description"]), frozenset(RefereeRole(r) for r in req["roles"]))
-                             for req in spec.get("required", ()))
+            required = tuple(
+                Requirement(str(req["description"]), frozenset(RefereeRole(r) for r in req["roles"]))
+                for req in spec.get("required", ())
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"referee role rule {key!r}: {exc}") from exc
         if any(not req.roles <= set(offered) for req in required):
@@ -78,8 +81,9 @@ def rules_from_settings(raw: dict) -> dict[RuleKey, RoleRule]:
         rules[rule_key] = RoleRule(offered, required)
     expected = {(c, None) for c in (1, 2, 3)} | {(MENTOR_CATEGORY, t) for t in MentorTrack}
     if set(rules) != expected:
-        raise ValueError("referee role rules are needed for categories 1-3 and each mentor track (4:clinical, "
-                         "4:policy, 4:research)")
+        raise ValueError(
+            "referee role rules are needed for categories 1-3 and each mentor track (4:clinical, 4:policy, 4:research)"
+        )
     return rules
 
 
@@ -103,7 +107,7 @@ def unmet_requirements(rule: RoleRule, roles: list[RefereeRole]) -> list[Require
     best: list[Requirement] = list(rule.required)
     slots = list(roles) + [None] * max(0, len(rule.required) - len(roles))
     for assignment in permutations(slots, len(rule.required)):
-        unmet = [req for req, role in zip(rule.required, assignment) if role not in req.roles]
+        unmet = [req for req, role in zip(rule.required, assignment, strict=True) if role not in req.roles]
         if len(unmet) < len(best):
             best = unmet
     return best

@@ -1,4 +1,5 @@
 """The applicant's references: nominate, send requests, follow status, remind, correct, replace."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
@@ -10,8 +11,8 @@ from refportal.applications.views import owned_application
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.references import nomination, reminders
-from refportal.references.links import link_deadline
 from refportal.references.forms import ActionForm, CorrectEmailForm, NominationForm
+from refportal.references.links import link_deadline
 from refportal.references.models import Reference
 from refportal.references.rating_form import DOMAINS, item_text
 from refportal.references.roles import RefereeRole, lacks_endorsed_referee, rule_for
@@ -37,11 +38,16 @@ def _nomination_form(application) -> NominationForm:
 
 def _nomination_arguments(form: NominationForm) -> dict:
     return dict(
-        name=form.name.data, email=form.email.data, organisation=form.organisation.data,
-        role=RefereeRole(form.role.data), setting=form.setting.data, known_years=form.known_years.data,
+        name=form.name.data,
+        email=form.email.data,
+        organisation=form.organisation.data,
+        role=RefereeRole(form.role.data),
+        setting=form.setting.data,
+        known_years=form.known_years.data,
         endorsed_credential=Credential(form.endorsed_credential.data) if form.endorsed_credential.data else None,
         endorsed_category=int(form.endorsed_category.data) if form.endorsed_category.data else None,
-        waived=form.waived.data == "yes", language=form.language.data,
+        waived=form.waived.data == "yes",
+        language=form.language.data,
     )
 
 
@@ -52,18 +58,29 @@ def index(application_id: int):
     application = owned_application(application_id)
     form = _nomination_form(application)
     if form.validate_on_submit():
-        done, _ = commit_service(form, nomination.nominate_referee, application=application, actor=current_user,
-                                 **_nomination_arguments(form))
+        done, _ = commit_service(
+            form,
+            nomination.nominate_referee,
+            application=application,
+            actor=current_user,
+            **_nomination_arguments(form),
+        )
         if done:
             flash_success(f"{form.name.data} is nominated.")
             return redirect(url_for("references.index", application_id=application.id))
     rule = rule_for(application.category, application.mentor_track)
     active = nomination.active_references(application)
     return mark_no_store(
-        _page("references/index.html", application=application, form=form, rule=rule,
-              active=active, action_form=ActionForm(),
-              lacks_endorsed=lacks_endorsed_referee(application.category, [bool(r.endorsed_credential) for r in active]),
-              history=[r for r in application.references if r.has_ended])
+        _page(
+            "references/index.html",
+            application=application,
+            form=form,
+            rule=rule,
+            active=active,
+            action_form=ActionForm(),
+            lacks_endorsed=lacks_endorsed_referee(application.category, [bool(r.endorsed_credential) for r in active]),
+            history=[r for r in application.references if r.has_ended],
+        )
     )
 
 
@@ -72,8 +89,11 @@ def index(application_id: int):
 def send_requests(application_id: int):
     """E-mail every nominated referee their link."""
     application = owned_application(application_id)
-    return _button(lambda: nomination.send_requests(application=application, actor=current_user),
-                   "The requests are sent.", application.id)
+    return _button(
+        lambda: nomination.send_requests(application=application, actor=current_user),
+        "The requests are sent.",
+        application.id,
+    )
 
 
 @bp.get("/<int:reference_id>")
@@ -82,8 +102,17 @@ def show(application_id: int, reference_id: int):
     """One reference: its status and dates; its content only where the right to see it was not waived."""
     reference = owned_reference(application_id, reference_id)
     rating = None if reference.waived else reference.rating
-    return mark_no_store(_page("references/show.html", reference=reference, rating=rating, action_form=ActionForm(),
-                               domains=DOMAINS, item_text=item_text, deadline=_deadline(reference)))
+    return mark_no_store(
+        _page(
+            "references/show.html",
+            reference=reference,
+            rating=rating,
+            action_form=ActionForm(),
+            domains=DOMAINS,
+            item_text=item_text,
+            deadline=_deadline(reference),
+        )
+    )
 
 
 @bp.post("/<int:reference_id>/remind")
@@ -91,8 +120,11 @@ def show(application_id: int, reference_id: int):
 def remind(application_id: int, reference_id: int):
     """Re-send the referee's link now."""
     reference = owned_reference(application_id, reference_id)
-    return _button(lambda: reminders.remind_referee(reference=reference, actor=current_user),
-                   f"A reminder is on its way to {reference.name}.", application_id)
+    return _button(
+        lambda: reminders.remind_referee(reference=reference, actor=current_user),
+        f"A reminder is on its way to {reference.name}.",
+        application_id,
+    )
 
 
 @bp.post("/<int:reference_id>/remove")
@@ -100,8 +132,11 @@ def remind(application_id: int, reference_id: int):
 def remove(application_id: int, reference_id: int):
     """Take back a nomination that was not sent yet."""
     reference = owned_reference(application_id, reference_id)
-    return _button(lambda: nomination.remove_nomination(reference=reference, actor=current_user),
-                   "The nomination is removed.", application_id)
+    return _button(
+        lambda: nomination.remove_nomination(reference=reference, actor=current_user),
+        "The nomination is removed.",
+        application_id,
+    )
 
 
 @bp.route("/<int:reference_id>/email", methods=["GET", "POST"])
@@ -111,8 +146,9 @@ def correct_email(application_id: int, reference_id: int):
     reference = owned_reference(application_id, reference_id)
     form = CorrectEmailForm()
     if form.validate_on_submit():
-        done, _ = commit_service(form, nomination.correct_email, reference=reference, actor=current_user,
-                                 email=form.email.data)
+        done, _ = commit_service(
+            form, nomination.correct_email, reference=reference, actor=current_user, email=form.email.data
+        )
         if done:
             flash_success("The address is corrected.")
             return redirect(url_for("references.index", application_id=application_id))
@@ -132,8 +168,14 @@ def replace(application_id: int, reference_id: int):
         return redirect(url_for("references.index", application_id=application_id))
     form = _nomination_form(application)
     if form.validate_on_submit():
-        done, _ = commit_service(form, nomination.nominate_referee, application=application, actor=current_user,
-                                 replaces=reference, **_nomination_arguments(form))
+        done, _ = commit_service(
+            form,
+            nomination.nominate_referee,
+            application=application,
+            actor=current_user,
+            replaces=reference,
+            **_nomination_arguments(form),
+        )
         if done:
             flash_success(f"{form.name.data} replaces {reference.name}.")
             return redirect(url_for("references.index", application_id=application_id))

@@ -1,4 +1,5 @@
 """The matrix as an inline SVG bar chart, laid out here so the template only draws."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,11 +54,25 @@ def build_chart(matrix: Matrix) -> Chart:
             cell = column.cells[domain.key]
             if cell.mean is None:
                 continue
-            bars.append(Bar(LABEL_WIDTH, y + index * (BAR_HEIGHT + BAR_GAP), round(cell.mean * POINT_WIDTH), index,
-                            f"{column.reference.name}: {cell.mean:.2f}"))
+            bars.append(
+                Bar(
+                    LABEL_WIDTH,
+                    y + index * (BAR_HEIGHT + BAR_GAP),
+                    round(cell.mean * POINT_WIDTH),
+                    index,
+                    f"{column.reference.name}: {cell.mean:.2f}",
+                )
+            )
         mean = matrix.domain_means[domain.key]
-        rows.append(Row(str(domain.title), y, row_height, tuple(bars),
-                        None if mean is None else LABEL_WIDTH + round(mean * POINT_WIDTH)))
+        rows.append(
+            Row(
+                str(domain.title),
+                y,
+                row_height,
+                tuple(bars),
+                None if mean is None else LABEL_WIDTH + round(mean * POINT_WIDTH),
+            )
+        )
         y += row_height
     ticks = tuple((LABEL_WIDTH + n * POINT_WIDTH, str(n)) for n in range(top_score + 1))
     legend = tuple((index, column.reference.name) for index, column in enumerate(matrix.columns))

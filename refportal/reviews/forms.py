@@ -14,43 +14,82 @@ from refportal.reviews.models import Outcome
 class QueueFilterForm(Form):
     """The queue's filters, read from the query string (a GET form: no CSRF, nothing changes)."""
 
-    q = StringField("Applicant name or e-mail", filters=[strip_text], validators=[Optional(), Length(max=120), SingleLine()])
-    credential = SelectField("Credential", choices=choices([("", "Any")] + [(c.value, c.short) for c in Credential]),
-                             validators=[OptionalChoice()])
-    category = SelectField("Category", choices=choices([("", "Any")] + [(str(n), str(n)) for n in CATEGORIES]),
-                           validators=[OptionalChoice()])
-    status = SelectField("Status", choices=choices([("", "Any")] + [(s.value, s.label) for s in ApplicationStatus]),
-                         validators=[OptionalChoice()])
-    membership = SelectField("Membership", choices=choices(
-        [("", "Any"), ("none", "Not declared")] + [(s.value, s.label) for s in MembershipStatus]),
-        validators=[OptionalChoice()])
-    completeness = SelectField("File", choices=choices([("", "Any"), ("complete", "Complete"),
-                                                        ("incomplete", "Incomplete")]), validators=[OptionalChoice()])
+    q = StringField(
+        "Applicant name or e-mail", filters=[strip_text], validators=[Optional(), Length(max=120), SingleLine()]
+    )
+    credential = SelectField(
+        "Credential",
+        choices=choices([("", "Any")] + [(c.value, c.short) for c in Credential]),
+        validators=[OptionalChoice()],
+    )
+    category = SelectField(
+        "Category",
+        choices=choices([("", "Any")] + [(str(n), str(n)) for n in CATEGORIES]),
+        validators=[OptionalChoice()],
+    )
+    status = SelectField(
+        "Status",
+        choices=choices([("", "Any")] + [(s.value, s.label) for s in ApplicationStatus]),
+        validators=[OptionalChoice()],
+    )
+    membership = SelectField(
+        "Membership",
+        choices=choices([("", "Any"), ("none", "Not declared")] + [(s.value, s.label) for s in MembershipStatus]),
+        validators=[OptionalChoice()],
+    )
+    completeness = SelectField(
+        "File",
+        choices=choices([("", "Any"), ("complete", "Complete"), ("incomplete", "Incomplete")]),
+        validators=[OptionalChoice()],
+    )
     submitted_from = DateField("Submitted from", validators=[Optional()])
     submitted_to = DateField("Submitted until", validators=[Optional()])
-    sort = SelectField("Sort by", choices=choices([("submitted", "Newest submission"), ("oldest", "Oldest submission"),
-                                                   ("created", "Newest opened"), ("name", "Applicant name")]),
-                       validators=[OptionalChoice()])
+    sort = SelectField(
+        "Sort by",
+        choices=choices(
+            [
+                ("submitted", "Newest submission"),
+                ("oldest", "Oldest submission"),
+                ("created", "Newest opened"),
+                ("name", "Applicant name"),
+            ]
+        ),
+        validators=[OptionalChoice()],
+    )
     page = WholeNumber("Page", default=1, validators=[Optional(), NumberRange(1, 100_000)])
 
 
 class ReviewForm(FlaskForm):
-    outcome = RadioField("Your recommendation", choices=choices((o.value, o.label) for o in Outcome),
-                         validators=[DataRequired("Choose your recommendation.")])
-    notes = TextAreaField("Notes for the other reviewers", filters=[strip_text],
-                          validators=[Length(max=5000), Paragraphs()])
-    message = TextAreaField("Message for the applicant (needed for “more information” and “defer”)",
-                            filters=[strip_text], validators=[Length(max=5000), Paragraphs()])
+    outcome = RadioField(
+        "Your recommendation",
+        choices=choices((o.value, o.label) for o in Outcome),
+        validators=[DataRequired("Choose your recommendation.")],
+    )
+    notes = TextAreaField(
+        "Notes for the other reviewers", filters=[strip_text], validators=[Length(max=5000), Paragraphs()]
+    )
+    message = TextAreaField(
+        "Message for the applicant (needed for “more information” and “defer”)",
+        filters=[strip_text],
+        validators=[Length(max=5000), Paragraphs()],
+    )
 
 
 class DecisionForm(FlaskForm):
-    outcome = RadioField("Decision", choices=choices((o.value, o.label) for o in Outcome),
-                         validators=[DataRequired("Choose the decision.")])
-    message = TextAreaField("Message for the applicant", filters=[strip_text],
-                            validators=[Length(max=5000), Paragraphs()])
+    outcome = RadioField(
+        "Decision",
+        choices=choices((o.value, o.label) for o in Outcome),
+        validators=[DataRequired("Choose the decision.")],
+    )
+    message = TextAreaField(
+        "Message for the applicant", filters=[strip_text], validators=[Length(max=5000), Paragraphs()]
+    )
 
 
 class VerificationForm(FlaskForm):
-    verdict = RadioField("Membership", choices=choices([("verify", "Verified"), ("reject", "Rejected")]),
-                         validators=[DataRequired("Choose verified or rejected.")])
+    verdict = RadioField(
+        "Membership",
+        choices=choices([("verify", "Verified"), ("reject", "Rejected")]),
+        validators=[DataRequired("Choose verified or rejected.")],
+    )
     note = StringField("Note", filters=[strip_text], validators=[Length(max=500), SingleLine()])

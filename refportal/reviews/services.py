@@ -1,11 +1,12 @@
 """Reviewer rules: the queue query, the file's pieces, reviews, consensus and decisions, exports."""
+
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,10 +22,10 @@ from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.mail.services import external_url, queue_email
 from refportal.membership.models import MembershipDeclaration, MembershipStatus
-from refportal.references.models import Rating, Reference, ReferenceStatus
-from refportal.references.rating_form import DOMAINS, ITEM_KEYS
 from refportal.references.closing import cancel_requests
+from refportal.references.models import Rating, Reference, ReferenceStatus
 from refportal.references.nomination import REFERENCES_PER_APPLICATION
+from refportal.references.rating_form import DOMAINS, ITEM_KEYS
 from refportal.reviews.aggregation import Endorsement, FlagRules
 from refportal.reviews.models import Outcome, Review
 
@@ -58,8 +59,11 @@ def _counted_references() -> sa.ScalarSelect[int]:
     return (
         sa.select(sa.func.count(Reference.id))
         .join(Rating, Rating.reference_id == Reference.id)
-        .where(Reference.application_id == Application.id, Reference.status == ReferenceStatus.SUBMITTED,
-               Rating.counts.is_(True))
+        .where(
+            Reference.application_id == Application.id,
+            Reference.status == ReferenceStatus.SUBMITTED,
+            Rating.counts.is_(True),
+        )
         .correlate(Application)
         .scalar_subquery()
     )
@@ -80,8 +84,10 @@ def _membership_is(status: str, today: date) -> sa.ColumnElement[bool]:
     if status == "none":
         return MembershipDeclaration.id.is_(None)
     if status == MembershipStatus.EXPIRED.value:
-        return sa.or_(MembershipDeclaration.status == MembershipStatus.EXPIRED,
-                      sa.and_(MembershipDeclaration.status.in_(current_states), lapsed))
+        return sa.or_(
+            MembershipDeclaration.status == MembershipStatus.EXPIRED,
+            sa.and_(MembershipDeclaration.status.in_(current_states), lapsed),
+        )
     wanted = MembershipStatus(status)
     if wanted in current_states:
         return sa.and_(MembershipDeclaration.status == wanted, sa.not_(lapsed))
@@ -98,8 +104,12 @@ def _filtered(filters: QueueFilters, today: date, *columns: Any, ordered: bool =
         query = query.outerjoin(MembershipDeclaration, MembershipDeclaration.application_id == Application.id)
     if filters.q:
         pattern = "%" + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(sa.or_(sa.func.lower(User.name).like(pattern, escape="\\"),
-                                   sa.func.lower(User.email).like(pattern, escape="\\")))
+        query = query.where(
+            sa.or_(
+                sa.func.lower(User.name).like(pattern, escape="\\"),
+                sa.func.lower(User.email).like(pattern, escape="\\"),
+            )
+        )
     if filters.credential:
         query = query.where(Application.credential == filters.credential)
     if filters.category:
@@ -109,13 +119,14 @@ def _filtered(filters: QueueFilters, today: date, *columns: Any, ordered: bool =
     if filters.membership:
         query = query.where(_membership_is(filters.membership, today))
     if filters.completeness:
-        complete = sa.and_(_membership_is(MembershipStatus.VERIFIED.value, today),
-                           _counted_references() >= REFERENCES_PER_APPLICATION)
+        complete = sa.and_(
+            _membership_is(MembershipStatus.VERIFIED.value, today), _counted_references() >= REFERENCES_PER_APPLICATION
+        )
         query = query.where(complete if filters.completeness == "complete" else sa.not_(complete))
     if filters.submitted_from:
-        query = query.where(Application.submitted_at >= datetime.combine(filters.submitted_from, time.min, timezone.utc))
+        query = query.where(Application.submitted_at >= datetime.combine(filters.submitted_from, time.min, UTC))
     if filters.submitted_to:
-        end = datetime.combine(filters.submitted_to + timedelta(days=1), time.min, timezone.utc)
+        end = datetime.combine(filters.submitted_to + timedelta(days=1), time.min, UTC)
         query = query.where(Application.submitted_at < end)
     return query
 
@@ -153,15 +164,21 @@ def queue_page(filters: QueueFilters, *, page: int, per_page: int, today: date, 
     # One more row than shown: is there a next page?
     ids = page_ids(filters, today, offset=(page - 1) * per_page, limit=per_page + 1)
     shown = _rows(ids.subquery(), _order(filters))
-    return QueuePage(rows=shown[:per_page], number=page, per_page=per_page,
-                     total=matching if matching <= count_limit else None, count_limit=count_limit,
-                     has_next=len(shown) > per_page)
+    return QueuePage(
+        rows=shown[:per_page],
+        number=page,
+        per_page=per_page,
+        total=matching if matching <= count_limit else None,
+        count_limit=count_limit,
+        has_next=len(shown) > per_page,
+    )
 
 
 def page_ids(filters: QueueFilters, today: date, *, offset: int, limit: int) -> sa.Select[Any]:
     """The ids of one page, in the chosen order: read from that order's index, stopping at the page."""
-    return (_filtered(filters, today, Application.id, ordered=True).order_by(*_order(filters))
-            .offset(offset).limit(limit))
+    return (
+        _filtered(filters, today, Application.id, ordered=True).order_by(*_order(filters)).offset(offset).limit(limit)
+    )
 
 
 def _order(filters: QueueFilters) -> tuple[Any, ...]:
@@ -176,8 +193,12 @@ def queue_rows(filters: QueueFilters, today: date) -> list[QueueRow]:
 def _rows(ids: sa.Subquery, order: tuple[Any, ...]) -> list[QueueRow]:
     """The queue rows of the applications in the subquery `ids`, with their per-row counts."""
     rows = db.session.execute(
-        sa.select(Application, MembershipDeclaration, _counted_references().label("counted"),
-                  _reviews_this_round().label("reviews"))
+        sa.select(
+            Application,
+            MembershipDeclaration,
+            _counted_references().label("counted"),
+            _reviews_this_round().label("reviews"),
+        )
         .join(ids, ids.c.id == Application.id)
         .join(User, Application.applicant_id == User.id)
         .outerjoin(MembershipDeclaration, MembershipDeclaration.application_id == Application.id)
@@ -193,22 +214,30 @@ def _rows(ids: sa.Subquery, order: tuple[Any, ...]) -> list[QueueRow]:
 
 def load_file(application_id: int) -> Application | None:
     """The application with everything the file shows, in one statement (a row per reference)."""
-    return db.session.scalars(
-        sa.select(Application)
-        .where(Application.id == application_id)
-        .options(
-            joinedload(Application.applicant),
-            joinedload(Application.membership),
-            joinedload(Application.references).joinedload(Reference.rating),
+    return (
+        db.session.scalars(
+            sa.select(Application)
+            .where(Application.id == application_id)
+            .options(
+                joinedload(Application.applicant),
+                joinedload(Application.membership),
+                joinedload(Application.references).joinedload(Reference.rating),
+            )
         )
-    ).unique().first()
+        .unique()
+        .first()
+    )
 
 
 def reviews_of(application: Application) -> list[Review]:
-    return list(db.session.scalars(
-        sa.select(Review).where(Review.application_id == application.id)
-        .options(selectinload(Review.reviewer)).order_by(Review.round, Review.recorded_at)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Review)
+            .where(Review.application_id == application.id)
+            .options(selectinload(Review.reviewer))
+            .order_by(Review.round, Review.recorded_at)
+        )
+    )
 
 
 def audit_trail(application: Application) -> list[tuple[AuditEvent, User | None]]:
@@ -218,10 +247,14 @@ def audit_trail(application: Application) -> list[tuple[AuditEvent, User | None]
         sa.and_(AuditEvent.object_type == Application.__tablename__, AuditEvent.object_id == application.id),
         sa.and_(AuditEvent.object_type == Reference.__tablename__, AuditEvent.object_id.in_(reference_ids or [-1])),
     )
-    return list(db.session.execute(
-        sa.select(AuditEvent, User).outerjoin(User, AuditEvent.actor_id == User.id).where(mine)
-        .order_by(AuditEvent.occurred_at, AuditEvent.id)
-    ))
+    return list(
+        db.session.execute(
+            sa.select(AuditEvent, User)
+            .outerjoin(User, AuditEvent.actor_id == User.id)
+            .where(mine)
+            .order_by(AuditEvent.occurred_at, AuditEvent.id)
+        )
+    )
 
 
 def endorsements_of(emails: list[str]) -> dict[str, list[Endorsement]]:
@@ -231,8 +264,9 @@ def endorsements_of(emails: list[str]) -> dict[str, list[Endorsement]]:
         return {}
     rows = db.session.execute(
         sa.select(User.email, Application.credential, Application.category, Application.decided_at)
-        .outerjoin(Application, sa.and_(Application.applicant_id == User.id,
-                                        Application.status == ApplicationStatus.ENDORSED))
+        .outerjoin(
+            Application, sa.and_(Application.applicant_id == User.id, Application.status == ApplicationStatus.ENDORSED)
+        )
         .where(User.email.in_(emails))
     ).all()
     found: dict[str, list[Endorsement]] = {}
@@ -246,8 +280,13 @@ def endorsements_of(emails: list[str]) -> dict[str, list[Endorsement]]:
 def flag_rules(application: Application, today: date) -> FlagRules:
     cfg = current_app.config
     as_of = application.decided_at.date() if application.decided_at else today
-    return FlagRules(review_by=review_horizon(today), as_of=as_of, na_limit=cfg["NOT_ENOUGH_INFORMATION_LIMIT"],
-                     rating_valid_days=cfg["RATING_VALID_DAYS"], known_years_minimum=cfg["REFEREE_KNOWN_YEARS_MINIMUM"])
+    return FlagRules(
+        review_by=review_horizon(today),
+        as_of=as_of,
+        na_limit=cfg["NOT_ENOUGH_INFORMATION_LIMIT"],
+        rating_valid_days=cfg["RATING_VALID_DAYS"],
+        known_years_minimum=cfg["REFEREE_KNOWN_YEARS_MINIMUM"],
+    )
 
 
 def review_horizon(today: date) -> date:
@@ -265,17 +304,22 @@ def _require_under_review(application: Application) -> None:
 
 def _require_message(outcome: Outcome, message: str) -> None:
     if outcome.needs_message and not message.strip():
-        raise Refused("Write the message for the applicant: what to add, or the feedback for next time.",
-                      field="message")
+        raise Refused(
+            "Write the message for the applicant: what to add, or the feedback for next time.", field="message"
+        )
 
 
 def record_review(*, application: Application, reviewer: User, outcome: Outcome, notes: str, message: str) -> Review:
     """Record (or change) this reviewer's recommendation for the current round; two that agree may decide."""
     _require_under_review(application)
     _require_message(outcome, message)
-    review = db.session.scalar(sa.select(Review).where(
-        Review.application_id == application.id, Review.reviewer_id == reviewer.id,
-        Review.round == application.review_round))
+    review = db.session.scalar(
+        sa.select(Review).where(
+            Review.application_id == application.id,
+            Review.reviewer_id == reviewer.id,
+            Review.round == application.review_round,
+        )
+    )
     if review is None:
         review = Review(application_id=application.id, reviewer_id=reviewer.id, round=application.review_round)
         db.session.add(review)
@@ -288,8 +332,11 @@ def record_review(*, application: Application, reviewer: User, outcome: Outcome,
 
 
 def _decide_on_consensus(application: Application) -> None:
-    agreeing = list(db.session.scalars(sa.select(Review).where(
-        Review.application_id == application.id, Review.round == application.review_round)))
+    agreeing = list(
+        db.session.scalars(
+            sa.select(Review).where(Review.application_id == application.id, Review.round == application.review_round)
+        )
+    )
     by_outcome: dict[Outcome, list[Review]] = {}
     for review in agreeing:
         by_outcome.setdefault(review.outcome, []).append(review)
@@ -300,8 +347,9 @@ def _decide_on_consensus(application: Application) -> None:
             return
 
 
-def apply_decision(*, application: Application, outcome: Outcome, message: str, actor: User | None,
-                   consensus: bool = False) -> None:
+def apply_decision(
+    *, application: Application, outcome: Outcome, message: str, actor: User | None, consensus: bool = False
+) -> None:
     """The final decision: close the application (or reopen it for more information) and tell the applicant."""
     _require_under_review(application)
     _require_message(outcome, message)
@@ -310,15 +358,22 @@ def apply_decision(*, application: Application, outcome: Outcome, message: str, 
         application.status = ApplicationStatus.MORE_INFO_REQUESTED
         application.review_round += 1
     else:
-        application.status = {Outcome.ENDORSE: ApplicationStatus.ENDORSED, Outcome.DEFER: ApplicationStatus.DEFERRED,
-                              Outcome.DENY: ApplicationStatus.DENIED}[outcome]
+        application.status = {
+            Outcome.ENDORSE: ApplicationStatus.ENDORSED,
+            Outcome.DEFER: ApplicationStatus.DEFERRED,
+            Outcome.DENY: ApplicationStatus.DENIED,
+        }[outcome]
         application.decided_at = now
         cancel_requests(application=application, actor=actor)  # no request outlives a decided application
     application.decision_message = message.strip() or None
     record("application.decided", obj=application, actor=actor, outcome=outcome.value, consensus=consensus)
     queue_email(
-        "application_decision", application.applicant.email, applicant=application.applicant,
-        application=application, outcome=outcome, message=application.decision_message,
+        "application_decision",
+        application.applicant.email,
+        applicant=application.applicant,
+        application=application,
+        outcome=outcome,
+        message=application.decision_message,
         link=external_url("applications.show", application_id=application.id),
     )
 
@@ -351,20 +406,54 @@ def ratings_csv(application: Application) -> str:
         if rating is None:
             continue
         for key in ITEM_KEYS:
-            rows.append([application.id, reference.name, reference.email, reference.role.value, rating.counts,
-                         rating.recommendation.value, domain_of[key], key, rating.answers.get(key)])
-    return _csv(["application_id", "referee", "referee_email", "role", "counts", "recommendation", "domain", "item",
-                 "answer"], rows)
+            rows.append(
+                [
+                    application.id,
+                    reference.name,
+                    reference.email,
+                    reference.role.value,
+                    rating.counts,
+                    rating.recommendation.value,
+                    domain_of[key],
+                    key,
+                    rating.answers.get(key),
+                ]
+            )
+    return _csv(
+        ["application_id", "referee", "referee_email", "role", "counts", "recommendation", "domain", "item", "answer"],
+        rows,
+    )
 
 
 def queue_csv(filters: QueueFilters, today: date) -> str:
     """The whole filtered queue (no paging)."""
     rows = queue_rows(filters, today)
     return _csv(
-        ["application_id", "applicant", "email", "credential", "category", "status", "submitted_at", "membership",
-         "references_counted", "reviews"],
-        ([r.application.id, r.application.applicant.name, r.application.applicant.email,
-          r.application.credential.short, r.application.category, r.application.status.value,
-          r.application.submitted_at.isoformat() if r.application.submitted_at else "",
-          r.membership.status_on(today).value if r.membership else "none", r.counted, r.reviews] for r in rows),
+        [
+            "application_id",
+            "applicant",
+            "email",
+            "credential",
+            "category",
+            "status",
+            "submitted_at",
+            "membership",
+            "references_counted",
+            "reviews",
+        ],
+        (
+            [
+                r.application.id,
+                r.application.applicant.name,
+                r.application.applicant.email,
+                r.application.credential.short,
+                r.application.category,
+                r.application.status.value,
+                r.application.submitted_at.isoformat() if r.application.submitted_at else "",
+                r.membership.status_on(today).value if r.membership else "none",
+                r.counted,
+                r.reviews,
+            ]
+            for r in rows
+        ),
     )

@@ -1,6 +1,6 @@
 """The reviewer workspace: queue, application file, membership verification, reviews, decisions."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from typing import Any
 
@@ -10,6 +10,7 @@ from flask_login import current_user
 from refportal.accounts.models import Role
 from refportal.applications.eligibility import evaluate_eligibility
 from refportal.applications.services import fees_for
+from refportal.db import utc_today
 from refportal.membership.services import verify_membership
 from refportal.references.rating_form import DOMAINS, SCALE, item_text
 from refportal.reviews import services
@@ -19,7 +20,6 @@ from refportal.reviews.forms import DecisionForm, QueueFilterForm, ReviewForm, V
 from refportal.reviews.models import Outcome
 from refportal.security.headers import mark_no_store
 from refportal.web import commit, flash_success, role_required, show_refusal
-from refportal.db import utc_today
 
 bp = Blueprint("reviews", __name__, url_prefix="/review")
 STAFF = (Role.REVIEWER, Role.ADMIN)
@@ -40,10 +40,15 @@ def _filters(form: QueueFilterForm) -> services.QueueFilters:
 
     category = value("category")
     return services.QueueFilters(
-        q=value("q") or "", credential=value("credential") or "",
-        category=int(category) if category else None, status=value("status") or "",
-        membership=value("membership") or "", completeness=value("completeness") or "",
-        submitted_from=value("submitted_from"), submitted_to=value("submitted_to"), sort=value("sort") or "submitted",
+        q=value("q") or "",
+        credential=value("credential") or "",
+        category=int(category) if category else None,
+        status=value("status") or "",
+        membership=value("membership") or "",
+        completeness=value("completeness") or "",
+        submitted_from=value("submitted_from"),
+        submitted_to=value("submitted_to"),
+        sort=value("sort") or "submitted",
     )
 
 
@@ -56,13 +61,15 @@ def queue():
     page = form.page.data if not form.page.errors and form.page.data else 1
     per_page = current_app.config["QUEUE_PAGE_SIZE"]
     today = utc_today()
-    queue_page = services.queue_page(filters, page=page, per_page=per_page, today=today,
-                                     count_limit=current_app.config["QUEUE_COUNT_LIMIT"])
+    queue_page = services.queue_page(
+        filters, page=page, per_page=per_page, today=today, count_limit=current_app.config["QUEUE_COUNT_LIMIT"]
+    )
     requirements = current_app.config["ELIGIBILITY_REQUIREMENTS"]
     eligibility = {row.application.id: evaluate_eligibility(row.application, requirements) for row in queue_page.rows}
     args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("reviews/queue.html", form=form, queue=queue_page, args=args, eligibility=eligibility,
-                           today=today)
+    return render_template(
+        "reviews/queue.html", form=form, queue=queue_page, args=args, eligibility=eligibility, today=today
+    )
 
 
 @bp.get("/export.csv")
@@ -95,20 +102,29 @@ def _render_file(application, *, review_form=None, decision_form=None, verificat
     endorsements = services.endorsements_of([r.email for r in application.references])
     mine = next((r for r in reviews if r.reviewer_id == current_user.id and r.round == application.review_round), None)
     if review_form is None:
-        review_form = ReviewForm(data={"outcome": mine.outcome.value, "notes": mine.notes, "message": mine.message}
-                                 if mine else None)
+        review_form = ReviewForm(
+            data={"outcome": mine.outcome.value, "notes": mine.notes, "message": mine.message} if mine else None
+        )
     body = render_template(
-        "reviews/file.html", application=application, today=today,
+        "reviews/file.html",
+        application=application,
+        today=today,
         fees=fees_for(application, today),
         checks=evaluate_eligibility(application, current_app.config["ELIGIBILITY_REQUIREMENTS"]),
         membership_status=application.membership.status_on(today) if application.membership else None,
-        matrix=matrix, chart=build_chart(matrix), domains=DOMAINS, scale=dict(SCALE),
+        matrix=matrix,
+        chart=build_chart(matrix),
+        domains=DOMAINS,
+        scale=dict(SCALE),
         item_text=item_text,
         flags=file_flags(application, matrix, services.flag_rules(application, today), endorsements),
         endorsements=endorsements,
-        reviews=reviews, audit=services.audit_trail(application),
-        review_form=review_form, decision_form=decision_form or DecisionForm(prefix="decision"),
-        verification_form=verification_form or VerificationForm(), is_admin=current_user.role is Role.ADMIN,
+        reviews=reviews,
+        audit=services.audit_trail(application),
+        review_form=review_form,
+        decision_form=decision_form or DecisionForm(prefix="decision"),
+        verification_form=verification_form or VerificationForm(),
+        is_admin=current_user.role is Role.ADMIN,
         outcomes=Outcome,
     )
     return Response(body, status)
@@ -130,9 +146,18 @@ def verify(application_id: int):
     form = VerificationForm()
     if not form.validate_on_submit():
         return _render_file(application, verification_form=form, status=400)
-    return _act(application, lambda: verify_membership(application=application, actor=current_user,
-                                                       verified=form.verdict.data == "verify", note=form.note.data or ""),
-                "The membership is recorded.", form=form, form_name="verification_form")
+    return _act(
+        application,
+        lambda: verify_membership(
+            application=application,
+            actor=current_user,
+            verified=form.verdict.data == "verify",
+            note=form.note.data or "",
+        ),
+        "The membership is recorded.",
+        form=form,
+        form_name="verification_form",
+    )
 
 
 @bp.post("/applications/<int:application_id>/review")
@@ -143,10 +168,19 @@ def review(application_id: int):
     form = ReviewForm()
     if not form.validate_on_submit():
         return _render_file(application, review_form=form, status=400)
-    return _act(application, lambda: services.record_review(
-        application=application, reviewer=current_user, outcome=Outcome(form.outcome.data),
-        notes=form.notes.data or "", message=form.message.data or ""), "Your review is recorded.",
-        form=form, form_name="review_form")
+    return _act(
+        application,
+        lambda: services.record_review(
+            application=application,
+            reviewer=current_user,
+            outcome=Outcome(form.outcome.data),
+            notes=form.notes.data or "",
+            message=form.message.data or "",
+        ),
+        "Your review is recorded.",
+        form=form,
+        form_name="review_form",
+    )
 
 
 @bp.post("/applications/<int:application_id>/decision")
@@ -157,10 +191,18 @@ def decide(application_id: int):
     form = DecisionForm(prefix="decision")
     if not form.validate_on_submit():
         return _render_file(application, decision_form=form, status=400)
-    return _act(application, lambda: services.apply_decision(
-        application=application, outcome=Outcome(form.outcome.data), message=form.message.data or "",
-        actor=current_user), "The decision is recorded and the applicant is told.", form=form,
-        form_name="decision_form")
+    return _act(
+        application,
+        lambda: services.apply_decision(
+            application=application,
+            outcome=Outcome(form.outcome.data),
+            message=form.message.data or "",
+            actor=current_user,
+        ),
+        "The decision is recorded and the applicant is told.",
+        form=form,
+        form_name="decision_form",
+    )
 
 
 def _act(application, action, success: str, *, form, form_name: str):

@@ -1,10 +1,11 @@
 """Password hashing with argon2id."""
+
 from __future__ import annotations
+
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from functools import lru_cache
-
 from flask import current_app
 
 MIN_PASSWORD_LENGTH = 12

@@ -1,11 +1,11 @@
 """Session lifetimes: an idle limit and an absolute limit after login."""
+
 from __future__ import annotations
 
 import time
 
 from flask import Flask, current_app, flash, request, session
 from flask_login import current_user, logout_user
-
 
 # Answer without reading or writing the session (health checks, machine hooks: no user, no cookie).
 SESSIONLESS_BLUEPRINTS = frozenset({"health", "hooks"})

@@ -1,12 +1,12 @@
 """Every signed token the portal issues: one salt per purpose, SHA-256, an expiry, key rotation."""
+
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from datetime import datetime
-
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 # One salt per purpose: a token made for one purpose never loads for another.
@@ -30,9 +30,7 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
         raise ValueError(f"unknown token purpose {purpose!r}")
     keys = [*current_app.config.get("SECRET_KEY_FALLBACKS", []), current_app.config["SECRET_KEY"]]
     # itsdangerous signs with the last key and verifies with any of them: rotation.
-    return URLSafeTimedSerializer(
-        keys, salt=purpose, signer_kwargs={"digest_method": hashlib.sha256}
-    )
+    return URLSafeTimedSerializer(keys, salt=purpose, signer_kwargs={"digest_method": hashlib.sha256})
 
 
 def make_token(purpose: str, payload: dict[str, Any], *, issued_at: datetime | None = None) -> str:

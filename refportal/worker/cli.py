@@ -1,6 +1,7 @@
 """`flask --app refportal worker`: send the outbox continuously and run the periodic jobs on their
 cadence, in one long-running process (no cron entry). SIGTERM or SIGINT: the message in flight is
 finished and marked, the rest of its batch handed back, and the process exits."""
+
 from __future__ import annotations
 
 import logging

@@ -1,6 +1,7 @@
 """Periodic jobs: each runs once per period across every worker process. A worker claims a due job
 with one conditional UPDATE on its row (`next_run_at <= now` → `now + period`); only the worker whose
 UPDATE changed the row runs it. A job that fails is rolled back and recorded; the worker goes on."""
+
 from __future__ import annotations
 
 import logging
@@ -44,9 +45,12 @@ def registered_jobs() -> tuple[Job, ...]:
 def claim(job: Job, now: datetime) -> bool:
     """True when this worker may run `job` now (and nobody else may until its next period)."""
     _ensure_row(job.name, now)
-    claimed = rows_changed(db.session, sa.update(ScheduledJob)
-                           .where(ScheduledJob.name == job.name, ScheduledJob.next_run_at <= now)
-                           .values(next_run_at=now + job.period(), last_started_at=now))
+    claimed = rows_changed(
+        db.session,
+        sa.update(ScheduledJob)
+        .where(ScheduledJob.name == job.name, ScheduledJob.next_run_at <= now)
+        .values(next_run_at=now + job.period(), last_started_at=now),
+    )
     db.session.commit()
     return claimed == 1
 
@@ -57,8 +61,9 @@ def _ensure_row(name: str, now: datetime) -> None:
     db.session.execute(insert(ScheduledJob).values(name=name, next_run_at=now).on_conflict_do_nothing())
 
 
-def run_due_jobs(*, now: datetime | None = None, jobs: tuple[Job, ...] | None = None,
-                 should_stop: Callable[[], bool] = lambda: False) -> list[str]:
+def run_due_jobs(
+    *, now: datetime | None = None, jobs: tuple[Job, ...] | None = None, should_stop: Callable[[], bool] = lambda: False
+) -> list[str]:
     """Run each due job this worker claims; returns the names of those it ran."""
     ran = []
     for job in jobs if jobs is not None else registered_jobs():
@@ -79,8 +84,11 @@ def _run(job: Job) -> None:
         db.session.rollback()
         log.exception("job %s failed", job.name)
         result, error = None, f"{type(exc).__name__}: {exc}"[:500]
-    db.session.execute(sa.update(ScheduledJob).where(ScheduledJob.name == job.name)
-                       .values(last_finished_at=utcnow(), last_result=(result or "")[:200] or None, last_error=error))
+    db.session.execute(
+        sa.update(ScheduledJob)
+        .where(ScheduledJob.name == job.name)
+        .values(last_finished_at=utcnow(), last_result=(result or "")[:200] or None, last_error=error)
+    )
     db.session.commit()
     if error is None:
         log.info("job %s finished: %s", job.name, result)

@@ -1,4 +1,5 @@
 """`flask create-user` and `flask seed-demo`."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -10,8 +11,19 @@ from tests.conftest import Browser
 
 
 def test_create_user_with_a_password(app, runner):
-    result = runner.invoke(args=["create-user", "--email", "Rev@Example.org", "--name", "Rev Iewer", "--role", "reviewer",
-                                 "--password", "reviewer pass phrase"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "Rev@Example.org",
+            "--name",
+            "Rev Iewer",
+            "--role",
+            "reviewer",
+            "--password",
+            "reviewer pass phrase",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "Created reviewer rev@example.org" in result.output
     with app.app_context():
@@ -21,8 +33,10 @@ def test_create_user_with_a_password(app, runner):
 
 
 def test_create_user_prompts_for_the_password(app, runner):
-    result = runner.invoke(args=["create-user", "--email", "boss@example.org", "--name", "Boss", "--role", "admin"],
-                           input="admin pass phrase 1\nadmin pass phrase 1\n")
+    result = runner.invoke(
+        args=["create-user", "--email", "boss@example.org", "--name", "Boss", "--role", "admin"],
+        input="admin pass phrase 1\nadmin pass phrase 1\n",
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert db.session.scalar(sa.select(User)).role is Role.ADMIN
@@ -48,11 +62,19 @@ def test_seed_demo_is_idempotent_and_prints_the_logins(make_app):
     assert first.exit_code == 0, first.output
     assert "reviewer@example.org" in first.output and "demo-password-2026" in first.output
     with app.app_context():
-        counts = (db.session.scalar(sa.select(sa.func.count(User.id))),
-                  db.session.scalar(sa.select(sa.func.count(Application.id))))
+        counts = (
+            db.session.scalar(sa.select(sa.func.count(User.id))),
+            db.session.scalar(sa.select(sa.func.count(Application.id))),
+        )
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0, second.output
     with app.app_context():
-        assert counts == (db.session.scalar(sa.select(sa.func.count(User.id))),
-                          db.session.scalar(sa.select(sa.func.count(Application.id)))) == (8, 5)
+        assert (
+            counts
+            == (
+                db.session.scalar(sa.select(sa.func.count(User.id))),
+                db.session.scalar(sa.select(sa.func.count(Application.id))),
+            )
+            == (8, 5)
+        )
     Browser(app.test_client()).login("ben@example.org", "demo-password-2026")

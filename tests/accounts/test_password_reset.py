@@ -1,4 +1,5 @@
 """Password reset by a signed link that dies once the password changes."""
+
 from __future__ import annotations
 
 from refportal.accounts.models import User

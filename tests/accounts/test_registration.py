@@ -1,4 +1,5 @@
 """Registration, e-mail verification and login."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,8 +42,11 @@ def test_links_in_mail_use_the_configured_base_url_not_the_host_header(browser, 
     page = browser.get("/register", headers={"Host": "evil.example.com"})
     from tests.conftest import csrf_token_from
 
-    browser.client.post("/register", data={**GOOD, "csrf_token": csrf_token_from(page.get_data(as_text=True))},
-                        headers={"Host": "evil.example.com"})
+    browser.client.post(
+        "/register",
+        data={**GOOD, "csrf_token": csrf_token_from(page.get_data(as_text=True))},
+        headers={"Host": "evil.example.com"},
+    )
     [email] = outbox()
     assert "evil.example.com" not in email.body_text + email.body_html
     assert "https://portal.example.test/verify-email/" in email.body_text
@@ -106,7 +110,9 @@ def test_short_password_is_refused(app, browser, outbox):
 
 
 def test_password_equal_to_the_email_is_refused(app, browser, outbox):
-    assert_refused(app, browser, outbox, "must not be your e-mail", password="maya.lin@example.org", confirm="maya.lin@example.org")
+    assert_refused(
+        app, browser, outbox, "must not be your e-mail", password="maya.lin@example.org", confirm="maya.lin@example.org"
+    )
 
 
 def test_repetitive_password_is_refused(app, browser, outbox):
@@ -155,7 +161,9 @@ def test_logout_ends_the_session(app, browser):
 def test_login_does_not_redirect_off_site(app, browser):
     with app.app_context():
         make_user(email="a@example.org")
-    response = browser.submit("/login?next=//evil.example.com/x", {"email": "a@example.org", "password": DEFAULT_PASSWORD})
+    response = browser.submit(
+        "/login?next=//evil.example.com/x", {"email": "a@example.org", "password": DEFAULT_PASSWORD}
+    )
     assert response.headers["Location"] == "/dashboard"
 
 

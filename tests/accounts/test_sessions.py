@@ -1,4 +1,5 @@
 """Sessions: cleared on login, ended everywhere by logout or a new password, idle and absolute limits."""
+
 from __future__ import annotations
 
 import time
@@ -42,8 +43,10 @@ def test_a_new_password_ends_every_session(app, account, outbox):
     phone = logged_in(app, account)
     other = Browser(app.test_client())
     other.submit("/password/forgot", {"email": account})
-    other.submit(link_in(outbox(to=account)[-1].body_text, "/password/reset/"),
-                 {"password": "a new pass phrase", "confirm": "a new pass phrase"})
+    other.submit(
+        link_in(outbox(to=account)[-1].body_text, "/password/reset/"),
+        {"password": "a new pass phrase", "confirm": "a new pass phrase"},
+    )
     assert phone.get("/dashboard").status_code == 302
 
 

@@ -1,4 +1,5 @@
 """Every applicant page belongs to its owner: others get a 404, anonymous visitors the login page."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,8 +37,14 @@ def test_another_applicant_cannot_change_the_application(app, browser, owned, ur
         make_user(email="other@example.org")
     browser.login("other@example.org")
     token = csrf_token_from(browser.get("/dashboard").get_data(as_text=True))
-    data = {"csrf_token": token, "education_level": "master", "work_years": "1", "training_hours": "1",
-            "rsc_hours": "1", "kind": "will_join"}
+    data = {
+        "csrf_token": token,
+        "education_level": "master",
+        "work_years": "1",
+        "training_hours": "1",
+        "rsc_hours": "1",
+        "kind": "will_join",
+    }
     assert browser.client.post(url.format(id=owned.id), data=data).status_code == 404
     with app.app_context():
         application = db.session.get(Application, owned.id)

@@ -1,4 +1,5 @@
 """The applicant's dashboard: each application with its checklist."""
+
 from __future__ import annotations
 
 from refportal.accounts.models import Role

@@ -1,4 +1,5 @@
 """Eligibility: the applicant records it; each requirement of the category shows as met or not."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -16,8 +17,14 @@ from tests.factories import make_application, make_user
 
 def recorded(category, education, years, training, rsc, track=None) -> Application:
     return Application(
-        credential=Credential.IMH_E, category=category, mentor_track=track, education_level=EducationLevel(education),
-        work_years=Decimal(years), training_hours=training, rsc_hours=rsc, eligibility_recorded_at=utcnow(),
+        credential=Credential.IMH_E,
+        category=category,
+        mentor_track=track,
+        education_level=EducationLevel(education),
+        work_years=Decimal(years),
+        training_hours=training,
+        rsc_hours=rsc,
+        eligibility_recorded_at=utcnow(),
     )
 
 
@@ -50,7 +57,10 @@ def test_nothing_recorded_is_neither_met_nor_unmet():
 
 
 def test_thresholds_are_configuration():
-    requirements = {**DEFAULT_ELIGIBILITY_REQUIREMENTS, 2: {"education": "bachelor", "training_hours": 60, "rsc_hours": 24}}
+    requirements = {
+        **DEFAULT_ELIGIBILITY_REQUIREMENTS,
+        2: {"education": "bachelor", "training_hours": 60, "rsc_hours": 24},
+    }
     checks = evaluate_eligibility(recorded(2, "bachelor", "1", 40, 24), requirements)
     assert [c.met for c in checks] == [True, False, True]
     assert checks[1].required == "at least 60 hours"
@@ -80,7 +90,11 @@ def test_recording_eligibility_shows_each_requirement_as_met(app, browser, own_a
     assert response.status_code == 302
     application = stored(app, own_application.id)
     assert (application.education_level, application.work_years, application.training_hours, application.rsc_hours) == (
-        EducationLevel.MASTER, Decimal("3.5"), 40, 55)
+        EducationLevel.MASTER,
+        Decimal("3.5"),
+        40,
+        55,
+    )
     body = browser.get(f"/applications/{own_application.id}").get_data(as_text=True)
     assert body.count(">Met<") == 3
     assert "Every requirement is met" in body

@@ -1,8 +1,9 @@
 """The one-credential rule at its boundary, with a fixed clock: every kind of decision on the other
 credential starts the wait, the latest decision counts, and the other credential opens on day 365."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +13,7 @@ from refportal.applications.services import check_can_open
 from refportal.exceptions import Refused
 from tests.factories import make_application, make_user
 
-DECIDED = datetime(2025, 3, 10, 15, 30, tzinfo=timezone.utc)
+DECIDED = datetime(2025, 3, 10, 15, 30, tzinfo=UTC)
 DECISIONS = [ApplicationStatus.ENDORSED, ApplicationStatus.DEFERRED, ApplicationStatus.DENIED]
 
 
@@ -56,8 +57,9 @@ def test_the_refusal_names_the_day_it_opens(app):
         from refportal.extensions import db
 
         with pytest.raises(Refused) as refused:
-            check_can_open(applicant=db.session.merge(user), credential=Credential.ECMH_E,
-                           now=DECIDED + timedelta(days=100))
+            check_can_open(
+                applicant=db.session.merge(user), credential=Credential.ECMH_E, now=DECIDED + timedelta(days=100)
+            )
     assert "from 10 March 2026" in refused.value.message and "(10 March 2025)" in refused.value.message
 
 

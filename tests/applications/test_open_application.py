@@ -1,4 +1,5 @@
 """Opening an application: credential, category, track, fees, and the one-credential rule."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -26,7 +27,9 @@ def applications(app):
 
 
 def open_app(browser, credential="imh-e", category="2", mentor_track=""):
-    return browser.submit("/applications/new", {"credential": credential, "category": category, "mentor_track": mentor_track})
+    return browser.submit(
+        "/applications/new", {"credential": credential, "category": category, "mentor_track": mentor_track}
+    )
 
 
 def test_the_new_application_page_shows_the_fee_schedule(app, browser):
@@ -42,7 +45,11 @@ def test_opening_an_application_shows_its_category_name_and_fees(app, browser):
     response = open_app(browser, credential="ecmh-e", category="2")
     assert response.status_code == 302
     [application] = applications(app)
-    assert (application.credential, application.category, application.status) == (Credential.ECMH_E, 2, ApplicationStatus.DRAFT)
+    assert (application.credential, application.category, application.status) == (
+        Credential.ECMH_E,
+        2,
+        ApplicationStatus.DRAFT,
+    )
     body = browser.get(response.headers["Location"]).get_data(as_text=True)
     assert "Early Childhood Family Specialist" in body
     assert "Processing fee" in body and "<strong>125</strong>" in body
@@ -56,7 +63,9 @@ def test_a_mentor_chooses_a_track(app, browser):
     response = open_app(browser, category="4", mentor_track="research")
     [application] = applications(app)
     assert application.mentor_track is MentorTrack.RESEARCH
-    assert "Infant Mental Health Mentor – Research/Faculty" in browser.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Infant Mental Health Mentor – Research/Faculty" in browser.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
 
 
 def test_a_track_is_ignored_outside_category_4(app, browser):
@@ -99,8 +108,12 @@ def test_the_other_credential_is_refused_within_a_year_of_the_decision(app, brow
 def test_the_other_credential_is_allowed_after_the_wait(app, browser):
     user = applicant(app, browser)
     with app.app_context():
-        make_application(user, credential=Credential.IMH_E, status=ApplicationStatus.ENDORSED,
-                         decided_at=utcnow() - timedelta(days=366))
+        make_application(
+            user,
+            credential=Credential.IMH_E,
+            status=ApplicationStatus.ENDORSED,
+            decided_at=utcnow() - timedelta(days=366),
+        )
     assert open_app(browser, credential="ecmh-e").status_code == 302
     assert len(applications(app)) == 2
 
@@ -112,16 +125,21 @@ def test_the_wait_is_configurable(make_app):
     browser = Browser(app.test_client())
     user = applicant(app, browser)
     with app.app_context():
-        make_application(user, credential=Credential.IMH_E, status=ApplicationStatus.DENIED,
-                         decided_at=utcnow() - timedelta(days=31))
+        make_application(
+            user, credential=Credential.IMH_E, status=ApplicationStatus.DENIED, decided_at=utcnow() - timedelta(days=31)
+        )
     assert open_app(browser, credential="ecmh-e").status_code == 302
 
 
 def test_the_same_credential_may_be_applied_for_again_after_a_decision(app, browser):
     user = applicant(app, browser)
     with app.app_context():
-        make_application(user, credential=Credential.IMH_E, status=ApplicationStatus.DEFERRED,
-                         decided_at=utcnow() - timedelta(days=10))
+        make_application(
+            user,
+            credential=Credential.IMH_E,
+            status=ApplicationStatus.DEFERRED,
+            decided_at=utcnow() - timedelta(days=10),
+        )
     assert open_app(browser, credential="imh-e", category="3").status_code == 302
 
 
@@ -145,8 +163,12 @@ def test_membership_fee_is_waived_for_a_current_member(app, browser):
 
 
 def test_fees_follow_the_configured_schedule(make_app):
-    schedule = {"currency": "EUR", "membership": {1: 1, 2: 2, 3: 3, 4: 4}, "application": {1: 10, 2: 20, 3: 30, 4: 40},
-                "processing": {1: 100, 2: 200, 3: 300, 4: 400}}
+    schedule = {
+        "currency": "EUR",
+        "membership": {1: 1, 2: 2, 3: 3, 4: 4},
+        "application": {1: 10, 2: 20, 3: 30, 4: 40},
+        "processing": {1: 100, 2: 200, 3: 300, 4: 400},
+    }
     app = make_app(FEE_SCHEDULE=schedule)
     from tests.conftest import Browser
 

@@ -2,8 +2,8 @@
 
 Roles: anonymous, applicant A (the owner), applicant B, the referee holding the link of A's
 reference (no account), a reviewer, an administrator. A route nobody classified fails the test."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 
@@ -14,29 +14,61 @@ from tests.factories import declare_current_membership, make_application, make_u
 
 # Who may use each endpoint.
 ACCESS = {
-    "static": "public", "main.index": "public", "health.healthz": "public", "health.readyz": "public",
-    "accounts.register": "public", "accounts.login": "public", "accounts.forgot_password": "public",
-    "accounts.verify_email": "token", "accounts.reset_password": "token", "accounts.accept_invitation": "token",
+    "static": "public",
+    "main.index": "public",
+    "health.healthz": "public",
+    "health.readyz": "public",
+    "accounts.register": "public",
+    "accounts.login": "public",
+    "accounts.forgot_password": "public",
+    "accounts.verify_email": "token",
+    "accounts.reset_password": "token",
+    "accounts.accept_invitation": "token",
     "accounts.logout": "authenticated",
-    "applications.dashboard": "authenticated", "applications.new_application": "applicant",
-    "applications.show": "owner", "applications.eligibility": "owner", "applications.submit": "owner",
-    "applications.withdraw": "owner", "membership.declare": "owner",
-    "references.index": "owner", "references.send_requests": "owner", "references.show": "owner",
-    "references.remind": "owner", "references.remove": "owner", "references.correct_email": "owner",
+    "applications.dashboard": "authenticated",
+    "applications.new_application": "applicant",
+    "applications.show": "owner",
+    "applications.eligibility": "owner",
+    "applications.submit": "owner",
+    "applications.withdraw": "owner",
+    "membership.declare": "owner",
+    "references.index": "owner",
+    "references.send_requests": "owner",
+    "references.show": "owner",
+    "references.remind": "owner",
+    "references.remove": "owner",
+    "references.correct_email": "owner",
     "references.replace": "owner",
-    "referee.rating_form": "referee", "referee.save_or_review": "referee", "referee.submit": "referee",
-    "referee.decline": "referee", "referee.fresh_link": "referee", "referee.ask_for_my_requests": "referee",
+    "referee.rating_form": "referee",
+    "referee.save_or_review": "referee",
+    "referee.submit": "referee",
+    "referee.decline": "referee",
+    "referee.fresh_link": "referee",
+    "referee.ask_for_my_requests": "referee",
     "referee.my_requests": "token",
-    "reviews.queue": "staff", "reviews.queue_export": "staff", "reviews.application_file": "staff",
-    "reviews.ratings_export": "staff", "reviews.verify": "staff", "reviews.review": "staff", "reviews.decide": "admin",
-    "admin.users": "admin", "admin.invite": "admin", "admin.change_role": "admin", "admin.set_active": "admin",
+    "reviews.queue": "staff",
+    "reviews.queue_export": "staff",
+    "reviews.application_file": "staff",
+    "reviews.ratings_export": "staff",
+    "reviews.verify": "staff",
+    "reviews.review": "staff",
+    "reviews.decide": "admin",
+    "admin.users": "admin",
+    "admin.invite": "admin",
+    "admin.change_role": "admin",
+    "admin.set_active": "admin",
     "admin.roster": "admin",
     "hooks.bounces": "machine",
-    "mail_viewer.inbox": "development", "mail_viewer.message": "development", "mail_viewer.message_html": "development",
+    "mail_viewer.inbox": "development",
+    "mail_viewer.message": "development",
+    "mail_viewer.message_html": "development",
 }
 ROLES = ("anonymous", "applicant_a", "applicant_b", "referee_of_a", "reviewer", "admin")
 ALLOWED = {
-    "public": set(ROLES), "token": set(ROLES), "referee": set(ROLES), "development": set(ROLES),
+    "public": set(ROLES),
+    "token": set(ROLES),
+    "referee": set(ROLES),
+    "development": set(ROLES),
     "authenticated": {"applicant_a", "applicant_b", "reviewer", "admin"},
     "applicant": {"applicant_a", "applicant_b"},
     "owner": {"applicant_a"},
@@ -59,23 +91,47 @@ def world(app, outbox):
         declare_current_membership(application)
     owner = Browser(app.test_client())
     owner.login("a@example.org")
-    owner.submit(f"/applications/{application.id}/references/", {
-        "name": "Sam", "email": "sam@example.net", "organisation": "Org", "role": "supervisor", "setting": "S",
-        "known_years": "2", "endorsed_credential": "", "endorsed_category": "", "waived": "yes"})
+    owner.submit(
+        f"/applications/{application.id}/references/",
+        {
+            "name": "Sam",
+            "email": "sam@example.net",
+            "organisation": "Org",
+            "role": "supervisor",
+            "setting": "S",
+            "known_years": "2",
+            "endorsed_credential": "",
+            "endorsed_category": "",
+            "waived": "yes",
+        },
+    )
     with app.app_context():
+        from refportal.db import utcnow
         from refportal.extensions import db
         from refportal.references.models import Reference
-        from refportal.db import utcnow
 
         reference = db.session.query(Reference).one()
         issue_link(reference, utcnow())
         db.session.commit()
         token = link_token(reference)
-        ids = {"application_id": application.id, "reference_id": reference.id, "user_id": a.id, "email_id": 1,
-               "token": token, "filename": "portal.css"}
-    clients = {"anonymous": Browser(app.test_client()), "applicant_a": owner,
-               "referee_of_a": Browser(app.test_client())}
-    for role, email in (("applicant_b", "b@example.org"), ("reviewer", "rev@example.org"), ("admin", "admin@example.org")):
+        ids = {
+            "application_id": application.id,
+            "reference_id": reference.id,
+            "user_id": a.id,
+            "email_id": 1,
+            "token": token,
+            "filename": "portal.css",
+        }
+    clients = {
+        "anonymous": Browser(app.test_client()),
+        "applicant_a": owner,
+        "referee_of_a": Browser(app.test_client()),
+    }
+    for role, email in (
+        ("applicant_b", "b@example.org"),
+        ("reviewer", "rev@example.org"),
+        ("admin", "admin@example.org"),
+    ):
         clients[role] = Browser(app.test_client())
         clients[role].login(email)
     clients["referee_of_a"].get(f"/r/{token}")  # the referee has opened their link
@@ -110,15 +166,21 @@ def test_every_route_for_every_role(app, world):
             if method == "GET":
                 response = client.get(url)
             else:
-                token = csrf_token_from(client.get("/login" if role in ("anonymous", "referee_of_a") else "/dashboard",
-                                                   follow_redirects=True).get_data(as_text=True))
+                token = csrf_token_from(
+                    client.get(
+                        "/login" if role in ("anonymous", "referee_of_a") else "/dashboard", follow_redirects=True
+                    ).get_data(as_text=True)
+                )
                 response = client.client.post(url, data={"csrf_token": token})
             if response.status_code >= 500:
                 failures.append(f"{method} {url} as {role}: {response.status_code}")
             expected_allowed = role in ALLOWED[ACCESS[endpoint]]
             if expected_allowed == denied(response):
-                failures.append(f"{method} {url} as {role}: {response.status_code} "
-                                f"({'denied' if denied(response) else 'allowed'}, expected {'allowed' if expected_allowed else 'denied'})")
+                got, wanted = (
+                    ("denied" if denied(response) else "allowed"),
+                    ("allowed" if expected_allowed else "denied"),
+                )
+                failures.append(f"{method} {url} as {role}: {response.status_code} ({got}, expected {wanted})")
             checked += 1
     assert not failures, "\n".join(failures)
     print(f"access matrix: {checked} route × method × role checks")
@@ -139,30 +201,44 @@ def test_another_reference_id_under_ones_own_application_is_404(app, world):
     assert clients["applicant_a"].get(url).status_code == 404
 
 
-OWNER_BY_ACCESS = {"public": "anonymous", "token": "anonymous", "referee": "referee_of_a", "authenticated": "applicant_a",
-                   "applicant": "applicant_a", "owner": "applicant_a", "staff": "reviewer", "admin": "admin",
-                   "development": "anonymous", "machine": "anonymous"}
+OWNER_BY_ACCESS = {
+    "public": "anonymous",
+    "token": "anonymous",
+    "referee": "referee_of_a",
+    "authenticated": "applicant_a",
+    "applicant": "applicant_a",
+    "owner": "applicant_a",
+    "staff": "reviewer",
+    "admin": "admin",
+    "development": "anonymous",
+    "machine": "anonymous",
+}
 
 
 def test_every_post_without_a_csrf_token_is_refused_and_changes_nothing(app, world):
+    import sqlalchemy as sa
+
     from refportal.audit.models import AuditEvent
     from refportal.extensions import db
     from refportal.mail.models import OutboxEmail
-    import sqlalchemy as sa
 
     ids, clients = world
 
     def state():
         with app.app_context():
-            return (db.session.scalar(sa.select(sa.func.count(AuditEvent.id))),
-                    db.session.scalar(sa.select(sa.func.count(OutboxEmail.id))))
+            return (
+                db.session.scalar(sa.select(sa.func.count(AuditEvent.id))),
+                db.session.scalar(sa.select(sa.func.count(OutboxEmail.id))),
+            )
 
     checked = 0
     for endpoint, method, url in requests_for(app, ids):
         if method != "POST" or ACCESS[endpoint] == "machine":
             continue  # no form, no CSRF token: a bearer secret (tests/mail/test_bounce_intake.py)
         before = state()
-        response = clients[OWNER_BY_ACCESS[ACCESS[endpoint]]].client.post(url, data={"reason": "x", "email": "a@example.org"})
+        response = clients[OWNER_BY_ACCESS[ACCESS[endpoint]]].client.post(
+            url, data={"reason": "x", "email": "a@example.org"}
+        )
         body = response.get_data(as_text=True)
         assert response.status_code == 400 or "Nothing you typed is lost" in body, (url, response.status_code)
         assert state() == before, url
@@ -172,9 +248,13 @@ def test_every_post_without_a_csrf_token_is_refused_and_changes_nothing(app, wor
 
 def test_private_pages_are_not_cached(app, world):
     ids, clients = world
-    for role, url in (("reviewer", f"/review/applications/{ids['application_id']}"), ("reviewer", "/review/"),
-                      ("admin", "/admin/users"), ("referee_of_a", f"/r/{ids['token']}"),
-                      ("applicant_a", f"/applications/{ids['application_id']}/references/")):
+    for role, url in (
+        ("reviewer", f"/review/applications/{ids['application_id']}"),
+        ("reviewer", "/review/"),
+        ("admin", "/admin/users"),
+        ("referee_of_a", f"/r/{ids['token']}"),
+        ("applicant_a", f"/applications/{ids['application_id']}/references/"),
+    ):
         response = clients[role].get(url)
         assert response.headers.get("Cache-Control") == "no-store", url
         assert response.headers.get("Referrer-Policy") == "same-origin", url

@@ -1,4 +1,5 @@
 """Settings come from the environment; production refuses to start without a real secret key."""
+
 from __future__ import annotations
 
 import re
@@ -80,8 +81,17 @@ def test_env_example_lists_every_setting_the_portal_reads():
     read = set(re.findall(r'(?:environ\.get|_int|_json_by_category|_json|_day_list|_decimal)\("([A-Z_]+)"', source))
     documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read - documented == set()
-    assert {"SECRET_KEY", "DATABASE_URL", "MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD",
-            "MAIL_USE_TLS", "MAIL_DEFAULT_SENDER", "PORTAL_BASE_URL"} <= documented
+    assert {
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "MAIL_SERVER",
+        "MAIL_PORT",
+        "MAIL_USERNAME",
+        "MAIL_PASSWORD",
+        "MAIL_USE_TLS",
+        "MAIL_DEFAULT_SENDER",
+        "PORTAL_BASE_URL",
+    } <= documented
     for line in (ROOT / ".env.example").read_text().splitlines():
         if re.match(r"^[A-Z_]+=", line):
             continue
@@ -95,8 +105,10 @@ def test_referee_role_rules_come_from_the_settings(monkeypatch, make_app):
     from refportal.references.roles import RefereeRole, rule_for
 
     rules = json.loads(json.dumps(DEFAULT_REFEREE_ROLE_RULES))
-    rules["1"] = {"offered": ["supervisor", "rsc_provider", "colleague"],
-                  "required": [{"description": "your RSC provider", "roles": ["rsc_provider"]}]}
+    rules["1"] = {
+        "offered": ["supervisor", "rsc_provider", "colleague"],
+        "required": [{"description": "your RSC provider", "roles": ["rsc_provider"]}],
+    }
     monkeypatch.setenv("REFEREE_ROLE_RULES_JSON", json.dumps(rules))
     app = make_app()
     with app.app_context():
@@ -105,11 +117,14 @@ def test_referee_role_rules_come_from_the_settings(monkeypatch, make_app):
     assert [r.description for r in rule.required] == ["your RSC provider"]
 
 
-@pytest.mark.parametrize("change", [
-    lambda rules: rules["2"]["offered"].append("astronaut"),
-    lambda rules: rules["2"]["required"].append({"description": "x", "roles": ["supervisee"]}),  # not offered
-    lambda rules: rules.pop("4:policy"),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda rules: rules["2"]["offered"].append("astronaut"),
+        lambda rules: rules["2"]["required"].append({"description": "x", "roles": ["supervisee"]}),  # not offered
+        lambda rules: rules.pop("4:policy"),
+    ],
+)
 def test_a_bad_referee_role_rule_stops_the_portal(monkeypatch, make_app, change):
     import json
 

@@ -1,4 +1,5 @@
 """One calendar: the portal's dates are UTC dates, whatever the server's local time zone."""
+
 from __future__ import annotations
 
 import os

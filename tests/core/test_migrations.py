@@ -1,4 +1,5 @@
 """The Alembic migrations build the schema from empty and agree with the models."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

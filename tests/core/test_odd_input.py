@@ -1,4 +1,5 @@
 """Whatever a browser can send to a form is answered without a 500."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,12 +7,24 @@ import sqlalchemy as sa
 
 from refportal.extensions import db
 from refportal.references.models import Reference
-
 from tests.conftest import csrf_token_from
 from tests.factories import make_application, make_user
 
-ODD_VALUES = ["\x00", "a\x00b", "\r\n", "<script>alert(1)</script>", "é" * 3000, "x" * 100_000, "-1", "1e309", "NaN",
-              "9" * 50, "2026-02-30", "\ud7ff\ue000", " "]
+ODD_VALUES = [
+    "\x00",
+    "a\x00b",
+    "\r\n",
+    "<script>alert(1)</script>",
+    "é" * 3000,
+    "x" * 100_000,
+    "-1",
+    "1e309",
+    "NaN",
+    "9" * 50,
+    "2026-02-30",
+    "\ud7ff\ue000",
+    " ",
+]
 
 FORMS = {
     "/register": ["name", "email", "password", "confirm"],
@@ -41,8 +54,17 @@ def test_odd_values_in_every_field_never_cause_a_500(app, browser, url):
         assert response.status_code < 500, (url, value[:20])
 
 
-NOMINATION_FIELDS = ["name", "email", "organisation", "role", "setting", "known_years", "endorsed_credential",
-                     "endorsed_category", "waived"]
+NOMINATION_FIELDS = [
+    "name",
+    "email",
+    "organisation",
+    "role",
+    "setting",
+    "known_years",
+    "endorsed_credential",
+    "endorsed_category",
+    "waived",
+]
 
 
 def test_odd_values_in_the_reference_forms_never_cause_a_500(app, browser, outbox):
@@ -60,7 +82,9 @@ def test_odd_values_in_the_reference_forms_never_cause_a_500(app, browser, outbo
     token = csrf_token_from(browser.get(base).get_data(as_text=True))
     for value in ODD_VALUES:
         for field in NOMINATION_FIELDS:
-            assert browser.client.post(base, data={"csrf_token": token, **nomination(**{field: value})}).status_code < 500
+            assert (
+                browser.client.post(base, data={"csrf_token": token, **nomination(**{field: value})}).status_code < 500
+            )
             with app.app_context():  # some odd values are fine (markup in a name): start again each time
                 db.session.execute(sa.delete(Reference))
                 db.session.commit()
@@ -70,8 +94,18 @@ def test_odd_values_in_the_reference_forms_never_cause_a_500(app, browser, outbo
     referee = app.test_client()
     link = referee_path(outbox, "sam@example.net")
     page_token = csrf_token_from(referee.get(link).get_data(as_text=True))
-    rating_fields = ["recommendation", "strengths", "growth", "for_reviewers", "relationship_role",
-                     "relationship_setting", "relationship_years", "attestation_name", "attest", f"item_{ITEM_KEYS[0]}"]
+    rating_fields = [
+        "recommendation",
+        "strengths",
+        "growth",
+        "for_reviewers",
+        "relationship_role",
+        "relationship_setting",
+        "relationship_years",
+        "attestation_name",
+        "attest",
+        f"item_{ITEM_KEYS[0]}",
+    ]
     for value in ODD_VALUES:
         for action in ("save", "review", value):
             data = {"csrf_token": page_token, "action": action, **{field: value for field in rating_fields}}

@@ -1,4 +1,5 @@
 """Error pages in the site's layout, security headers, the mail viewer only in development."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,7 +30,9 @@ def test_405_in_layout(client):
 
 
 def test_post_without_csrf_token_is_a_400_page_and_saves_nothing(client, outbox):
-    response = client.post("/register", data={"name": "X", "email": "x@example.org", "password": "a" * 20, "confirm": "a" * 20})
+    response = client.post(
+        "/register", data={"name": "X", "email": "x@example.org", "password": "a" * 20, "confirm": "a" * 20}
+    )
     assert response.status_code == 400 and in_layout(response)
     assert "reload the page" in response.get_data(as_text=True)
     assert outbox() == []

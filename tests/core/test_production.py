@@ -1,5 +1,6 @@
 """Production behaviour of the app itself: start-up refusals, the proxy setting, health checks and
 the JSON request log. (tests/deploy runs the built wheel behind nginx with gunicorn, Redis and the worker.)"""
+
 from __future__ import annotations
 
 import json
@@ -127,8 +128,11 @@ def test_per_process_rate_limits_are_announced_in_production(production, capsys)
 def login_attempt(client, email, forwarded_for):
     headers = {"X-Forwarded-For": forwarded_for}
     page = client.get("/login", headers=headers).get_data(as_text=True)
-    return client.post("/login", headers=headers, data={
-        "csrf_token": csrf_token_from(page), "email": email, "password": "wrong password here"})
+    return client.post(
+        "/login",
+        headers=headers,
+        data={"csrf_token": csrf_token_from(page), "email": email, "password": "wrong password here"},
+    )
 
 
 def test_behind_one_proxy_limits_key_on_the_client_address_the_proxy_reports(make_app):
@@ -136,8 +140,9 @@ def test_behind_one_proxy_limits_key_on_the_client_address_the_proxy_reports(mak
     try:
         client = app.test_client()
         # The client's own X-Forwarded-For comes first; the proxy appends the address it saw.
-        statuses = [login_attempt(client, f"user{n}@example.org", f"198.51.100.9, 203.0.113.{5}").status_code
-                    for n in range(31)]
+        statuses = [
+            login_attempt(client, f"user{n}@example.org", f"198.51.100.9, 203.0.113.{5}").status_code for n in range(31)
+        ]
         assert statuses[:30] == [200] * 30 and statuses[30] == 429
         assert login_attempt(client, "other@example.org", "198.51.100.9, 203.0.113.6").status_code == 200
     finally:

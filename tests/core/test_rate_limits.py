@@ -1,13 +1,12 @@
 """Brute force: login limited per account and per IP; account e-mails capped per address."""
+
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
-from refportal.extensions import db
+from refportal.extensions import db, limiter
 from refportal.mail.models import OutboxEmail
-
-from refportal.extensions import limiter
 from tests.conftest import Browser
 from tests.factories import make_user
 
@@ -46,7 +45,9 @@ def test_password_reset_requests_are_limited_per_address(limited):
     statuses = [browser.submit("/password/forgot", {"email": "known@example.org"}).status_code for _ in range(6)]
     assert statuses == [200] * 5 + [429]
     with limited.app_context():
-        sent = db.session.scalar(sa.select(sa.func.count(OutboxEmail.id)).where(OutboxEmail.to_address == "known@example.org"))
+        sent = db.session.scalar(
+            sa.select(sa.func.count(OutboxEmail.id)).where(OutboxEmail.to_address == "known@example.org")
+        )
     assert sent == 3  # and at most 3 e-mails an hour reach the address
 
 

@@ -1,5 +1,6 @@
 """The suite guards itself: every skip fails a REFPORTAL_REQUIRE_ALL run, it never drops the schema
 of a database not named for tests, and a developer's .env cannot change what it sees."""
+
 from __future__ import annotations
 
 import os
@@ -18,20 +19,41 @@ def run_pytest(test_file: Path, **env: str) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "REFPORTAL_REQUIRE"))}
     environment.pop("TEST_DATABASE_URL", None)
     environment.update(env)
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.conftest",
-                           "--rootdir", str(test_file.parent), str(test_file)],
-                          cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "tests.conftest",
+            "--rootdir",
+            str(test_file.parent),
+            str(test_file),
+        ],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_any_skip_fails_a_run_that_requires_everything(tmp_path):
     test_file = tmp_path / "test_skipping.py"
-    test_file.write_text("import pytest\n\ndef test_skipped():\n    pytest.skip('a component is missing')\n\n"
-                         "def test_passing():\n    assert True\n")
+    test_file.write_text(
+        "import pytest\n\ndef test_skipped():\n    pytest.skip('a component is missing')\n\n"
+        "def test_passing():\n    assert True\n"
+    )
     relaxed = run_pytest(test_file)
     assert relaxed.returncode == 0, relaxed.stdout
     strict = run_pytest(test_file, REFPORTAL_REQUIRE_ALL="1")
     assert strict.returncode == 1, strict.stdout
-    assert "REFPORTAL_REQUIRE_ALL=1 and 1 test(s) skipped" in strict.stdout and "a component is missing" in strict.stdout
+    assert (
+        "REFPORTAL_REQUIRE_ALL=1 and 1 test(s) skipped" in strict.stdout and "a component is missing" in strict.stdout
+    )
 
 
 def test_the_schema_of_a_database_not_named_for_tests_is_never_dropped(tmp_path):

@@ -1,4 +1,5 @@
 """Signed tokens (purpose, expiry, key rotation), common passwords, and the HTTPS-only header."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,7 +12,10 @@ def test_a_token_made_with_the_old_key_verifies_after_rotation(make_app):
     old = make_app(SECRET_KEY="the-old-key-that-signed-links-last-month")
     with old.app_context():
         token = make_token("password-reset", {"uid": 1})
-    rotated = make_app(SECRET_KEY="the-new-key-used-from-today-onwards", SECRET_KEY_FALLBACKS=["the-old-key-that-signed-links-last-month"])
+    rotated = make_app(
+        SECRET_KEY="the-new-key-used-from-today-onwards",
+        SECRET_KEY_FALLBACKS=["the-old-key-that-signed-links-last-month"],
+    )
     with rotated.app_context():
         assert load_token("password-reset", token, 3600)["uid"] == 1
         assert make_token("password-reset", {"uid": 1}) != token  # new tokens use the new key
@@ -20,10 +24,15 @@ def test_a_token_made_with_the_old_key_verifies_after_rotation(make_app):
         load_token("password-reset", token, 3600)
 
 
-@pytest.mark.parametrize("maker, loader", [
-    ("email-verify", "password-reset"), ("password-reset", "account-invite"), ("account-invite", "reference-rating"),
-    ("reference-rating", "email-verify"),
-])
+@pytest.mark.parametrize(
+    "maker, loader",
+    [
+        ("email-verify", "password-reset"),
+        ("password-reset", "account-invite"),
+        ("account-invite", "reference-rating"),
+        ("reference-rating", "email-verify"),
+    ],
+)
 def test_a_token_never_works_for_another_purpose(app_ctx, maker, loader):
     token = make_token(maker, {"uid": 1})
     with pytest.raises(TokenInvalid):

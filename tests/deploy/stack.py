@@ -1,6 +1,7 @@
 """The production stack on loopback, as README's "Deploying" section builds it: a wheel installed in a
 fresh virtual environment outside the checkout, PostgreSQL, Redis, gunicorn behind nginx with TLS,
 the worker, and an SMTP server. Each process's output goes to a file shown when a check fails."""
+
 from __future__ import annotations
 
 import http.client
@@ -21,10 +22,16 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 
 # What the deploy files name for a real server, and what the test stack uses instead.
-NGINX_PLACEHOLDERS = ("listen 80;", "listen [::]:80;", "listen 443 ssl http2;", "listen [::]:443 ssl http2;",
-                      "/etc/letsencrypt/live/refs.example.org/fullchain.pem",
-                      "/etc/letsencrypt/live/refs.example.org/privkey.pem", "http://127.0.0.1:8000",
-                      "/srv/refportal/static/")
+NGINX_PLACEHOLDERS = (
+    "listen 80;",
+    "listen [::]:80;",
+    "listen 443 ssl http2;",
+    "listen [::]:443 ssl http2;",
+    "/etc/letsencrypt/live/refs.example.org/fullchain.pem",
+    "/etc/letsencrypt/live/refs.example.org/privkey.pem",
+    "http://127.0.0.1:8000",
+    "/srv/refportal/static/",
+)
 
 
 def free_port() -> int:
@@ -61,8 +68,11 @@ class Processes:
         return process
 
     def logs(self) -> str:
-        return "\n".join(f"----- {name} -----\n{log.read_text(errors='replace')[-4000:]}"
-                         for name, _, log in self.running if log.exists())
+        return "\n".join(
+            f"----- {name} -----\n{log.read_text(errors='replace')[-4000:]}"
+            for name, _, log in self.running
+            if log.exists()
+        )
 
     def stop_all(self) -> None:
         for _, process, _ in reversed(self.running):
@@ -79,15 +89,29 @@ class Processes:
 def run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
     result = subprocess.run(args, capture_output=True, text=True, **kwargs)
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise RuntimeError(
+            f"{' '.join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
 def build_and_install(folder: Path) -> Path:
     """Build the wheel from the checkout and install it in a new virtual environment in `folder`."""
     dist = folder / "dist"
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--disable-pip-version-check", "-w", str(dist),
-         str(ROOT)])
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-w",
+            str(dist),
+            str(ROOT),
+        ]
+    )
     [wheel] = dist.glob("refportal-*.whl")
     venv = folder / "venv"
     run([sys.executable, "-m", "venv", str(venv)])
@@ -96,15 +120,38 @@ def build_and_install(folder: Path) -> Path:
 
 
 def installed_static(venv: Path) -> Path:
-    result = run([str(venv / "bin" / "python"), "-c",
-                  "import pathlib, refportal; print(pathlib.Path(refportal.__file__).parent / 'static')"])
+    result = run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import pathlib, refportal; print(pathlib.Path(refportal.__file__).parent / 'static')",
+        ]
+    )
     return Path(result.stdout.strip())
 
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     cert, key = folder / "cert.pem", folder / "key.pem"
-    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)])
+    run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ]
+    )
     return cert, key
 
 
@@ -162,8 +209,9 @@ class HTTPSClient:
         self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, form: dict | None = None, headers: dict | None = None):
-        connection = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.context,
-                                                 source_address=(self.source, 0), timeout=30)
+        connection = http.client.HTTPSConnection(
+            "127.0.0.1", self.port, context=self.context, source_address=(self.source, 0), timeout=30
+        )
         body = None
         all_headers = {**(headers or {})}
         if self.cookies:
@@ -206,5 +254,6 @@ def http_get(url: str, timeout: float = 10):
 
 
 def which(program: str) -> str | None:
-    return shutil.which(program) or next((p for p in (f"/usr/sbin/{program}", f"/usr/bin/{program}")
-                                          if os.path.exists(p)), None)
+    return shutil.which(program) or next(
+        (p for p in (f"/usr/sbin/{program}", f"/usr/bin/{program}") if os.path.exists(p)), None
+    )

@@ -2,6 +2,7 @@
 outside the checkout, migrated on PostgreSQL, gunicorn (2 workers, deploy/gunicorn.conf.py) behind
 Debian's nginx (deploy/nginx/refportal.conf) with TLS on loopback, Redis for the rate limits, the
 worker, and a real SMTP server. Everything is checked through https://."""
+
 from __future__ import annotations
 
 import json
@@ -110,34 +111,75 @@ def deployment(database):
         run_folder.mkdir()
         redis_port, gunicorn_port, https_port, http_port = free_port(), free_port(), free_port(), free_port()
         env = {
-            "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/root"),
-            "REFPORTAL_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
-            "DATABASE_URL": database, "PORTAL_BASE_URL": f"https://127.0.0.1:{https_port}",
-            "PROXY_COUNT": "1", "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{redis_port}/0",
-            "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port), "MAIL_TIMEOUT_SECONDS": "5",
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/root"),
+            "REFPORTAL_ENV": "production",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "DATABASE_URL": database,
+            "PORTAL_BASE_URL": f"https://127.0.0.1:{https_port}",
+            "PROXY_COUNT": "1",
+            "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{redis_port}/0",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": str(smtp.port),
+            "MAIL_TIMEOUT_SECONDS": "5",
             "MAIL_DEFAULT_SENDER": "refportal <no-reply@refs.example.test>",
-            "WORKER_POLL_SECONDS": "1", "GUNICORN_WORKERS": "2", "GUNICORN_BIND": f"127.0.0.1:{gunicorn_port}",
+            "WORKER_POLL_SECONDS": "1",
+            "GUNICORN_WORKERS": "2",
+            "GUNICORN_BIND": f"127.0.0.1:{gunicorn_port}",
         }
         flask = [str(venv / "bin" / "flask"), "--app", "refportal"]
         run([*flask, "db", "upgrade"], cwd=run_folder, env=env)
-        run([*flask, "create-user", "--email", "staff@example.org", "--name", "Staff Member", "--role", "reviewer",
-             "--password", PASSWORD], cwd=run_folder, env=env)
-        spanish_token = run([str(venv / "bin" / "python"), "-c", SEED_SPANISH_REQUEST], cwd=run_folder,
-                            env=env).stdout.strip().splitlines()[-1]
+        run(
+            [
+                *flask,
+                "create-user",
+                "--email",
+                "staff@example.org",
+                "--name",
+                "Staff Member",
+                "--role",
+                "reviewer",
+                "--password",
+                PASSWORD,
+            ],
+            cwd=run_folder,
+            env=env,
+        )
+        spanish_token = (
+            run([str(venv / "bin" / "python"), "-c", SEED_SPANISH_REQUEST], cwd=run_folder, env=env)
+            .stdout.strip()
+            .splitlines()[-1]
+        )
 
         # The static files, where README's steps put them for nginx.
         static = folder / "static"
         shutil.copytree(installed_static(venv), static)
         cert, key = self_signed_certificate(folder)
 
-        redis = processes.start("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                                          "--save", "", "--appendonly", "no"])
+        redis = processes.start(
+            "redis",
+            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        )
         wait_for_port(redis_port, redis)
-        gunicorn = processes.start("gunicorn", [str(venv / "bin" / "gunicorn"), "-c", str(DEPLOY / "gunicorn.conf.py"),
-                                                "refportal:create_app()"], cwd=run_folder, env=env)
+        gunicorn = processes.start(
+            "gunicorn",
+            [str(venv / "bin" / "gunicorn"), "-c", str(DEPLOY / "gunicorn.conf.py"), "refportal:create_app()"],
+            cwd=run_folder,
+            env=env,
+        )
         processes.start("worker", [*flask, "worker"], cwd=run_folder, env=env)
-        start_nginx(processes, folder, nginx_site(https_port=https_port, http_port=http_port, cert=cert, key=key,
-                                                  upstream_port=gunicorn_port, static=static))
+        start_nginx(
+            processes,
+            folder,
+            nginx_site(
+                https_port=https_port,
+                http_port=http_port,
+                cert=cert,
+                key=key,
+                upstream_port=gunicorn_port,
+                static=static,
+            ),
+        )
         wait_for_port(gunicorn_port, gunicorn)
         wait_for_port(https_port)
         ready_started = time.monotonic()
@@ -145,9 +187,19 @@ def deployment(database):
             assert time.monotonic() - ready_started < 30, "never ready"
             time.sleep(0.2)
         figures["first 200 from /readyz after the ports opened (s)"] = round(time.monotonic() - ready_started, 2)
-        yield {"https_port": https_port, "http_port": http_port, "cert": cert, "smtp": smtp, "env": env,
-               "venv": venv, "run_folder": run_folder, "static": static, "spanish_token": spanish_token,
-               "figures": figures, "processes": processes}
+        yield {
+            "https_port": https_port,
+            "http_port": http_port,
+            "cert": cert,
+            "smtp": smtp,
+            "env": env,
+            "venv": venv,
+            "run_folder": run_folder,
+            "static": static,
+            "spanish_token": spanish_token,
+            "figures": figures,
+            "processes": processes,
+        }
     except BaseException:
         print(processes.logs())
         raise
@@ -179,8 +231,10 @@ def test_plain_http_is_sent_to_https(deployment):
 def test_login_limits_key_on_the_real_client_and_are_shared_by_both_workers(deployment):
     def attempts(numbers) -> list[int]:
         attacker = client(deployment, "127.0.0.2")  # its own session, same address
-        return [attacker.post_form("/login", {"email": f"guess{n}@example.org", "password": "wrong password"}).status
-                for n in numbers]
+        return [
+            attacker.post_form("/login", {"email": f"guess{n}@example.org", "password": "wrong password"}).status
+            for n in numbers
+        ]
 
     # Two browsers at once, so both gunicorn workers answer: 30 attempts between them, then the 31st.
     with ThreadPoolExecutor(2) as pool:
@@ -189,8 +243,11 @@ def test_login_limits_key_on_the_real_client_and_are_shared_by_both_workers(depl
     last = attempts([30])
     assert last == [429]
     deployment["figures"]["login attempts from 127.0.0.2 before the 429"] = len(first + second)
-    workers = {line["pid"] for line in request_log(deployment) if line.get("remote_addr") == "127.0.0.2"
-               and line.get("path") == "/login" and line.get("method") == "POST"}
+    workers = {
+        line["pid"]
+        for line in request_log(deployment)
+        if line.get("remote_addr") == "127.0.0.2" and line.get("path") == "/login" and line.get("method") == "POST"
+    }
     assert len(workers) == 2, f"the attempts reached {len(workers)} worker(s)"
     someone_else = client(deployment, "127.0.0.3")
     login = someone_else.post_form("/login", {"email": "staff@example.org", "password": PASSWORD})
@@ -221,8 +278,9 @@ def test_a_spanish_referee_page_is_spanish(deployment):
 
 def test_a_verification_email_reaches_the_smtp_server_through_the_worker(deployment):
     address = "new.applicant@example.org"
-    registered = client(deployment, "127.0.0.4").post_form("/register", {
-        "name": "New Applicant", "email": address, "password": PASSWORD, "confirm": PASSWORD})
+    registered = client(deployment, "127.0.0.4").post_form(
+        "/register", {"name": "New Applicant", "email": address, "password": PASSWORD, "confirm": PASSWORD}
+    )
     assert registered.status == 200 and "Check your e-mail" in registered.text
     smtp = deployment["smtp"]
     deadline = time.monotonic() + 30
@@ -244,12 +302,24 @@ def test_readyz_is_200_and_503_for_the_same_install_without_its_database(deploym
     ready = client(deployment).get("/readyz")
     assert ready.status == 200 and '"status":"ready"' in ready.text.replace(" ", "")
     port = free_port()
-    env = {**deployment["env"], "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none",
-           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1"}
+    env = {
+        **deployment["env"],
+        "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "1",
+    }
     processes: Processes = deployment["processes"]
-    cut_off = processes.start("gunicorn-no-database", [
-        str(deployment["venv"] / "bin" / "gunicorn"), "-c", str(DEPLOY / "gunicorn.conf.py"), "refportal:create_app()"],
-        cwd=deployment["run_folder"], env=env)
+    cut_off = processes.start(
+        "gunicorn-no-database",
+        [
+            str(deployment["venv"] / "bin" / "gunicorn"),
+            "-c",
+            str(DEPLOY / "gunicorn.conf.py"),
+            "refportal:create_app()",
+        ],
+        cwd=deployment["run_folder"],
+        env=env,
+    )
     wait_for_port(port, cut_off)
     response = http_get(f"http://127.0.0.1:{port}/readyz")
     assert response.status == 503 and '"database":"unreachable' in response.text.replace(" ", "")

@@ -1,5 +1,6 @@
 """Browser tests: the portal served by a real server on loopback, mail caught by a real SMTP server,
 Debian's Chromium driven by Playwright, axe-core run on every page visited."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,15 @@ from tests.conftest import require
 from tests.smtp import free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,13 @@
 """The four journeys of the portal in Chromium, through the e-mails people receive."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
 
-from refportal.db import utc_today
 from refportal.accounts.models import Role
+from refportal.db import utc_today
 from refportal.references.rating_form import ITEM_KEYS
 from tests.e2e.pages import check_page
 from tests.factories import DEFAULT_PASSWORD, make_user
@@ -14,8 +15,11 @@ from tests.factories import DEFAULT_PASSWORD, make_user
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "avery pass phrase 2026"
-REFEREES = [("Sam Supervisor", "sam@example.net", "supervisor"), ("Rae Provider", "rae@example.net", "rsc_provider"),
-            ("Cole League", "cole@example.net", "colleague")]
+REFEREES = [
+    ("Sam Supervisor", "sam@example.net", "supervisor"),
+    ("Rae Provider", "rae@example.net", "rsc_provider"),
+    ("Cole League", "cole@example.net", "colleague"),
+]
 
 
 def login(page, portal, email, password):
@@ -162,9 +166,14 @@ def test_the_four_journeys(chromium, portal):
             cole.keyboard.press("ArrowDown")  # the fourth choice: "4 – Consistent"
     tab_to(cole, "input[name=recommendation]")
     cole.keyboard.press("Space")
-    for field, text in (("strengths", "Calm under pressure."), ("growth", "Writing reports."),
-                        ("relationship_role", "Colleague"), ("relationship_setting", "Home visiting"),
-                        ("relationship_years", "2"), ("attestation_name", "Cole League")):
+    for field, text in (
+        ("strengths", "Calm under pressure."),
+        ("growth", "Writing reports."),
+        ("relationship_role", "Colleague"),
+        ("relationship_setting", "Home visiting"),
+        ("relationship_years", "2"),
+        ("attestation_name", "Cole League"),
+    ):
         tab_to(cole, f"#{field}")
         cole.keyboard.type(text)
     tab_to(cole, "#attest")

@@ -1,5 +1,6 @@
 """Shared pieces of the bounce tests: the corpus, the report builder, the two intakes, the state a
 report may change."""
+
 from __future__ import annotations
 
 import string
@@ -20,10 +21,14 @@ SECRET = "webhook-secret-for-the-tests"
 PORTAL_FROM = "refportal <no-reply@refportal.invalid>"
 REFEREE = "rae@example.net"
 EXPECTED = {
-    "postfix_permanent": PERMANENT, "postfix_delayed": TRANSIENT,
-    "exim_permanent": PERMANENT, "exim_delayed": TRANSIENT,
-    "exchange_permanent": PERMANENT, "exchange_delayed": TRANSIENT,
-    "gmail_permanent": PERMANENT, "gmail_delayed": TRANSIENT,
+    "postfix_permanent": PERMANENT,
+    "postfix_delayed": TRANSIENT,
+    "exim_permanent": PERMANENT,
+    "exim_delayed": TRANSIENT,
+    "exchange_permanent": PERMANENT,
+    "exchange_delayed": TRANSIENT,
+    "gmail_permanent": PERMANENT,
+    "gmail_delayed": TRANSIENT,
     "ses_permanent": PERMANENT,
     "out_of_office": IGNORE,
 }
@@ -31,14 +36,22 @@ EXPECTED = {
 
 def row_for(app, to: str) -> OutboxEmail:
     with app.app_context():
-        row = db.session.scalars(sa.select(OutboxEmail).where(OutboxEmail.to_address == to)
-                                 .order_by(OutboxEmail.id)).first()
+        row = db.session.scalars(
+            sa.select(OutboxEmail).where(OutboxEmail.to_address == to).order_by(OutboxEmail.id)
+        ).first()
         db.session.expunge(row)
         return row
 
 
-def report_about(app, name: str, *, to_verp: bool = True, recipient: str = REFEREE, row_id: int | None = None,
-                 report_to: str | None = None) -> bytes:
+def report_about(
+    app,
+    name: str,
+    *,
+    to_verp: bool = True,
+    recipient: str = REFEREE,
+    row_id: int | None = None,
+    report_to: str | None = None,
+) -> bytes:
     """A corpus report about the request sent to `recipient`, as the relay would deliver it."""
     row = row_for(app, recipient)
     row_id = row_id or row.id
@@ -47,14 +60,19 @@ def report_about(app, name: str, *, to_verp: bool = True, recipient: str = REFER
         message_id = OutboxEmail(id=row_id).message_id("portal.example.test")
     envelope = verp if to_verp else BOUNCE_BASE
     text = string.Template((CORPUS / f"{name}.eml").read_text()).substitute(
-        report_to=report_to or envelope, recipient=recipient, message_id=message_id,
-        original_from=PORTAL_FROM, return_path=envelope)
+        report_to=report_to or envelope,
+        recipient=recipient,
+        message_id=message_id,
+        original_from=PORTAL_FROM,
+        return_path=envelope,
+    )
     return text.replace("\n", "\r\n").encode()
 
 
 def post_report(app, raw: bytes, *, secret: str = SECRET, content_type: str = "message/rfc822"):
-    return app.test_client().post("/hooks/bounces", data=raw, content_type=content_type,
-                                  headers={"Authorization": f"Bearer {secret}"})
+    return app.test_client().post(
+        "/hooks/bounces", data=raw, content_type=content_type, headers={"Authorization": f"Bearer {secret}"}
+    )
 
 
 def deliver(app, imap_server, raw: bytes, via: str):
@@ -75,11 +93,23 @@ def deliver(app, imap_server, raw: bytes, via: str):
 def state(app):
     """What a report may change: reference statuses, the row's report fields, notices, audit events."""
     with app.app_context():
-        rows = db.session.execute(sa.select(OutboxEmail.to_address, OutboxEmail.status, OutboxEmail.bounced_at,
-                                            OutboxEmail.bounce_reason, OutboxEmail.delayed_at,
-                                            OutboxEmail.delay_reason).order_by(OutboxEmail.id)).all()
-        notices = db.session.scalar(sa.select(sa.func.count(OutboxEmail.id))
-                                    .where(OutboxEmail.template == "reference_bounced"))
+        rows = db.session.execute(
+            sa.select(
+                OutboxEmail.to_address,
+                OutboxEmail.status,
+                OutboxEmail.bounced_at,
+                OutboxEmail.bounce_reason,
+                OutboxEmail.delayed_at,
+                OutboxEmail.delay_reason,
+            ).order_by(OutboxEmail.id)
+        ).all()
+        notices = db.session.scalar(
+            sa.select(sa.func.count(OutboxEmail.id)).where(OutboxEmail.template == "reference_bounced")
+        )
         events = db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
-    return {"references": {r.email: r.status for r in references(app)}, "rows": [tuple(r) for r in rows],
-            "notices": notices, "events": list(events)}
+    return {
+        "references": {r.email: r.status for r in references(app)},
+        "rows": [tuple(r) for r in rows],
+        "notices": notices,
+        "events": list(events),
+    }

@@ -1,4 +1,5 @@
 """Fixtures for the mail tests."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,9 +13,15 @@ from tests.references.helpers import nominate_three, send_requests
 @pytest.fixture
 def sent_world(make_app, smtp_server, imap_server):
     """Three referee requests sent through the real SMTP server with VERP on; the IMAP mailbox ready."""
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_TIMEOUT_SECONDS=5,
-                   MAIL_DEFAULT_SENDER=PORTAL_FROM, BOUNCE_ADDRESS=BOUNCE_BASE, BOUNCE_WEBHOOK_SECRET=SECRET,
-                   BOUNCE_IMAP_URL=imap_server.url)
+    app = make_app(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_server.port,
+        MAIL_TIMEOUT_SECONDS=5,
+        MAIL_DEFAULT_SENDER=PORTAL_FROM,
+        BOUNCE_ADDRESS=BOUNCE_BASE,
+        BOUNCE_WEBHOOK_SECRET=SECRET,
+        BOUNCE_IMAP_URL=imap_server.url,
+    )
     browser, application = ready_applicant(app)
     nominate_three(browser, application.id)
     send_requests(browser, application.id)

@@ -1,5 +1,6 @@
 """The two ways reports come in: POST /hooks/bounces (bearer secret, JSON, never a 500) and the IMAP
 mailbox (real dovecot: each message read once, flagged or moved), and the `mail bounces` command."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,21 +16,22 @@ from tests.mail.bounce_helpers import BOUNCE_BASE, REFEREE, SECRET, post_report,
 GARBAGE = {
     "binary": bytes(range(256)) * 4,
     "non-utf8 headers": b"From: \xff\xfe\xc3(@example.net\r\nSubject: \xe9t\xe9 \x80\r\nTo: "
-                        + BOUNCE_BASE.encode()
-                        + b"\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"x\"\r\n\r\n"
-                        b"--x\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; \xff@\xfe\r\n"
-                        b"Action: failed\r\nStatus: 5.1.1\r\n\r\n--x--\r\n",
+    + BOUNCE_BASE.encode()
+    + b'\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="x"\r\n\r\n'
+    b"--x\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; \xff@\xfe\r\n"
+    b"Action: failed\r\nStatus: 5.1.1\r\n\r\n--x--\r\n",
     "broken boundaries": b"From: MAILER-DAEMON@example.net\r\nSubject: Undelivered\r\nContent-Type: multipart/report;"
-                         b" boundary=\"never-closed\"\r\n\r\n--never-closed\r\n"
-                         b"Content-Type: message/delivery-status\r\n"
-                         b"Content-Transfer-Encoding: base64\r\n\r\n!!!not base64!!!\r\n--never",
+    b' boundary="never-closed"\r\n\r\n--never-closed\r\n'
+    b"Content-Type: message/delivery-status\r\n"
+    b"Content-Transfer-Encoding: base64\r\n\r\n!!!not base64!!!\r\n--never",
     "message/rfc822 without a message": b"From: MAILER-DAEMON@example.net\r\nContent-Type: multipart/mixed; "
-                                        b"boundary=b\r\n\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n--b--\r\n",
+    b"boundary=b\r\n\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n--b--\r\n",
     "headers only": b"Subject: hello\r\n",
     "a huge header": b"Subject: " + b"x" * 200_000 + b"\r\n\r\nbody",
     "an unknown outbox id": b"From: MAILER-DAEMON@example.net\r\nTo: bounces+99999-"
-                            + b"0" * 20 + b"@refs.example.org\r\nX-Failed-Recipients: a@example.net\r\n\r\n"
-                            b"Message-ID: <outbox-99999@portal.example.test>\r\n",
+    + b"0" * 20
+    + b"@refs.example.org\r\nX-Failed-Recipients: a@example.net\r\n\r\n"
+    b"Message-ID: <outbox-99999@portal.example.test>\r\n",
 }
 
 
@@ -39,18 +41,25 @@ GARBAGE = {
 
 def test_the_webhook_does_not_exist_without_a_secret(make_app):
     app = make_app()
-    response = app.test_client().post("/hooks/bounces", data=b"Subject: x\r\n\r\n", content_type="message/rfc822",
-                                      headers={"Authorization": "Bearer "})
+    response = app.test_client().post(
+        "/hooks/bounces",
+        data=b"Subject: x\r\n\r\n",
+        content_type="message/rfc822",
+        headers={"Authorization": "Bearer "},
+    )
     assert response.status_code == 404 and response.is_json
 
 
-@pytest.mark.parametrize("authorization", [None, "", "Bearer", "Bearer wrong-secret", f"Basic {SECRET}",
-                                           f"Bearer {SECRET}x", f"Bearer {SECRET[:-1]}"])
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer", "Bearer wrong-secret", f"Basic {SECRET}", f"Bearer {SECRET}x", f"Bearer {SECRET[:-1]}"],
+)
 def test_the_webhook_wants_the_secret(make_app, authorization):
     app = make_app(BOUNCE_WEBHOOK_SECRET=SECRET)
     headers = {} if authorization is None else {"Authorization": authorization}
-    response = app.test_client().post("/hooks/bounces", data=b"Subject: x\r\n\r\n", content_type="message/rfc822",
-                                      headers=headers)
+    response = app.test_client().post(
+        "/hooks/bounces", data=b"Subject: x\r\n\r\n", content_type="message/rfc822", headers=headers
+    )
     assert response.status_code == 401 and response.is_json
     assert "Set-Cookie" not in response.headers
 
@@ -80,8 +89,11 @@ def test_the_webhook_takes_the_report_as_any_of_the_raw_types(sent_world, conten
 def test_the_webhook_needs_no_csrf_token_and_sets_no_cookie(sent_world):
     app, _, _ = sent_world
     client = app.test_client()
-    response = client.post("/hooks/bounces", data=report_about(app, "exim_permanent"),
-                           headers={"Authorization": f"Bearer {SECRET}", "Content-Type": "message/rfc822"})
+    response = client.post(
+        "/hooks/bounces",
+        data=report_about(app, "exim_permanent"),
+        headers={"Authorization": f"Bearer {SECRET}", "Content-Type": "message/rfc822"},
+    )
     assert response.status_code == 202
     assert "Set-Cookie" not in response.headers
     assert response.headers["Cache-Control"] == "no-store"

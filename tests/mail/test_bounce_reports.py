@@ -1,5 +1,6 @@
 """Delivery reports that arrive after the relay accepted a message: VERP, the parser, the webhook
 and the IMAP mailbox, against a real SMTP server, a real IMAP server (dovecot) and the database."""
+
 from __future__ import annotations
 
 import re
@@ -65,8 +66,11 @@ def test_a_signature_under_an_older_key_is_accepted_and_a_changed_one_is_not(mak
     old = make_app(BOUNCE_ADDRESS=BOUNCE_BASE, SECRET_KEY="the-old-key-of-the-portal-before-rotation")
     with old.app_context():
         address = bounce_address(42)
-    rotated = make_app(BOUNCE_ADDRESS=BOUNCE_BASE, SECRET_KEY="the-new-key-after-rotation-of-the-portal",
-                       SECRET_KEY_FALLBACKS=["the-old-key-of-the-portal-before-rotation"])
+    rotated = make_app(
+        BOUNCE_ADDRESS=BOUNCE_BASE,
+        SECRET_KEY="the-new-key-after-rotation-of-the-portal",
+        SECRET_KEY_FALLBACKS=["the-old-key-of-the-portal-before-rotation"],
+    )
     other = make_app(BOUNCE_ADDRESS=BOUNCE_BASE, SECRET_KEY="the-new-key-after-rotation-of-the-portal")
     with rotated.app_context():
         assert check_verp(address) == (VerpCheck.VALID, 42)
@@ -101,7 +105,7 @@ def test_each_format_by_each_intake(sent_world, name, via):
         assert after["notices"] == 1
         assert row.bounced_at is not None and row.bounce_reason.startswith(("5.", "550"))
         assert row.status == OutboxStatus.SENT  # it was sent; the report says it bounced later
-        assert after["events"][len(before["events"]):] == ["email.bounced", "reference.bounced"]
+        assert after["events"][len(before["events"]) :] == ["email.bounced", "reference.bounced"]
         # The same report again (relays repeat themselves) changes nothing and tells nobody twice.
         deliver(app, imap_server, raw, via)
         assert state(app) == after
@@ -110,12 +114,14 @@ def test_each_format_by_each_intake(sent_world, name, via):
         assert after["notices"] == 0
         assert row.delayed_at is not None and row.bounced_at is None
         assert row.delay_reason and re.search(r"\b4\.\d\.\d|\b4\d\d\b", row.delay_reason), row.delay_reason
-        assert after["events"][len(before["events"]):] == ["email.delayed"]
+        assert after["events"][len(before["events"]) :] == ["email.delayed"]
     else:
         assert after == before
     # The other referees are untouched either way.
     assert {k: v for k, v in after["references"].items() if k != REFEREE} == {
-        "sam@example.net": ReferenceStatus.INVITED, "cole@example.net": ReferenceStatus.INVITED}
+        "sam@example.net": ReferenceStatus.INVITED,
+        "cole@example.net": ReferenceStatus.INVITED,
+    }
 
 
 @pytest.mark.parametrize("name", sorted(n for n, kind in EXPECTED.items() if kind != IGNORE))
@@ -142,7 +148,7 @@ def test_a_forged_verp_signature_changes_nothing(sent_world, via):
     row = row_for(app, REFEREE)
     with app.app_context():
         good = bounce_address(row.id)
-    forged = good[: good.index("-") + 1] + "0" * 20 + good[good.index("@"):]
+    forged = good[: good.index("-") + 1] + "0" * 20 + good[good.index("@") :]
     raw = report_about(app, "postfix_permanent", report_to=forged).replace(good.encode(), forged.encode())
     assert good.encode() not in raw
     before = state(app)
@@ -163,8 +169,13 @@ def test_a_verp_address_of_another_row_signed_right_is_what_counts(sent_world):
 
 def test_an_smtp_refusal_and_a_later_report_tell_the_applicant_once(make_app, smtp_server):
     smtp_server.handler.rcpt_replies[REFEREE] = "550 5.1.1 mailbox unavailable"
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_TIMEOUT_SECONDS=5,
-                   BOUNCE_ADDRESS=BOUNCE_BASE, BOUNCE_WEBHOOK_SECRET=SECRET)
+    app = make_app(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_server.port,
+        MAIL_TIMEOUT_SECONDS=5,
+        BOUNCE_ADDRESS=BOUNCE_BASE,
+        BOUNCE_WEBHOOK_SECRET=SECRET,
+    )
     browser, application = ready_applicant(app)
     nominate_three(browser, application.id)
     send_requests(browser, application.id)

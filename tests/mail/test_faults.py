@@ -1,6 +1,7 @@
 """The sender against an SMTP server that misbehaves: every message delivered, none twice, no hang.
 
 Counts are taken at the SMTP server (aiosmtpd on loopback), not from the outbox."""
+
 from __future__ import annotations
 
 import time
@@ -61,7 +62,9 @@ def test_5xx_fails_for_good_bounces_the_reference_and_tells_the_applicant(smtp_a
     smtp_server.handler.data_reply = None
     drain(smtp_app, later=timedelta(days=1))
     bounced = {r.email for r in references(smtp_app) if r.status is ReferenceStatus.BOUNCED}
-    assert bounced == ({"rae@example.net"} if where == "rcpt" else {"sam@example.net", "rae@example.net", "cole@example.net"})
+    assert bounced == (
+        {"rae@example.net"} if where == "rcpt" else {"sam@example.net", "rae@example.net", "cole@example.net"}
+    )
     assert smtp_server.handler.count("rae@example.net") == 0  # never retried
     notices = smtp_server.handler.count("applicant@example.org")
     assert notices == len(bounced)

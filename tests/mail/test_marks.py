@@ -1,5 +1,6 @@
 """The "sent" marks: on PostgreSQL handed to the server and left to commit while the next message
 goes out; committed even if the sender dies before reading the answer; a refused mark stops the sender."""
+
 from __future__ import annotations
 
 import time
@@ -52,14 +53,16 @@ def test_a_mark_handed_over_commits_even_if_the_sender_dies_before_the_answer(ap
 def test_a_refused_mark_stops_the_sender_with_the_reason(app, monkeypatch):
     on_postgresql(app)
     queue(app, "a@example.org", "b@example.org")
-    monkeypatch.setattr(marks_module, "_SENT_SQL", b"UPDATE outbox_email SET no_such_column = 1 WHERE id = $2::integer "
-                                                   b"AND $1::timestamp IS NOT NULL")
+    monkeypatch.setattr(
+        marks_module,
+        "_SENT_SQL",
+        b"UPDATE outbox_email SET no_such_column = 1 WHERE id = $2::integer AND $1::timestamp IS NOT NULL",
+    )
     with app.app_context():
         claimed = list(db.session.scalars(sa.select(OutboxEmail).order_by(OutboxEmail.id)))
-        with pytest.raises(MarkFailed, match="no_such_column"):
-            with sent_marks() as marks:
-                marks.mark(claimed[0])
-                marks.mark(claimed[1])  # reads the first one's answer first
+        with pytest.raises(MarkFailed, match="no_such_column"), sent_marks() as marks:
+            marks.mark(claimed[0])
+            marks.mark(claimed[1])  # reads the first one's answer first
 
 
 def test_a_database_that_does_not_answer_fails_the_mark_in_time_and_the_next_batch_reconnects(app):
@@ -72,9 +75,8 @@ def test_a_database_that_does_not_answer_fails_the_mark_in_time_and_the_next_bat
         blocker = db.engine.connect()
         blocker.execute(sa.text("SELECT id FROM outbox_email WHERE id = :id FOR UPDATE"), {"id": claimed[0].id})
         started = time.monotonic()
-        with pytest.raises(MarkFailed, match="no answer from the database within 1 s"):
-            with sent_marks(timeout=1) as marks:
-                marks.mark(claimed[0])
+        with pytest.raises(MarkFailed, match="no answer from the database within 1 s"), sent_marks(timeout=1) as marks:
+            marks.mark(claimed[0])
         assert time.monotonic() - started < 5
         blocker.rollback()
         blocker.close()

@@ -1,4 +1,5 @@
 """queue_email() writes into the caller's transaction; the viewer shows messages with their links."""
+
 from __future__ import annotations
 
 import re
@@ -45,9 +46,8 @@ def test_html_part_escapes_what_people_typed(app):
 
 @pytest.mark.parametrize("to", ["a@example.org\r\nBcc: b@example.org", "a@example.org\nX: y"])
 def test_line_breaks_in_a_recipient_are_refused(app, to):
-    with app.app_context():
-        with pytest.raises(HeaderInjection):
-            queue_verify(to=to)
+    with app.app_context(), pytest.raises(HeaderInjection):
+        queue_verify(to=to)
 
 
 def test_the_viewer_lists_messages_and_makes_links_clickable(app, client):
@@ -77,8 +77,15 @@ def test_the_viewer_escapes_markup_in_text_bodies(app, client):
 
 def test_register_and_verify_through_the_mail_viewer(app, browser):
     """A person registers, opens the mail viewer, clicks the link there, and can log in."""
-    browser.submit("/register", {"name": "Viewer User", "email": "viewer@example.org",
-                                 "password": "viewer pass phrase", "confirm": "viewer pass phrase"})
+    browser.submit(
+        "/register",
+        {
+            "name": "Viewer User",
+            "email": "viewer@example.org",
+            "password": "viewer pass phrase",
+            "confirm": "viewer pass phrase",
+        },
+    )
     inbox = browser.get("/dev/mail/").get_data(as_text=True)
     message_url = re.search(r'href="(/dev/mail/\d+)"', inbox).group(1)
     link = link_in(browser.get(message_url).get_data(as_text=True), "/verify-email/")

@@ -1,4 +1,5 @@
 """`flask mail send` against a real SMTP server on loopback."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -15,7 +16,9 @@ from refportal.mail.services import email_failed, queue_email
 def queue(app, *addresses):
     with app.app_context():
         for address in addresses:
-            queue_email("verify_email", address, name="N", link="https://portal.example.test/verify-email/x", valid_hours=1)
+            queue_email(
+                "verify_email", address, name="N", link="https://portal.example.test/verify-email/x", valid_hours=1
+            )
         db.session.commit()
 
 
@@ -64,8 +67,13 @@ def test_messages_carry_both_parts_and_portal_headers(smtp_app, smtp_server):
 def test_the_message_is_built_when_queued_and_sent_as_stored(smtp_app, smtp_server):
     """The outbox keeps the message as it goes on the wire; the sender sends exactly those bytes."""
     with smtp_app.app_context():
-        row = queue_email("verify_email", "a@example.org", name="María José Ñúñez — " * 4,
-                          link="https://portal.example.test/verify-email/x", valid_hours=1)
+        row = queue_email(
+            "verify_email",
+            "a@example.org",
+            name="María José Ñúñez — " * 4,
+            link="https://portal.example.test/verify-email/x",
+            valid_hours=1,
+        )
         row.subject = "Referencia para María José Ñúñez — solicitud de calificación profesional para el respaldo"
         from refportal.mail.wire import wire_bytes
 
@@ -158,4 +166,3 @@ def test_a_message_out_of_attempts_is_failed(smtp_app, smtp_server):
         deliver_due(now=utcnow() + timedelta(hours=1))
     [row] = rows(smtp_app)
     assert row.status is OutboxStatus.FAILED and row.attempts == 2
-

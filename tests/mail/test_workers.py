@@ -1,4 +1,5 @@
 """Senders as separate processes: killed mid-batch, two at once on PostgreSQL, one at a time on SQLite."""
+
 from __future__ import annotations
 
 import fcntl
@@ -27,19 +28,34 @@ def queue_many(app, count: int) -> list[str]:
     addresses = [f"bulk{n}@example.org" for n in range(count)]
     with app.app_context():
         for address in addresses:
-            queue_email("verify_email", address, name="N", link="https://portal.example.test/verify-email/x", valid_hours=1)
+            queue_email(
+                "verify_email", address, name="N", link="https://portal.example.test/verify-email/x", valid_hours=1
+            )
         db.session.commit()
     return addresses
 
 
 def sender_process(app, *args: str) -> subprocess.Popen:
     """`flask mail send` in its own process, configured like `app`."""
-    env = {**os.environ, "REFPORTAL_ENV": "test", "SECRET_KEY": app.config["SECRET_KEY"],
-           "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REFPORTAL_INSTANCE_PATH": app.instance_path,
-           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(app.config["MAIL_PORT"]), "MAIL_TIMEOUT_SECONDS": "5",
-           "PORTAL_BASE_URL": app.config["PORTAL_BASE_URL"]}
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "refportal", "mail", "send", *args], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "REFPORTAL_ENV": "test",
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REFPORTAL_INSTANCE_PATH": app.instance_path,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(app.config["MAIL_PORT"]),
+        "MAIL_TIMEOUT_SECONDS": "5",
+        "PORTAL_BASE_URL": app.config["PORTAL_BASE_URL"],
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "refportal", "mail", "send", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def wait_for(condition, timeout: float, what: str) -> None:
@@ -79,6 +95,7 @@ def test_two_watching_senders_on_postgresql_deliver_each_message_exactly_once(sm
     addresses = queue_many(smtp_app, 1000)
     workers = [sender_process(smtp_app, "--watch", "--interval", "0.2") for _ in range(2)]
     try:
+
         def all_sent():
             with smtp_app.app_context():
                 return db.session.scalar(sa.select(sa.func.count()).where(OutboxEmail.status != OutboxStatus.SENT)) == 0
@@ -90,15 +107,21 @@ def test_two_watching_senders_on_postgresql_deliver_each_message_exactly_once(sm
         outputs = [worker.communicate(timeout=10)[0] for worker in workers]
     counts = [smtp_server.handler.count(a) for a in addresses]
     assert counts.count(1) == 1000, f"duplicates: {sum(n > 1 for n in counts)}, missing: {counts.count(0)}"
-    sent_by = [sum(int(line.split()[1].rstrip(",")) for line in out.splitlines() if line.startswith("sent ")) for out in outputs]
+    sent_by = [
+        sum(int(line.split()[1].rstrip(",")) for line in out.splitlines() if line.startswith("sent "))
+        for out in outputs
+    ]
     assert sum(sent_by) == 1000 and all(n > 0 for n in sent_by), sent_by
     print(f"1000 queued, 1000 delivered once each; per worker {sent_by}")
 
 
 def test_on_sqlite_a_second_sender_is_refused(make_app, smtp_server, tmp_path):
     # Always on SQLite, whatever database the rest of the suite uses.
-    smtp_app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'single-sender.db'}",
-                        MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
+    smtp_app = make_app(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'single-sender.db'}",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_server.port,
+    )
     with smtp_app.app_context():
         db.create_all()
     lock_path = Path(smtp_app.instance_path) / "mail-sender.lock"

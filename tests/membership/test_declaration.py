@@ -1,13 +1,14 @@
 """Declaring membership, its status, and the fee it waives or adds."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 import pytest
 
-from refportal.db import utc_today
 from refportal.applications.categories import Credential
 from refportal.applications.models import Application
+from refportal.db import utc_today
 from refportal.extensions import db
 from refportal.membership.models import (
     Association,
@@ -30,8 +31,14 @@ def own_application(app, browser):
 
 
 def declare(browser, application, **changes):
-    data = {"kind": "current_member", "association": "waimh", "association_name": "", "member_number": "W-77",
-            "expires_on": NEXT_YEAR, **changes}
+    data = {
+        "kind": "current_member",
+        "association": "waimh",
+        "association_name": "",
+        "member_number": "W-77",
+        "expires_on": NEXT_YEAR,
+        **changes,
+    }
     return browser.submit(f"/applications/{application.id}/membership", data)
 
 
@@ -47,14 +54,21 @@ def test_declaring_a_current_membership(app, browser, own_application):
     assert declare(browser, own_application).status_code == 302
     saved = declaration(app, own_application)
     assert (saved.kind, saved.association, saved.member_number, saved.status) == (
-        MembershipKind.CURRENT_MEMBER, Association.WAIMH, "W-77", MembershipStatus.DECLARED)
+        MembershipKind.CURRENT_MEMBER,
+        Association.WAIMH,
+        "W-77",
+        MembershipStatus.DECLARED,
+    )
     body = browser.get(f"/applications/{own_application.id}").get_data(as_text=True)
     assert "World Association for Infant Mental Health" in body and "W-77" in body
     assert "waived (current member)" in body and "<strong>75</strong>" in body
 
 
 def test_saying_you_will_join_adds_the_membership_fee(app, browser, own_application):
-    assert declare(browser, own_application, kind="will_join", association="", member_number="", expires_on="").status_code == 302
+    assert (
+        declare(browser, own_application, kind="will_join", association="", member_number="", expires_on="").status_code
+        == 302
+    )
     saved = declaration(app, own_application)
     assert saved.kind is MembershipKind.WILL_JOIN and saved.association is Association.INFANCY_ONWARD
     body = browser.get(f"/applications/{own_application.id}").get_data(as_text=True)
@@ -102,13 +116,21 @@ def test_changing_a_declaration_requires_verification_again(app, browser, own_ap
 
 
 def test_a_membership_lapses_on_its_expiry_date():
-    declared = MembershipDeclaration(kind=MembershipKind.CURRENT_MEMBER, association=Association.WAIMH,
-                                     expires_on=date(2026, 6, 30), status=MembershipStatus.VERIFIED)
+    declared = MembershipDeclaration(
+        kind=MembershipKind.CURRENT_MEMBER,
+        association=Association.WAIMH,
+        expires_on=date(2026, 6, 30),
+        status=MembershipStatus.VERIFIED,
+    )
     assert declared.status_on(date(2026, 6, 30)) is MembershipStatus.VERIFIED
     assert declared.status_on(date(2026, 7, 1)) is MembershipStatus.EXPIRED
     assert not declared.is_current_on(date(2026, 7, 1))
-    rejected = MembershipDeclaration(kind=MembershipKind.CURRENT_MEMBER, association=Association.WAIMH,
-                                     expires_on=date(2026, 6, 30), status=MembershipStatus.REJECTED)
+    rejected = MembershipDeclaration(
+        kind=MembershipKind.CURRENT_MEMBER,
+        association=Association.WAIMH,
+        expires_on=date(2026, 6, 30),
+        status=MembershipStatus.REJECTED,
+    )
     assert rejected.status_on(date(2026, 7, 1)) is MembershipStatus.REJECTED
     assert not rejected.is_current_on(date(2026, 1, 1))
 

@@ -1,4 +1,5 @@
 """Shared steps for the reference tests: nominate, send, follow the link, fill the form."""
+
 from __future__ import annotations
 
 import re
@@ -18,9 +19,18 @@ REFEREES = [
 
 
 def nomination(**changes) -> dict:
-    data = {"name": "Sam Supervisor", "email": "sam@example.net", "organisation": "Riverside Family Services",
-            "role": "supervisor", "setting": "Home visiting program", "known_years": "3", "endorsed_credential": "",
-            "endorsed_category": "", "waived": "yes", "language": "en"}
+    data = {
+        "name": "Sam Supervisor",
+        "email": "sam@example.net",
+        "organisation": "Riverside Family Services",
+        "role": "supervisor",
+        "setting": "Home visiting program",
+        "known_years": "3",
+        "endorsed_credential": "",
+        "endorsed_category": "",
+        "waived": "yes",
+        "language": "en",
+    }
     data.update(changes)
     return data
 
@@ -30,7 +40,7 @@ def nominate(browser, application_id: int, **changes):
 
 
 def nominate_three(browser, application_id: int, waived=("yes", "yes", "yes")):
-    for referee, waiver in zip(REFEREES, waived):
+    for referee, waiver in zip(REFEREES, waived, strict=True):
         response = nominate(browser, application_id, waived=waiver, **referee)
         assert response.status_code == 302, response.get_data(as_text=True)
 
@@ -60,13 +70,23 @@ def references(app) -> list[Reference]:
 def full_answers(na: int = 0, **changes) -> dict:
     """A complete rating form: the first `na` items answered "not enough information"."""
     data = {f"item_{key}": ("na" if index < na else "4") for index, key in enumerate(ITEM_KEYS)}
-    data.update({
-        "recommendation": "recommend", "strengths": "Warm, attuned, steady under pressure.",
-        "growth": "Could document visits sooner.", "for_reviewers": "", "relationship_role": "Program supervisor",
-        "relationship_setting": "Home visiting", "relationship_years": "3", "referee_role": "supervisor",
-        "endorsement": "none", "endorsed_category": "", "endorsement_number": "", "attestation_name": "Sam Supervisor",
-        "attest": "y",
-    })
+    data.update(
+        {
+            "recommendation": "recommend",
+            "strengths": "Warm, attuned, steady under pressure.",
+            "growth": "Could document visits sooner.",
+            "for_reviewers": "",
+            "relationship_role": "Program supervisor",
+            "relationship_setting": "Home visiting",
+            "relationship_years": "3",
+            "referee_role": "supervisor",
+            "endorsement": "none",
+            "endorsed_category": "",
+            "endorsement_number": "",
+            "attestation_name": "Sam Supervisor",
+            "attest": "y",
+        }
+    )
     data.update(changes)
     return data
 

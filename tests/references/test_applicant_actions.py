@@ -1,7 +1,6 @@
 """The applicant's actions: reminders, corrected addresses, replacements, submitting the application."""
+
 from __future__ import annotations
-
-
 
 from refportal.applications.models import Application, ApplicationStatus
 from refportal.extensions import db
@@ -16,8 +15,6 @@ from tests.references.helpers import (
 )
 
 
-
-
 def by_email(app, email) -> Reference:
     return next(r for r in references(app) if r.email == email)
 
@@ -27,8 +24,9 @@ def page(application_id):
 
 
 def act(browser, application_id, reference_id, action):
-    return browser.submit(f"{page(application_id)}{reference_id}/{action}", {}, form_url=page(application_id),
-                          follow_redirects=True)
+    return browser.submit(
+        f"{page(application_id)}{reference_id}/{action}", {}, form_url=page(application_id), follow_redirects=True
+    )
 
 
 def test_a_reminder_resends_the_same_working_link(app, browser, outbox, sent):
@@ -84,8 +82,9 @@ def test_replacing_a_referee_who_declined(app, browser, outbox, sent):
     decline_page = referee.get(f"{link}/decline").get_data(as_text=True)
     referee.post(f"{link}/decline", data={"csrf_token": csrf_token_from(decline_page), "reason": ""})
     declined = by_email(app, "cole@example.net")
-    response = browser.submit(f"{page(sent.id)}{declined.id}/replace",
-                              nomination(name="Nia New", email="nia@example.net", role="colleague"))
+    response = browser.submit(
+        f"{page(sent.id)}{declined.id}/replace", nomination(name="Nia New", email="nia@example.net", role="colleague")
+    )
     assert response.status_code == 302
     old, new = by_email(app, "cole@example.net"), by_email(app, "nia@example.net")
     assert old.status is ReferenceStatus.WITHDRAWN and new.status is ReferenceStatus.INVITED
@@ -96,15 +95,18 @@ def test_replacing_a_referee_who_declined(app, browser, outbox, sent):
 def test_replacing_a_referee_who_never_answered_revokes_their_link(app, browser, outbox, sent):
     link = referee_path(outbox, "rae@example.net")
     reference = by_email(app, "rae@example.net")
-    browser.submit(f"{page(sent.id)}{reference.id}/replace",
-                   nomination(name="Ola Other", email="ola@example.net", role="rsc_provider"))
+    browser.submit(
+        f"{page(sent.id)}{reference.id}/replace",
+        nomination(name="Ola Other", email="ola@example.net", role="rsc_provider"),
+    )
     assert app.test_client().get(link).status_code == 410
 
 
 def test_a_replacement_must_still_meet_the_role_rules(app, browser, sent):
     reference = by_email(app, "rae@example.net")  # the RSC provider
-    body = browser.submit(f"{page(sent.id)}{reference.id}/replace",
-                          nomination(name="Ola", email="ola@example.net", role="colleague")).get_data(as_text=True)
+    body = browser.submit(
+        f"{page(sent.id)}{reference.id}/replace", nomination(name="Ola", email="ola@example.net", role="colleague")
+    ).get_data(as_text=True)
     assert "your reflective supervision/consultation provider" in body
     assert by_email(app, "rae@example.net").status is ReferenceStatus.INVITED
 
@@ -118,7 +120,9 @@ def test_a_counted_rating_cannot_be_replaced(app, browser, outbox, sent):
 
 def test_three_counted_ratings_then_the_application_is_submitted_and_locked(app, browser, outbox, sent):
     for referee in REFEREES:
-        submit_rating(app.test_client(), referee_path(outbox, referee["email"]), full_answers(attestation_name=referee["name"]))
+        submit_rating(
+            app.test_client(), referee_path(outbox, referee["email"]), full_answers(attestation_name=referee["name"])
+        )
     assert outbox(to="applicant@example.org")[-1].subject == "All three references are in"
     dashboard = browser.get("/dashboard").get_data(as_text=True)
     assert "References</strong>: Three ratings are in" in dashboard and "Ready to submit</strong>: yes" in dashboard
@@ -130,8 +134,11 @@ def test_three_counted_ratings_then_the_application_is_submitted_and_locked(app,
         application = db.session.get(Application, sent.id)
         assert application.status is ApplicationStatus.SUBMITTED and application.submitted_at
     reference = by_email(app, "sam@example.net")
-    response = browser.submit(f"{page(sent.id)}{reference.id}/email", {"email": "x@example.com"},
-                              form_url=f"{page(sent.id)}{reference.id}/email")
+    response = browser.submit(
+        f"{page(sent.id)}{reference.id}/email",
+        {"email": "x@example.com"},
+        form_url=f"{page(sent.id)}{reference.id}/email",
+    )
     assert "can no longer be changed" in response.get_data(as_text=True)
 
 

@@ -1,4 +1,5 @@
 """A referee's address refused by the mail server marks the reference bounced and tells the applicant."""
+
 from __future__ import annotations
 
 from refportal.mail.sender import deliver_due
@@ -17,8 +18,11 @@ def test_a_bounce_marks_the_reference_and_the_applicant_hears_of_it(smtp_app, sm
         report = deliver_due()
     assert (report.sent, report.failed) == (2, 1)
     statuses = {r.email: r.status for r in references(smtp_app)}
-    assert statuses == {"sam@example.net": ReferenceStatus.INVITED, "rae@example.net": ReferenceStatus.BOUNCED,
-                        "cole@example.net": ReferenceStatus.INVITED}
+    assert statuses == {
+        "sam@example.net": ReferenceStatus.INVITED,
+        "rae@example.net": ReferenceStatus.BOUNCED,
+        "cole@example.net": ReferenceStatus.INVITED,
+    }
     # The applicant's notice is queued and goes out with the next round.
     with smtp_app.app_context():
         assert deliver_due().sent == 1
@@ -27,4 +31,8 @@ def test_a_bounce_marks_the_reference_and_the_applicant_hears_of_it(smtp_app, sm
     assert "could not be delivered" in notice.message["Subject"]
     page = browser.get(f"/applications/{application.id}/references/").get_data(as_text=True)
     assert "could not be delivered" in page and "Correct the e-mail" in page
-    assert {d.rcpt_tos[0] for d in smtp_server.delivered} == {"sam@example.net", "cole@example.net", "applicant@example.org"}
+    assert {d.rcpt_tos[0] for d in smtp_server.delivered} == {
+        "sam@example.net",
+        "cole@example.net",
+        "applicant@example.org",
+    }

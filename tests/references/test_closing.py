@@ -1,5 +1,6 @@
 """No request outlives its application, and a referee hears when their part ends: a receipt after
 submitting, a notice when the request is withdrawn (replaced, address corrected, application ended)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -44,8 +45,11 @@ def test_withdrawing_the_application_ends_every_request(app, browser, outbox, se
 
     assert withdraw(browser, sent.id).status_code == 302
     statuses = {r.email: r.status for r in references(app)}
-    assert statuses == {"sam@example.net": ReferenceStatus.CANCELLED, "rae@example.net": ReferenceStatus.CANCELLED,
-                        "cole@example.net": ReferenceStatus.SUBMITTED}  # an answer given stands
+    assert statuses == {
+        "sam@example.net": ReferenceStatus.CANCELLED,
+        "rae@example.net": ReferenceStatus.CANCELLED,
+        "cole@example.net": ReferenceStatus.SUBMITTED,
+    }  # an answer given stands
 
     page = app.test_client().get(sam)
     assert page.status_code == 410 and "This request was withdrawn" in page.get_data(as_text=True)
@@ -102,10 +106,21 @@ def test_more_information_keeps_the_requests_and_ratings(app, sent, outbox):
 def test_the_replaced_referee_and_the_old_address_are_told(app, browser, outbox, sent):
     rae = next(r for r in references(app) if r.email == "rae@example.net")
     url = f"/applications/{sent.id}/references/{rae.id}"
-    browser.submit(f"{url}/replace", {"name": "Ria New", "email": "ria@example.net", "organisation": "Org",
-                                      "role": "rsc_provider", "setting": "RSC group", "known_years": "2",
-                                      "endorsed_credential": "", "endorsed_category": "", "waived": "yes",
-                                      "language": "en"})
+    browser.submit(
+        f"{url}/replace",
+        {
+            "name": "Ria New",
+            "email": "ria@example.net",
+            "organisation": "Org",
+            "role": "rsc_provider",
+            "setting": "RSC group",
+            "known_years": "2",
+            "endorsed_credential": "",
+            "endorsed_category": "",
+            "waived": "yes",
+            "language": "en",
+        },
+    )
     assert "withdrawn the reference request" in closing_mail(outbox, "rae@example.net")[0].body_text
 
     sam = next(r for r in references(app) if r.email == "sam@example.net")

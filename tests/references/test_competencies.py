@@ -1,5 +1,6 @@
 """The competency section drawn once per language and credential, its slots filled per request,
 is the very HTML the template draws for that form in full."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,7 +12,10 @@ from refportal.references.competencies import _draw, competencies_html
 from refportal.references.forms import RATING_FORMS
 from refportal.references.rating_form import ITEM_KEYS
 
-ANSWERS = {f"item_{key}": value for key, value in zip(ITEM_KEYS, ["1", "2", "3", "4", "5", "na"] * 4)}
+ANSWERS = {
+    f"item_{key}": value
+    for key, value in zip(ITEM_KEYS, (["1", "2", "3", "4", "5", "na"] * 4)[: len(ITEM_KEYS)], strict=True)
+}
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
@@ -26,7 +30,7 @@ def test_the_kept_section_with_its_slots_filled_is_the_full_drawing(app, languag
             assert competencies_html(form, credential) == _draw(form, credential)
         html = str(competencies_html(answered, credential))
     assert html.count(" checked") == len(ITEM_KEYS)
-    assert ('Exemplary' if language == "en" else 'Ejemplar') in html
+    assert ("Exemplary" if language == "en" else "Ejemplar") in html
 
 
 def test_an_item_with_an_error_is_drawn_in_full_with_its_message(app):

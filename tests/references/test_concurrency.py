@@ -1,5 +1,6 @@
 """Real threads, separate database connections: one rating however many submissions race, and a
 correction racing a submission ends in one consistent state."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,6 @@ from refportal.extensions import db
 from refportal.references.models import Rating, ReferenceStatus
 from tests.conftest import csrf_token_from
 from tests.references.helpers import full_answers, post_rating, referee_path, references
-
-
 
 
 def prepared_submission(app, link):
@@ -46,9 +45,9 @@ def run_together(*calls):
 
 def test_fifty_concurrent_submissions_store_exactly_one_rating(app, sam_link):
     prepared = [prepared_submission(app, sam_link) for _ in range(50)]
-    responses = run_together(*[
-        (lambda client=client, data=data: client.post(f"{sam_link}/submit", data=data)) for client, data in prepared
-    ])
+    responses = run_together(
+        *[(lambda client=client, data=data: client.post(f"{sam_link}/submit", data=data)) for client, data in prepared]
+    )
     assert not [r for r in responses if isinstance(r, Exception)], responses
     statuses = [r.status_code for r in responses]
     bodies = [r.get_data(as_text=True) for r in responses]
@@ -69,8 +68,9 @@ def test_a_corrected_email_racing_a_submission_leaves_one_consistent_state(app, 
     token = csrf_token_from(browser.get(correction_url).get_data(as_text=True))
     submit, correct = run_together(
         lambda: referee.post(f"{sam_link}/submit", data=data),
-        lambda: browser.client.post(correction_url, data={"csrf_token": token, "email": "sam.home@example.com"},
-                                    follow_redirects=True),
+        lambda: browser.client.post(
+            correction_url, data={"csrf_token": token, "email": "sam.home@example.com"}, follow_redirects=True
+        ),
     )
     assert submit.status_code != 500 and correct.status_code != 500
     old = next(r for r in references(app) if r.id == sam.id)
@@ -95,8 +95,14 @@ def test_answers_typed_when_the_link_was_revoked_are_given_back(app, browser, sa
     referee = app.test_client()
     page = referee.get(sam_link).get_data(as_text=True)
     browser.submit(f"/applications/{sam.application_id}/references/{sam.id}/email", {"email": "sam.home@example.com"})
-    response = referee.post(sam_link, data={"csrf_token": csrf_token_from(page), "action": "save",
-                                            **full_answers(strengths="Typed while it was being replaced")})
+    response = referee.post(
+        sam_link,
+        data={
+            "csrf_token": csrf_token_from(page),
+            "action": "save",
+            **full_answers(strengths="Typed while it was being replaced"),
+        },
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 410 and "This link no longer works" in body
     assert "Typed while it was being replaced" in body and "What you had just typed" in body

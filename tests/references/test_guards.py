@@ -1,5 +1,6 @@
 """Guards that stand behind one another, each tested on its own: removing any one of them fails a test
 here even though the other layer would still catch the case in normal use."""
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,11 @@ def test_the_confirmation_submits_only_the_answers_the_summary_showed(app, sam_l
     summary_page = summary.get_data(as_text=True)
     # Meanwhile, in another tab, the draft changes.
     assert post_rating(referee, sam_link, full_answers(strengths="Changed afterwards"), "save").status_code == 302
-    response = referee.post(f"{sam_link}/submit", data={"csrf_token": csrf_token_from(summary_page),
-                                                       "digest": digest_on(summary_page)}, follow_redirects=True)
+    response = referee.post(
+        f"{sam_link}/submit",
+        data={"csrf_token": csrf_token_from(summary_page), "digest": digest_on(summary_page)},
+        follow_redirects=True,
+    )
     assert "Your answers changed since the summary was shown" in response.get_data(as_text=True)
     sam = next(r for r in references(app) if r.email == "sam@example.net")
     assert sam.status is ReferenceStatus.IN_PROGRESS and sam.rating is None
@@ -56,11 +60,25 @@ def test_the_page_shows_nothing_of_a_waived_rating_even_if_given_one(app):
     with app.test_request_context():
         from refportal.db import utcnow
 
-        reference = Reference(id=1, application_id=1, name="Sam", email="sam@example.net", nominated_at=utcnow(),
-                              status=ReferenceStatus.SUBMITTED, waived=True)
+        reference = Reference(
+            id=1,
+            application_id=1,
+            name="Sam",
+            email="sam@example.net",
+            nominated_at=utcnow(),
+            status=ReferenceStatus.SUBMITTED,
+            waived=True,
+        )
         rating = Rating(strengths="Private strengths", growth="Private growth", answers={}, recommendation=None)
-        page = render_template("references/show.html", reference=reference, rating=rating, action_form=None,
-                               domains=[], item_text=None, deadline=None)
+        page = render_template(
+            "references/show.html",
+            reference=reference,
+            rating=rating,
+            action_form=None,
+            domains=[],
+            item_text=None,
+            deadline=None,
+        )
     assert "You waived the right" in page and "Private" not in page
 
 
@@ -68,8 +86,9 @@ def test_a_withdrawn_reference_whose_nonce_survived_still_shows_no_form(app, sen
     """The state check alone: the link's nonce still matches, the reference is withdrawn."""
     path = referee_path(outbox, "sam@example.net")
     with app.app_context():
-        db.session.execute(sa.update(Reference).where(Reference.email == "sam@example.net")
-                           .values(status=ReferenceStatus.WITHDRAWN))
+        db.session.execute(
+            sa.update(Reference).where(Reference.email == "sam@example.net").values(status=ReferenceStatus.WITHDRAWN)
+        )
         db.session.commit()
     page = app.test_client().get(path)
     assert page.status_code == 410 and "This link no longer works" in page.get_data(as_text=True)

@@ -1,4 +1,5 @@
 """The whole reference round trip with the mail going through a real SMTP server on loopback."""
+
 from __future__ import annotations
 
 import re
@@ -27,7 +28,10 @@ def test_nominate_mail_link_draft_resume_submit_decline(smtp_app, smtp_server):
     # Referee one: half the form, a draft, a new browser, the rest, the summary, submit.
     link = delivered_link(smtp_server, "sam@example.net")
     first_visit = smtp_app.test_client()
-    assert post_rating(first_visit, link, {"item_theory_development": "5", "strengths": "Draft words"}, "save").status_code == 302
+    assert (
+        post_rating(first_visit, link, {"item_theory_development": "5", "strengths": "Draft words"}, "save").status_code
+        == 302
+    )
     second_visit = smtp_app.test_client()
     page = second_visit.get(link).get_data(as_text=True)
     assert "Draft words" in page
@@ -42,8 +46,9 @@ def test_nominate_mail_link_draft_resume_submit_decline(smtp_app, smtp_server):
     # The applicant hears of both by e-mail, through the same SMTP server; Sam gets a receipt.
     with smtp_app.app_context():
         assert deliver_due().sent == 3
-    assert [d.message["Subject"] for d in smtp_server.delivered if d.rcpt_tos == ["sam@example.net"]][-1] == \
-        "Thank you: your reference for Avery Applicant is in"
+    assert [d.message["Subject"] for d in smtp_server.delivered if d.rcpt_tos == ["sam@example.net"]][
+        -1
+    ] == "Thank you: your reference for Avery Applicant is in"
     subjects = [d.message["Subject"] for d in smtp_server.delivered if d.rcpt_tos == ["applicant@example.org"]]
     assert subjects == ["Sam Supervisor has submitted a reference", "Rae Provider has declined to give a reference"]
     statuses = {r.email: r.status for r in references(smtp_app)}

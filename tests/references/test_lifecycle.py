@@ -1,5 +1,6 @@
 """The reference lifecycle table: every (state, event) pair is either a listed move or refused with
 a message a person understands; the services follow it."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,19 +23,54 @@ E = Event
 # each row a state, each entry "event: next state". Anything not listed is refused.
 EXPECTED = {
     S.NOMINATED: {E.INVITE: S.INVITED, E.CORRECT_EMAIL: S.NOMINATED, E.REPLACE: S.WITHDRAWN, E.CANCEL: S.CANCELLED},
-    S.INVITED: {E.OPEN: S.OPENED, E.SAVE_DRAFT: S.IN_PROGRESS, E.SUBMIT: S.SUBMITTED, E.DECLINE: S.DECLINED,
-                E.REMIND: S.INVITED, E.EXPIRE: S.EXPIRED, E.FRESH_LINK: S.INVITED, E.BOUNCE: S.BOUNCED,
-                E.CORRECT_EMAIL: S.WITHDRAWN, E.REPLACE: S.WITHDRAWN, E.CANCEL: S.CANCELLED},
-    S.OPENED: {E.SAVE_DRAFT: S.IN_PROGRESS, E.SUBMIT: S.SUBMITTED, E.DECLINE: S.DECLINED, E.REMIND: S.OPENED,
-               E.EXPIRE: S.EXPIRED, E.FRESH_LINK: S.INVITED, E.BOUNCE: S.BOUNCED, E.CORRECT_EMAIL: S.WITHDRAWN,
-               E.REPLACE: S.WITHDRAWN, E.CANCEL: S.CANCELLED},
-    S.IN_PROGRESS: {E.SAVE_DRAFT: S.IN_PROGRESS, E.SUBMIT: S.SUBMITTED, E.DECLINE: S.DECLINED,
-                    E.REMIND: S.IN_PROGRESS, E.EXPIRE: S.EXPIRED, E.FRESH_LINK: S.INVITED, E.BOUNCE: S.BOUNCED,
-                    E.CORRECT_EMAIL: S.WITHDRAWN, E.REPLACE: S.WITHDRAWN, E.CANCEL: S.CANCELLED},
-    S.BOUNCED: {E.OPEN: S.OPENED, E.SAVE_DRAFT: S.IN_PROGRESS, E.SUBMIT: S.SUBMITTED, E.DECLINE: S.DECLINED,
-                E.FRESH_LINK: S.INVITED, E.CORRECT_EMAIL: S.WITHDRAWN, E.REPLACE: S.WITHDRAWN, E.CANCEL: S.CANCELLED},
-    S.EXPIRED: {E.FRESH_LINK: S.INVITED, E.CORRECT_EMAIL: S.WITHDRAWN, E.REPLACE: S.WITHDRAWN,
-                E.CANCEL: S.CANCELLED},
+    S.INVITED: {
+        E.OPEN: S.OPENED,
+        E.SAVE_DRAFT: S.IN_PROGRESS,
+        E.SUBMIT: S.SUBMITTED,
+        E.DECLINE: S.DECLINED,
+        E.REMIND: S.INVITED,
+        E.EXPIRE: S.EXPIRED,
+        E.FRESH_LINK: S.INVITED,
+        E.BOUNCE: S.BOUNCED,
+        E.CORRECT_EMAIL: S.WITHDRAWN,
+        E.REPLACE: S.WITHDRAWN,
+        E.CANCEL: S.CANCELLED,
+    },
+    S.OPENED: {
+        E.SAVE_DRAFT: S.IN_PROGRESS,
+        E.SUBMIT: S.SUBMITTED,
+        E.DECLINE: S.DECLINED,
+        E.REMIND: S.OPENED,
+        E.EXPIRE: S.EXPIRED,
+        E.FRESH_LINK: S.INVITED,
+        E.BOUNCE: S.BOUNCED,
+        E.CORRECT_EMAIL: S.WITHDRAWN,
+        E.REPLACE: S.WITHDRAWN,
+        E.CANCEL: S.CANCELLED,
+    },
+    S.IN_PROGRESS: {
+        E.SAVE_DRAFT: S.IN_PROGRESS,
+        E.SUBMIT: S.SUBMITTED,
+        E.DECLINE: S.DECLINED,
+        E.REMIND: S.IN_PROGRESS,
+        E.EXPIRE: S.EXPIRED,
+        E.FRESH_LINK: S.INVITED,
+        E.BOUNCE: S.BOUNCED,
+        E.CORRECT_EMAIL: S.WITHDRAWN,
+        E.REPLACE: S.WITHDRAWN,
+        E.CANCEL: S.CANCELLED,
+    },
+    S.BOUNCED: {
+        E.OPEN: S.OPENED,
+        E.SAVE_DRAFT: S.IN_PROGRESS,
+        E.SUBMIT: S.SUBMITTED,
+        E.DECLINE: S.DECLINED,
+        E.FRESH_LINK: S.INVITED,
+        E.CORRECT_EMAIL: S.WITHDRAWN,
+        E.REPLACE: S.WITHDRAWN,
+        E.CANCEL: S.CANCELLED,
+    },
+    S.EXPIRED: {E.FRESH_LINK: S.INVITED, E.CORRECT_EMAIL: S.WITHDRAWN, E.REPLACE: S.WITHDRAWN, E.CANCEL: S.CANCELLED},
     S.SUBMITTED: {E.REPLACE: S.WITHDRAWN},  # only while the rating does not count
     S.DECLINED: {E.REPLACE: S.WITHDRAWN},
     S.WITHDRAWN: {},
@@ -109,4 +145,4 @@ def test_the_applicant_is_refused_a_reminder_to_a_referee_who_answered(app, sent
 
 def _card(page: str, name: str) -> str:
     start = page.index(f">{name}</a>")
-    return page[start:page.index("</section>", start)]
+    return page[start : page.index("</section>", start)]

@@ -1,4 +1,5 @@
 """Nominating the three referees and sending the requests."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,10 +29,17 @@ def test_nominating_three_and_sending_the_requests(app, browser, outbox, applica
 
 
 def test_a_reference_stores_every_detail(app, browser, applicant_app):
-    nominate(browser, applicant_app.id, endorsed_credential="imh-e", endorsed_category="3", waived="no", known_years="2.5")
+    nominate(
+        browser, applicant_app.id, endorsed_credential="imh-e", endorsed_category="3", waived="no", known_years="2.5"
+    )
     [reference] = references(app)
     assert (reference.name, reference.email, reference.organisation, reference.role, reference.setting) == (
-        "Sam Supervisor", "sam@example.net", "Riverside Family Services", RefereeRole.SUPERVISOR, "Home visiting program")
+        "Sam Supervisor",
+        "sam@example.net",
+        "Riverside Family Services",
+        RefereeRole.SUPERVISOR,
+        "Home visiting program",
+    )
     assert (str(reference.known_years), reference.endorsed_category, reference.waived) == ("2.5", 3, False)
 
 
@@ -50,15 +58,24 @@ def test_the_applicants_own_email_is_refused(app, browser, applicant_app):
 
 def test_the_same_referee_twice_is_refused(app, browser, applicant_app):
     nominate(browser, applicant_app.id)
-    refused(app, browser, applicant_app, "already one of your references", name="Sam Again", email="SAM@example.net",
-            role="rsc_provider")
+    refused(
+        app,
+        browser,
+        applicant_app,
+        "already one of your references",
+        name="Sam Again",
+        email="SAM@example.net",
+        role="rsc_provider",
+    )
 
 
 def test_a_malformed_email_is_refused(app, browser, applicant_app):
     refused(app, browser, applicant_app, "Enter a valid e-mail address", email="sam@@example")
 
 
-@pytest.mark.parametrize("field, value", [("name", "Sam\r\nBcc: x@example.org"), ("email", "sam@example.net\r\nBcc: x@example.org")])
+@pytest.mark.parametrize(
+    "field, value", [("name", "Sam\r\nBcc: x@example.org"), ("email", "sam@example.net\r\nBcc: x@example.org")]
+)
 def test_line_breaks_are_refused(app, browser, applicant_app, field, value):
     refused(app, browser, applicant_app, "line break" if field == "email" else "without line breaks", **{field: value})
 
@@ -71,8 +88,10 @@ def test_a_fourth_reference_is_refused(app, browser, applicant_app):
 
     page = browser.get(f"/applications/{applicant_app.id}/references/").get_data(as_text=True)
     assert "Nominate referee" not in page
-    response = browser.client.post(f"/applications/{applicant_app.id}/references/",
-                                   data={"csrf_token": csrf_token_from(page), **nomination(email="four@example.net")})
+    response = browser.client.post(
+        f"/applications/{applicant_app.id}/references/",
+        data={"csrf_token": csrf_token_from(page), **nomination(email="four@example.net")},
+    )
     assert "exactly three references" in response.get_data(as_text=True)
     assert len(references(app)) == 3
 
@@ -84,11 +103,25 @@ def test_a_role_not_offered_for_the_category_is_refused(app, browser, applicant_
 def test_the_category_role_rules_are_enforced_as_the_list_fills(app, browser, applicant_app):
     nominate(browser, applicant_app.id, name="C One", email="c1@example.net", role="colleague")
     # Category 2 needs a supervisor and an RSC provider: a second colleague would leave one slot for two needs.
-    refused(app, browser, applicant_app, "your three referees must include", name="C Two", email="c2@example.net",
-            role="colleague")
+    refused(
+        app,
+        browser,
+        applicant_app,
+        "your three referees must include",
+        name="C Two",
+        email="c2@example.net",
+        role="colleague",
+    )
     nominate(browser, applicant_app.id, name="S", email="s@example.net", role="supervisor")
-    refused(app, browser, applicant_app, "your reflective supervision/consultation provider", name="C Three",
-            email="c3@example.net", role="colleague")
+    refused(
+        app,
+        browser,
+        applicant_app,
+        "your reflective supervision/consultation provider",
+        name="C Three",
+        email="c3@example.net",
+        role="colleague",
+    )
 
 
 def test_endorsement_needs_credential_and_category_together(app, browser, applicant_app):

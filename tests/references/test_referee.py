@@ -1,4 +1,5 @@
 """The referee's side: the signed link, drafts, the summary, submitting once, declining."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,8 +21,6 @@ from tests.references.helpers import (
     references,
     submit_rating,
 )
-
-
 
 
 @pytest.fixture
@@ -65,7 +64,9 @@ def test_a_draft_survives_closing_the_browser(app, make_app, referee, sam_link):
     fresh_browser = app.test_client()
     body = fresh_browser.get(sam_link).get_data(as_text=True)
     assert "Half typed &lt;b&gt;bold&lt;/b&gt;" in body
-    assert '<input checked id="item_theory_development-3" name="item_theory_development" type="radio" value="4">' in body
+    assert (
+        '<input checked id="item_theory_development-3" name="item_theory_development" type="radio" value="4">' in body
+    )
     assert 'value="3.0"' in body or 'value="3"' in body  # relationship years
     saved = sam(app).draft
     assert saved["items"]["theory_development"] == "4" and saved["strengths"] == "Half typed <b>bold</b>"
@@ -125,14 +126,26 @@ def test_an_over_long_answer_is_refused_but_kept_on_the_page(app, referee, sam_l
 
 def test_a_csrf_time_out_keeps_every_answer(app, referee, sam_link):
     referee.get(sam_link)
-    response = referee.post(sam_link, data={"csrf_token": "expired-or-missing", "action": "save",
-                                            **full_answers(strengths="Typed before the time-out")})
+    response = referee.post(
+        sam_link,
+        data={
+            "csrf_token": "expired-or-missing",
+            "action": "save",
+            **full_answers(strengths="Typed before the time-out"),
+        },
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Nothing you typed is lost" in body and "Typed before the time-out" in body
     # Pressing the button again (with the fresh token on the page) saves it.
-    retry = referee.post(sam_link, data={"csrf_token": csrf_token_from(body), "action": "save",
-                                         **full_answers(strengths="Typed before the time-out")})
+    retry = referee.post(
+        sam_link,
+        data={
+            "csrf_token": csrf_token_from(body),
+            "action": "save",
+            **full_answers(strengths="Typed before the time-out"),
+        },
+    )
     assert retry.status_code == 302
     assert sam(app).draft["strengths"] == "Typed before the time-out"
 
@@ -173,7 +186,8 @@ def test_a_tampered_link_is_a_400_page(referee, sam_link):
 def test_a_link_signed_with_another_key_is_refused(app, referee, sam_link):
     reference = sam(app)
     forged = URLSafeTimedSerializer("not-the-key", salt="reference-rating").dumps(
-        {"rid": reference.id, "n": reference.link_nonce, "act": "reference-rating"})
+        {"rid": reference.id, "n": reference.link_nonce, "act": "reference-rating"}
+    )
     assert referee.get(f"/r/{forged}").status_code == 400
 
 
@@ -189,8 +203,9 @@ def test_an_expired_link_offers_a_fresh_one_sent_to_the_same_address(app, refere
         reference = db.session.get(Reference, sam(app).id)
         reference.link_issued_at = utcnow() - timedelta(days=31)
         db.session.commit()
-        old_token = make_token("reference-rating", {"rid": reference.id, "n": reference.link_nonce},
-                               issued_at=reference.link_issued_at)
+        old_token = make_token(
+            "reference-rating", {"rid": reference.id, "n": reference.link_nonce}, issued_at=reference.link_issued_at
+        )
     page = referee.get(f"/r/{old_token}")
     body = page.get_data(as_text=True)
     assert page.status_code == 410 and "This link has expired" in body
@@ -224,8 +239,14 @@ def test_answers_sent_after_the_link_expired_are_shown_with_the_fresh_link_offer
         reference = db.session.get(Reference, sam(app).id)
         reference.status = ReferenceStatus.EXPIRED
         db.session.commit()
-    response = referee.post(sam_link, data={"csrf_token": csrf_token_from(page), "action": "save",
-                                            **full_answers(growth="Typed as the link expired")})
+    response = referee.post(
+        sam_link,
+        data={
+            "csrf_token": csrf_token_from(page),
+            "action": "save",
+            **full_answers(growth="Typed as the link expired"),
+        },
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 410 and "Send me a fresh link" in body and "Typed as the link expired" in body
 

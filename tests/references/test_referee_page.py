@@ -1,5 +1,6 @@
 """One page per referee: from any request link, a signed, expiring link to every request sent to
 that address — and only that address."""
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,11 @@ def two_requests(make_app):
     """Sam is asked by Avery and by Blake; Rae and Cole only by Avery; Dana only by Blake."""
     app = make_app(REFERENCE_FRESH_LINK_INTERVAL_MINUTES=0)
     applicant_with_referees(app, "avery@example.org", "Avery Applicant", REFEREES)
-    blake = [REFEREES[0], {"name": "Dana Provider", "email": "dana@example.net", "role": "rsc_provider"},
-             {"name": "Eli League", "email": "eli@example.net", "role": "colleague"}]
+    blake = [
+        REFEREES[0],
+        {"name": "Dana Provider", "email": "dana@example.net", "role": "rsc_provider"},
+        {"name": "Eli League", "email": "eli@example.net", "role": "colleague"},
+    ]
     applicant_with_referees(app, "blake@example.org", "Blake Applicant", blake)
     return app
 
@@ -51,7 +55,9 @@ def ask_for_page(app, request_path: str):
     referee = app.test_client()
     page = referee.get(f"{request_path}/my-requests")
     assert page.status_code == 200 and "/my-requests" in page.get_data(as_text=True)
-    return referee.post(f"{request_path}/my-requests", data={"csrf_token": csrf_token_from(page.get_data(as_text=True))})
+    return referee.post(
+        f"{request_path}/my-requests", data={"csrf_token": csrf_token_from(page.get_data(as_text=True))}
+    )
 
 
 def page_link(outbox, address: str) -> str:
@@ -125,7 +131,9 @@ def test_a_replaced_referee_can_still_reach_their_other_requests(two_requests, o
     avery_browser = Browser(app.test_client())
     avery_browser.login("avery@example.org")
     sam = next(r for r in references(app) if r.email == SHARED)  # Avery's came first
-    avery_browser.submit(f"/applications/{sam.application_id}/references/{sam.id}/email", {"email": "sam.new@example.net"})
+    avery_browser.submit(
+        f"/applications/{sam.application_id}/references/{sam.id}/email", {"email": "sam.new@example.net"}
+    )
     assert app.test_client().get(avery_request).status_code == 410  # that request moved to another address
 
     assert ask_for_page(app, avery_request).status_code == 200  # goes to the old address only
@@ -153,4 +161,3 @@ def test_the_page_speaks_the_referees_language(make_app, outbox):
     assert message.subject == "Sus solicitudes de referencia"
     body = app.test_client().get(page_link(outbox, SHARED)).get_data(as_text=True)
     assert "Mis solicitudes de referencia" in body and 'lang="es"' in body
-

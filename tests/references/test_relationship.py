@@ -1,5 +1,6 @@
 """The referee confirms the relationship the applicant declared (role, years) and says whether they
 hold the Endorsement; the reviewer's file shows both sides and flags a difference."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,11 @@ from tests.references.helpers import full_answers, post_rating, references, subm
 def checked(page: str, name: str) -> list[str]:
     """The values of the checked radios named `name`."""
     inputs = re.findall(r"<input[^>]*>", page)
-    return [re.search(r'value="([^"]*)"', tag).group(1) for tag in inputs
-            if f'name="{name}"' in tag and re.search(r"\bchecked\b", tag)]
+    return [
+        re.search(r'value="([^"]*)"', tag).group(1)
+        for tag in inputs
+        if f'name="{name}"' in tag and re.search(r"\bchecked\b", tag)
+    ]
 
 
 def test_the_form_starts_from_what_the_applicant_declared(app, sam_link):
@@ -24,17 +28,21 @@ def test_the_form_starts_from_what_the_applicant_declared(app, sam_link):
 
 
 def test_a_different_role_and_an_endorsement_are_stored_and_flagged(app, sam_link, outbox):
-    from tests.reviews.conftest import logged_in
-    from tests.factories import make_user
     from refportal.accounts.models import Role
+    from tests.factories import make_user
+    from tests.reviews.conftest import logged_in
 
-    answers = full_answers(referee_role="colleague", endorsement="imh-e", endorsed_category="3",
-                           endorsement_number="MI-2041")
+    answers = full_answers(
+        referee_role="colleague", endorsement="imh-e", endorsed_category="3", endorsement_number="MI-2041"
+    )
     assert submit_rating(app.test_client(), sam_link, answers).status_code == 200
     sam = next(r for r in references(app) if r.email == "sam@example.net")
     assert sam.rating.referee_role is RefereeRole.COLLEAGUE and sam.role is RefereeRole.SUPERVISOR
-    assert (sam.rating.endorsed_credential, sam.rating.endorsed_category, sam.rating.endorsement_number) == \
-        (Credential.IMH_E, 3, "MI-2041")
+    assert (sam.rating.endorsed_credential, sam.rating.endorsed_category, sam.rating.endorsement_number) == (
+        Credential.IMH_E,
+        3,
+        "MI-2041",
+    )
     with app.app_context():
         make_user(email="rev@example.org", role=Role.REVIEWER)
     page = logged_in(app, "rev@example.org").get(f"/review/applications/{sam.application_id}").get_data(as_text=True)
@@ -43,7 +51,8 @@ def test_a_different_role_and_an_endorsement_are_stored_and_flagged(app, sam_lin
 
 
 def test_an_endorsement_needs_its_category(app, sam_link):
-    response = post_rating(app.test_client(), sam_link, full_answers(endorsement="ecmh-e", endorsed_category=""),
-                           "review")
+    response = post_rating(
+        app.test_client(), sam_link, full_answers(endorsement="ecmh-e", endorsed_category=""), "review"
+    )
     body = response.get_data(as_text=True)
     assert "Choose the category of your endorsement." in body and "Check your rating" not in body

@@ -1,16 +1,14 @@
 """`flask references remind`: the cadence, idempotence, and expiry."""
+
 from __future__ import annotations
 
 from datetime import timedelta
-
 
 from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.references.models import Reference, ReferenceStatus
 from refportal.references.reminders import run_reminders
 from tests.references.helpers import referee_path, references
-
-
 
 
 def run_at(app, days: float) -> tuple[int, int]:

@@ -1,4 +1,5 @@
 """The referee's pages and e-mails in Spanish: chosen by the applicant, switchable by the referee."""
+
 from __future__ import annotations
 
 import re
@@ -6,7 +7,15 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from tests.references.helpers import full_answers, nominate, nomination, post_rating, referee_path, references, send_requests
+from tests.references.helpers import (
+    full_answers,
+    nominate,
+    nomination,
+    post_rating,
+    referee_path,
+    references,
+    send_requests,
+)
 
 CATALOG = Path(__file__).resolve().parents[2] / "refportal" / "translations" / "es" / "LC_MESSAGES" / "messages.po"
 

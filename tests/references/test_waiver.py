@@ -1,4 +1,5 @@
 """No page the applicant can reach, and no e-mail they get, contains content of a waived reference."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,11 @@ from tests.conftest import csrf_token_from
 from tests.references.helpers import full_answers, nominate_three, referee_path, send_requests, submit_rating
 
 WAIVED_MARKERS = {
-    "strengths": "WAIVED-STRENGTHS-7f3a", "growth": "WAIVED-GROWTH-91bc", "for_reviewers": "WAIVED-REVIEWERS-22de",
-    "relationship_role": "WAIVED-ROLE-5e0f", "relationship_setting": "WAIVED-SETTING-c4a1",
+    "strengths": "WAIVED-STRENGTHS-7f3a",
+    "growth": "WAIVED-GROWTH-91bc",
+    "for_reviewers": "WAIVED-REVIEWERS-22de",
+    "relationship_role": "WAIVED-ROLE-5e0f",
+    "relationship_setting": "WAIVED-SETTING-c4a1",
     "attestation_name": "WAIVED-SIGNATURE-0b9e",
 }
 DECLINE_MARKER = "WAIVED-DECLINE-REASON-66aa"
@@ -37,10 +41,16 @@ def test_no_applicant_page_or_email_shows_waived_content(app, browser, outbox, a
     nominate_three(browser, applicant_app.id, waived=("yes", "no", "yes"))
     send_requests(browser, applicant_app.id)
 
-    submit_rating(app.test_client(), referee_path(outbox, "sam@example.net"),
-                  full_answers(recommendation="do_not_recommend", **WAIVED_MARKERS))
-    submit_rating(app.test_client(), referee_path(outbox, "rae@example.net"),
-                  full_answers(recommendation="recommend_with_reservations", strengths=OPEN_MARKER))
+    submit_rating(
+        app.test_client(),
+        referee_path(outbox, "sam@example.net"),
+        full_answers(recommendation="do_not_recommend", **WAIVED_MARKERS),
+    )
+    submit_rating(
+        app.test_client(),
+        referee_path(outbox, "rae@example.net"),
+        full_answers(recommendation="recommend_with_reservations", strengths=OPEN_MARKER),
+    )
     cole = app.test_client()
     link = referee_path(outbox, "cole@example.net")
     page = cole.get(f"{link}/decline").get_data(as_text=True)

@@ -4,27 +4,39 @@ from decimal import Decimal
 
 import pytest
 
-from refportal.db import utc_today
 from refportal.accounts.models import Role
 from refportal.applications.services import submit_application
+from refportal.db import utc_today
 from refportal.extensions import db
-from refportal.references.rating_form import ITEM_KEYS
-from refportal.references.roles import RefereeRole
 from refportal.references.answers import submit_rating
 from refportal.references.nomination import nominate_referee, send_requests
+from refportal.references.rating_form import ITEM_KEYS
+from refportal.references.roles import RefereeRole
 from tests.conftest import Browser
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
 
-REFEREES = [("Hana Ito", "hana@example.net", RefereeRole.SUPERVISOR), ("Omar Haddad", "omar@example.net", RefereeRole.RSC_PROVIDER),
-            ("Lena Berg", "lena@example.net", RefereeRole.COLLEAGUE)]
+REFEREES = [
+    ("Hana Ito", "hana@example.net", RefereeRole.SUPERVISOR),
+    ("Omar Haddad", "omar@example.net", RefereeRole.RSC_PROVIDER),
+    ("Lena Berg", "lena@example.net", RefereeRole.COLLEAGUE),
+]
 
 
 def rating_answers(name: str, score: str = "4", **items) -> dict:
-    return {"items": {**{key: score for key in ITEM_KEYS}, **items}, "recommendation": "recommend",
-            "strengths": f"Strengths by {name}", "growth": f"Growth by {name}", "for_reviewers": "",
-            "relationship_role": "Supervisor", "relationship_setting": "Program", "relationship_years": "3",
-            "referee_role": "supervisor", "endorsement": "none",
-            "attestation_name": name, "attest": True}
+    return {
+        "items": {**{key: score for key in ITEM_KEYS}, **items},
+        "recommendation": "recommend",
+        "strengths": f"Strengths by {name}",
+        "growth": f"Growth by {name}",
+        "for_reviewers": "",
+        "relationship_role": "Supervisor",
+        "relationship_setting": "Program",
+        "relationship_years": "3",
+        "referee_role": "supervisor",
+        "endorsement": "none",
+        "attestation_name": name,
+        "attest": True,
+    }
 
 
 def make_submitted_application(applicant, *, scores=("5", "4", "3"), email_prefix=""):
@@ -33,13 +45,23 @@ def make_submitted_application(applicant, *, scores=("5", "4", "3"), email_prefi
     record_eligibility(application)
     declare_current_membership(application)
     references = [
-        nominate_referee(application=application, actor=applicant, name=name, email=email_prefix + email,
-                         organisation="Org", role=role, setting="Program", known_years=Decimal(3), waived=True,
-                         endorsed_credential=None, endorsed_category=None)
+        nominate_referee(
+            application=application,
+            actor=applicant,
+            name=name,
+            email=email_prefix + email,
+            organisation="Org",
+            role=role,
+            setting="Program",
+            known_years=Decimal(3),
+            waived=True,
+            endorsed_credential=None,
+            endorsed_category=None,
+        )
         for name, email, role in REFEREES
     ]
     send_requests(application=application, actor=applicant)
-    for reference, score in zip(references, scores):
+    for reference, score in zip(references, scores, strict=True):
         submit_rating(reference=reference, nonce=reference.link_nonce, answers=rating_answers(reference.name, score))
     submit_application(application=application, actor=applicant, today=utc_today())
     db.session.commit()

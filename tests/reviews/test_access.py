@@ -1,4 +1,5 @@
 """Every reviewer and admin address: the login page for anonymous visitors, 404 for applicants."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,8 +8,11 @@ from tests.conftest import csrf_token_from
 from tests.reviews.conftest import logged_in
 
 GETS = ["/review/", "/review/export.csv", "/review/applications/{id}", "/review/applications/{id}/ratings.csv"]
-POSTS = ["/review/applications/{id}/membership", "/review/applications/{id}/review",
-         "/review/applications/{id}/decision"]
+POSTS = [
+    "/review/applications/{id}/membership",
+    "/review/applications/{id}/review",
+    "/review/applications/{id}/decision",
+]
 ADMIN_GETS = ["/admin/users", "/admin/roster"]
 ADMIN_POSTS = ["/admin/users/invite", "/admin/users/1/role", "/admin/users/1/active", "/admin/roster"]
 
@@ -37,8 +41,9 @@ def test_reviewers_see_the_workspace_but_not_the_admin_pages(app, people):
     for url in ADMIN_GETS:
         assert browser.get(url).status_code == 404, url
     token = csrf_token_from(browser.get("/review/").get_data(as_text=True))
-    response = browser.client.post(f"/review/applications/{people['application_id']}/decision",
-                                   data={"csrf_token": token, "outcome": "endorse"})
+    response = browser.client.post(
+        f"/review/applications/{people['application_id']}/decision", data={"csrf_token": token, "outcome": "endorse"}
+    )
     assert response.status_code == 404
 
 

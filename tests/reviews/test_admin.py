@@ -1,4 +1,5 @@
 """Administration: invitations, roles, deactivation."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -18,8 +19,11 @@ def account(app, email) -> User:
 
 def test_inviting_a_reviewer_who_sets_their_own_password(app, people, outbox):
     admin = logged_in(app, "admin@example.org")
-    response = admin.submit("/admin/users/invite", {"name": "Nora New", "email": "nora@example.org", "role": "reviewer"},
-                            form_url="/admin/users")
+    response = admin.submit(
+        "/admin/users/invite",
+        {"name": "Nora New", "email": "nora@example.org", "role": "reviewer"},
+        form_url="/admin/users",
+    )
     assert response.status_code == 302
     email = outbox(to="nora@example.org")[-1]
     assert "invited" in email.subject
@@ -34,8 +38,9 @@ def test_inviting_a_reviewer_who_sets_their_own_password(app, people, outbox):
 
 def test_inviting_an_existing_address_is_refused(app, people):
     admin = logged_in(app, "admin@example.org")
-    response = admin.submit("/admin/users/invite", {"name": "Again", "email": "rev@example.org", "role": "admin"},
-                            form_url="/admin/users")
+    response = admin.submit(
+        "/admin/users/invite", {"name": "Again", "email": "rev@example.org", "role": "admin"}, form_url="/admin/users"
+    )
     assert response.status_code == 400 and "already exists" in response.get_data(as_text=True)
 
 
@@ -47,7 +52,9 @@ def test_changing_a_role(app, people):
     me = account(app, "admin@example.org")
     response = admin.submit(f"/admin/users/{me.id}/role", {"role": "reviewer"}, form_url="/admin/users")
     assert account(app, "admin@example.org").role is Role.ADMIN
-    assert "cannot change your own role" in admin.get("/admin/users").get_data(as_text=True) or response.status_code == 302
+    assert (
+        "cannot change your own role" in admin.get("/admin/users").get_data(as_text=True) or response.status_code == 302
+    )
 
 
 def test_deactivating_ends_the_session_and_refuses_login(app, people):
@@ -57,8 +64,9 @@ def test_deactivating_ends_the_session_and_refuses_login(app, people):
     target = account(app, "rev@example.org")
     admin.submit(f"/admin/users/{target.id}/active", {"active": "0"}, form_url="/admin/users")
     assert reviewer.get("/review/").status_code == 302  # logged out
-    response = Browser(app.test_client()).submit("/login", {"email": "rev@example.org",
-                                                            "password": "correct horse battery staple"})
+    response = Browser(app.test_client()).submit(
+        "/login", {"email": "rev@example.org", "password": "correct horse battery staple"}
+    )
     assert "deactivated" in response.get_data(as_text=True)
     admin.submit(f"/admin/users/{target.id}/active", {"active": "1"}, form_url="/admin/users")
     logged_in(app, "rev@example.org")

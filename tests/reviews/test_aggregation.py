@@ -1,7 +1,8 @@
 """Aggregation and flags on hand-made ratings, with the expected numbers written out."""
+
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from decimal import Decimal
 
 from refportal.applications.categories import Credential
@@ -18,12 +19,31 @@ RULES = FlagRules(review_by=TODAY, as_of=TODAY, na_limit=6)
 
 def reference(name, answers, recommendation=Recommendation.RECOMMEND, endorsed=False, status=ReferenceStatus.SUBMITTED):
     na = sum(1 for v in answers.values() if v == "na")
-    ref = Reference(name=name, email=f"{name.lower()}@example.net", organisation="Org", role=RefereeRole.COLLEAGUE,
-                    setting="S", known_years=Decimal(2), waived=True, status=status,
-                    endorsed_credential=Credential.IMH_E if endorsed else None, endorsed_category=3 if endorsed else None)
-    ref.rating = Rating(answers=answers, not_enough_information=na, counts=na < 6, recommendation=recommendation,
-                        form_version="t", strengths="", growth="", relationship_role="", relationship_setting="",
-                        relationship_years=Decimal(1), attestation_name=name)
+    ref = Reference(
+        name=name,
+        email=f"{name.lower()}@example.net",
+        organisation="Org",
+        role=RefereeRole.COLLEAGUE,
+        setting="S",
+        known_years=Decimal(2),
+        waived=True,
+        status=status,
+        endorsed_credential=Credential.IMH_E if endorsed else None,
+        endorsed_category=3 if endorsed else None,
+    )
+    ref.rating = Rating(
+        answers=answers,
+        not_enough_information=na,
+        counts=na < 6,
+        recommendation=recommendation,
+        form_version="t",
+        strengths="",
+        growth="",
+        relationship_role="",
+        relationship_setting="",
+        relationship_years=Decimal(1),
+        attestation_name=name,
+    )
     return ref
 
 
@@ -78,7 +98,9 @@ def test_do_not_recommend_is_flagged():
 
 
 def test_low_scores_beside_a_positive_recommendation_are_flagged():
-    a = reference("Ann", answers("4", reflection_self="2", thinking_analysis="1"), Recommendation.RECOMMEND, endorsed=True)
+    a = reference(
+        "Ann", answers("4", reflection_self="2", thinking_analysis="1"), Recommendation.RECOMMEND, endorsed=True
+    )
     b = reference("Ben", answers("3"), Recommendation.RECOMMEND_WITH_RESERVATIONS, endorsed=True)
     flags = file_flags(application([a, b]), build_matrix([a, b]), RULES)
     low = [f.text for f in flags if f.kind == "low_scores"]
@@ -90,34 +112,45 @@ def test_low_scores_beside_a_positive_recommendation_are_flagged():
 
 def test_no_endorsed_referee_is_flagged_for_categories_2_to_4_only():
     refs = [reference("Ann", answers())]
-    assert any(f.kind == "no_endorsed_referee" for f in file_flags(application(refs, category=2), build_matrix(refs), RULES))
-    assert not any(f.kind == "no_endorsed_referee" for f in file_flags(application(refs, category=1), build_matrix(refs), RULES))
+    assert any(
+        f.kind == "no_endorsed_referee" for f in file_flags(application(refs, category=2), build_matrix(refs), RULES)
+    )
+    assert not any(
+        f.kind == "no_endorsed_referee" for f in file_flags(application(refs, category=1), build_matrix(refs), RULES)
+    )
 
 
 def membership(status, expires_on):
-    return MembershipDeclaration(kind=MembershipKind.CURRENT_MEMBER, association=Association.WAIMH, member_number="1",
-                                 expires_on=expires_on, status=status)
+    return MembershipDeclaration(
+        kind=MembershipKind.CURRENT_MEMBER,
+        association=Association.WAIMH,
+        member_number="1",
+        expires_on=expires_on,
+        status=status,
+    )
 
 
 def test_membership_flags():
     refs = [reference("Ann", answers(), endorsed=True)]
     m = build_matrix(refs)
     verified = membership(MembershipStatus.VERIFIED, TODAY + timedelta(days=365))
-    assert file_flags(application(refs, verified), m, FlagRules(review_by=TODAY + timedelta(days=60), as_of=TODAY)) == []
+    assert (
+        file_flags(application(refs, verified), m, FlagRules(review_by=TODAY + timedelta(days=60), as_of=TODAY)) == []
+    )
     declared = membership(MembershipStatus.DECLARED, TODAY + timedelta(days=365))
     assert [f.text for f in file_flags(application(refs, declared), m, RULES)] == [
-        "The membership is declared, not verified."]
+        "The membership is declared, not verified."
+    ]
     expiring = membership(MembershipStatus.VERIFIED, TODAY + timedelta(days=30))
     [flag] = file_flags(application(refs, expiring), m, FlagRules(review_by=TODAY + timedelta(days=60), as_of=TODAY))
     assert "expires on" in flag.text and "before the review" in flag.text
-    assert [f.text for f in file_flags(application(refs, None), m, RULES)] == [
-        "No membership has been declared."]
+    assert [f.text for f in file_flags(application(refs, None), m, RULES)] == ["No membership has been declared."]
 
 
 def rated_on(ref, day: date):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    ref.rating.submitted_at = datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc)
+    ref.rating.submitted_at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
     return ref
 
 
@@ -128,10 +161,14 @@ def kinds(flags):
 def test_a_rating_older_than_its_validity_at_decision_time_is_flagged():
     fresh = rated_on(reference("Ann", answers(), endorsed=True), TODAY - timedelta(days=365))
     old = rated_on(reference("Ben", answers()), TODAY - timedelta(days=366))
-    flags = [f for f in file_flags(application([fresh, old]), build_matrix([fresh, old]), RULES)
-             if f.kind == "rating_too_old"]
+    flags = [
+        f
+        for f in file_flags(application([fresh, old]), build_matrix([fresh, old]), RULES)
+        if f.kind == "rating_too_old"
+    ]
     assert [f.text for f in flags] == [
-        f"Ben's rating is from {TODAY - timedelta(days=366):%d %B %Y}: 366 days old on {TODAY:%d %B %Y}."]
+        f"Ben's rating is from {TODAY - timedelta(days=366):%d %B %Y}: 366 days old on {TODAY:%d %B %Y}."
+    ]
     assert flags[0].rule.startswith("RATING_VALID_DAYS = 365")
     longer = FlagRules(review_by=TODAY, as_of=TODAY, rating_valid_days=400)
     assert "rating_too_old" not in kinds(file_flags(application([old]), build_matrix([old]), longer))
@@ -145,8 +182,10 @@ def test_a_referee_known_for_less_than_a_year_is_flagged_from_either_side():
     long_enough = reference("Cy", answers())
     refs = [nominated_short, said_short, long_enough]
     flags = [f for f in file_flags(application(refs), build_matrix(refs), RULES) if f.kind == "known_briefly"]
-    assert [f.text for f in flags] == ["Ann has known the applicant for 0.5 year(s).",
-                                       "Ben has known the applicant for 0.8 year(s)."]
+    assert [f.text for f in flags] == [
+        "Ann has known the applicant for 0.5 year(s).",
+        "Ben has known the applicant for 0.8 year(s).",
+    ]
     assert all("REFEREE_KNOWN_YEARS_MINIMUM = 1" in f.rule for f in flags)
 
 
@@ -159,7 +198,9 @@ def test_a_claimed_endorsement_is_checked_against_the_portals_records():
     never = {"ann@example.net": []}
     assert "endorsement_contradicted" not in kinds(file_flags(application(refs), matrix, RULES, confirmed))
     assert "endorsement_contradicted" not in kinds(file_flags(application(refs), matrix, RULES, {}))  # not a user
-    [flag] = [f for f in file_flags(application(refs), matrix, RULES, contradicted) if f.kind == "endorsement_contradicted"]
+    [flag] = [
+        f for f in file_flags(application(refs), matrix, RULES, contradicted) if f.kind == "endorsement_contradicted"
+    ]
     assert "said by the applicant" in flag.text and "this portal's records show ECMH-E category 2" in flag.text
     [flag] = [f for f in file_flags(application(refs), matrix, RULES, never) if f.kind == "endorsement_contradicted"]
     assert "this portal's records show no endorsement" in flag.text
@@ -176,8 +217,9 @@ def test_the_referees_own_account_is_checked():
     ann = reference("Ann", answers(), endorsed=True)  # nominated as a colleague, IMH-E 3
     ann.rating.referee_role = RefereeRole.SUPERVISOR
     ann.rating.endorsed_credential, ann.rating.endorsed_category = Credential.ECMH_E, 4
-    flags = file_flags(application([ann]), build_matrix([ann]), RULES,
-                       {"ann@example.net": [Endorsement(Credential.IMH_E, 3, None)]})
+    flags = file_flags(
+        application([ann]), build_matrix([ann]), RULES, {"ann@example.net": [Endorsement(Credential.IMH_E, 3, None)]}
+    )
     [role] = [f for f in flags if f.kind == "role_differs"]
     assert "Current program supervisor" in role.text and "“Colleague”" in role.text
     [claim] = [f for f in flags if f.kind == "endorsement_contradicted"]  # the applicant's claim holds

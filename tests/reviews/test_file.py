@@ -1,4 +1,5 @@
 """The application file: details, matrix, chart, flags, verification, reviews, decisions, audit, export."""
+
 from __future__ import annotations
 
 import csv
@@ -36,16 +37,16 @@ def test_the_file_shows_the_matrix_chart_flags_and_audit_trail(app, people):
     assert "<svg" in body and 'role="img"' in body and body.count('<rect class="series-') == 24
     assert "None of the referees is endorsed" in body and "The membership is declared, not verified." in body
     assert "Strengths by Hana Ito" in body and "Signed “Lena Berg”" in body
-    for action in ("reference.nominated", "reference.requests_sent", "reference.submitted",
-                   "application.submitted"):
+    for action in ("reference.nominated", "reference.requests_sent", "reference.submitted", "application.submitted"):
         assert action in body, action
     assert "Applicant A" in body and "Early Childhood" not in body
 
 
 def test_verifying_the_membership_records_who_and_when(app, people):
     browser = logged_in(app, "rev@example.org")
-    response = browser.submit(url(people, "/membership"), {"verdict": "verify", "note": "Checked the roster by phone"},
-                              form_url=url(people))
+    response = browser.submit(
+        url(people, "/membership"), {"verdict": "verify", "note": "Checked the roster by phone"}, form_url=url(people)
+    )
     assert response.status_code == 302
     membership = stored(app, people).membership
     assert membership.status is MembershipStatus.VERIFIED and membership.verified_at
@@ -63,8 +64,9 @@ def test_rejecting_needs_a_note(app, people):
 
 
 def review(browser, people, outcome, message="", notes=""):
-    return browser.submit(url(people, "/review"), {"outcome": outcome, "notes": notes, "message": message},
-                          form_url=url(people))
+    return browser.submit(
+        url(people, "/review"), {"outcome": outcome, "notes": notes, "message": message}, form_url=url(people)
+    )
 
 
 def test_two_agreeing_reviewers_decide_and_the_applicant_is_told(app, people, outbox):
@@ -101,9 +103,11 @@ def test_more_information_needs_a_message_then_reopens_the_application(app, peop
     response = review(rita, people, "more_information")
     assert response.status_code == 400 and "Write the message for the applicant" in response.get_data(as_text=True)
     admin = logged_in(app, "admin@example.org")
-    response = admin.submit(url(people, "/decision"), {"decision-outcome": "more_information",
-                                                       "decision-message": "Please add your training certificates."},
-                            form_url=url(people))
+    response = admin.submit(
+        url(people, "/decision"),
+        {"decision-outcome": "more_information", "decision-message": "Please add your training certificates."},
+        form_url=url(people),
+    )
     assert response.status_code == 302
     application = stored(app, people)
     assert application.status is ApplicationStatus.MORE_INFO_REQUESTED and application.review_round == 2
@@ -120,25 +124,31 @@ def test_more_information_needs_a_message_then_reopens_the_application(app, peop
 
 def test_the_admin_decision_sets_the_date_the_one_credential_rule_uses(app, people):
     admin = logged_in(app, "admin@example.org")
-    admin.submit(url(people, "/decision"), {"decision-outcome": "endorse", "decision-message": ""}, form_url=url(people))
+    admin.submit(
+        url(people, "/decision"), {"decision-outcome": "endorse", "decision-message": ""}, form_url=url(people)
+    )
     application = stored(app, people)
     assert application.status is ApplicationStatus.ENDORSED
     assert abs(application.decided_at - utcnow()) < timedelta(minutes=1)
     applicant = logged_in(app, "a@example.org")
-    response = applicant.submit("/applications/new", {"credential": Credential.ECMH_E.value, "category": "2",
-                                                      "mentor_track": ""})
+    response = applicant.submit(
+        "/applications/new", {"credential": Credential.ECMH_E.value, "category": "2", "mentor_track": ""}
+    )
     assert "You can apply for the ECMH-E from" in response.get_data(as_text=True)
 
 
 def test_a_decided_application_takes_no_more_reviews(app, people):
-    logged_in(app, "admin@example.org").submit(url(people, "/decision"), {"decision-outcome": "deny", "decision-message": ""},
-                                                form_url=url(people))
+    logged_in(app, "admin@example.org").submit(
+        url(people, "/decision"), {"decision-outcome": "deny", "decision-message": ""}, form_url=url(people)
+    )
     rita = logged_in(app, "rev@example.org")
     token_page = rita.get(url(people)).get_data(as_text=True)
     assert "Your review" not in token_page
     from tests.conftest import csrf_token_from
 
-    response = rita.client.post(url(people, "/review"), data={"csrf_token": csrf_token_from(token_page), "outcome": "endorse"})
+    response = rita.client.post(
+        url(people, "/review"), data={"csrf_token": csrf_token_from(token_page), "outcome": "endorse"}
+    )
     assert response.status_code == 400 and "Only a submitted application" in response.get_data(as_text=True)
 
 
@@ -168,9 +178,12 @@ def test_a_referee_endorsed_through_this_portal_is_confirmed_on_the_file(app, pe
 
     with app.app_context():
         hana = make_user(email="hana@example.net", name="Hana Ito")
-        make_application(hana, credential=Credential.ECMH_E, category=3, status=ApplicationStatus.ENDORSED,
-                         decided_at=utcnow())
-    page = logged_in(app, "rev@example.org").get(f"/review/applications/{people['application_id']}").get_data(as_text=True)
+        make_application(
+            hana, credential=Credential.ECMH_E, category=3, status=ApplicationStatus.ENDORSED, decided_at=utcnow()
+        )
+    page = (
+        logged_in(app, "rev@example.org").get(f"/review/applications/{people['application_id']}").get_data(as_text=True)
+    )
     assert "endorsed ECMH-E category 3, confirmed by this portal's records" in page
     assert page.count("confirmed by this portal") == 1  # Omar and Lena are not users here
     assert "Rating dated" in page and "(rule: " in page

@@ -1,4 +1,5 @@
 """The queue: filters, search, sorting, paging, completeness, and a statement count that does not grow."""
+
 from __future__ import annotations
 
 import csv
@@ -8,11 +9,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from refportal.db import utc_today
 from refportal.accounts.models import Role, User
 from refportal.applications.categories import Credential
 from refportal.applications.models import Application, ApplicationStatus
-from refportal.db import utcnow
+from refportal.db import utc_today, utcnow
 from refportal.extensions import db
 from refportal.membership.models import MembershipStatus
 from tests.factories import make_application, make_user
@@ -38,8 +38,11 @@ def varied(app):
         submitted = make_submitted_application(yan, email_prefix="y.")
         submitted.submitted_at = utcnow() - timedelta(days=2)
         make_application(make_user(email="xia@example.org", name="Xia Draft"), credential=Credential.ECMH_E, category=1)
-        make_application(make_user(email="wes@example.org", name="Wes Endorsed"), status=ApplicationStatus.ENDORSED,
-                         decided_at=utcnow())
+        make_application(
+            make_user(email="wes@example.org", name="Wes Endorsed"),
+            status=ApplicationStatus.ENDORSED,
+            decided_at=utcnow(),
+        )
         db.session.commit()
 
 
@@ -50,20 +53,23 @@ def test_everything_newest_submission_first(app, varied):
     assert "3 of 3" in body
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("q=zoe", ["Zoe Complete"]),
-    ("q=XIA%40EXAMPLE", ["Xia Draft"]),
-    ("q=%25", []),
-    ("credential=ecmh-e", ["Xia Draft"]),
-    ("category=1", ["Xia Draft"]),
-    ("status=endorsed", ["Wes Endorsed"]),
-    ("membership=verified", ["Zoe Complete"]),
-    ("membership=none", ["Xia Draft", "Wes Endorsed"]),
-    ("completeness=complete", ["Zoe Complete"]),
-    ("status=submitted&completeness=incomplete", ["Yan Submitted"]),
-    ("sort=name", ["Wes Endorsed", "Xia Draft", "Yan Submitted", "Zoe Complete"]),
-    ("sort=oldest&status=submitted", ["Zoe Complete", "Yan Submitted"]),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("q=zoe", ["Zoe Complete"]),
+        ("q=XIA%40EXAMPLE", ["Xia Draft"]),
+        ("q=%25", []),
+        ("credential=ecmh-e", ["Xia Draft"]),
+        ("category=1", ["Xia Draft"]),
+        ("status=endorsed", ["Wes Endorsed"]),
+        ("membership=verified", ["Zoe Complete"]),
+        ("membership=none", ["Xia Draft", "Wes Endorsed"]),
+        ("completeness=complete", ["Zoe Complete"]),
+        ("status=submitted&completeness=incomplete", ["Yan Submitted"]),
+        ("sort=name", ["Wes Endorsed", "Xia Draft", "Yan Submitted", "Zoe Complete"]),
+        ("sort=oldest&status=submitted", ["Zoe Complete", "Yan Submitted"]),
+    ],
+)
 def test_filters_search_and_sorting(app, varied, query, expected):
     body = logged_in(app, "rev@example.org").get(f"/review/?{query}").get_data(as_text=True)
     if "sort=" in query:
@@ -75,7 +81,9 @@ def test_filters_search_and_sorting(app, varied, query, expected):
 def test_submitted_between_dates(app, varied):
     today = utcnow().date()
     browser = logged_in(app, "rev@example.org")
-    body = browser.get(f"/review/?submitted_from={today - timedelta(days=5)}&submitted_to={today}").get_data(as_text=True)
+    body = browser.get(f"/review/?submitted_from={today - timedelta(days=5)}&submitted_to={today}").get_data(
+        as_text=True
+    )
     assert names(body) == ["Yan Submitted"]
     body = browser.get(f"/review/?submitted_to={today - timedelta(days=5)}").get_data(as_text=True)
     assert names(body) == ["Zoe Complete"]
@@ -94,7 +102,12 @@ def test_the_csv_export_is_the_filtered_queue(app, varied):
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert sorted(r["applicant"] for r in rows) == ["Yan Submitted", "Zoe Complete"]
     zoe = next(r for r in rows if r["applicant"] == "Zoe Complete")
-    assert (zoe["credential"], zoe["category"], zoe["membership"], zoe["references_counted"]) == ("IMH-E", "2", "verified", "3")
+    assert (zoe["credential"], zoe["category"], zoe["membership"], zoe["references_counted"]) == (
+        "IMH-E",
+        "2",
+        "verified",
+        "3",
+    )
 
 
 def add_applications(app, count: int, start: int = 0) -> None:
@@ -143,10 +156,10 @@ def test_paging(app, varied):
 
 def test_exported_cells_cannot_run_as_spreadsheet_formulas(app, varied):
     with app.app_context():
-        make_application(make_user(email="f@example.org", name="=HYPERLINK(\"http://x\")"))
+        make_application(make_user(email="f@example.org", name='=HYPERLINK("http://x")'))
     response = logged_in(app, "rev@example.org").get("/review/export.csv?q=f%40example")
     [row] = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert row["applicant"] == "'=HYPERLINK(\"http://x\")"
+    assert row["applicant"] == '\'=HYPERLINK("http://x")'
 
 
 def test_beyond_the_count_limit_the_queue_says_more_than_and_still_pages(app, varied):

@@ -1,15 +1,16 @@
 """The SQL statements of each key page do not grow with the number of applications (no N+1)."""
+
 from __future__ import annotations
 
 import pytest
 
 from refportal.extensions import db
-from refportal.references.models import Reference
 from refportal.references.links import link_token
+from refportal.references.models import Reference
 from tests.conftest import Browser, csrf_token_from
+from tests.factories import make_user
 from tests.reviews.conftest import logged_in, make_submitted_application
 from tests.reviews.test_queue import add_applications, statements_for
-from tests.factories import make_user
 
 
 @pytest.fixture
@@ -23,13 +24,17 @@ def pages(app, people):
     reviewer = logged_in(app, "rev@example.org")
     applicant = logged_in(app, "a@example.org")
     referee = Browser(app.test_client())
-    return {
-        "referee form": (referee, link),
-        "applicant dashboard": (applicant, "/dashboard"),
-        "reviewer queue": (reviewer, "/review/"),
-        "reviewer queue, deep page with a filter": (reviewer, "/review/?status=submitted&sort=name&page=3"),
-        "application file": (reviewer, f"/review/applications/{people['application_id']}"),
-    }, link, referee
+    return (
+        {
+            "referee form": (referee, link),
+            "applicant dashboard": (applicant, "/dashboard"),
+            "reviewer queue": (reviewer, "/review/"),
+            "reviewer queue, deep page with a filter": (reviewer, "/review/?status=submitted&sort=name&page=3"),
+            "application file": (reviewer, f"/review/applications/{people['application_id']}"),
+        },
+        link,
+        referee,
+    )
 
 
 def draft_statements(app, referee, link) -> int:
@@ -39,8 +44,9 @@ def draft_statements(app, referee, link) -> int:
 
     class Poster:
         def get(self, url):
-            return referee.client.post(url, data={"csrf_token": token, "action": "save", "strengths": "x"},
-                                       follow_redirects=False)
+            return referee.client.post(
+                url, data={"csrf_token": token, "action": "save", "strengths": "x"}, follow_redirects=False
+            )
 
     return statements_for(app, Poster(), link)
 

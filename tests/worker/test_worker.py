@@ -1,5 +1,6 @@
 """The worker process: it alone delivers the outbox and runs the periodic jobs; SIGTERM finishes the
 message in flight; a periodic job runs once per period however many workers race for it."""
+
 from __future__ import annotations
 
 import os
@@ -26,12 +27,27 @@ from tests.references.helpers import nominate_three, references, send_requests
 
 def worker_process(app, **settings: str) -> subprocess.Popen:
     """`flask --app refportal worker` in its own process, configured like `app`."""
-    env = {**os.environ, "REFPORTAL_ENV": "test", "SECRET_KEY": app.config["SECRET_KEY"],
-           "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REFPORTAL_INSTANCE_PATH": app.instance_path,
-           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(app.config["MAIL_PORT"]), "MAIL_TIMEOUT_SECONDS": "5",
-           "PORTAL_BASE_URL": app.config["PORTAL_BASE_URL"], "WORKER_POLL_SECONDS": "1", **settings}
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "refportal", "worker"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "REFPORTAL_ENV": "test",
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REFPORTAL_INSTANCE_PATH": app.instance_path,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(app.config["MAIL_PORT"]),
+        "MAIL_TIMEOUT_SECONDS": "5",
+        "PORTAL_BASE_URL": app.config["PORTAL_BASE_URL"],
+        "WORKER_POLL_SECONDS": "1",
+        **settings,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "refportal", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def stop(process: subprocess.Popen, timeout: float = 15) -> str:
@@ -113,7 +129,7 @@ def test_racing_workers_run_a_job_once_per_period(make_app, postgres_schema):
         at = now + timedelta(minutes=60 * period)
         results, barrier = [], threading.Barrier(6)
 
-        def race():
+        def race(at=at, results=results, barrier=barrier):
             with app.app_context():
                 barrier.wait()
                 results.append(claim(job, at))
@@ -156,8 +172,7 @@ def _job_row_exists(app) -> bool:
         return db.session.get(ScheduledJob, "reference_reminders") is not None
 
 
-def test_a_bounce_the_relay_reports_later_reaches_the_applicant_through_the_worker(make_app, smtp_server,
-                                                                                  imap_server):
+def test_a_bounce_the_relay_reports_later_reaches_the_applicant_through_the_worker(make_app, smtp_server, imap_server):
     """The relay accepted the request, then its report lands in the bounce mailbox: within one
     polling interval the worker marks the reference bounced and the applicant is told."""
     from tests.mail.bounce_helpers import BOUNCE_BASE, PORTAL_FROM, report_about
@@ -173,10 +188,16 @@ def test_a_bounce_the_relay_reports_later_reaches_the_applicant_through_the_work
         [rae] = [d for d in smtp_server.delivered if d.rcpt_tos == ["rae@example.net"]]
         assert rae.mail_from.startswith("bounces+") and rae.message["From"] == PORTAL_FROM
         imap_server.append(report_about(app, "postfix_permanent"))
-        wait_for(lambda: {r.email: r.status for r in references(app)}["rae@example.net"] is ReferenceStatus.BOUNCED,
-                 30, "the bounce")
-        wait_for(lambda: any(d.rcpt_tos == ["applicant@example.org"] for d in smtp_server.delivered), 30,
-                 "the applicant's notice")
+        wait_for(
+            lambda: {r.email: r.status for r in references(app)}["rae@example.net"] is ReferenceStatus.BOUNCED,
+            30,
+            "the bounce",
+        )
+        wait_for(
+            lambda: any(d.rcpt_tos == ["applicant@example.org"] for d in smtp_server.delivered),
+            30,
+            "the applicant's notice",
+        )
     finally:
         output = stop(process)
     assert process.returncode == 0, output
