@@ -56,6 +56,9 @@ system-packages:
 	    status=$$?; rm -f /usr/sbin/policy-rc.d; exit $$status; \
 	  else echo "Missing$$missing and cannot install here: those tests will be skipped"; fi; fi
 
+# Two pytest-xdist workers (a module stays on one worker; on PostgreSQL each has its own database,
+# test_gw0 and test_gw1 beside TEST_DATABASE_URL's). PYTEST_ARGS= runs it in one process.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 test: install system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
