@@ -96,22 +96,16 @@ def run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 
 def build_and_install(folder: Path) -> Path:
-    """Build the wheel from the checkout and install it in a new virtual environment in `folder`."""
-    dist = folder / "dist"
-    run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--disable-pip-version-check",
-            "-w",
-            str(dist),
-            str(ROOT),
-        ]
-    )
+    """Build the wheel from the checkout's tracked files (no earlier build/ folder whose leftovers could
+    slip into it) and install it in a new virtual environment in `folder`."""
+    dist, source = folder / "dist", folder / "source"
+    tracked = run(["git", "ls-files", "-z"], cwd=ROOT).stdout.split("\0")
+    for name in filter(None, tracked):
+        target = source / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    pip_wheel = ["pip", "wheel", "--quiet", "--no-deps", "--disable-pip-version-check", "-w", str(dist), str(source)]
+    run([sys.executable, "-m", *pip_wheel])
     [wheel] = dist.glob("refportal-*.whl")
     venv = folder / "venv"
     run([sys.executable, "-m", "venv", str(venv)])
