@@ -7,6 +7,7 @@ from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
+from refportal.mail.reasons import ADVICE, plain_words
 from refportal.references import lifecycle
 from refportal.references.models import Reference
 from refportal.references.notices import tell_applicant
@@ -29,4 +30,4 @@ def mark_bounced(sender, email: OutboxEmail, **_) -> None:
     reference.bounced_at = utcnow()
     error = email.bounce_reason or email.last_error  # a delivery report's, or the SMTP refusal's
     record("reference.bounced", obj=reference, error=error)
-    tell_applicant(reference, "reference_bounced", error=error)
+    tell_applicant(reference, "reference_bounced", error=error, reason=plain_words(error), advice=ADVICE)

@@ -11,6 +11,7 @@ from refportal.applications.views import owned_application
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.references import nomination, reminders
+from refportal.references.delivery import delivery_news
 from refportal.references.forms import ActionForm, CorrectEmailForm, NominationForm
 from refportal.references.links import link_deadline
 from refportal.references.models import Reference
@@ -78,6 +79,7 @@ def index(application_id: int):
             rule=rule,
             active=active,
             action_form=ActionForm(),
+            delivery=delivery_news(active),
             lacks_endorsed=lacks_endorsed_referee(application.category, [bool(r.endorsed_credential) for r in active]),
             history=[r for r in application.references if r.has_ended],
         )
