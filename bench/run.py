@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from flask_migrate import upgrade  # noqa: E402
+
 from refportal import create_app  # noqa: E402
 from refportal.extensions import db  # noqa: E402
 from refportal.security.passwords import hash_password  # noqa: E402
@@ -110,10 +112,11 @@ def prepare(n: int) -> tuple[str, str]:
     from refportal.references.models import Reference
 
     url = fresh_database(n)
-    app = app_for(url)
     started = time.monotonic()
+    with app_for(url, ENV_NAME="test").app_context():
+        upgrade()  # the real migrations: the production apps below find the schema at the head
+    app = app_for(url)
     with app.app_context():
-        db.create_all()
         password_hash = hash_password(PASSWORD)
         data.build(n, password_hash)
         with db.engine.begin() as conn:
