@@ -107,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     from refportal.accounts.views import bp as accounts_bp
     from refportal.applications.views import bp as applications_bp
     from refportal.mail.hooks import hooks_bp
+    from refportal.mail.console_views import bp as mail_console_bp
     from refportal.mail.views import viewer_bp
     from refportal.membership.views import bp as membership_bp
     from refportal.references.referee_views import bp as referee_bp
@@ -123,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reviews_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(hooks_bp)
+    app.register_blueprint(mail_console_bp)
     if app.config["MAIL_VIEWER"]:
         app.register_blueprint(viewer_bp)
 

@@ -337,4 +337,7 @@ def _settings_from_environment(env: str, inst: Path) -> dict:
         "BOUNCE_IMAP_URL": os.environ.get("BOUNCE_IMAP_URL", "").strip() or None,
         "BOUNCE_IMAP_TIMEOUT_SECONDS": _int("BOUNCE_IMAP_TIMEOUT_SECONDS", 30),
         "BOUNCE_IMAP_INTERVAL_MINUTES": _int("BOUNCE_IMAP_INTERVAL_MINUTES", 2),
+        # The staff mail console: messages per page, and resends per staff member (Flask-Limiter syntax).
+        "MAIL_CONSOLE_PAGE_SIZE": _int("MAIL_CONSOLE_PAGE_SIZE", 50),
+        "MAIL_RESEND_LIMIT": os.environ.get("MAIL_RESEND_LIMIT", "20 per hour"),
     }

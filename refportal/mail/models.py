@@ -48,6 +48,8 @@ class OutboxEmail(Base):
     bounce_reason: Mapped[str | None] = mapped_column(sa.String(500))
     delayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delay_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    # Staff resent this message from the mail console: the row it copies.
+    resent_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outbox_email.id", ondelete="SET NULL"))
 
     def message_id(self, domain: str) -> str:
         """Derived from the row, so a resend of the same row carries the same Message-ID."""

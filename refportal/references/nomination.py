@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from refportal.accounts.models import User
+from refportal.accounts.models import Role, User
 from refportal.applications.categories import Credential
 from refportal.applications.models import Application
 from refportal.audit.services import record
@@ -150,9 +150,16 @@ def send_requests(*, application: Application, actor: User) -> list[Reference]:
 
 
 def correct_email(*, reference: Reference, actor: User, email: str) -> Reference:
-    """Fix a referee's address: the old link is revoked and a new one sent to the new address."""
+    """Fix a referee's address: the old link is revoked and a new one sent to the new address.
+
+    The applicant does it while the application is editable; an administrator (from the mail console,
+    for a referee whose request bounced) also while it is submitted, until it is decided or withdrawn."""
     application = reference.application
-    _require_editable(application)
+    if actor.role is Role.ADMIN:
+        if not application.is_active:
+            raise Refused("This application is closed: its requests have ended.")
+    else:
+        _require_editable(application)
     after = target(reference, Event.CORRECT_EMAIL)
     email = _checked_email(application, email, ignore=reference)
     if after is ReferenceStatus.NOMINATED:

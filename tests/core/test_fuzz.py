@@ -869,6 +869,24 @@ def test_queue_filters(app, world):
     example()
 
 
+def test_mail_console_filters(app, world):
+    reviewer = staff(app, "rev@example.org")
+    counts = COUNTS.setdefault("mail console filters (GET)", Counter())
+
+    @FUZZ
+    @given(change=changes(["address", "delivery", "queued_from", "queued_to", "page"]))
+    def example(change):
+        response = reviewer.client.get("/staff/mail/", query_string=change)
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        counts["refused" if 'class="error"' in body else "accepted"] += 1
+        for value in change.values():
+            if "<" in value and value.strip():
+                assert value not in body  # echoed back only escaped
+
+    example()
+
+
 # ------------------------------------------------------------------------------------------------
 # The report
 
