@@ -106,8 +106,8 @@ def _register_blueprints(app: Flask) -> None:
     from refportal.accounts.admin_views import bp as admin_bp
     from refportal.accounts.views import bp as accounts_bp
     from refportal.applications.views import bp as applications_bp
-    from refportal.mail.hooks import hooks_bp
     from refportal.mail.console_views import bp as mail_console_bp
+    from refportal.mail.hooks import hooks_bp
     from refportal.mail.views import viewer_bp
     from refportal.membership.views import bp as membership_bp
     from refportal.references.referee_views import bp as referee_bp

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
@@ -33,6 +35,7 @@ from refportal.references.rating_form import (
     Recommendation,
     not_enough_information_count,
 )
+from refportal.references.reuse import is_still_valid
 from refportal.references.roles import RefereeRole
 
 
@@ -139,6 +142,67 @@ def submit_rating(*, reference: Reference, nonce: str, answers: dict) -> Rating:
     except IntegrityError as exc:  # another submission stored its rating first
         raise LinkClosed() from exc
     record("reference.submitted", obj=reference, counts=rating.counts)
+    _tell_everyone_it_is_in(reference, rating, now)
+    return rating
+
+
+def confirm_reuse(*, reference: Reference, nonce: str) -> Rating:
+    """The referee lets the rating they gave on an earlier application stand for this one: a copy of
+    it (its original date kept) becomes this reference's rating. Refused once that rating is over its
+    year; a second confirmation (or one after a revocation) raises LinkClosed."""
+    earlier = db.session.get(Reference, reference.reuses_id) if reference.reuses_id is not None else None
+    original = earlier.rating if earlier is not None else None
+    if original is None:
+        raise Refused(_("This request does not ask about an earlier rating."))
+    now = utcnow()
+    if not is_still_valid(original, now):
+        raise Refused(
+            _(
+                "Your rating of %(date)s is more than a year old, so it can no longer be used again. "
+                "Please decline this request; the applicant can then ask you, or someone else, for a new rating.",
+                date=format_date(original.submitted_at, "long"),
+            )
+        )
+    _conditional_update(reference, nonce, Event.CONFIRM_REUSE, submitted_at=now, draft=None)
+    rating = Rating(
+        reference=reference,
+        reused_from_id=original.id,
+        **{column: getattr(original, column) for column in REUSED_COLUMNS},
+        counts=original.not_enough_information < current_app.config["NOT_ENOUGH_INFORMATION_LIMIT"],
+    )
+    db.session.add(rating)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # a concurrent confirmation stored its copy first
+        raise LinkClosed() from exc
+    record("reference.reuse_confirmed", obj=reference, rating=original.id, counts=rating.counts)
+    _tell_everyone_it_is_in(reference, rating, now)
+    return rating
+
+
+# What a reused rating copies from the original: everything the referee said, and its date.
+REUSED_COLUMNS = (
+    "form_version",
+    "answers",
+    "not_enough_information",
+    "recommendation",
+    "strengths",
+    "growth",
+    "for_reviewers",
+    "relationship_role",
+    "relationship_setting",
+    "relationship_years",
+    "referee_role",
+    "endorsed_credential",
+    "endorsed_category",
+    "endorsement_number",
+    "attestation_name",
+    "submitted_at",
+)
+
+
+def _tell_everyone_it_is_in(reference: Reference, rating: Rating, now: datetime) -> None:
+    """The referee's receipt, the applicant's notice, and "all three are in" when this was the third."""
     tell_referee(reference, "reference_receipt", submitted_at=now)
     tell_applicant(reference, "reference_submitted", counted=rating.counts)
     application = reference.application
@@ -150,7 +214,6 @@ def submit_rating(*, reference: Reference, nonce: str, answers: dict) -> Rating:
             application=application,
             link=external_url("applications.show", application_id=application.id),
         )
-    return rating
 
 
 def _endorsement(answers: dict) -> dict[str, Any]:

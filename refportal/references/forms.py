@@ -123,6 +123,10 @@ class ConfirmForm(FlaskForm):
     digest = HiddenField()
 
 
+class ReuseConfirmForm(FlaskForm):
+    """The referee's one button: let an earlier rating stand for this application."""
+
+
 class FreshLinkForm(FlaskForm):
     """Ask for a new link after the old one expired."""
 

@@ -4,6 +4,7 @@ and views and templates ask the model's named predicates (`reference.can_remind`
 instead of comparing states themselves.
 
     nominated ─invite─▶ invited ─open─▶ opened ─save draft─▶ in_progress ─submit─▶ submitted
+    (a request to reuse an earlier rating: invited / opened ─confirm reuse─▶ submitted)
     side exits: decline → declined, bounce → bounced, expire → expired,
                 correct e-mail / replace → withdrawn (a new reference takes over),
                 cancel → cancelled (the application was withdrawn or decided)
@@ -45,6 +46,7 @@ class Event(enum.Enum):
     OPEN = "open"  # the referee opens the link (GET: recorded once, decides nothing)
     SAVE_DRAFT = "save_draft"
     SUBMIT = "submit"
+    CONFIRM_REUSE = "confirm_reuse"  # the referee confirms their earlier rating for this application
     DECLINE = "decline"
     REMIND = "remind"  # the same link again
     EXPIRE = "expire"  # the link outlived REFERENCE_LINK_MAX_AGE
@@ -72,6 +74,7 @@ TRANSITIONS: dict[tuple[ReferenceStatus, Event], ReferenceStatus] = {
     (S.BOUNCED, Event.OPEN): S.OPENED,
     **{(state, Event.SAVE_DRAFT): S.IN_PROGRESS for state in LINK_WORKS},
     **{(state, Event.SUBMIT): S.SUBMITTED for state in LINK_WORKS},
+    **{(state, Event.CONFIRM_REUSE): S.SUBMITTED for state in LINK_WORKS},
     **{(state, Event.DECLINE): S.DECLINED for state in LINK_WORKS},
     **{(state, Event.REMIND): state for state in AWAITING_ANSWER},
     **{(state, Event.EXPIRE): S.EXPIRED for state in AWAITING_ANSWER},
@@ -93,6 +96,7 @@ REFUSALS = {
     Event.OPEN: "This link no longer leads to the rating form.",
     Event.SAVE_DRAFT: "This request can no longer be answered.",
     Event.SUBMIT: "This request can no longer be answered.",
+    Event.CONFIRM_REUSE: "This request can no longer be answered.",
     Event.DECLINE: "This request can no longer be answered.",
     Event.REMIND: "Only a referee who has been asked and has not answered yet can be reminded.",
     Event.EXPIRE: "Only an unanswered request can expire.",

@@ -77,16 +77,24 @@ def issue_link(
     send_link(reference, template)
 
 
+# Every e-mail carrying the link of a request to reuse an earlier rating (the request itself, a
+# reminder, a fresh link) asks the referee to confirm that rating.
+REUSE_TEMPLATE = "reference_reuse_request"
+
+
 def send_link(reference: Reference, template: str) -> None:
     application = reference.application
     token = link_token(reference)
+    earlier = db.session.get(Reference, reference.reuses_id) if reference.reuses_id is not None else None
     with force_locale(reference.language):  # the referee's e-mails in the referee's language
-        _queue_link_email(reference, application, template, token)
+        _queue_link_email(reference, application, template, token, earlier)
 
 
-def _queue_link_email(reference: Reference, application: Application, template: str, token: str) -> None:
+def _queue_link_email(
+    reference: Reference, application: Application, template: str, token: str, earlier: Reference | None
+) -> None:
     queue_email(
-        template,
+        REUSE_TEMPLATE if earlier is not None else template,
         reference.email,
         related=reference,
         reference=reference,
@@ -97,6 +105,8 @@ def _queue_link_email(reference: Reference, application: Application, template: 
         requests_link=external_url("referee.ask_for_my_requests", token=token),
         deadline=link_deadline(reference),
         domains=DOMAINS,
+        earlier=earlier,
+        reminder=template != "reference_request",
     )
 
 

@@ -22,6 +22,9 @@ class Reference(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(sa.ForeignKey("application.id", ondelete="CASCADE"))
     replaces_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reference.id", ondelete="SET NULL"))
+    # A request to reuse the rating this referee gave on an earlier application (the referee confirms
+    # it with one button, or declines).
+    reuses_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reference.id", ondelete="SET NULL"))
 
     name: Mapped[str] = mapped_column(sa.String(120))
     email: Mapped[str] = mapped_column(sa.String(254))
@@ -145,6 +148,10 @@ class Rating(Base):
     endorsed_category: Mapped[int | None] = mapped_column(sa.SmallInteger)
     endorsement_number: Mapped[str | None] = mapped_column(sa.String(40))
     attestation_name: Mapped[str] = mapped_column(sa.String(120))
+    # When the referee gave it; a reused rating keeps the date of the one it copies.
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The earlier rating this one reuses (the referee confirmed it for a new application).
+    reused_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rating.id", ondelete="SET NULL"))
 
     reference: Mapped[Reference] = relationship(back_populates="rating")
+    reused_from: Mapped[Rating | None] = relationship(remote_side=[id])

@@ -21,7 +21,7 @@ from refportal.applications.categories import Credential
 from refportal.extensions import csrf, db
 from refportal.i18n import use_referee_language
 from refportal.references import answers as referee_answers
-from refportal.references import links, referee_page
+from refportal.references import links, referee_page, reuse
 from refportal.references.competencies import competencies_html
 from refportal.references.forms import (
     RATING_FORMS,
@@ -29,6 +29,7 @@ from refportal.references.forms import (
     DeclineForm,
     FreshLinkForm,
     RatingFormBase,
+    ReuseConfirmForm,
     answers_from_form,
     form_data_from_answers,
     nomination_defaults,
@@ -188,10 +189,43 @@ def rating_form(token: str) -> ResponseReturnValue:
     reference = _resolve(token)
     if links.record_opened(reference):
         db.session.commit()
+    if reference.reuses_id is not None:
+        return _render_reuse(reference, token)
     form = RATING_FORMS[reference.application.credential](
         data=form_data_from_answers(reference.draft, nomination_defaults(reference))
     )
     return _render_form(reference, token, form)
+
+
+def _render_reuse(reference: Reference, token: str, problem: str | None = None, status: int = 200) -> Response:
+    """A request to reuse an earlier rating: its date, and one button to confirm (or a link to decline)."""
+    earlier = reuse.source_of(reference)
+    return make_response(
+        render_template(
+            "referee/reuse.html",
+            reference=reference,
+            application=reference.application,
+            earlier=earlier,
+            still_valid=earlier is not None and earlier.rating is not None and reuse.is_still_valid(earlier.rating),
+            token=token,
+            form=ReuseConfirmForm(),
+            problem=problem,
+            deadline=links.link_deadline(reference),
+        ),
+        status,
+    )
+
+
+@bp.post("/<token>/reuse")
+def confirm_reuse(token: str) -> ResponseReturnValue:
+    """The referee confirms that their earlier rating stands for this application."""
+    reference = _resolve(token)
+    if reference.reuses_id is None:
+        return redirect(url_for("referee.rating_form", token=token))
+    outcome = commit(lambda: referee_answers.confirm_reuse(reference=reference, nonce=_nonce(reference)))
+    if outcome.refusal is not None:
+        return _render_reuse(reference, token, outcome.refusal.message, 409)
+    return render_template("referee/thanks.html", reference=reference, token=token, declined=False, reused=True)
 
 
 @bp.post("/<token>")
@@ -199,6 +233,8 @@ def rating_form(token: str) -> ResponseReturnValue:
 def save_or_review(token: str) -> ResponseReturnValue:
     """Save a draft, or check the answers and show the summary before the final submission."""
     reference = _resolve(token)
+    if reference.reuses_id is not None:  # a reuse request is confirmed or declined, not filled in
+        return redirect(url_for("referee.rating_form", token=token))
     form = RATING_FORMS[reference.application.credential]()
     if not form.validate():
         if form.csrf_token.errors:
@@ -256,7 +292,8 @@ def submit(token: str) -> ResponseReturnValue:
     reference = _resolve(token)
     form = ConfirmForm()
     if (
-        not form.validate()
+        reference.reuses_id is not None
+        or not form.validate()
         or reference.draft is None
         or form.digest.data != referee_answers.draft_digest(reference.draft)
     ):

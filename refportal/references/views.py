@@ -10,7 +10,7 @@ from refportal.applications.categories import Credential
 from refportal.applications.views import owned_application
 from refportal.exceptions import Refused
 from refportal.extensions import db
-from refportal.references import nomination, reminders
+from refportal.references import nomination, reminders, reuse
 from refportal.references.delivery import delivery_news
 from refportal.references.forms import ActionForm, CorrectEmailForm, NominationForm
 from refportal.references.links import link_deadline
@@ -82,7 +82,24 @@ def index(application_id: int):
             delivery=delivery_news(active),
             lacks_endorsed=lacks_endorsed_referee(application.category, [bool(r.endorsed_credential) for r in active]),
             history=[r for r in application.references if r.has_ended],
+            reusable=reuse.reusable_ratings(application) if application.is_editable and len(active) < 3 else [],
+            rating_valid_until=reuse.valid_until,
         )
+    )
+
+
+@bp.post("/reuse/<int:source_id>")
+@role_required(Role.APPLICANT)
+def request_reuse(application_id: int, source_id: int):
+    """Ask the referee of one's earlier application to let their rating stand for this one."""
+    application = owned_application(application_id)
+    source = reuse.applicants_reference(application, source_id)
+    if source is None:
+        abort(404)
+    return _button(
+        lambda: reuse.request_reuse(application=application, source=source, actor=current_user),
+        f"{source.name} is asked to confirm their earlier rating for this application.",
+        application.id,
     )
 
 

@@ -270,8 +270,7 @@ def test_resends_are_rate_limited_per_administrator(make_app, smtp_server):
     admin.login("admin@example.org")
     row = row_to(app, SAM)
     codes = [
-        admin.submit(f"/staff/mail/{row.id}/resend", {}, form_url=f"/staff/mail/{row.id}").status_code
-        for _ in range(3)
+        admin.submit(f"/staff/mail/{row.id}/resend", {}, form_url=f"/staff/mail/{row.id}").status_code for _ in range(3)
     ]
     assert codes == [302, 302, 429]
     with app.app_context():
@@ -292,7 +291,9 @@ def test_an_administrator_corrects_a_bounced_referees_address(console_world):
     assert taken.status_code == 400
     assert outbox_count(app) == before
 
-    done = admin.submit(f"/staff/mail/{row.id}/correct", {"email": "rae@home.example"}, form_url=f"/staff/mail/{row.id}")
+    done = admin.submit(
+        f"/staff/mail/{row.id}/correct", {"email": "rae@home.example"}, form_url=f"/staff/mail/{row.id}"
+    )
     assert done.status_code == 302
     with app.app_context():
         statuses = {r.email: r.status for r in db.session.scalars(sa.select(Reference))}
