@@ -112,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     from refportal.membership.views import bp as membership_bp
     from refportal.references.referee_views import bp as referee_bp
     from refportal.references.views import bp as references_bp
+    from refportal.reviews.round_views import bp as rounds_bp
     from refportal.reviews.views import bp as reviews_bp
 
     app.register_blueprint(health.bp)
@@ -122,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(references_bp)
     app.register_blueprint(referee_bp)
     app.register_blueprint(reviews_bp)
+    app.register_blueprint(rounds_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(hooks_bp)
     app.register_blueprint(mail_console_bp)

@@ -303,6 +303,13 @@ def _settings_from_environment(env: str, inst: Path) -> dict:
         "REVIEW_AUTO_DECIDE": _bool(os.environ.get("REVIEW_AUTO_DECIDE"), default=True),
         "REVIEWS_FOR_CONSENSUS": _int("REVIEWS_FOR_CONSENSUS", 2),
         "REVIEW_HORIZON_DAYS": _int("REVIEW_HORIZON_DAYS", 60),
+        # Review rounds and assignment.
+        "REVIEWERS_PER_FILE": _int("REVIEWERS_PER_FILE", 2),
+        "REVIEWERS_READ_UNASSIGNED": _bool(os.environ.get("REVIEWERS_READ_UNASSIGNED"), default=True),
+        "REVIEW_ROUND_REVIEW_DAYS": _int("REVIEW_ROUND_REVIEW_DAYS", 42),
+        "REVIEW_REMINDER_DAYS": _int("REVIEW_REMINDER_DAYS", 3),
+        "REVIEW_JOBS_INTERVAL_MINUTES": _int("REVIEW_JOBS_INTERVAL_MINUTES", 15),
+        "ENDORSEMENT_RENEWAL_MONTHS": _int("ENDORSEMENT_RENEWAL_MONTHS", 12),
         "QUEUE_PAGE_SIZE": _int("QUEUE_PAGE_SIZE", 25),
         "QUEUE_COUNT_LIMIT": _int("QUEUE_COUNT_LIMIT", 1000),
         "STAFF_INVITE_MAX_AGE": _int("STAFF_INVITE_MAX_AGE", 7 * 24 * 3600),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -80,6 +80,11 @@ class Application(Base):
     review_round: Mapped[int] = mapped_column(
         default=1, server_default=sa.text("1")
     )  # a "more information" request opens the next
+    # The review round the application joined when it was submitted (the round whose period covers
+    # that day); None when no round covers it yet.
+    review_round_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("review_round.id", ondelete="SET NULL"), index=True
+    )
 
     # Eligibility as the applicant recorded it; None until recorded.
     education_level: Mapped[EducationLevel | None] = mapped_column(enum_column(EducationLevel))
@@ -107,6 +112,17 @@ class Application(Base):
     @property
     def is_editable(self) -> bool:
         return self.status in EDITABLE_STATUSES
+
+    def renews_on(self, months: int) -> date | None:
+        """An endorsement's renewal date: `months` after the decision (the month's last day when that
+        month is shorter); None for anything but an endorsement."""
+        if self.status is not ApplicationStatus.ENDORSED or self.decided_at is None:
+            return None
+        decided = self.decided_at.date()
+        year, month = divmod(decided.month - 1 + months, 12)
+        year, month = decided.year + year, month + 1
+        last_day = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+        return date(year, month, min(decided.day, last_day))
 
     @property
     def eligibility_recorded(self) -> bool:

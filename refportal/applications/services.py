@@ -28,6 +28,7 @@ from refportal.membership.services import membership_fee_due
 from refportal.references.closing import cancel_requests
 from refportal.references.models import ReferenceStatus
 from refportal.references.nomination import REFERENCES_PER_APPLICATION, active_references, counted_references
+from refportal.reviews.rounds import join_round
 
 
 def check_can_open(*, applicant: User, credential: Credential, now: datetime) -> None:
@@ -195,4 +196,5 @@ def submit_application(*, application: Application, actor: User, today: date) ->
         raise Refused("Not ready to submit yet: " + "; ".join(f"{i.label.lower()} ({i.detail})" for i in missing) + ".")
     application.status = ApplicationStatus.SUBMITTED
     application.submitted_at = utcnow()
-    record("application.submitted", obj=application, actor=actor)
+    join_round(application)
+    record("application.submitted", obj=application, actor=actor, round=application.review_round_id)

@@ -17,6 +17,7 @@ from refportal.applications.models import Application
 from refportal.db import utc_today
 from refportal.extensions import db
 from refportal.references.models import Reference
+from refportal.reviews.models import ReviewRound
 from refportal.web import commit_service, flash_success, role_required, run_and_flash
 
 bp = Blueprint("applications", __name__)
@@ -106,6 +107,8 @@ def show(application_id: int):
         ready=services.ready_to_submit(checklist),
         membership_status=application.membership.status_on(today) if application.membership else None,
         withdraw_form=WithdrawForm(),
+        review_round=db.session.get(ReviewRound, application.review_round_id) if application.review_round_id else None,
+        renews_on=application.renews_on(current_app.config["ENDORSEMENT_RENEWAL_MONTHS"]),
     )
 
 

@@ -42,6 +42,12 @@ class QueueFilterForm(Form):
         choices=choices([("", "Any"), ("complete", "Complete"), ("incomplete", "Incomplete")]),
         validators=[OptionalChoice()],
     )
+    review_round = SelectField("Round", choices=choices([("", "Any")]), validators=[OptionalChoice()])
+    mine = SelectField(
+        "Reviewer",
+        choices=choices([("", "Anyone"), ("assigned", "Assigned to me"), ("unassigned", "Short of reviewers")]),
+        validators=[OptionalChoice()],
+    )
     submitted_from = DateField("Submitted from", validators=[Optional()])
     submitted_to = DateField("Submitted until", validators=[Optional()])
     sort = SelectField(
@@ -93,3 +99,33 @@ class VerificationForm(FlaskForm):
         validators=[DataRequired("Choose verified or rejected.")],
     )
     note = StringField("Note", filters=[strip_text], validators=[Length(max=500), SingleLine()])
+
+
+class RoundForm(FlaskForm):
+    """A new review round (pre-filled with the next calendar quarter)."""
+
+    name = StringField(
+        "Name",
+        filters=[strip_text],
+        validators=[DataRequired("Name the round."), Length(max=80), SingleLine()],
+    )
+    opens_on = DateField("Opens on", validators=[DataRequired("Give the day the round opens.")])
+    submission_deadline = DateField(
+        "Submission deadline", validators=[DataRequired("Give the last day to submit for this round.")]
+    )
+    review_due = DateField("Reviews due", validators=[DataRequired("Give the day the reviews are due.")])
+
+
+class AssignForm(FlaskForm):
+    """Assign a reviewer to a file by hand (the choices are the active reviewers)."""
+
+    # Any account id is taken in: the service says why one cannot be assigned (conflict, inactive, …).
+    reviewer = SelectField("Reviewer", validate_choice=False, validators=[DataRequired("Choose a reviewer.")])
+
+
+class RecuseForm(FlaskForm):
+    reason = StringField(
+        "Why you cannot review this file",
+        filters=[strip_text],
+        validators=[DataRequired("Say why you cannot review this file."), Length(max=500), SingleLine()],
+    )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -46,6 +46,56 @@ class Review(Base):
     outcome: Mapped[Outcome] = mapped_column(enum_column(Outcome))
     notes: Mapped[str] = mapped_column(sa.Text, default="")  # for the other reviewers
     message: Mapped[str] = mapped_column(sa.Text, default="")  # for the applicant (feedback, what to add)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    reviewer: Mapped[User] = relationship()
+
+
+class ReviewRound(Base):
+    """A review round: applications submitted from `opens_on` to `submission_deadline` (inclusive) join
+    it; their reviews are due on `review_due`."""
+
+    __tablename__ = "review_round"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    opens_on: Mapped[date] = mapped_column(sa.Date)
+    submission_deadline: Mapped[date] = mapped_column(sa.Date, index=True)
+    review_due: Mapped[date] = mapped_column(sa.Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def is_overdue(self, today: date) -> bool:
+        return today > self.review_due
+
+
+class ReviewAssignment(Base):
+    """A reviewer assigned to a file (by an administrator, or by auto-assign for a round)."""
+
+    __tablename__ = "review_assignment"
+    __table_args__ = (sa.UniqueConstraint("application_id", "reviewer_id", name="uq_review_assignment"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("application.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    assigned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    # The reviewer was told (in their round's digest e-mail) / reminded before the due date.
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])
+
+
+class Recusal(Base):
+    """A reviewer's declared conflict of interest with a file, with their reason."""
+
+    __tablename__ = "recusal"
+    __table_args__ = (sa.UniqueConstraint("application_id", "reviewer_id", name="uq_recusal"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("application.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(sa.String(500))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     reviewer: Mapped[User] = relationship()

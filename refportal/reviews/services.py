@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from refportal.accounts.models import User
+from refportal.accounts.models import Role, User
 from refportal.applications.models import Application, ApplicationStatus
 from refportal.audit.models import AuditEvent
 from refportal.audit.services import record
@@ -27,7 +27,8 @@ from refportal.references.models import Rating, Reference, ReferenceStatus
 from refportal.references.nomination import REFERENCES_PER_APPLICATION
 from refportal.references.rating_form import DOMAINS, ITEM_KEYS
 from refportal.reviews.aggregation import Endorsement, FlagRules
-from refportal.reviews.models import Outcome, Review
+from refportal.reviews.assignments import check_may_review
+from refportal.reviews.models import Outcome, Review, ReviewAssignment
 
 # ---------------------------------------------------------------------------------------------
 # The queue
@@ -44,6 +45,9 @@ class QueueFilters:
     submitted_from: date | None = None
     submitted_to: date | None = None
     sort: str = "submitted"
+    review_round_id: int | None = None
+    assigned_to: int | None = None  # a reviewer's id: only the files assigned to them
+    short_of_reviewers: bool = False  # only undecided files with fewer than REVIEWERS_PER_FILE reviewers
 
 
 # Each order is served by an index (see Application and User), so a page costs the same at any size.
@@ -116,6 +120,24 @@ def _filtered(filters: QueueFilters, today: date, *columns: Any, ordered: bool =
         query = query.where(Application.category == filters.category)
     if filters.status:
         query = query.where(Application.status == ApplicationStatus(filters.status))
+    if filters.review_round_id:
+        query = query.where(Application.review_round_id == filters.review_round_id)
+    if filters.assigned_to:
+        query = query.where(
+            sa.exists().where(
+                ReviewAssignment.application_id == Application.id, ReviewAssignment.reviewer_id == filters.assigned_to
+            )
+        )
+    if filters.short_of_reviewers:
+        assigned = (
+            sa.select(sa.func.count(ReviewAssignment.id))
+            .where(ReviewAssignment.application_id == Application.id)
+            .scalar_subquery()
+        )
+        query = query.where(
+            Application.status.in_((ApplicationStatus.SUBMITTED, ApplicationStatus.MORE_INFO_REQUESTED)),
+            assigned < current_app.config["REVIEWERS_PER_FILE"],
+        )
     if filters.membership:
         query = query.where(_membership_is(filters.membership, today))
     if filters.completeness:
@@ -310,8 +332,10 @@ def _require_message(outcome: Outcome, message: str) -> None:
 
 
 def record_review(*, application: Application, reviewer: User, outcome: Outcome, notes: str, message: str) -> Review:
-    """Record (or change) this reviewer's recommendation for the current round; two that agree may decide."""
+    """Record (or change) this reviewer's recommendation for the current round; two that agree may decide.
+    Only an assigned reviewer without a conflict of interest may."""
     _require_under_review(application)
+    check_may_review(application, reviewer)
     _require_message(outcome, message)
     review = db.session.scalar(
         sa.select(Review).where(
@@ -374,6 +398,7 @@ def apply_decision(
         application=application,
         outcome=outcome,
         message=application.decision_message,
+        renews_on=application.renews_on(current_app.config["ENDORSEMENT_RENEWAL_MONTHS"]),
         link=external_url("applications.show", application_id=application.id),
     )
 
@@ -456,4 +481,36 @@ def queue_csv(filters: QueueFilters, today: date) -> str:
             ]
             for r in rows
         ),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Independent reviews
+
+
+def others_hidden(application: Application, viewer: User, reviews: list[Review]) -> bool:
+    """A reviewer sees the other reviewers' recommendations of the current cycle only once they have
+    recorded their own; administrators always see them."""
+    if viewer.role is Role.ADMIN:
+        return False
+    return not any(r.reviewer_id == viewer.id and r.round == application.review_round for r in reviews)
+
+
+def visible_to(
+    application: Application, viewer: User, reviews: list[Review], audit: list[tuple[AuditEvent, User | None]]
+) -> tuple[list[Review], list[tuple[AuditEvent, User | None]]]:
+    """The reviews and audit entries the viewer may read (see others_hidden)."""
+    if not others_hidden(application, viewer, reviews):
+        return reviews, audit
+
+    def others_now(round_number: object, author_id: int | None) -> bool:
+        return round_number == application.review_round and author_id != viewer.id
+
+    return (
+        [r for r in reviews if not others_now(r.round, r.reviewer_id)],
+        [
+            (event, actor)
+            for event, actor in audit
+            if not (event.action == "review.recorded" and others_now(event.details.get("round"), event.actor_id))
+        ],
     )

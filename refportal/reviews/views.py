@@ -10,13 +10,16 @@ from flask_login import current_user
 from refportal.accounts.models import Role
 from refportal.applications.eligibility import evaluate_eligibility
 from refportal.applications.services import fees_for
+from refportal.audit.services import record
 from refportal.db import utc_today
+from refportal.forms import choices
 from refportal.membership.services import verify_membership
+from refportal.references.forms import ActionForm
 from refportal.references.rating_form import DOMAINS, SCALE, item_text
-from refportal.reviews import services
+from refportal.reviews import assignments, rounds, services
 from refportal.reviews.aggregation import build_matrix, file_flags
 from refportal.reviews.chart import build_chart
-from refportal.reviews.forms import DecisionForm, QueueFilterForm, ReviewForm, VerificationForm
+from refportal.reviews.forms import AssignForm, DecisionForm, QueueFilterForm, RecuseForm, ReviewForm, VerificationForm
 from refportal.reviews.models import Outcome
 from refportal.security.headers import mark_no_store
 from refportal.web import commit, flash_success, role_required, show_refusal
@@ -30,6 +33,13 @@ def _private(response: Response) -> Response:
     return mark_no_store(response)
 
 
+def _queue_form() -> QueueFilterForm:
+    """The queue's filter form, read from the query string, with the rounds to choose from."""
+    form = QueueFilterForm(request.args)
+    form.review_round.choices = choices([("", "Any")] + [(str(r.id), r.name) for r in rounds.all_rounds()])
+    return form
+
+
 def _filters(form: QueueFilterForm) -> services.QueueFilters:
     """The valid filters; a field with an error is left out (and its message shown)."""
     form.validate()
@@ -39,7 +49,16 @@ def _filters(form: QueueFilterForm) -> services.QueueFilters:
         return None if field.errors else field.data
 
     category = value("category")
+    review_round = value("review_round")
+    mine = value("mine") or ""
+    # Without REVIEWERS_READ_UNASSIGNED a reviewer's queue holds only the files assigned to them.
+    only_mine = mine == "assigned" or (
+        current_user.role is not Role.ADMIN and not current_app.config["REVIEWERS_READ_UNASSIGNED"]
+    )
     return services.QueueFilters(
+        review_round_id=int(review_round) if review_round else None,
+        assigned_to=current_user.id if only_mine else None,
+        short_of_reviewers=mine == "unassigned",
         q=value("q") or "",
         credential=value("credential") or "",
         category=int(category) if category else None,
@@ -56,7 +75,7 @@ def _filters(form: QueueFilterForm) -> services.QueueFilters:
 @role_required(*STAFF)
 def queue():
     """Every application, filtered, searched, sorted and paged."""
-    form = QueueFilterForm(request.args)
+    form = _queue_form()
     filters = _filters(form)
     page = form.page.data if not form.page.errors and form.page.data else 1
     per_page = current_app.config["QUEUE_PAGE_SIZE"]
@@ -76,15 +95,32 @@ def queue():
 @role_required(*STAFF)
 def queue_export():
     """The queue as filtered, as CSV."""
-    filters = _filters(QueueFilterForm(request.args))
+    filters = _filters(_queue_form())
     return _csv_response(services.queue_csv(filters, utc_today()), "refportal-queue.csv")
 
 
 def _file_or_404(application_id: int):
+    """The file, if this staff member may open it (see assignments.may_open_file)."""
     application = services.load_file(application_id)
-    if application is None:
+    if application is None or not assignments.may_open_file(application, current_user):
         abort(404)
     return application
+
+
+def assign_form_for(staffing: assignments.Staffing) -> AssignForm:
+    form = AssignForm()
+    form.reviewer.choices = choices([("", "Choose a reviewer")] + [(str(r.id), r.name) for r in staffing.candidates])
+    return form
+
+
+def _may_read_ratings(application) -> bool:
+    """Nobody with a conflict of interest reads a file's ratings or narratives."""
+    return not assignments.conflicts_with(application, current_user)
+
+
+def _note_ratings_read(application) -> None:
+    """Every opening of a file's confidential rating content is on the audit trail (who, when)."""
+    commit(lambda: record("file.ratings_read", obj=application, actor=current_user))
 
 
 @bp.get("/applications/<int:application_id>")
@@ -92,15 +128,20 @@ def _file_or_404(application_id: int):
 def application_file(application_id: int):
     """The whole file: details, fees, eligibility, membership, references, ratings, flags, reviews, audit."""
     application = _file_or_404(application_id)
+    if _may_read_ratings(application) and any(r.rating for r in application.references):
+        _note_ratings_read(application)
     return _render_file(application)
 
 
 def _render_file(application, *, review_form=None, decision_form=None, verification_form=None, status=200):
     today = utc_today()
     matrix = build_matrix(application.references)
-    reviews = services.reviews_of(application)
+    reviews, audit = services.visible_to(
+        application, current_user, services.reviews_of(application), services.audit_trail(application)
+    )
     endorsements = services.endorsements_of([r.email for r in application.references])
     mine = next((r for r in reviews if r.reviewer_id == current_user.id and r.round == application.review_round), None)
+    staffing = assignments.staffing_of(application, current_user)
     if review_form is None:
         review_form = ReviewForm(
             data={"outcome": mine.outcome.value, "notes": mine.notes, "message": mine.message} if mine else None
@@ -120,7 +161,13 @@ def _render_file(application, *, review_form=None, decision_form=None, verificat
         flags=file_flags(application, matrix, services.flag_rules(application, today), endorsements),
         endorsements=endorsements,
         reviews=reviews,
-        audit=services.audit_trail(application),
+        others_hidden=services.others_hidden(application, current_user, reviews),
+        audit=audit,
+        staffing=staffing,
+        may_read_ratings=not staffing.my_conflicts,
+        assign_form=assign_form_for(staffing),
+        recuse_form=RecuseForm(),
+        action_form=ActionForm(),
         review_form=review_form,
         decision_form=decision_form or DecisionForm(prefix="decision"),
         verification_form=verification_form or VerificationForm(),
@@ -135,6 +182,9 @@ def _render_file(application, *, review_form=None, decision_form=None, verificat
 def ratings_export(application_id: int):
     """The ratings of one application, as CSV."""
     application = _file_or_404(application_id)
+    if not _may_read_ratings(application):
+        abort(404)
+    _note_ratings_read(application)
     return _csv_response(services.ratings_csv(application), f"refportal-application-{application.id}-ratings.csv")
 
 

@@ -35,8 +35,12 @@ def registered_jobs() -> tuple[Job, ...]:
     """Every periodic job the settings call for; a slice's new scheduled work is one entry here."""
     from refportal.mail.imap import run_bounce_poll
     from refportal.references.reminders import run_scheduled_reminders
+    from refportal.reviews.assignments import run_review_jobs
 
-    jobs = [Job("reference_reminders", "REFERENCE_JOBS_INTERVAL_MINUTES", run_scheduled_reminders)]
+    jobs = [
+        Job("reference_reminders", "REFERENCE_JOBS_INTERVAL_MINUTES", run_scheduled_reminders),
+        Job("review_assignments", "REVIEW_JOBS_INTERVAL_MINUTES", run_review_jobs),
+    ]
     if current_app.config.get("BOUNCE_IMAP_URL"):
         jobs.append(Job("bounce_mailbox", "BOUNCE_IMAP_INTERVAL_MINUTES", run_bounce_poll))
     return tuple(jobs)

@@ -55,6 +55,14 @@ ACCESS = {
     "reviews.verify": "staff",
     "reviews.review": "staff",
     "reviews.decide": "admin",
+    "rounds.my_files": "staff",
+    "rounds.index": "staff",
+    "rounds.create": "admin",
+    "rounds.show": "staff",
+    "rounds.auto_assign": "admin",
+    "rounds.assign": "admin",
+    "rounds.unassign": "admin",
+    "rounds.recuse": "staff",
     "admin.users": "admin",
     "admin.invite": "admin",
     "admin.change_role": "admin",
@@ -119,12 +127,28 @@ def world(app, outbox):
 
         reference = db.session.query(Reference).one()
         issue_link(reference, utcnow())
+        from datetime import date
+
+        from refportal.accounts.models import User
+        from refportal.reviews.models import ReviewAssignment, ReviewRound
+
+        review_round = ReviewRound(
+            name="2030 Q1",
+            opens_on=date(2030, 1, 1),
+            submission_deadline=date(2030, 3, 31),
+            review_due=date(2030, 5, 1),
+        )
+        reviewer = db.session.query(User).filter_by(email="rev@example.org").one()
+        assignment = ReviewAssignment(application_id=application.id, reviewer_id=reviewer.id)
+        db.session.add_all([review_round, assignment])
         db.session.commit()
         token = link_token(reference)
         ids = {
             "application_id": application.id,
             "reference_id": reference.id,
             "source_id": reference.id,
+            "round_id": review_round.id,
+            "assignment_id": assignment.id,
             "user_id": a.id,
             "email_id": 1,
             "token": token,

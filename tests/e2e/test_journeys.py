@@ -69,6 +69,7 @@ def tab_to(page, selector: str, limit: int = 500) -> None:
 def test_the_four_journeys(chromium, portal):
     with portal.app.app_context():
         make_user(email="reviewer@example.org", name="Rita Reviewer", role=Role.REVIEWER)
+        make_user(email="reviewer2@example.org", name="Rafe Reviewer", role=Role.REVIEWER)
         make_user(email="admin@example.org", name="Alex Admin", role=Role.ADMIN)
 
     # 1. The applicant registers, verifies, opens an application, records eligibility and membership,
@@ -210,10 +211,24 @@ def test_the_four_journeys(chromium, portal):
     applicant.click("text=Submit for review")
     check_page(applicant, "application submitted")
 
-    # 4. A reviewer verifies the membership, reads the file, records a review; an admin decides.
+    # 4. An admin opens a review round (the suggested dates cover today's submission) and auto-assigns
+    #    the two reviewers; each reviews independently (the second sees the first's recommendation only
+    #    after recording their own); their agreement decides, and the applicant is told.
+    admin = chromium.new_context().new_page()
+    login(admin, portal, "admin@example.org", DEFAULT_PASSWORD)
+    admin.click("nav >> text=Rounds")
+    check_page(admin, "review rounds")
+    admin.click("text=Open the round")
+    check_page(admin, "round page")
+    admin.click("text=Auto-assign reviewers")
+    assert "2 assignment(s) made across 1 file(s)" in admin.inner_text("main")
+    digests = [m for r in ("reviewer@example.org", "reviewer2@example.org") for m in portal.mail_to(r)]
+    assert len(digests) == 2 and all("1 file to review in round" in m["Subject"] for m in digests)
+
     reviewer = chromium.new_context().new_page()
     login(reviewer, portal, "reviewer@example.org", DEFAULT_PASSWORD)
-    check_page(reviewer, "review queue")
+    reviewer.click("nav >> text=My files")
+    check_page(reviewer, "my assigned files")
     reviewer.click("text=Avery Applicant")
     check_page(reviewer, "application file")
     assert reviewer.locator("table.matrix").count() == 1 and reviewer.locator("figure.chart svg").count() == 1
@@ -225,14 +240,24 @@ def test_the_four_journeys(chromium, portal):
     reviewer.fill("#notes", "A strong file.")
     reviewer.click("text=Record my review")
     check_page(reviewer, "file after review")
-    admin = chromium.new_context().new_page()
-    login(admin, portal, "admin@example.org", DEFAULT_PASSWORD)
+
+    second = chromium.new_context().new_page()
+    login(second, portal, "reviewer2@example.org", DEFAULT_PASSWORD)
+    second.click("nav >> text=My files")
+    second.click("text=Avery Applicant")
+    reviews = second.inner_text("main")
+    assert "A strong file." not in reviews and "shown once you have recorded your own" in reviews
+    second.check("#outcome-0")
+    second.click("text=Record my review")
+    assert "A strong file." in second.inner_text("main")
+
+    admin.goto(portal.url + "/review/")
     admin.click("text=Avery Applicant")
-    admin.check("#decision-outcome-0")
-    admin.click("text=Record the decision")
     check_page(admin, "file after decision")
+    assert "Endorsed" in admin.inner_text("main h1 + p")
     decision = portal.mail_to("avery@example.org")[-1]
     assert decision["Subject"] == "Your IMH-E endorsement is granted"
+    assert "renew by" in decision.get_body(preferencelist=("plain",)).get_content()
 
 
 def test_the_accessibility_check_finds_violations_when_there_are_some(chromium):

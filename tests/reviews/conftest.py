@@ -12,6 +12,7 @@ from refportal.references.answers import submit_rating
 from refportal.references.nomination import nominate_referee, send_requests
 from refportal.references.rating_form import ITEM_KEYS
 from refportal.references.roles import RefereeRole
+from refportal.reviews.assignments import assign
 from tests.conftest import Browser
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
 
@@ -74,10 +75,13 @@ def people(app):
     with app.app_context():
         a = make_user(email="a@example.org", name="Applicant A")
         make_user(email="b@example.org", name="Applicant B")
-        make_user(email="rev@example.org", name="Rita Reviewer", role=Role.REVIEWER)
-        make_user(email="rev2@example.org", name="Rafe Reviewer", role=Role.REVIEWER)
-        make_user(email="admin@example.org", name="Alex Admin", role=Role.ADMIN)
+        rita = make_user(email="rev@example.org", name="Rita Reviewer", role=Role.REVIEWER)
+        rafe = make_user(email="rev2@example.org", name="Rafe Reviewer", role=Role.REVIEWER)
+        admin = make_user(email="admin@example.org", name="Alex Admin", role=Role.ADMIN)
         application = make_submitted_application(a)
+        for reviewer in (rita, rafe):  # the file's two reviewers
+            assign(application=application, reviewer=reviewer, actor=admin)
+        db.session.commit()
         return {"application_id": application.id}
 
 

@@ -1,0 +1,175 @@
+"""Review rounds: created by administrators (a quarterly calendar is suggested), joined by each
+application submitted within a round's period, with a progress page per round."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from refportal.accounts.models import User
+from refportal.applications.models import DECIDED_STATUSES, Application, ApplicationStatus
+from refportal.audit.services import record
+from refportal.exceptions import Refused
+from refportal.extensions import db
+from refportal.reviews.models import Review, ReviewAssignment, ReviewRound
+
+
+@dataclass(frozen=True)
+class RoundDates:
+    name: str
+    opens_on: date
+    submission_deadline: date
+    review_due: date
+
+
+def next_quarter(today: date) -> RoundDates:
+    """The suggested next round: the rest of the calendar quarter after the latest round's deadline (or
+    the current quarter), with reviews due `REVIEW_ROUND_REVIEW_DAYS` after its deadline."""
+    latest = db.session.scalar(sa.select(sa.func.max(ReviewRound.submission_deadline)))
+    day = latest + timedelta(days=1) if latest else today
+    quarter = (day.month - 1) // 3 + 1
+    opens_on = day if latest else date(day.year, 3 * quarter - 2, 1)
+    deadline = (date(day.year + 1, 1, 1) if quarter == 4 else date(day.year, 3 * quarter + 1, 1)) - timedelta(days=1)
+    return RoundDates(
+        name=f"{day.year} Q{quarter}",
+        opens_on=opens_on,
+        submission_deadline=deadline,
+        review_due=deadline + timedelta(days=current_app.config["REVIEW_ROUND_REVIEW_DAYS"]),
+    )
+
+
+def all_rounds() -> list[ReviewRound]:
+    """Every round, newest first."""
+    return list(db.session.scalars(sa.select(ReviewRound).order_by(ReviewRound.submission_deadline.desc())))
+
+
+def round_covering(day: date) -> ReviewRound | None:
+    """The round whose period covers `day` (the earliest deadline if periods touch)."""
+    return db.session.scalars(
+        sa.select(ReviewRound)
+        .where(ReviewRound.opens_on <= day, ReviewRound.submission_deadline >= day)
+        .order_by(ReviewRound.submission_deadline)
+        .limit(1)
+    ).first()
+
+
+def join_round(application: Application) -> None:
+    """On submission: the application joins the round covering that day (a resubmission after "more
+    information" stays in the round it joined)."""
+    if application.review_round_id is None and application.submitted_at is not None:
+        covering = round_covering(application.submitted_at.date())
+        application.review_round_id = covering.id if covering is not None else None
+
+
+def create_round(*, name: str, opens_on: date, submission_deadline: date, review_due: date, actor: User) -> ReviewRound:
+    """A new round; submitted applications in its period that have no round yet join it."""
+    name = " ".join(name.split())
+    if not name:
+        raise Refused("Give the round a name.", field="name")
+    if submission_deadline < opens_on:
+        raise Refused("The submission deadline cannot come before the round opens.", field="submission_deadline")
+    if review_due < submission_deadline:
+        raise Refused("Reviews cannot be due before the submission deadline.", field="review_due")
+    if db.session.scalar(sa.select(ReviewRound.id).where(sa.func.lower(ReviewRound.name) == name.lower())):
+        raise Refused(f"There is a round called {name} already.", field="name")
+    overlapping = db.session.scalars(
+        sa.select(ReviewRound).where(
+            ReviewRound.opens_on <= submission_deadline, ReviewRound.submission_deadline >= opens_on
+        )
+    ).first()
+    if overlapping is not None:
+        raise Refused(
+            f"Its period overlaps round {overlapping.name} ({overlapping.opens_on} to "
+            f"{overlapping.submission_deadline}): a submission must belong to one round.",
+            field="opens_on",
+        )
+    review_round = ReviewRound(
+        name=name, opens_on=opens_on, submission_deadline=submission_deadline, review_due=review_due
+    )
+    db.session.add(review_round)
+    db.session.flush()
+    joined = db.session.execute(
+        sa.update(Application)
+        .where(
+            Application.review_round_id.is_(None),
+            Application.submitted_at.is_not(None),
+            sa.func.date(Application.submitted_at) >= opens_on,
+            sa.func.date(Application.submitted_at) <= submission_deadline,
+        )
+        .values(review_round_id=review_round.id)
+        .execution_options(synchronize_session=False)
+    )
+    record(
+        "review_round.created",
+        obj=review_round,
+        actor=actor,
+        name=name,
+        opens_on=str(opens_on),
+        deadline=str(submission_deadline),
+        due=str(review_due),
+        joined=joined.rowcount,  # type: ignore[attr-defined]
+    )
+    return review_round
+
+
+@dataclass(frozen=True)
+class RoundProgress:
+    files: int
+    assigned: int  # files with every reviewer they need
+    reviewed: int  # files with that many reviews in their current cycle
+    decided: int
+    overdue: int  # past the due date, neither decided nor fully reviewed
+
+
+def rounds_with_progress(today: date) -> list[tuple[ReviewRound, RoundProgress]]:
+    """Every round, newest first, with its progress: one statement whatever the number of files."""
+    per_file = current_app.config["REVIEWERS_PER_FILE"]
+    assigned = (
+        sa.select(sa.func.count(ReviewAssignment.id))
+        .where(ReviewAssignment.application_id == Application.id)
+        .scalar_subquery()
+    )
+    reviewed = (
+        sa.select(sa.func.count(Review.id))
+        .where(Review.application_id == Application.id, Review.round == Application.review_round)
+        .scalar_subquery()
+    )
+    decided = Application.status.in_(DECIDED_STATUSES)
+    files = (
+        sa.select(
+            Application.review_round_id.label("round_id"),
+            sa.case((assigned >= per_file, 1), else_=0).label("assigned"),
+            sa.case((reviewed >= per_file, 1), else_=0).label("reviewed"),
+            sa.case((decided, 1), else_=0).label("decided"),
+        )
+        .where(Application.review_round_id.is_not(None), Application.status != ApplicationStatus.WITHDRAWN)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            ReviewRound,
+            sa.func.count(files.c.round_id),
+            sa.func.coalesce(sa.func.sum(files.c.assigned), 0),
+            sa.func.coalesce(sa.func.sum(files.c.reviewed), 0),
+            sa.func.coalesce(sa.func.sum(files.c.decided), 0),
+            sa.func.coalesce(
+                sa.func.sum(
+                    sa.case(
+                        (
+                            sa.and_(ReviewRound.review_due < today, files.c.decided == 0, files.c.reviewed == 0),
+                            1,
+                        ),
+                        else_=0,
+                    )
+                ),
+                0,
+            ),
+        )
+        .outerjoin(files, files.c.round_id == ReviewRound.id)
+        .group_by(ReviewRound.id)
+        .order_by(ReviewRound.submission_deadline.desc())
+    ).all()
+    return [(row[0], RoundProgress(*(int(n) for n in row[1:]))) for row in rows]
