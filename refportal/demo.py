@@ -24,12 +24,16 @@ from refportal.references.models import Reference
 from refportal.references.nomination import nominate_referee, send_requests
 from refportal.references.rating_form import ITEM_KEYS
 from refportal.references.roles import RefereeRole
+from refportal.reviews.assignments import assign
+from refportal.reviews.models import ReviewRound
+from refportal.reviews.rounds import create_round, next_quarter
 
 DEMO_PASSWORD = "demo-password-2026"
 
 DEMO_USERS = [
     ("admin@example.org", "Alex Admin", Role.ADMIN, "administrator"),
-    ("reviewer@example.org", "Rita Reviewer", Role.REVIEWER, "reviewer"),
+    ("reviewer@example.org", "Rita Reviewer", Role.REVIEWER, "reviewer, assigned to Fay's file"),
+    ("reviewer2@example.org", "Rafe Reviewer", Role.REVIEWER, "reviewer, assigned to Fay's file"),
     ("ana@example.org", "Ana Applicant", Role.APPLICANT, "applicant, no application yet"),
     ("ben@example.org", "Ben Okafor", Role.APPLICANT, "IMH-E category 2, eligible, member of INfancy Onward"),
     ("carla@example.org", "Carla Mendes", Role.APPLICANT, "ECMH-E category 3, short of RSC hours, will join"),
@@ -68,6 +72,15 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
     """Create whatever is missing of the demo set; returns (e-mail, role, what it shows)."""
     users = {email: _user(email, name, role) for email, name, role, _ in DEMO_USERS}
     today = utc_today()
+    if not db.session.scalar(sa.select(ReviewRound.id).limit(1)):  # the current quarter's round
+        suggested = next_quarter(today)
+        create_round(
+            name=suggested.name,
+            opens_on=suggested.opens_on,
+            submission_deadline=suggested.submission_deadline,
+            review_due=suggested.review_due,
+            actor=users["admin@example.org"],
+        )
 
     ben = users["ben@example.org"]
     if not _has_application(ben):
@@ -137,7 +150,9 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
 
     fay = users["fay@example.org"]
     if not _has_application(fay):
-        _seed_submitted(fay, today)
+        application = _seed_submitted(fay, today)
+        for reviewer in ("reviewer@example.org", "reviewer2@example.org"):
+            assign(application=application, reviewer=users[reviewer], actor=users["admin@example.org"])
 
     return [(email, role.value, note) for email, _, role, note in DEMO_USERS]
 
@@ -170,7 +185,7 @@ FAY_REFEREES = [
 ]
 
 
-def _seed_submitted(applicant: User, today: date) -> None:
+def _seed_submitted(applicant: User, today: date) -> Application:
     """A complete application awaiting review; one rating has low scores beside a recommendation."""
     application = _eligible_member(
         applicant,
@@ -191,6 +206,7 @@ def _seed_submitted(applicant: User, today: date) -> None:
     )
     submit_rating(reference=lena, nonce=lena.link_nonce, answers=_answers(lena, "4", low=4))
     submit_application(application=application, actor=applicant, today=today)
+    return application
 
 
 def _eligible_member(
