@@ -145,7 +145,7 @@ def recuse(*, application: Application, reviewer: User, reason: str) -> Recusal:
     if db.session.scalar(
         sa.select(Recusal.id).where(Recusal.application_id == application.id, Recusal.reviewer_id == reviewer.id)
     ):
-        raise Refused("You have recused yourself from this file already.", field="reason")
+        raise Refused("You have recused yourself from this file already.")
     recusal = Recusal(application_id=application.id, reviewer_id=reviewer.id, reason=reason[:500])
     db.session.add(recusal)
     db.session.execute(

@@ -1,5 +1,5 @@
 """Review rounds and assignment: the rounds and their progress, auto-assign, assigning by hand on a
-file, recusal, and a reviewer's "My assigned files"."""
+file, and a reviewer's "My assigned files". (Recusal is a form of the file: reviews/views.py.)"""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from refportal.db import utc_today
 from refportal.extensions import db
 from refportal.references.forms import ActionForm
 from refportal.reviews import assignments, rounds, services
-from refportal.reviews.forms import AssignForm, RecuseForm, RoundForm
+from refportal.reviews.forms import AssignForm, RoundForm
 from refportal.reviews.models import ReviewAssignment, ReviewRound
 from refportal.security.headers import mark_no_store
 from refportal.web import commit, commit_service, flash_success, role_required, run_and_flash
@@ -159,20 +159,4 @@ def unassign(application_id: int, assignment_id: int) -> ResponseReturnValue:
         abort(400)
     name = assignment.reviewer.name
     run_and_flash(lambda: assignments.unassign(assignment=assignment, actor=current_user), f"{name} is unassigned.")
-    return _back_to_file(application.id)
-
-
-@bp.post("/applications/<int:application_id>/recuse")
-@role_required(*STAFF)
-def recuse(application_id: int) -> ResponseReturnValue:
-    """Declare a conflict of interest with the file: no longer assigned, no ratings, no review."""
-    application = _file_or_404(application_id)
-    form = RecuseForm()
-    if not form.validate_on_submit():
-        flash(next(iter(form.reason.errors), "Say why you cannot review this file."), "error")
-        return _back_to_file(application.id)
-    run_and_flash(
-        lambda: assignments.recuse(application=application, reviewer=current_user, reason=form.reason.data or ""),
-        "You have recused yourself from this file.",
-    )
     return _back_to_file(application.id)

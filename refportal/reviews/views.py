@@ -133,7 +133,9 @@ def application_file(application_id: int):
     return _render_file(application)
 
 
-def _render_file(application, *, review_form=None, decision_form=None, verification_form=None, status=200):
+def _render_file(
+    application, *, review_form=None, decision_form=None, verification_form=None, recuse_form=None, status=200
+):
     today = utc_today()
     matrix = build_matrix(application.references)
     reviews, audit = services.visible_to(
@@ -166,7 +168,7 @@ def _render_file(application, *, review_form=None, decision_form=None, verificat
         staffing=staffing,
         may_read_ratings=not staffing.my_conflicts,
         assign_form=assign_form_for(staffing),
-        recuse_form=RecuseForm(),
+        recuse_form=recuse_form or RecuseForm(),
         action_form=ActionForm(),
         review_form=review_form,
         decision_form=decision_form or DecisionForm(prefix="decision"),
@@ -252,6 +254,23 @@ def decide(application_id: int):
         "The decision is recorded and the applicant is told.",
         form=form,
         form_name="decision_form",
+    )
+
+
+@bp.post("/applications/<int:application_id>/recuse")
+@role_required(*STAFF)
+def recuse(application_id: int):
+    """Declare a conflict of interest with the file: no longer assigned, no ratings, no review."""
+    application = _file_or_404(application_id)
+    form = RecuseForm()
+    if not form.validate_on_submit():
+        return _render_file(application, recuse_form=form, status=400)
+    return _act(
+        application,
+        lambda: assignments.recuse(application=application, reviewer=current_user, reason=form.reason.data or ""),
+        "You have recused yourself from this file.",
+        form=form,
+        form_name="recuse_form",
     )
 
 

@@ -62,7 +62,7 @@ ACCESS = {
     "rounds.auto_assign": "admin",
     "rounds.assign": "admin",
     "rounds.unassign": "admin",
-    "rounds.recuse": "staff",
+    "reviews.recuse": "staff",
     "admin.users": "admin",
     "admin.invite": "admin",
     "admin.change_role": "admin",

@@ -761,12 +761,92 @@ def test_staff_invitation(app, world):
     )
 
 
+def test_review_round(app, world):
+    from refportal.reviews.models import ReviewRound
+
+    admin = staff(app, "admin@example.org")
+    years = iter(range(2100, 10**6))
+
+    def fresh():
+        year = next(years)  # a period of its own, so a valid example never overlaps the last one
+        return {
+            "name": f"Round {year}",
+            "opens_on": f"{year}-01-01",
+            "submission_deadline": f"{year}-03-31",
+            "review_due": f"{year}-05-15",
+        }
+
+    def verify(data):
+        name = " ".join(clean(data["name"]).split())
+        [(opens_on, deadline, due)] = rows(
+            app,
+            sa.select(ReviewRound.opens_on, ReviewRound.submission_deadline, ReviewRound.review_due).where(
+                ReviewRound.name == name
+            ),
+        )
+        assert opens_on <= deadline <= due
+
+    run_case(
+        app,
+        FormCase(
+            "review round",
+            "/review/rounds",
+            {},
+            ["name", "opens_on", "submission_deadline", "review_due"],
+            admin,
+            snapshot=lambda: rows(app, sa.select(ReviewRound.id, ReviewRound.name).order_by(ReviewRound.id)),
+            accepted=redirected,
+            verify=verify,
+            fresh=fresh,
+        ),
+    )
+
+
+def test_recusal(app, world):
+    from refportal.reviews.models import Recusal
+
+    reviewer = staff(app, "rev@example.org")
+    url = f"/review/applications/{world['application_id']}"
+
+    def verify(data):
+        [(reason,)] = rows(app, sa.select(Recusal.reason))
+        assert reason == " ".join(clean(data["reason"]).split())[:500]
+
+    def reset():
+        with app.app_context():
+            db.session.execute(sa.delete(Recusal))
+            db.session.commit()
+
+    def accepted(response) -> bool:
+        return response.status_code == 302 and rows(app, sa.select(Recusal.id)) != []
+
+    run_case(
+        app,
+        FormCase(
+            "recusal",
+            f"{url}/recuse",
+            {"reason": "I supervised the applicant"},
+            ["reason"],
+            reviewer,
+            snapshot=lambda: rows(app, sa.select(Recusal.id, Recusal.reason)),
+            accepted=accepted,
+            verify=verify,
+            reset=reset,
+            form_page=url,
+        ),
+    )
+
+
 def submitted(app, world) -> int:
     from refportal.applications.models import ApplicationStatus
 
     with app.app_context():
+        from refportal.reviews.models import ReviewAssignment
+
         application = db.session.get(Application, world["application_id"])
         application.status = ApplicationStatus.SUBMITTED
+        reviewer = db.session.scalars(sa.select(User).where(User.email == "rev@example.org")).one()
+        db.session.add(ReviewAssignment(application_id=application.id, reviewer_id=reviewer.id))  # its reviewer
         db.session.commit()
     return world["application_id"]
 
