@@ -103,6 +103,14 @@ def test_markup_everywhere_is_escaped_everywhere(app, outbox):
     reviewer = Browser(app.test_client())
     reviewer.login("rev@example.org")
     application_id = location.rsplit("/", 1)[-1]
+    with app.app_context():  # the file's reviewer
+        from refportal.accounts.models import User
+        from refportal.extensions import db
+        from refportal.reviews.models import ReviewAssignment
+
+        rev = db.session.query(User).filter_by(email="rev@example.org").one()
+        db.session.add(ReviewAssignment(application_id=int(application_id), reviewer_id=rev.id))
+        db.session.commit()
     file_url = f"/review/applications/{application_id}"
     reviewer.submit(
         f"{file_url}/review",
