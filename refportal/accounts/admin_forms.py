@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import EmailField, HiddenField, SelectField, StringField
-from wtforms.validators import AnyOf, DataRequired, Length
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from refportal.accounts.models import Role
 from refportal.forms import SingleLine, ValidEmail, choices, strip_text
@@ -21,6 +21,11 @@ class InviteForm(FlaskForm):
         validators=[DataRequired("Enter the e-mail address."), Length(max=254), ValidEmail()],
     )
     role = SelectField("Role", choices=STAFF_ROLES, validators=[DataRequired("Choose a role.")])
+    organisation = StringField(
+        "Organisation (optional: they will not review applicants who work there)",
+        filters=[strip_text],
+        validators=[Optional(), Length(max=160), SingleLine()],
+    )
 
 
 class RoleForm(FlaskForm):

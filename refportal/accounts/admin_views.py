@@ -54,6 +54,7 @@ def invite():
             email=form.email.data,
             name=form.name.data,
             role=Role(form.role.data),
+            organisation=form.organisation.data or None,
             actor=current_user,
         )
         if done:

@@ -28,6 +28,9 @@ class User(UserMixin, Base):
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A reviewer's or administrator's organisation (given at invitation): a reviewer working where the
+    # applicant works has a conflict of interest with their file.
+    organisation: Mapped[str | None] = mapped_column(sa.String(160))
     # Part of the session's user id: raising it ends every session (logout, new password).
     session_version: Mapped[int] = mapped_column(default=1, server_default=sa.text("1"))
 

@@ -183,7 +183,7 @@ def create_user(*, email: str, name: str, role: Role, password: str) -> User:
     return user
 
 
-def invite_staff(*, email: str, name: str, role: Role, actor: User) -> User:
+def invite_staff(*, email: str, name: str, role: Role, actor: User, organisation: str | None = None) -> User:
     """Create a reviewer or admin account and e-mail them a link to choose their password."""
     if role is Role.APPLICANT:
         raise Refused("Invite reviewers and administrators here; applicants register themselves.", field="role")
@@ -191,7 +191,13 @@ def invite_staff(*, email: str, name: str, role: Role, actor: User) -> User:
     if find_user_by_email(email) is not None:
         raise Refused(f"An account for {email} already exists: change its role instead.", field="email")
     # A random password nobody knows: the account is usable once the invitee chooses their own.
-    user = User(email=email, name=name, role=role, password_hash=hash_password(secrets.token_urlsafe(32)))
+    user = User(
+        email=email,
+        name=name,
+        role=role,
+        organisation=" ".join(organisation.split())[:160] or None if organisation else None,
+        password_hash=hash_password(secrets.token_urlsafe(32)),
+    )
     db.session.add(user)
     db.session.flush()
     token = make_token("account-invite", {"uid": user.id, "pw": fingerprint(user.password_hash)})

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, RadioField, SelectField
-from wtforms.validators import DataRequired, InputRequired, NumberRange
+from wtforms import BooleanField, DecimalField, RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from refportal.applications.categories import (
     CATEGORIES,
@@ -12,7 +12,7 @@ from refportal.applications.categories import (
     MentorTrack,
 )
 from refportal.applications.services import MAX_HOURS, MAX_WORK_YEARS
-from refportal.forms import OptionalChoice, WholeNumber, choices
+from refportal.forms import OptionalChoice, SingleLine, WholeNumber, choices, strip_text
 
 
 class ApplicationForm(FlaskForm):
@@ -64,6 +64,11 @@ class EligibilityForm(FlaskForm):
             InputRequired("Enter your reflective supervision/consultation hours (0 if none)."),
             NumberRange(0, MAX_HOURS, f"Enter a number of hours between 0 and {MAX_HOURS:,}."),
         ],
+    )
+    employer = StringField(
+        "Where you work now (optional: a reviewer from the same organisation will not review your file)",
+        filters=[strip_text],
+        validators=[Optional(), Length(max=160), SingleLine()],
     )
 
 

@@ -91,6 +91,7 @@ class Application(Base):
     work_years: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
     training_hours: Mapped[int | None] = mapped_column()
     rsc_hours: Mapped[int | None] = mapped_column()
+    employer: Mapped[str | None] = mapped_column(sa.String(160))  # where the applicant works now (optional)
     eligibility_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     applicant: Mapped[User] = relationship()

@@ -99,8 +99,10 @@ def record_eligibility(
     work_years: Decimal,
     training_hours: int,
     rsc_hours: int,
+    employer: str | None = None,
 ) -> None:
-    """Store the applicant's education, experience and hours for the eligibility check."""
+    """Store the applicant's education, experience and hours for the eligibility check (and where they
+    work, for reviewers' conflicts of interest)."""
     if not application.is_editable:
         raise Refused("This application can no longer be changed.")
     if not 0 <= work_years <= MAX_WORK_YEARS:
@@ -112,6 +114,7 @@ def record_eligibility(
     application.work_years = work_years
     application.training_hours = training_hours
     application.rsc_hours = rsc_hours
+    application.employer = " ".join(employer.split())[:160] or None if employer else None
     application.eligibility_recorded_at = utcnow()
     record("application.eligibility_recorded", obj=application, actor=actor)
 

@@ -132,6 +132,7 @@ def eligibility(application_id: int):
             work_years=form.work_years.data,
             training_hours=form.training_hours.data,
             rsc_hours=form.rsc_hours.data,
+            employer=form.employer.data or None,
         )
         if done:
             flash_success("Eligibility saved.")
@@ -148,6 +149,7 @@ def _eligibility_data(application: Application) -> SimpleNamespace | None:
         work_years=recorded.work_years,
         training_hours=recorded.training_hours,
         rsc_hours=recorded.rsc_hours,
+        employer=application.employer or "",
     )
 
 

@@ -28,14 +28,18 @@ from refportal.reviews.models import Recusal, Review, ReviewAssignment, ReviewRo
 
 def conflicts_of(application: Application, reviewers: Iterable[User]) -> dict[int, list[str]]:
     """For each reviewer, why they may not review this file (empty: none). Causes: they are the
-    applicant; their address is one of the applicant's referees (on any application, in any state);
-    they recused themselves. Two statements whatever the number of reviewers."""
+    applicant; they work at the organisation the applicant gave as their employer; their address is one
+    of the applicant's referees (on any application, in any state); they recused themselves. Two
+    statements whatever the number of reviewers."""
     reviewers = list(reviewers)
     causes: dict[int, list[str]] = {reviewer.id: [] for reviewer in reviewers}
     by_email = {reviewer.email.lower(): reviewer.id for reviewer in reviewers}
+    employer = _organisation_key(application.employer)
     for reviewer in reviewers:
         if reviewer.id == application.applicant_id:
             causes[reviewer.id].append("is the applicant")
+        if employer and _organisation_key(reviewer.organisation) == employer:
+            causes[reviewer.id].append(f"works at the applicant's organisation ({application.employer})")
     referees = db.session.execute(
         sa.select(sa.func.lower(Reference.email), Reference.status, Reference.application_id)
         .join(Application, Reference.application_id == Application.id)
@@ -50,6 +54,11 @@ def conflicts_of(application: Application, reviewers: Iterable[User]) -> dict[in
     ):
         causes[recusal.reviewer_id].append(f"recused: {recusal.reason}")
     return causes
+
+
+def _organisation_key(name: str | None) -> str:
+    """An organisation's name as compared: case and spacing ignored."""
+    return " ".join((name or "").casefold().split())
 
 
 def conflicts_with(application: Application, reviewer: User) -> list[str]:

@@ -402,12 +402,17 @@ def test_eligibility(app, world):
         return rows(
             app,
             sa.select(
-                Application.education_level, Application.work_years, Application.training_hours, Application.rsc_hours
+                Application.education_level,
+                Application.work_years,
+                Application.training_hours,
+                Application.rsc_hours,
+                Application.employer,
             ).where(Application.id == application_id),
         )
 
     def verify(data):
-        [(level, years, training, rsc)] = snapshot()
+        [(level, years, training, rsc, employer)] = snapshot()
+        assert employer == (" ".join(data.get("employer", "").split()) or None)
         assert level.value == data["education_level"] and str(training) == data["training_hours"].strip().lstrip("+")
         assert str(rsc) == data["rsc_hours"].strip().lstrip("+") or int(rsc) == int(data["rsc_hours"])
         assert float(years) == round(float(data["work_years"]), 1)
@@ -417,8 +422,8 @@ def test_eligibility(app, world):
         FormCase(
             "eligibility",
             f"/applications/{application_id}/eligibility",
-            {"education_level": "bachelor", "work_years": "3", "training_hours": "40", "rsc_hours": "30"},
-            ["education_level", "work_years", "training_hours", "rsc_hours"],
+            {"education_level": "bachelor", "work_years": "3", "training_hours": "40", "rsc_hours": "30", "employer": ""},
+            ["education_level", "work_years", "training_hours", "rsc_hours", "employer"],
             world["applicant"],
             snapshot=snapshot,
             accepted=redirected,

@@ -303,6 +303,34 @@ def test_a_referee_of_the_applicant_cannot_read_the_ratings_or_review(app, peopl
     assert "Omar Reviewer: is one of the applicant&#39;s referees" in admin_page
 
 
+def test_a_reviewer_from_the_applicants_organisation_is_conflicted(app, people):
+    with app.app_context():
+        application = db.session.get(Application, people["application_id"])
+        application.employer = "Riverside Family Services"
+        db.session.execute(sa.delete(ReviewAssignment))
+        db.session.commit()
+    admin = logged_in(app, "admin@example.org")
+    invited = admin.submit(
+        "/admin/users/invite",
+        {
+            "name": "Rene Riverside",
+            "email": "rene@example.org",
+            "role": "reviewer",
+            "organisation": "riverside family services",
+        },
+        form_url="/admin/users",
+    )
+    assert invited.status_code == 302
+    file_url = f"/review/applications/{people['application_id']}"
+    page = admin.get(file_url).get_data(as_text=True)
+    assert "Rene Riverside: works at the applicant&#39;s organisation (Riverside Family Services)" in page
+    rene = user_id(app, "rene@example.org")
+    admin.submit(f"{file_url}/assignments", {"reviewer": str(rene)}, form_url=file_url)
+    assert "has a conflict of interest: works at the applicant" in admin.get(file_url).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ReviewAssignment.id))) == 0
+
+
 def test_a_recusal_unassigns_hides_the_ratings_and_cannot_be_made_twice(app, people):
     rita = logged_in(app, "rev@example.org")
     url = f"/review/applications/{people['application_id']}"
