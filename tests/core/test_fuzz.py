@@ -422,7 +422,13 @@ def test_eligibility(app, world):
         FormCase(
             "eligibility",
             f"/applications/{application_id}/eligibility",
-            {"education_level": "bachelor", "work_years": "3", "training_hours": "40", "rsc_hours": "30", "employer": ""},
+            {
+                "education_level": "bachelor",
+                "work_years": "3",
+                "training_hours": "40",
+                "rsc_hours": "30",
+                "employer": "",
+            },
             ["education_level", "work_years", "training_hours", "rsc_hours", "employer"],
             world["applicant"],
             snapshot=snapshot,
