@@ -105,6 +105,10 @@ def _register_blueprints(app: Flask) -> None:
     from refportal import health, main
     from refportal.accounts.admin_views import bp as admin_bp
     from refportal.accounts.views import bp as accounts_bp
+    from refportal.api import webhooks  # noqa: F401  (subscribes to audited changes)
+    from refportal.api.admin_views import bp as api_admin_bp
+    from refportal.api.views import install_api
+    from refportal.applications import changes  # noqa: F401  (subscribes to audited changes)
     from refportal.applications.views import bp as applications_bp
     from refportal.mail.console_views import bp as mail_console_bp
     from refportal.mail.hooks import hooks_bp
@@ -127,6 +131,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(hooks_bp)
     app.register_blueprint(mail_console_bp)
+    app.register_blueprint(api_admin_bp)
+    install_api(app)
     if app.config["MAIL_VIEWER"]:
         app.register_blueprint(viewer_bp)
 

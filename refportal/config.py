@@ -344,6 +344,17 @@ def _settings_from_environment(env: str, inst: Path) -> dict:
         "BOUNCE_IMAP_URL": os.environ.get("BOUNCE_IMAP_URL", "").strip() or None,
         "BOUNCE_IMAP_TIMEOUT_SECONDS": _int("BOUNCE_IMAP_TIMEOUT_SECONDS", 30),
         "BOUNCE_IMAP_INTERVAL_MINUTES": _int("BOUNCE_IMAP_INTERVAL_MINUTES", 2),
+        # The API: requests per key (Flask-Limiter syntax).
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
+        # Webhooks: the worker's attempts, the first retry's delay (doubling), the failures in a row
+        # that disable an endpoint, the socket time-out; private addresses are refused in production.
+        "WEBHOOK_MAX_ATTEMPTS": _int("WEBHOOK_MAX_ATTEMPTS", 8),
+        "WEBHOOK_RETRY_BASE_SECONDS": _int("WEBHOOK_RETRY_BASE_SECONDS", 60),
+        "WEBHOOK_DISABLE_AFTER": _int("WEBHOOK_DISABLE_AFTER", 10),
+        "WEBHOOK_TIMEOUT_SECONDS": _int("WEBHOOK_TIMEOUT_SECONDS", 10),
+        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": _bool(
+            os.environ.get("WEBHOOK_ALLOW_PRIVATE_ADDRESSES"), default=env != "production"
+        ),
         # The staff mail console: messages per page, and resends per staff member (Flask-Limiter syntax).
         "MAIL_CONSOLE_PAGE_SIZE": _int("MAIL_CONSOLE_PAGE_SIZE", 50),
         "MAIL_RESEND_LIMIT": os.environ.get("MAIL_RESEND_LIMIT", "20 per hour"),

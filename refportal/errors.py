@@ -6,6 +6,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from refportal.api.problems import is_api_request, problem, problem_for
 from refportal.extensions import db
 
 MESSAGES = {
@@ -39,6 +40,8 @@ def install_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
+        if is_api_request():
+            return problem_for(error)
         if error.code in MESSAGES:
             return _page(error.code)
         return error
@@ -49,4 +52,8 @@ def install_error_pages(app: Flask) -> None:
         if app.testing:
             raise error  # a failing test shows the real traceback, not the 500 page
         app.logger.exception("unhandled error", exc_info=error)
+        if is_api_request():
+            return problem(
+                500, "Internal Server Error", "An unexpected error stopped this request; nothing was changed."
+            )
         return _page(500)

@@ -74,6 +74,9 @@ class Application(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # When anything the API reports about the application last changed (its status, a reference's,
+    # its membership's): the order of /api/v1/applications?changed_since (refportal.applications.changes).
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the queue's order: indexes below
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decision_message: Mapped[str | None] = mapped_column(sa.Text)  # what the applicant was told

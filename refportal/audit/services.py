@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from blinker import Namespace
+
 from refportal.audit.models import AuditEvent
 from refportal.extensions import db
+
+# Sent with each AuditEvent as it is added, inside the change's transaction: what must change with it
+# (an application's changed_at, the webhook deliveries it causes) subscribes here.
+recorded = Namespace().signal("audit-recorded")
 
 
 def record(action: str, *, obj: Any, actor: Any = None, **details: Any) -> AuditEvent:
@@ -19,4 +25,5 @@ def record(action: str, *, obj: Any, actor: Any = None, **details: Any) -> Audit
         details={k: v for k, v in details.items() if v is not None},
     )
     db.session.add(event)
+    recorded.send(event)
     return event

@@ -10,7 +10,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 # One salt per purpose: a token made for one purpose never loads for another.
-PURPOSES = ("email-verify", "password-reset", "account-invite", "reference-rating", "referee-requests")
+PURPOSES = ("email-verify", "password-reset", "account-invite", "reference-rating", "referee-requests", "api-cursor")
 
 
 class TokenInvalid(Exception):

@@ -69,6 +69,17 @@ ACCESS = {
     "admin.set_active": "admin",
     "admin.roster": "admin",
     "hooks.bounces": "machine",
+    "api.Applications": "machine",
+    "api.OneApplication": "machine",
+    "api.docs": "public",
+    "api-docs.openapi_json": "public",
+    "api_admin.index": "admin",
+    "api_admin.create_key": "admin",
+    "api_admin.revoke_key": "admin",
+    "api_admin.register_endpoint": "admin",
+    "api_admin.endpoint": "admin",
+    "api_admin.enable_endpoint": "admin",
+    "api_admin.delete_endpoint": "admin",
     "mail_console.messages": "staff",
     "mail_console.message": "staff",
     "mail_console.message_html": "staff",
@@ -140,7 +151,11 @@ def world(app, outbox):
         )
         reviewer = db.session.query(User).filter_by(email="rev@example.org").one()
         assignment = ReviewAssignment(application_id=application.id, reviewer_id=reviewer.id)
-        db.session.add_all([review_round, assignment])
+        from refportal.api.models import ApiKey, WebhookEndpoint
+
+        api_key = ApiKey(name="CRM", prefix="rp_x", key_hash="0" * 64, scopes=["read:applications"])
+        endpoint = WebhookEndpoint(url="https://crm.example.org/hooks", secret="s" * 64)
+        db.session.add_all([review_round, assignment, api_key, endpoint])
         db.session.commit()
         token = link_token(reference)
         ids = {
@@ -149,6 +164,8 @@ def world(app, outbox):
             "source_id": reference.id,
             "round_id": review_round.id,
             "assignment_id": assignment.id,
+            "key_id": api_key.id,
+            "endpoint_id": endpoint.id,
             "user_id": a.id,
             "email_id": 1,
             "token": token,
@@ -171,7 +188,8 @@ def world(app, outbox):
 
 
 def denied(response) -> bool:
-    return response.status_code == 404 or (response.status_code == 302 and "/login" in response.headers["Location"])
+    # 401: an API operation asked for its key (a browser's session counts for nothing there).
+    return response.status_code in (401, 404) or (response.status_code == 302 and "/login" in response.headers["Location"])
 
 
 def requests_for(app, ids):

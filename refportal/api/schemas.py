@@ -1,0 +1,78 @@
+"""The API's request and response shapes (marshmallow): they validate requests and describe the API
+in its OpenAPI document."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from refportal.applications.categories import Credential
+from refportal.applications.models import ApplicationStatus
+from refportal.membership.models import MembershipStatus
+from refportal.references.lifecycle import ReferenceStatus
+
+MAX_PAGE = 200
+
+
+class Strict(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE  # an unknown field is an error, not silently dropped
+
+
+class ListArguments(Strict):
+    changed_since = ma.fields.AwareDateTime(
+        load_default=None,
+        metadata={"description": "Only applications changed after this moment (ISO 8601 with a time zone)."},
+    )
+    cursor = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=500),
+        metadata={"description": "The `next_cursor` of the previous page."},
+    )
+    limit = ma.fields.Integer(
+        load_default=50, validate=ma.validate.Range(1, MAX_PAGE), metadata={"description": "Items per page."}
+    )
+
+
+class Applicant(ma.Schema):
+    name = ma.fields.String(required=True)
+    email = ma.fields.Email(required=True)
+
+
+class Round(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    review_due = ma.fields.Date(required=True)
+
+
+# How many of the application's references are in each state (states with none are left out).
+ReferenceCounts = ma.Schema.from_dict(
+    {status.value: ma.fields.Integer() for status in ReferenceStatus}, name="ReferenceCounts"
+)
+
+
+class Application(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    applicant = ma.fields.Nested(Applicant, required=True)
+    credential = ma.fields.String(required=True, validate=ma.validate.OneOf([c.value for c in Credential]))
+    category = ma.fields.Integer(required=True)
+    category_name = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf([s.value for s in ApplicationStatus]))
+    round = ma.fields.Nested(Round, required=True, allow_none=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+    submitted_at = ma.fields.AwareDateTime(required=True, allow_none=True)
+    decided_at = ma.fields.AwareDateTime(required=True, allow_none=True)
+    renews_on = ma.fields.Date(
+        required=True, allow_none=True, metadata={"description": "An endorsement's renewal date (null otherwise)."}
+    )
+    membership_status = ma.fields.String(
+        required=True, allow_none=True, validate=ma.validate.OneOf([s.value for s in MembershipStatus])
+    )
+    references = ma.fields.Nested(ReferenceCounts, required=True)
+    changed_at = ma.fields.AwareDateTime(required=True)
+
+
+class ApplicationPage(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(Application), required=True)
+    next_cursor = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "Pass as `cursor` for the next page; null at the end."}
+    )

@@ -1,0 +1,165 @@
+"""/api/v1: JSON for the association's systems, authenticated by API key (Authorization: Bearer),
+described by an OpenAPI document generated from these views (flask-smorest), errors as problem
+documents."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, Response, current_app, g, render_template, request
+from flask.views import MethodView
+from flask_smorest import Api, Blueprint, abort
+
+from refportal.api import applications, keys, schemas
+from refportal.api.models import ApiKey, Scope
+from refportal.api.problems import ProblemSchema
+from refportal.extensions import csrf, db, limiter
+from refportal.security.headers import mark_no_store
+
+blp = Blueprint(
+    "api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Applications, their references' states and decisions, for the association's systems.",
+)
+csrf.exempt(blp)
+
+BEARER: list[dict[str, list[str]]] = [{"apiKey": []}]
+
+
+class RefportalApi(Api):
+    """flask-smorest's Api, with the portal's error handling (problem documents under /api/, the
+    portal's pages elsewhere: see refportal.errors) instead of its own app-wide handler."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self) -> None:
+        pass
+
+
+def install_api(app: Flask) -> None:
+    app.config.setdefault("API_TITLE", "refportal API")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    api = RefportalApi(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}}},
+            "servers": [{"url": app.config["PORTAL_BASE_URL"]}],
+        },
+    )
+    api.register_blueprint(blp)
+    app.extensions["refportal-api"] = api
+
+
+def _limit_key() -> str:
+    """Requests are counted per key (by its hash, before the key is even looked up)."""
+    return "api:" + hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest()[:32]
+
+
+limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_limit_key)(blp)
+
+
+@blp.before_request
+def _authenticate() -> None:
+    if request.endpoint in ("api.docs",):
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    key = keys.key_for(value.strip()) if scheme.lower() == "bearer" else None
+    if key is None or key.revoked_at is not None:
+        abort(401, message="Send a valid, unrevoked API key: Authorization: Bearer <key>.")
+    g.api_key = key
+
+
+@blp.after_request
+def _note_use(response: Response) -> Response:
+    key: ApiKey | None = g.get("api_key")
+    if key is not None:
+        keys.note_use(key, request.method, request.path, response.status_code)
+        db.session.commit()
+    response.headers.pop("Set-Cookie", None)
+    return mark_no_store(response)
+
+
+def requires(scope: Scope) -> Callable:
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not g.api_key.allows(scope):
+                abort(403, message=f"This key does not have the {scope.value} scope.")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+ERRORS = {
+    400: "A cursor this API did not hand out",
+    401: "No API key, or a revoked one",
+    403: "The key lacks the scope",
+    404: "No such application",
+    422: "A parameter is missing, unknown, or of the wrong type or range",
+    429: "Too many requests for this key",
+}
+
+
+def problems(*statuses: int) -> Callable:
+    """Document the problem documents an operation may answer (401, 403 and 429 always)."""
+
+    def decorator(view: Callable) -> Callable:
+        for status in sorted({401, 403, 429, *statuses}):
+            view = blp.alt_response(status, schema=ProblemSchema, description=ERRORS[status])(view)
+        return view
+
+    return decorator
+
+
+@blp.route("/applications")
+class Applications(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(schemas.ListArguments, location="query", as_kwargs=True, unknown=ma.RAISE)
+    @blp.response(200, schemas.ApplicationPage)
+    @problems(400, 422)
+    @requires(Scope.READ_APPLICATIONS)
+    def get(self, changed_since: Any, cursor: str | None, limit: int) -> dict[str, Any]:
+        """Applications in the order they last changed.
+
+        Poll with `changed_since` (or follow `next_cursor`) to see every change of status, round,
+        decision, membership or reference state once, in order."""
+        try:
+            page = applications.page_of_changes(changed_since=changed_since, cursor=cursor, limit=limit)
+        except applications.BadCursor as exc:
+            abort(400, message=str(exc))
+        return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@blp.route("/applications/<int:application_id>")
+class OneApplication(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, schemas.Application)
+    @problems(404)
+    @requires(Scope.READ_APPLICATIONS)
+    def get(self, application_id: int) -> dict[str, Any]:
+        """One application."""
+        found = applications.one_application(application_id)
+        if found is None:
+            abort(404, message=f"There is no application {application_id}.")
+        assert found is not None  # abort() raised
+        return found
+
+
+@blp.route("/docs")
+@blp.doc(hide=True)
+def docs() -> str:
+    """The API described for people: every operation, its parameters and answers (from the OpenAPI
+    document), and an example."""
+    spec = current_app.extensions["refportal-api"].spec.to_dict()
+    return render_template("api/docs.html", spec=spec, base=current_app.config["PORTAL_BASE_URL"])

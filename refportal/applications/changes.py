@@ -1,0 +1,43 @@
+"""An application's `changed_at`: moved to now by every audited change of the application, one of its
+references, or its membership, in the change's own transaction, so a system polling
+/api/v1/applications?changed_since= sees every status change exactly in order."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from refportal.applications.models import Application
+from refportal.audit.models import AuditEvent
+from refportal.audit.services import recorded
+from refportal.db import utcnow
+from refportal.extensions import db
+
+
+def application_of(event: AuditEvent) -> int | None:
+    """The application an audited change concerns, if any."""
+    from refportal.references.models import Reference
+
+    if event.object_type == Application.__tablename__:
+        return event.object_id
+    if event.object_type == Reference.__tablename__ and event.object_id is not None:
+        reference = db.session.get(Reference, event.object_id)
+        return reference.application_id if reference is not None else None
+    return None
+
+
+# The audited actions that change what the API reports (reading a file, reviews and assignments do not).
+REPORTED = ("application.", "reference.", "membership.")
+
+
+@recorded.connect
+def _move_changed_at(event: AuditEvent) -> None:
+    if not event.action.startswith(REPORTED):
+        return
+    application_id = application_of(event)
+    if application_id is not None:
+        db.session.execute(
+            sa.update(Application)
+            .where(Application.id == application_id)
+            .values(changed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import pytest
+
+from refportal.accounts.models import Role
+from refportal.api.keys import create_key
+from refportal.api.models import Scope
+from refportal.extensions import db
+from tests.factories import make_user
+from tests.reviews.conftest import make_submitted_application
+
+
+@pytest.fixture
+def api_world(app):
+    """Applicant A's submitted application (three ratings), a draft of B's, an admin, and three keys:
+    read, roster-only, and a revoked read key."""
+    with app.app_context():
+        from tests.factories import make_application
+
+        a = make_user(email="a@example.org", name="Applicant A")
+        b = make_user(email="b@example.org", name="Applicant B")
+        admin = make_user(email="admin@example.org", name="Alex Admin", role=Role.ADMIN)
+        submitted = make_submitted_application(a)
+        draft = make_application(b, category=1)
+        _, read = create_key(name="CRM", scopes=[Scope.READ_APPLICATIONS], actor=admin)
+        _, roster = create_key(name="Membership system", scopes=[Scope.WRITE_ROSTER], actor=admin)
+        revoked_key, revoked = create_key(name="Old", scopes=[Scope.READ_APPLICATIONS], actor=admin)
+        from refportal.db import utcnow
+
+        revoked_key.revoked_at = utcnow()
+        db.session.commit()
+        return {
+            "submitted": submitted.id,
+            "draft": draft.id,
+            "read": read,
+            "roster": roster,
+            "revoked": revoked,
+        }
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def make_keys(app) -> tuple[str, str]:
+    """Two read keys on `app` (for tests that build their own app)."""
+    with app.app_context():
+        admin = make_user(email="keys-admin@example.org", name="Keys Admin", role=Role.ADMIN)
+        _, first = create_key(name="One", scopes=[Scope.READ_APPLICATIONS], actor=admin)
+        _, second = create_key(name="Two", scopes=[Scope.READ_APPLICATIONS], actor=admin)
+        db.session.commit()
+        return first, second
