@@ -189,7 +189,8 @@ def world(app, outbox):
 
 def denied(response) -> bool:
     # 401: an API operation asked for its key (a browser's session counts for nothing there).
-    return response.status_code in (401, 404) or (response.status_code == 302 and "/login" in response.headers["Location"])
+    to_login = response.status_code == 302 and "/login" in response.headers["Location"]
+    return response.status_code in (401, 404) or to_login
 
 
 def requests_for(app, ids):
