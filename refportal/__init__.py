@@ -9,6 +9,7 @@ from flask import Flask
 from flask_babel import get_locale
 from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 # The package's submodules (refportal.mail, ...) share this namespace: reach extensions through it.
 from refportal import extensions as ext
@@ -27,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(TEMPLATE_FOLDER), instance_path=settings["INSTANCE_PATH"])
     app.config.from_mapping(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.url_map.converters["int"] = DatabaseId
     if app.config["PROXY_COUNT"]:
         hops = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
@@ -53,6 +55,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     run_production_checks(app, serving=click.get_current_context(silent=True) is None)
     return app
+
+
+class DatabaseId(IntegerConverter):
+    """`<int:…>` in every route: a number a database id can be (a larger one matches no route: 404,
+    rather than an error from the database)."""
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None, max: int | None = None) -> None:
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=2**31 - 1 if max is None else max)
 
 
 def hidden_fields(form) -> Markup:

@@ -10,6 +10,7 @@ from functools import wraps
 from typing import Any
 
 import marshmallow as ma
+from flask import Blueprint as FlaskBlueprint
 from flask import Flask, Response, current_app, g, render_template, request
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint, abort
@@ -54,7 +55,10 @@ def install_api(app: Flask) -> None:
             "servers": [{"url": app.config["PORTAL_BASE_URL"]}],
         },
     )
+    id_converter = app.url_map.converters["int"]
+    api.register_converter(id_converter, lambda c: {"type": "integer", "minimum": 0, "maximum": c.max})
     api.register_blueprint(blp)
+    app.register_blueprint(pages)
     app.extensions["refportal-api"] = api
 
 
@@ -68,8 +72,6 @@ limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_limit_key)
 
 @blp.before_request
 def _authenticate() -> None:
-    if request.endpoint in ("api.docs",):
-        return
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     key = keys.key_for(value.strip()) if scheme.lower() == "bearer" else None
@@ -116,7 +118,9 @@ def problems(*statuses: int) -> Callable:
 
     def decorator(view: Callable) -> Callable:
         for status in sorted({401, 403, 429, *statuses}):
-            view = blp.alt_response(status, schema=ProblemSchema, description=ERRORS[status])(view)
+            view = blp.alt_response(
+                status, schema=ProblemSchema, content_type="application/problem+json", description=ERRORS[status]
+            )(view)
         return view
 
     return decorator
@@ -156,8 +160,11 @@ class OneApplication(MethodView):
         return found
 
 
-@blp.route("/docs")
-@blp.doc(hide=True)
+# The page for people is not an operation of the API: a plain blueprint, outside the description.
+pages = FlaskBlueprint("api_pages", __name__)
+
+
+@pages.get("/api/v1/docs")
 def docs() -> str:
     """The API described for people: every operation, its parameters and answers (from the OpenAPI
     document), and an example."""

@@ -7,7 +7,7 @@ from refportal.api.keys import create_key
 from refportal.api.models import Scope
 from refportal.extensions import db
 from tests.factories import make_user
-from tests.reviews.conftest import make_submitted_application
+from tests.reviews.conftest import make_submitted_application, people  # noqa: F401  (a fixture here too)
 
 
 @pytest.fixture

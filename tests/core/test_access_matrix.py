@@ -71,7 +71,7 @@ ACCESS = {
     "hooks.bounces": "machine",
     "api.Applications": "machine",
     "api.OneApplication": "machine",
-    "api.docs": "public",
+    "api_pages.docs": "public",
     "api-docs.openapi_json": "public",
     "api_admin.index": "admin",
     "api_admin.create_key": "admin",
