@@ -1,7 +1,7 @@
 """Imports every model so the metadata is complete (for create_all, Alembic and the tests)."""
 
 from refportal.accounts.models import Role, User  # noqa: F401
-from refportal.api.models import ApiKey, WebhookDelivery, WebhookEndpoint  # noqa: F401
+from refportal.api.models import ApiKey, IdempotentRequest, WebhookDelivery, WebhookEndpoint  # noqa: F401
 from refportal.applications.models import Application, ApplicationStatus  # noqa: F401
 from refportal.audit.models import AuditEvent  # noqa: F401
 from refportal.mail.models import OutboxEmail, OutboxStatus  # noqa: F401

@@ -82,3 +82,19 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
 
     endpoint: Mapped[WebhookEndpoint] = relationship()
+
+
+class IdempotentRequest(Base):
+    """A write through the API with its Idempotency-Key: the same key and body again replays the
+    stored answer instead of doing the work twice."""
+
+    __tablename__ = "api_idempotent_request"
+    __table_args__ = (sa.UniqueConstraint("api_key_id", "idempotency_key", name="uq_api_idempotent_request"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(sa.ForeignKey("api_key.id", ondelete="CASCADE"))
+    idempotency_key: Mapped[str] = mapped_column(sa.String(100))
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[int] = mapped_column()
+    response: Mapped[dict] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
