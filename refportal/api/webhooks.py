@@ -153,7 +153,7 @@ def event_payload(event: AuditEvent, event_id: str, event_type: str) -> dict[str
     if event.object_type == "reference":
         data["reference_id"] = event.object_id
     data.update({k: v for k, v in (event.details or {}).items() if k in CARRIED_DETAILS})
-    return {"id": event_id, "type": event_type, "occurred_at": utcnow().isoformat() + "Z", "data": data}
+    return {"id": event_id, "type": event_type, "occurred_at": utcnow().isoformat(), "data": data}
 
 
 @recorded.connect

@@ -96,7 +96,7 @@ def test_an_event_reaches_the_endpoint_signed_and_once(app, people, receiver):
         second.stop()
     event = verify(secret, first)
     assert verify(other_secret, copy)["id"] == event["id"] == first["headers"]["Refportal-Event-Id"]
-    assert event["type"] == "decision.recorded"
+    assert event["type"] == "decision.recorded" and event["occurred_at"].endswith("+00:00")
     assert event["data"] == {"application_id": people["application_id"], "outcome": "endorse"}
     with app.app_context():
         deliver_webhooks()
