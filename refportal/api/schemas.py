@@ -11,6 +11,7 @@ from refportal.membership.models import MembershipStatus
 from refportal.references.lifecycle import ReferenceStatus
 
 MAX_PAGE = 200
+ROSTER_MAX_ROWS = 5_000  # per request (a larger roster goes in several requests)
 
 
 class Strict(ma.Schema):
@@ -76,3 +77,47 @@ class ApplicationPage(ma.Schema):
     next_cursor = ma.fields.String(
         required=True, allow_none=True, metadata={"description": "Pass as `cursor` for the next page; null at the end."}
     )
+
+
+class RosterRecord(Strict):
+    """One roster row, as in the CSV import (which checks it further: an address it can deliver to)."""
+
+    member_number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
+    expires_on = ma.fields.Date(required=True)
+
+
+class RosterBody(Strict):
+    rows = ma.fields.List(
+        ma.fields.Nested(RosterRecord), required=True, validate=ma.validate.Length(min=1, max=ROSTER_MAX_ROWS)
+    )
+
+
+class IdempotencyHeader(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE  # every other header of the request
+
+    idempotency_key = ma.fields.String(
+        required=True,
+        data_key="Idempotency-Key",
+        validate=ma.validate.Length(min=1, max=100),
+        metadata={"description": "Any unique string per import: a repeat with the same body replays the answer."},
+    )
+
+
+class RosterMatch(ma.Schema):
+    row = ma.fields.Integer(required=True)
+    applicant = ma.fields.String(required=True)
+
+
+class RosterConflict(ma.Schema):
+    row = ma.fields.Integer(required=True)
+    problem = ma.fields.String(required=True)
+
+
+class RosterReport(ma.Schema):
+    rows = ma.fields.Integer(required=True)
+    matched = ma.fields.List(ma.fields.Nested(RosterMatch), required=True)
+    unmatched = ma.fields.List(ma.fields.Integer(), required=True, metadata={"description": "Rows (from 0)"})
+    conflicts = ma.fields.List(ma.fields.Nested(RosterConflict), required=True)

@@ -15,11 +15,13 @@ from flask import Flask, Response, current_app, g, render_template, request
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint, abort
 
-from refportal.api import applications, keys, schemas
+from refportal.api import applications, keys, roster, schemas
 from refportal.api.models import ApiKey, Scope
 from refportal.api.problems import ProblemSchema
+from refportal.db import utc_today
 from refportal.extensions import csrf, db, limiter
 from refportal.security.headers import mark_no_store
+from refportal.web import commit
 
 blp = Blueprint(
     "api",
@@ -104,10 +106,13 @@ def requires(scope: Scope) -> Callable:
 
 
 ERRORS = {
-    400: "A cursor this API did not hand out",
+    400: "A cursor this API did not hand out, or a body that is not JSON",
     401: "No API key, or a revoked one",
     403: "The key lacks the scope",
     404: "No such application",
+    409: "The Idempotency-Key was used with another request, or the key's creator is gone",
+    413: "The request body is larger than the portal accepts",
+    415: "The body is not JSON",
     422: "A parameter is missing, unknown, or of the wrong type or range",
     429: "Too many requests for this key",
 }
@@ -158,6 +163,32 @@ class OneApplication(MethodView):
             abort(404, message=f"There is no application {application_id}.")
         assert found is not None  # abort() raised
         return found
+
+
+@blp.route("/roster")
+class Roster(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(schemas.IdempotencyHeader, location="headers", as_kwargs=True)
+    @blp.arguments(schemas.RosterBody, location="json", as_kwargs=True)
+    @blp.response(200, schemas.RosterReport)
+    @problems(400, 409, 413, 415, 422)
+    @requires(Scope.WRITE_ROSTER)
+    def post(self, idempotency_key: str, rows: list[dict[str, str]]) -> Any:
+        """Import membership roster rows: the same rows, checks, matching and conflict rules as the CSV
+        import, and the same report (rows counted from 0). Rows with faults refuse the whole request
+        (422, by row); a repeat with the same Idempotency-Key and body replays the first answer."""
+        key: ApiKey = g.api_key
+        outcome = commit(
+            lambda: roster.import_records(records=rows, key=key, idempotency_key=idempotency_key, today=utc_today())
+        )
+        if outcome.refusal is not None:
+            abort(409, message=outcome.refusal.message)
+        answer = outcome.result
+        assert answer is not None
+        if answer.status != 200:
+            db.session.rollback()
+            abort(answer.status, message="Some rows cannot be imported: nothing was changed.", errors=answer.body)
+        return answer.body
 
 
 # The page for people is not an operation of the API: a plain blueprint, outside the description.

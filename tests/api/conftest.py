@@ -25,6 +25,7 @@ def api_world(app):
         _, read = create_key(name="CRM", scopes=[Scope.READ_APPLICATIONS], actor=admin)
         _, roster = create_key(name="Membership system", scopes=[Scope.WRITE_ROSTER], actor=admin)
         revoked_key, revoked = create_key(name="Old", scopes=[Scope.READ_APPLICATIONS], actor=admin)
+        _, both = create_key(name="Everything", scopes=list(Scope), actor=admin)
         from refportal.db import utcnow
 
         revoked_key.revoked_at = utcnow()
@@ -35,6 +36,7 @@ def api_world(app):
             "read": read,
             "roster": roster,
             "revoked": revoked,
+            "all": both,
         }
 
 

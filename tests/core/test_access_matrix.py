@@ -71,6 +71,7 @@ ACCESS = {
     "hooks.bounces": "machine",
     "api.Applications": "machine",
     "api.OneApplication": "machine",
+    "api.Roster": "machine",
     "api_pages.docs": "public",
     "api-docs.openapi_json": "public",
     "api_admin.index": "admin",

@@ -1,0 +1,104 @@
+"""POST /api/v1/roster: the CSV import's rows and rules as JSON, once per Idempotency-Key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from refportal.audit.models import AuditEvent
+from refportal.db import utc_today
+from refportal.extensions import db
+from refportal.membership.models import MembershipDeclaration, MembershipStatus
+from tests.api.conftest import bearer
+from tests.api.test_api import problem_of
+
+VALID_UNTIL = (utc_today() + timedelta(days=300)).isoformat()
+
+
+def rows(*extra: dict) -> list[dict]:
+    return [
+        {"member_number": "IO-1", "email": "a@example.org", "name": "Applicant A", "expires_on": VALID_UNTIL},
+        {"member_number": "IO-999", "email": "x@example.org", "name": "Nobody", "expires_on": VALID_UNTIL},
+        *extra,
+    ]
+
+
+def post(client, key: str, body, idempotency_key: str | None = "import-1", **kwargs):
+    headers = bearer(key)
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    if isinstance(body, (bytes, str)):
+        return client.post("/api/v1/roster", headers=headers, data=body, content_type="application/json")
+    return client.post("/api/v1/roster", headers=headers, json=body, **kwargs)
+
+
+def status_of_a(app) -> MembershipStatus:
+    with app.app_context():
+        return db.session.scalars(sa.select(MembershipDeclaration.status)).first()
+
+
+def test_rows_are_matched_like_the_csv_import_and_reported(app, api_world, client):
+    response = post(client, api_world["roster"], {"rows": rows()})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json() == {
+        "rows": 2,
+        "matched": [{"row": 0, "applicant": "Applicant A"}],
+        "unmatched": [1],
+        "conflicts": [],
+    }
+    assert status_of_a(app) is MembershipStatus.VERIFIED
+    with app.app_context():
+        actions = db.session.scalars(sa.select(AuditEvent.action)).all()
+    assert "membership.roster_imported" in actions and "api_key.roster_imported" in actions
+
+
+def test_the_same_idempotency_key_replays_the_answer_and_imports_once(app, api_world, client):
+    first = post(client, api_world["roster"], {"rows": rows()})
+    again = post(client, api_world["roster"], {"rows": rows()})
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    with app.app_context():
+        imports = db.session.scalar(
+            sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "membership.roster_imported")
+        )
+    assert imports == 1
+    other = post(client, api_world["roster"], {"rows": rows()[:1]})
+    assert "used with another request" in problem_of(other, 409)["detail"]
+
+
+def test_rows_with_faults_refuse_the_request_by_row_and_change_nothing(app, api_world, client):
+    # The CSV import's own check (an address it can deliver to) refuses what the JSON schema lets by.
+    bad = rows({"member_number": "IO-2", "email": "someone@localhost", "name": "X", "expires_on": VALID_UNTIL})
+    body = problem_of(post(client, api_world["roster"], {"rows": bad}), 422)
+    assert [p["row"] for p in body["errors"]["problems"]] == [2]
+    assert "someone@localhost" in body["errors"]["problems"][0]["problem"]
+    # Faults the schema sees are refused with the field of the row.
+    bad = rows({"member_number": "IO-2", "email": "not an address", "name": "", "expires_on": "31/12/2030"})
+    body = problem_of(post(client, api_world["roster"], {"rows": bad}, idempotency_key="import-2"), 422)
+    assert set(body["errors"]["json"]["rows"]["2"]) == {"email", "name", "expires_on"}
+    assert status_of_a(app) is MembershipStatus.DECLARED
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"{not json", 400),
+        ({"rows": []}, 422),
+        ({"rows": "IO-1"}, 422),
+        ({"rows": [{"member_number": 7, "email": "a@example.org", "name": "A", "expires_on": "2030-01-01"}]}, 422),
+        ({"rows": [{"member_number": "IO-1"}]}, 422),
+        ({"rows": rows(), "extra": True}, 422),
+        ({"rows": [{**rows()[0], "note": "unknown field"}]}, 422),
+        ({"rows": [rows()[0]] * 5001}, 422),
+    ],
+)
+def test_malformed_bodies_are_problems_and_change_nothing(app, api_world, client, body, status):
+    problem_of(post(client, api_world["roster"], body), status)
+    assert status_of_a(app) is MembershipStatus.DECLARED
+
+
+def test_the_idempotency_key_is_required_and_the_scope_too(app, api_world, client):
+    assert "Idempotency-Key" in str(problem_of(post(client, api_world["roster"], {"rows": rows()}, None), 422))
+    problem_of(post(client, api_world["read"], {"rows": rows()}), 403)
+    assert status_of_a(app) is MembershipStatus.DECLARED
