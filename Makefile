@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app refportal
 
-.PHONY: install run test lint bench system-packages translations clean
+.PHONY: install run test lint bench system-packages node-packages translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,10 +56,25 @@ system-packages:
 	    status=$$?; rm -f /usr/sbin/policy-rc.d; exit $$status; \
 	  else echo "Missing$$missing and cannot install here: those tests will be skipped"; fi; fi
 
+# pa11y (axe-core and HTML_CodeSniffer runners) for tests/e2e/test_pa11y.py: the versions locked in
+# tests/e2e/pa11y/ installed from the npm registry into .node/ (git-ignored), reinstalled when the lock
+# changes. Puppeteer downloads no browser (PUPPETEER_SKIP_DOWNLOAD, no install scripts): the test points
+# it at Debian's Chromium. Without npm the step says so and the test is skipped (a failure under
+# REFPORTAL_REQUIRE_ALL=1).
+NODE_DIR := .node
+PA11Y_FILES := tests/e2e/pa11y/package.json tests/e2e/pa11y/package-lock.json
+$(NODE_DIR)/.installed: $(PA11Y_FILES)
+	@if command -v npm >/dev/null 2>&1; then \
+	  mkdir -p $(NODE_DIR) && cp $(PA11Y_FILES) $(NODE_DIR)/ && \
+	  cd $(NODE_DIR) && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && \
+	  touch .installed; \
+	else echo "npm is missing: pa11y is not installed and its test will be skipped"; fi
+node-packages: $(NODE_DIR)/.installed
+
 # Two pytest-xdist workers (a module stays on one worker; on PostgreSQL each has its own database,
 # test_gw0 and test_gw1 beside TEST_DATABASE_URL's). PYTEST_ARGS= runs it in one process.
 PYTEST_ARGS ?= -n 2 --dist loadfile
-test: install system-packages
+test: install system-packages node-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # ruff (lint: pycodestyle, pyflakes, bugbear, imports, pyupgrade, simplify; and the formatter) and mypy.
@@ -74,4 +89,4 @@ bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) $(NODE_DIR) instance .pytest_cache

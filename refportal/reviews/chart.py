@@ -1,4 +1,10 @@
-"""The matrix as an inline SVG bar chart, laid out here so the template only draws."""
+"""The matrix as a bar chart, laid out here so the template only draws.
+
+Every word and number of the chart (domain labels, the scale's ticks, the legend) is HTML text, so its
+contrast is that of the page's own text and any checker can measure it; the bars, the grid and the
+mean marks are one small SVG per domain, stretched to the width of the plot column (the x axis runs
+from 0 to `plot_width`, `POINT_WIDTH` units per scale point; heights are in pixels).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,10 @@ from dataclasses import dataclass
 from refportal.references.rating_form import DOMAINS, SCALE
 from refportal.reviews.aggregation import Matrix
 
-LABEL_WIDTH = 240
-POINT_WIDTH = 60  # pixels per scale point
+POINT_WIDTH = 60  # x units per scale point
 BAR_HEIGHT = 12
 BAR_GAP = 3
 ROW_PADDING = 12
-TOP = 24
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,6 @@ class Bar:
 @dataclass(frozen=True)
 class Row:
     label: str
-    y: int
     height: int
     bars: tuple[Bar, ...]
     mean_x: int | None
@@ -35,19 +38,17 @@ class Row:
 
 @dataclass(frozen=True)
 class Chart:
-    width: int
-    height: int
+    plot_width: int
     rows: tuple[Row, ...]
-    ticks: tuple[tuple[int, str], ...]
+    ticks: tuple[tuple[int, str], ...]  # (x, label): a grid line in each row, the label above the plot
     legend: tuple[tuple[int, str], ...]
-    plot_x: int
 
 
 def build_chart(matrix: Matrix) -> Chart:
     top_score = len(SCALE)
     series = len(matrix.columns) or 1
-    row_height = series * (BAR_HEIGHT + BAR_GAP) + ROW_PADDING
-    rows, y = [], TOP
+    row_height = series * (BAR_HEIGHT + BAR_GAP) - BAR_GAP + ROW_PADDING
+    rows = []
     for domain in DOMAINS:
         bars = []
         for index, column in enumerate(matrix.columns):
@@ -56,8 +57,8 @@ def build_chart(matrix: Matrix) -> Chart:
                 continue
             bars.append(
                 Bar(
-                    LABEL_WIDTH,
-                    y + index * (BAR_HEIGHT + BAR_GAP),
+                    0,
+                    ROW_PADDING // 2 + index * (BAR_HEIGHT + BAR_GAP),
                     round(cell.mean * POINT_WIDTH),
                     index,
                     f"{column.reference.name}: {cell.mean:.2f}",
@@ -65,15 +66,8 @@ def build_chart(matrix: Matrix) -> Chart:
             )
         mean = matrix.domain_means[domain.key]
         rows.append(
-            Row(
-                str(domain.title),
-                y,
-                row_height,
-                tuple(bars),
-                None if mean is None else LABEL_WIDTH + round(mean * POINT_WIDTH),
-            )
+            Row(str(domain.title), row_height, tuple(bars), None if mean is None else round(mean * POINT_WIDTH))
         )
-        y += row_height
-    ticks = tuple((LABEL_WIDTH + n * POINT_WIDTH, str(n)) for n in range(top_score + 1))
+    ticks = tuple((n * POINT_WIDTH, str(n)) for n in range(top_score + 1))
     legend = tuple((index, column.reference.name) for index, column in enumerate(matrix.columns))
-    return Chart(LABEL_WIDTH + top_score * POINT_WIDTH + 20, y + 10, tuple(rows), ticks, legend, LABEL_WIDTH)
+    return Chart(top_score * POINT_WIDTH, tuple(rows), ticks, legend)

@@ -78,3 +78,24 @@ def portal(make_app, smtp_server):
     yield Portal(url, app, smtp_server)
     server.shutdown()
     thread.join(5)
+
+
+@pytest.fixture
+def demo(portal):
+    """The live portal holding `flask seed-demo`'s accounts and applications (password DEMO_PASSWORD);
+    returns the id of Fay's application: submitted, three ratings, so its file has the chart."""
+    import sqlalchemy as sa
+
+    from refportal.accounts.models import User
+    from refportal.applications.models import Application
+    from refportal.demo import seed_demo_data
+    from refportal.extensions import db
+
+    with portal.app.app_context():
+        seed_demo_data()
+        db.session.commit()
+        return db.session.scalar(
+            sa.select(Application.id)
+            .join(User, Application.applicant_id == User.id)
+            .where(User.email == "fay@example.org")
+        )
