@@ -1,6 +1,7 @@
 """The reviewer's and the administrator's pages on a wide and a phone-sized screen: axe-core finds no
-violation on the queue, an application file with its chart, the accounts, the roster upload and the
-mail console (a message too); the queue and the file use the width of the screen."""
+violation on the queue, an application file with its chart, the accounts, the roster upload, the rounds
+(one round too), "My files", the API page and the mail console (a message too); the queue and the file use
+the width of the screen, and no page scrolls sideways (a wide table scrolls in its own region)."""
 
 from __future__ import annotations
 
@@ -57,10 +58,25 @@ def test_staff_pages_pass_axe_and_fit_the_screen(chromium, portal, demo, width):
     check_page(admin, f"application file for an administrator at {width} px")
     admin.goto(f"{portal.url}/admin/users")
     check_page(admin, f"admin accounts at {width} px")
+    assert page_width(admin) <= width
+    admin.goto(f"{portal.url}/review/rounds")
+    check_page(admin, f"review rounds at {width} px")
+    assert page_width(admin) <= width
+    admin.locator("main table a[href*='/review/rounds/']").first.click()
+    admin.wait_for_selector("main h1")
+    check_page(admin, f"a round at {width} px")
+    assert page_width(admin) <= width
+    admin.goto(f"{portal.url}/admin/api/")
+    check_page(admin, f"API keys and webhooks at {width} px")
+    assert page_width(admin) <= width
+    reviewer.goto(f"{portal.url}/review/mine")
+    check_page(reviewer, f"my assigned files at {width} px")
+    assert page_width(reviewer) <= width
     admin.goto(f"{portal.url}/admin/roster")
     check_page(admin, f"admin roster upload at {width} px")
     admin.goto(f"{portal.url}/staff/mail")
     check_page(admin, f"mail console at {width} px")
+    assert page_width(admin) <= width
     admin.locator("table.mail-console a[href*='/staff/mail/']").first.click()
     admin.wait_for_selector("main h1")
     check_page(admin, f"mail console message at {width} px")
