@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from flask_login import current_user
 
 from refportal.accounts.models import Role
+from refportal.applications.completeness import completeness_of
 from refportal.applications.eligibility import evaluate_eligibility
 from refportal.applications.services import fees_for
 from refportal.audit.services import record
@@ -173,6 +174,7 @@ def _render_file(
         review_form=review_form,
         decision_form=decision_form or DecisionForm(prefix="decision"),
         verification_form=verification_form or VerificationForm(),
+        completeness=completeness_of(application, today, current_app.config["ELIGIBILITY_REQUIREMENTS"]),
         is_admin=current_user.role is Role.ADMIN,
         outcomes=Outcome,
     )
