@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import itertools
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from flask import current_app
 
 from refportal.accounts.models import Role
+from refportal.applications.categories import Credential
 from refportal.applications.completeness import Progress, completeness_of
 from refportal.applications.models import Application
 from refportal.db import utc_today
@@ -139,3 +141,37 @@ def test_the_applicant_and_the_reviewer_see_the_same_verdict(app, files):
         listed = admin.get("/review/?completeness=complete").get_data(as_text=True)
         link = f'href="/review/applications/{application_id}"'
         assert (link in listed) is (membership == "will_join_confirmed")
+
+
+def test_the_queue_reads_the_eligibility_thresholds_as_the_checklist_does(app):
+    """Every category and mentor track against education, years of work and hours around the thresholds:
+    the SQL the queue uses and the applicant's eligibility check give the same answer."""
+    import sqlalchemy as sa
+
+    from refportal.applications.categories import EducationLevel, MentorTrack
+    from refportal.applications.eligibility import eligible_clause, evaluate_eligibility, is_eligible
+    from refportal.db import utcnow
+
+    tracks = [(1, None), (2, None), (3, None), *((4, track) for track in MentorTrack)]
+    grid = itertools.product(
+        tracks, EducationLevel, ("1.5", "2", "40"), ((29, 0), (30, 23), (30, 24), (48, 49), (48, 50))
+    )
+    with app.app_context():
+        applicant = make_user()
+        applications = []
+        for (category, track), education, years, (training, rsc) in grid:
+            application = Application(
+                applicant=applicant, credential=Credential.IMH_E, category=category, mentor_track=track
+            )
+            application.education_level, application.work_years = education, Decimal(years)
+            application.training_hours, application.rsc_hours = training, rsc
+            application.eligibility_recorded_at = utcnow()
+            applications.append(application)
+        applications.append(Application(applicant=applicant, credential=Credential.IMH_E, category=2))
+        db.session.add_all(applications)
+        db.session.commit()
+        requirements = current_app.config["ELIGIBILITY_REQUIREMENTS"]
+        in_sql = set(db.session.scalars(sa.select(Application.id).where(eligible_clause(requirements))))
+        in_python = {a.id for a in applications if is_eligible(evaluate_eligibility(a, requirements))}
+        assert in_sql == in_python
+        assert 0 < len(in_python) < len(applications)  # both answers occur
