@@ -7,7 +7,7 @@ from datetime import date
 from refportal.accounts.models import User
 from refportal.applications.models import Application
 from refportal.audit.services import record
-from refportal.db import utcnow
+from refportal.db import utc_today, utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.membership.models import (
@@ -82,7 +82,7 @@ def verify_membership(
     actor: User,
     verified: bool,
     note: str,
-    today: date,
+    today: date | None = None,
     member_number: str | None = None,
     expires_on: date | None = None,
 ) -> MembershipDeclaration:
@@ -111,7 +111,7 @@ def verify_membership(
             )
         if expires_on is None:
             raise Refused("Enter the date the new membership expires.", field="expires_on")
-        if expires_on < today:
+        if expires_on < (today or utc_today()):
             raise Refused(
                 f"A membership that expired on {expires_on:%d %B %Y} cannot be confirmed.", field="expires_on"
             )
