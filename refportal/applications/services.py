@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -11,7 +10,7 @@ from flask import current_app
 
 from refportal.accounts.models import User
 from refportal.applications.categories import CATEGORIES, MENTOR_CATEGORY, Credential, EducationLevel, MentorTrack
-from refportal.applications.eligibility import evaluate_eligibility, is_eligible
+from refportal.applications.completeness import Completeness, completeness_of
 from refportal.applications.fees import FeeBreakdown, fee_breakdown
 from refportal.applications.models import (
     ACTIVE_STATUSES,
@@ -23,11 +22,8 @@ from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
-from refportal.membership.models import MembershipKind, MembershipStatus
 from refportal.membership.services import membership_fee_due
 from refportal.references.closing import cancel_requests
-from refportal.references.models import ReferenceStatus
-from refportal.references.nomination import REFERENCES_PER_APPLICATION, active_references, counted_references
 from refportal.reviews.rounds import join_round
 
 
@@ -136,65 +132,17 @@ def fees_for(application: Application, today: date) -> FeeBreakdown:
     )
 
 
-@dataclass(frozen=True)
-class ChecklistItem:
-    label: str
-    done: bool
-    detail: str
-
-
-def application_checklist(application: Application, today: date) -> list[ChecklistItem]:
-    """What the application still needs before it can be submitted."""
-    checks = evaluate_eligibility(application, current_app.config["ELIGIBILITY_REQUIREMENTS"])
-    if not application.eligibility_recorded:
-        eligibility = ChecklistItem("Eligibility", False, "Not recorded yet")
-    elif is_eligible(checks):
-        eligibility = ChecklistItem("Eligibility", True, "Every requirement is met")
-    else:
-        unmet = ", ".join(c.label.lower() for c in checks if not c.met)
-        eligibility = ChecklistItem("Eligibility", False, f"Not met: {unmet}")
-
-    declaration = application.membership
-    if declaration is None:
-        membership = ChecklistItem("Membership", False, "Not declared yet")
-    else:
-        status = declaration.status_on(today)
-        if declaration.kind is MembershipKind.WILL_JOIN:
-            membership = ChecklistItem("Membership", True, "You will join: the membership fee is added")
-        else:
-            membership = ChecklistItem(
-                "Membership",
-                status in (MembershipStatus.DECLARED, MembershipStatus.VERIFIED),
-                f"{declaration.association_label}: {status.label.lower()}",
-            )
-    return [eligibility, membership, _references_item(application)]
-
-
-def _references_item(application: Application) -> ChecklistItem:
-    active = active_references(application)
-    counted = len(counted_references(application))
-    if not active:
-        return ChecklistItem("References", False, f"Not yet nominated (0 of {REFERENCES_PER_APPLICATION})")
-    if counted == REFERENCES_PER_APPLICATION:
-        return ChecklistItem("References", True, "Three ratings are in")
-    waiting = sum(1 for r in active if r.status is ReferenceStatus.NOMINATED)
-    detail = f"{counted} of {REFERENCES_PER_APPLICATION} ratings in"
-    if len(active) < REFERENCES_PER_APPLICATION:
-        detail += f"; {len(active)} of {REFERENCES_PER_APPLICATION} referees nominated"
-    elif waiting:
-        detail += "; requests not sent yet"
-    return ChecklistItem("References", False, detail)
-
-
-def ready_to_submit(checklist: list[ChecklistItem]) -> bool:
-    return all(item.done for item in checklist)
+def file_completeness(application: Application, today: date) -> Completeness:
+    """The application's checklist: what is done, waiting for verification, or still to do (see
+    refportal.applications.completeness, the rule the reviewers' file and queue read too)."""
+    return completeness_of(application, today, current_app.config["ELIGIBILITY_REQUIREMENTS"])
 
 
 def submit_application(*, application: Application, actor: User, today: date) -> None:
-    """Send the application for review once every checklist item is done; references lock."""
+    """Send the application for review once nothing on the checklist is left to do; references lock."""
     if not application.is_editable:
         raise Refused("This application has been submitted already.")
-    missing = [item for item in application_checklist(application, today) if not item.done]
+    missing = file_completeness(application, today).missing
     if missing:
         raise Refused("Not ready to submit yet: " + "; ".join(f"{i.label.lower()} ({i.detail})" for i in missing) + ".")
     application.status = ApplicationStatus.SUBMITTED

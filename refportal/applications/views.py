@@ -53,8 +53,7 @@ def dashboard():
     today = utc_today()
     rows = []
     for application in applications:
-        checklist = services.application_checklist(application, today)
-        rows.append((application, checklist, services.ready_to_submit(checklist)))
+        rows.append((application, services.file_completeness(application, today)))
     return render_template("applications/dashboard.html", rows=rows)
 
 
@@ -97,14 +96,12 @@ def show(application_id: int):
     """One application: details, fees, eligibility, membership, references, checklist."""
     application = owned_application(application_id)
     today = utc_today()
-    checklist = services.application_checklist(application, today)
     return render_template(
         "applications/show.html",
         application=application,
         fees=services.fees_for(application, today),
         checks=evaluate_eligibility(application, _requirements()),
-        checklist=checklist,
-        ready=services.ready_to_submit(checklist),
+        completeness=services.file_completeness(application, today),
         membership_status=application.membership.status_on(today) if application.membership else None,
         withdraw_form=WithdrawForm(),
         review_round=db.session.get(ReviewRound, application.review_round_id) if application.review_round_id else None,
@@ -166,13 +163,11 @@ def submit(application_id: int):
         if done:
             flash_success("Your application is submitted for review. Its references can no longer be changed.")
             return redirect(url_for("applications.show", application_id=application.id))
-    checklist = services.application_checklist(application, utc_today())
     return render_template(
         "applications/submit.html",
         application=application,
         form=form,
-        checklist=checklist,
-        ready=services.ready_to_submit(checklist),
+        completeness=services.file_completeness(application, utc_today()),
     )
 
 

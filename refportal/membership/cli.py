@@ -33,7 +33,8 @@ def import_command(path: str, admin_email: str) -> None:
     report = import_roster(rows=rows, actor=admin, today=utc_today())
     db.session.commit()
     click.echo(f"matched {len(report.matched)}, unmatched {len(report.unmatched)}, conflicts {len(report.conflicts)}")
-    for line, why in report.conflicts:
-        click.echo(f"  conflict, line {line}: {why}")
+    for conflict in report.conflicts:
+        where = f" (application #{conflict.application_id})" if conflict.application_id else ""
+        click.echo(f"  conflict, line {conflict.line}{where}: {conflict.why}")
     if report.unmatched:
         click.echo("  unmatched lines: " + ", ".join(str(n) for n in report.unmatched))

@@ -83,6 +83,17 @@ class MembershipDeclaration(Base):
             return MembershipStatus.EXPIRED
         return self.status
 
+    @classmethod
+    def status_on_is(cls, wanted: MembershipStatus, today: date) -> sa.ColumnElement[bool]:
+        """`status_on(today) is wanted`, in SQL (a declaration left out by an outer join matches none)."""
+        lapsed = sa.and_(cls.expires_on.is_not(None), cls.expires_on < today)
+        current_states = (MembershipStatus.DECLARED, MembershipStatus.VERIFIED)
+        if wanted is MembershipStatus.EXPIRED:
+            return sa.or_(cls.status == MembershipStatus.EXPIRED, sa.and_(cls.status.in_(current_states), lapsed))
+        if wanted in current_states:
+            return sa.and_(cls.status == wanted, sa.not_(lapsed))
+        return cls.status == wanted
+
     def is_current_on(self, today: date) -> bool:
         """A current individual membership: the membership fee is not owed."""
         return self.kind is MembershipKind.CURRENT_MEMBER and self.status_on(today) in (

@@ -7,7 +7,7 @@ from datetime import date
 from refportal.accounts.models import User
 from refportal.applications.models import Application
 from refportal.audit.services import record
-from refportal.db import utcnow
+from refportal.db import utc_today, utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.membership.models import (
@@ -76,22 +76,57 @@ def declare_membership(
     return declaration
 
 
-def verify_membership(*, application: Application, actor: User, verified: bool, note: str) -> MembershipDeclaration:
-    """A reviewer's check of the declared membership: verified or rejected, with a note."""
+def verify_membership(
+    *,
+    application: Application,
+    actor: User,
+    verified: bool,
+    note: str,
+    today: date | None = None,
+    member_number: str | None = None,
+    expires_on: date | None = None,
+) -> MembershipDeclaration:
+    """A reviewer's check of the declared membership: verified or rejected, with a note.
+
+    For an applicant who joins with the application ("will join"), verifying confirms the new
+    membership: its member number and expiry date, from the association's records, are recorded on the
+    declaration. A decided or withdrawn application's declaration is no longer changed."""
     declaration = application.membership
-    if declaration is None or declaration.kind is not MembershipKind.CURRENT_MEMBER:
+    if declaration is None:
         raise Refused("There is no declared membership to verify: the applicant has not declared one yet.")
-    if not verified and not note.strip():
+    if not application.is_active:
+        raise Refused(
+            f"This application is {application.status.label.lower()}: its membership can no longer be verified "
+            "or rejected."
+        )
+    note = note.strip()
+    if not verified and not note:
         raise Refused("Say why the membership is rejected; the applicant will need to know.", field="note")
+    if verified and declaration.kind is MembershipKind.WILL_JOIN:
+        member_number = (member_number or "").strip()
+        if not member_number:
+            raise Refused(
+                "Enter the new member number from the association's records to confirm the membership.",
+                field="member_number",
+            )
+        if expires_on is None:
+            raise Refused("Enter the date the new membership expires.", field="expires_on")
+        if expires_on < (today or utc_today()):
+            raise Refused(
+                f"A membership that expired on {expires_on:%d %B %Y} cannot be confirmed.", field="expires_on"
+            )
+        declaration.member_number = member_number
+        declaration.expires_on = expires_on
     declaration.status = MembershipStatus.VERIFIED if verified else MembershipStatus.REJECTED
     declaration.verified_by_id = actor.id
     declaration.verified_at = utcnow()
-    declaration.verification_note = note.strip() or None
+    declaration.verification_note = note or None
     declaration.verification_source = VerificationSource.REVIEWER
     record(
         "membership.verified" if verified else "membership.rejected",
         obj=application,
         actor=actor,
-        note=note.strip() or None,
+        note=note or None,
+        member_number=declaration.member_number if verified and declaration.kind is MembershipKind.WILL_JOIN else None,
     )
     return declaration

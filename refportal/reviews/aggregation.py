@@ -222,8 +222,15 @@ def _membership_flags(application: Application, rules: FlagRules) -> list[Flag]:
     declaration = application.membership
     if declaration is None:
         return [Flag("membership", "No membership has been declared.", rule)]
-    if declaration.kind is MembershipKind.WILL_JOIN:
-        return [Flag("membership", "The applicant has not joined yet (declared they will join).", rule)]
+    if declaration.kind is MembershipKind.WILL_JOIN and declaration.status is MembershipStatus.DECLARED:
+        return [
+            Flag(
+                "membership",
+                "The applicant has not joined yet (declared they will join): the new membership is confirmed by "
+                "a roster that lists their e-mail, or by a reviewer below.",
+                rule,
+            )
+        ]
     status = declaration.status_on(rules.review_by)
     if status is MembershipStatus.EXPIRED:
         return [

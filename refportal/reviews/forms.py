@@ -99,6 +99,11 @@ class VerificationForm(FlaskForm):
         validators=[DataRequired("Choose verified or rejected.")],
     )
     note = StringField("Note", filters=[strip_text], validators=[Length(max=500), SingleLine()])
+    # Shown for an applicant who joins with the application: confirming records the new membership.
+    member_number = StringField(
+        "New member number", filters=[strip_text], validators=[Optional(), Length(max=40), SingleLine()]
+    )
+    expires_on = DateField("New membership expires on", validators=[Optional()], format="%Y-%m-%d")
 
 
 class RoundForm(FlaskForm):

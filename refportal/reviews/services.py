@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from refportal.accounts.models import Role, User
+from refportal.applications.completeness import complete_clause, counted_ratings
 from refportal.applications.models import Application, ApplicationStatus
 from refportal.audit.models import AuditEvent
 from refportal.audit.services import record
@@ -23,8 +24,7 @@ from refportal.extensions import db
 from refportal.mail.services import external_url, queue_email
 from refportal.membership.models import MembershipDeclaration, MembershipStatus
 from refportal.references.closing import cancel_requests
-from refportal.references.models import Rating, Reference, ReferenceStatus
-from refportal.references.nomination import REFERENCES_PER_APPLICATION
+from refportal.references.models import Reference
 from refportal.references.rating_form import DOMAINS, ITEM_KEYS
 from refportal.reviews.aggregation import Endorsement, FlagRules
 from refportal.reviews.assignments import check_may_review
@@ -59,20 +59,6 @@ SORTS = {
 }
 
 
-def _counted_references() -> sa.ScalarSelect[int]:
-    return (
-        sa.select(sa.func.count(Reference.id))
-        .join(Rating, Rating.reference_id == Reference.id)
-        .where(
-            Reference.application_id == Application.id,
-            Reference.status == ReferenceStatus.SUBMITTED,
-            Rating.counts.is_(True),
-        )
-        .correlate(Application)
-        .scalar_subquery()
-    )
-
-
 def _reviews_this_round() -> sa.ScalarSelect[int]:
     return (
         sa.select(sa.func.count(Review.id))
@@ -83,19 +69,9 @@ def _reviews_this_round() -> sa.ScalarSelect[int]:
 
 
 def _membership_is(status: str, today: date) -> sa.ColumnElement[bool]:
-    lapsed = sa.and_(MembershipDeclaration.expires_on.is_not(None), MembershipDeclaration.expires_on < today)
-    current_states = (MembershipStatus.DECLARED, MembershipStatus.VERIFIED)
     if status == "none":
         return MembershipDeclaration.id.is_(None)
-    if status == MembershipStatus.EXPIRED.value:
-        return sa.or_(
-            MembershipDeclaration.status == MembershipStatus.EXPIRED,
-            sa.and_(MembershipDeclaration.status.in_(current_states), lapsed),
-        )
-    wanted = MembershipStatus(status)
-    if wanted in current_states:
-        return sa.and_(MembershipDeclaration.status == wanted, sa.not_(lapsed))
-    return MembershipDeclaration.status == wanted
+    return MembershipDeclaration.status_on_is(MembershipStatus(status), today)
 
 
 def _filtered(filters: QueueFilters, today: date, *columns: Any, ordered: bool = False) -> sa.Select[Any]:
@@ -141,9 +117,7 @@ def _filtered(filters: QueueFilters, today: date, *columns: Any, ordered: bool =
     if filters.membership:
         query = query.where(_membership_is(filters.membership, today))
     if filters.completeness:
-        complete = sa.and_(
-            _membership_is(MembershipStatus.VERIFIED.value, today), _counted_references() >= REFERENCES_PER_APPLICATION
-        )
+        complete = complete_clause(today, current_app.config["ELIGIBILITY_REQUIREMENTS"])
         query = query.where(complete if filters.completeness == "complete" else sa.not_(complete))
     if filters.submitted_from:
         query = query.where(Application.submitted_at >= datetime.combine(filters.submitted_from, time.min, UTC))
@@ -218,7 +192,7 @@ def _rows(ids: sa.Subquery, order: tuple[Any, ...]) -> list[QueueRow]:
         sa.select(
             Application,
             MembershipDeclaration,
-            _counted_references().label("counted"),
+            counted_ratings().label("counted"),
             _reviews_this_round().label("reviews"),
         )
         .join(ids, ids.c.id == Application.id)

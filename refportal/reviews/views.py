@@ -8,11 +8,13 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from flask_login import current_user
 
 from refportal.accounts.models import Role
+from refportal.applications.completeness import completeness_of
 from refportal.applications.eligibility import evaluate_eligibility
 from refportal.applications.services import fees_for
 from refportal.audit.services import record
 from refportal.db import utc_today
 from refportal.forms import choices
+from refportal.membership.models import MembershipKind
 from refportal.membership.services import verify_membership
 from refportal.references.forms import ActionForm
 from refportal.references.rating_form import DOMAINS, SCALE, item_text
@@ -172,11 +174,20 @@ def _render_file(
         action_form=ActionForm(),
         review_form=review_form,
         decision_form=decision_form or DecisionForm(prefix="decision"),
-        verification_form=verification_form or VerificationForm(),
+        verification_form=verification_form or _verification_form(application),
+        completeness=completeness_of(application, today, current_app.config["ELIGIBILITY_REQUIREMENTS"]),
         is_admin=current_user.role is Role.ADMIN,
         outcomes=Outcome,
     )
     return Response(body, status)
+
+
+def _verification_form(application) -> VerificationForm:
+    """Empty, or for a confirmed new membership ("will join") its recorded number and expiry."""
+    declaration = application.membership
+    if declaration is not None and declaration.kind is MembershipKind.WILL_JOIN and declaration.member_number:
+        return VerificationForm(data={"member_number": declaration.member_number, "expires_on": declaration.expires_on})
+    return VerificationForm()
 
 
 @bp.get("/applications/<int:application_id>/ratings.csv")
@@ -205,6 +216,9 @@ def verify(application_id: int):
             actor=current_user,
             verified=form.verdict.data == "verify",
             note=form.note.data or "",
+            today=utc_today(),
+            member_number=form.member_number.data or None,
+            expires_on=form.expires_on.data,
         ),
         "The membership is recorded.",
         form=form,

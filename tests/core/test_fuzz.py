@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ from markupsafe import escape
 
 from refportal.accounts.models import Role, User
 from refportal.applications.models import Application
+from refportal.db import utc_today
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
 from refportal.membership.models import MembershipDeclaration
@@ -924,6 +926,61 @@ def test_membership_verification(app, world):
             snapshot=snapshot,
             accepted=redirected,
             verify=verify,
+            choices={"verdict": ["verify", "reject"]},
+            form_page=f"/review/applications/{application_id}",
+        ),
+    )
+
+
+def test_new_membership_confirmation(app, world):
+    """The verification form of a "will join" declaration, with the new member number and expiry."""
+    from refportal.membership.models import MembershipKind, MembershipStatus
+
+    application_id = submitted(app, world)
+    reviewer = staff(app, "rev@example.org")
+    url = f"/review/applications/{application_id}/membership"
+    next_year = (utc_today() + timedelta(days=365)).isoformat()
+
+    def reset():
+        with app.app_context():
+            declaration = db.session.get(Application, application_id).membership
+            declaration.kind, declaration.status = MembershipKind.WILL_JOIN, MembershipStatus.DECLARED
+            declaration.member_number = declaration.expires_on = declaration.verification_note = None
+            db.session.commit()
+
+    def snapshot():
+        return rows(
+            app,
+            sa.select(
+                MembershipDeclaration.status,
+                MembershipDeclaration.member_number,
+                MembershipDeclaration.expires_on,
+                MembershipDeclaration.verification_note,
+            ).where(MembershipDeclaration.application_id == application_id),
+        )
+
+    def verify(data):
+        [(status, number, expires_on, note)] = snapshot()
+        assert (note or "") == clean(data["note"])
+        if data["verdict"] == "verify":
+            assert status.value == "verified" and number == clean(data["member_number"])
+            assert expires_on == datetime.strptime(data["expires_on"], "%Y-%m-%d").date() >= utc_today()
+        else:
+            assert status.value == "rejected" and number is None and expires_on is None
+
+    reset()
+    run_case(
+        app,
+        FormCase(
+            "new membership confirmation",
+            url,
+            {"verdict": "verify", "note": "", "member_number": "IO-900", "expires_on": next_year},
+            ["verdict", "note", "member_number", "expires_on"],
+            reviewer,
+            snapshot=snapshot,
+            accepted=redirected,
+            verify=verify,
+            reset=reset,
             choices={"verdict": ["verify", "reject"]},
             form_page=f"/review/applications/{application_id}",
         ),

@@ -73,7 +73,7 @@ def test_saying_you_will_join_adds_the_membership_fee(app, browser, own_applicat
     assert saved.kind is MembershipKind.WILL_JOIN and saved.association is Association.INFANCY_ONWARD
     body = browser.get(f"/applications/{own_application.id}").get_data(as_text=True)
     assert "waived" not in body and "<strong>125</strong>" in body
-    assert "You will join: the membership fee is added" in body
+    assert "INfancy Onward: joining with this application (the membership fee is added)" in body
 
 
 def test_another_association_needs_its_name(app, browser, own_application):

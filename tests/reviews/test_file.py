@@ -7,6 +7,7 @@ import io
 import re
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from refportal.applications.categories import Credential
@@ -187,3 +188,29 @@ def test_a_referee_endorsed_through_this_portal_is_confirmed_on_the_file(app, pe
     assert "endorsed ECMH-E category 3, confirmed by this portal's records" in page
     assert page.count("confirmed by this portal") == 1  # Omar and Lena are not users here
     assert "Rating dated" in page and "(rule: " in page
+
+
+@pytest.mark.parametrize(
+    "status",
+    [ApplicationStatus.ENDORSED, ApplicationStatus.DEFERRED, ApplicationStatus.DENIED, ApplicationStatus.WITHDRAWN],
+)
+@pytest.mark.parametrize("verdict", ["verify", "reject"])
+def test_a_decided_or_withdrawn_applications_membership_is_not_changed(app, people, status, verdict):
+    with app.app_context():
+        db.session.get(Application, people["application_id"]).status = status
+        db.session.commit()
+    before = stored(app, people).membership
+    browser = logged_in(app, "admin@example.org")
+    page = browser.get(url(people)).get_data(as_text=True)
+    assert f"This application is {status.value}: its membership is no longer verified or rejected." in page
+    assert url(people, "/membership") not in page  # no form
+    response = browser.submit(
+        url(people, "/membership"), {"verdict": verdict, "note": "Late check"}, form_url=url(people)
+    )
+    assert response.status_code == 400
+    assert f"This application is {status.value}: its membership can no longer be verified or rejected." in (
+        response.get_data(as_text=True)
+    )
+    after = stored(app, people).membership
+    assert (after.status, after.verified_at, after.verification_note) == (MembershipStatus.DECLARED, None, None)
+    assert (before.status, before.verified_at) == (after.status, after.verified_at)
