@@ -73,7 +73,9 @@ def import_records(*, records: list[dict[str, Any]], key: ApiKey, idempotency_ke
         "rows": len(rows),
         "matched": [{"row": _row_of(line), "applicant": name} for line, name in report.matched],
         "unmatched": [_row_of(line) for line in report.unmatched],
-        "conflicts": [{"row": _row_of(line), "problem": why} for line, why in report.conflicts],
+        "conflicts": [
+            {"row": _row_of(c.line), "problem": c.why, "application_id": c.application_id} for c in report.conflicts
+        ],
     }
     db.session.add(
         IdempotentRequest(

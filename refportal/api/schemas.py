@@ -114,6 +114,7 @@ class RosterMatch(ma.Schema):
 class RosterConflict(ma.Schema):
     row = ma.fields.Integer(required=True)
     problem = ma.fields.String(required=True)
+    application_id = ma.fields.Integer(required=True, allow_none=True)
 
 
 class RosterReport(ma.Schema):

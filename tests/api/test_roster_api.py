@@ -54,6 +54,19 @@ def test_rows_are_matched_like_the_csv_import_and_reported(app, api_world, clien
     assert "membership.roster_imported" in actions and "api_key.roster_imported" in actions
 
 
+def test_a_reviewers_rejection_is_a_conflict_the_api_reports_and_keeps(app, api_world, client):
+    with app.app_context():
+        declaration = db.session.scalars(sa.select(MembershipDeclaration)).first()
+        declaration.status = MembershipStatus.REJECTED
+        db.session.commit()
+        application_id = declaration.application_id
+    response = post(client, api_world["roster"], {"rows": rows()})
+    assert response.status_code == 200
+    [conflict] = response.get_json()["conflicts"]
+    assert conflict["row"] == 0 and conflict["application_id"] == application_id and conflict["problem"]
+    assert status_of_a(app) is MembershipStatus.REJECTED
+
+
 def test_the_same_idempotency_key_replays_the_answer_and_imports_once(app, api_world, client):
     first = post(client, api_world["roster"], {"rows": rows()})
     again = post(client, api_world["roster"], {"rows": rows()})
