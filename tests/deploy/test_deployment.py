@@ -125,6 +125,7 @@ def deployment(database):
             "MAIL_DEFAULT_SENDER": "refportal <no-reply@refs.example.test>",
             "WORKER_POLL_SECONDS": "1",
             "GUNICORN_WORKERS": "2",
+            "API_RATE_LIMIT": "12 per minute",
             "GUNICORN_BIND": f"127.0.0.1:{gunicorn_port}",
         }
         flask = [str(venv / "bin" / "flask"), "--app", "refportal"]
@@ -142,6 +143,12 @@ def deployment(database):
                 "--password",
                 PASSWORD,
             ],
+            cwd=run_folder,
+            env=env,
+        )
+        run(
+            [*flask, "create-user", "--email", "admin@example.org", "--name", "Admin", "--role", "admin"]
+            + ["--password", PASSWORD],
             cwd=run_folder,
             env=env,
         )
@@ -289,6 +296,38 @@ def test_a_verification_email_reaches_the_smtp_server_through_the_worker(deploym
         time.sleep(0.2)
     message = next(d.message for d in smtp.delivered if d.rcpt_tos == [address])
     assert f"https://127.0.0.1:{deployment['https_port']}/verify-email/" in message.get_body(("plain",)).get_content()
+
+
+def test_an_api_key_made_in_the_admin_pages_reads_the_api_through_nginx_limited_across_workers(deployment):
+    admin = client(deployment, "127.0.0.5")
+    assert admin.post_form("/login", {"email": "admin@example.org", "password": PASSWORD}).status == 302
+    created = admin.post_form(
+        "/admin/api/keys", {"name": "CRM", "scopes": "read:applications"}, form_page="/admin/api/"
+    )
+    assert created.status == 200, created.text[:500]
+    key = re.search(r"(rp_[A-Za-z0-9_-]{40,})", created.text).group(1)
+    machine = client(deployment, "127.0.0.6")
+    spec = machine.get("/api/v1/openapi.json")
+    assert spec.status == 200 and json.loads(spec.text)["servers"] == [
+        {"url": f"https://127.0.0.1:{deployment['https_port']}"}
+    ]
+
+    def calls(count: int) -> list[int]:
+        caller = client(deployment, "127.0.0.6")
+        return [
+            caller.get("/api/v1/applications", headers={"Authorization": f"Bearer {key}"}).status for _ in range(count)
+        ]
+
+    with ThreadPoolExecutor(2) as pool:  # both gunicorn workers answer, counting in Redis
+        first, second = pool.map(calls, (6, 6))
+    assert first + second == [200] * 12
+    refused = client(deployment, "127.0.0.6").get("/api/v1/applications", headers={"Authorization": f"Bearer {key}"})
+    assert refused.status == 429 and refused.headers["Content-Type"] == "application/problem+json"
+    wrong = client(deployment, "127.0.0.7").get("/api/v1/applications", headers={"Authorization": f"Bearer {key}x"})
+    page = json.loads(wrong.text)
+    assert page["status"] == 401
+    workers = {line["pid"] for line in request_log(deployment) if line.get("path") == "/api/v1/applications"}
+    assert len(workers) == 2, f"the API calls reached {len(workers)} worker(s)"
 
 
 def test_static_files_come_from_nginx(deployment):
