@@ -96,11 +96,16 @@ def may_open_file(application: Application, user: User) -> bool:
     return user.role is Role.ADMIN or current_app.config["REVIEWERS_READ_UNASSIGNED"] or is_assigned(application, user)
 
 
+def check_unconflicted(application: Application, user: User) -> None:
+    """Refused for a staff member with a conflict of interest with the file (they act on nothing in it)."""
+    conflicts = conflicts_with(application, user)
+    if conflicts:
+        raise Refused(f"You have a conflict of interest with this file ({'; '.join(conflicts)}): you cannot act on it.")
+
+
 def check_may_review(application: Application, reviewer: User) -> None:
     """Refused unless the reviewer is assigned to the file and has no conflict with it."""
-    conflicts = conflicts_with(application, reviewer)
-    if conflicts:
-        raise Refused(f"You have a conflict of interest with this file ({'; '.join(conflicts)}): you cannot review it.")
+    check_unconflicted(application, reviewer)
     if not is_assigned(application, reviewer):
         raise Refused("Only the reviewers assigned to this file can review it. Ask an administrator to assign you.")
 

@@ -209,9 +209,10 @@ def verify(application_id: int):
     form = VerificationForm()
     if not form.validate_on_submit():
         return _render_file(application, verification_form=form, status=400)
-    return _act(
-        application,
-        lambda: verify_membership(
+
+    def verify_unconflicted():
+        assignments.check_unconflicted(application, current_user)  # a conflicted reviewer verifies nothing
+        return verify_membership(
             application=application,
             actor=current_user,
             verified=form.verdict.data == "verify",
@@ -219,7 +220,11 @@ def verify(application_id: int):
             today=utc_today(),
             member_number=form.member_number.data or None,
             expires_on=form.expires_on.data,
-        ),
+        )
+
+    return _act(
+        application,
+        verify_unconflicted,
         "The membership is recorded.",
         form=form,
         form_name="verification_form",

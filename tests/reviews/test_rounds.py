@@ -299,6 +299,12 @@ def test_a_referee_of_the_applicant_cannot_read_the_ratings_or_review(app, peopl
     assert omar.get(f"{url}/ratings.csv").status_code == 404
     response = review(omar, people)
     assert response.status_code == 400 and "conflict of interest" in response.get_data(as_text=True)
+    verified = omar.submit(f"{url}/membership", {"verdict": "verify", "note": ""}, form_url=url)
+    assert verified.status_code == 400 and "you cannot act on it" in verified.get_data(as_text=True)
+    with app.app_context():
+        from refportal.membership.models import MembershipDeclaration, MembershipStatus
+
+        assert db.session.scalars(sa.select(MembershipDeclaration.status)).first() is MembershipStatus.DECLARED
     admin_page = logged_in(app, "admin@example.org").get(url).get_data(as_text=True)
     assert "Omar Reviewer: is one of the applicant&#39;s referees" in admin_page
 
