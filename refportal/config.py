@@ -346,6 +346,7 @@ def _settings_from_environment(env: str, inst: Path) -> dict:
         "BOUNCE_IMAP_INTERVAL_MINUTES": _int("BOUNCE_IMAP_INTERVAL_MINUTES", 2),
         # The API: requests per key (Flask-Limiter syntax).
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
+        "API_RATE_LIMIT_PER_ADDRESS": os.environ.get("API_RATE_LIMIT_PER_ADDRESS", "1200 per minute"),
         # Webhooks: the worker's attempts, the first retry's delay (doubling), the failures in a row
         # that disable an endpoint, the socket time-out; private addresses are refused in production.
         "WEBHOOK_MAX_ATTEMPTS": _int("WEBHOOK_MAX_ATTEMPTS", 8),

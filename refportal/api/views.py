@@ -70,6 +70,8 @@ def _limit_key() -> str:
 
 
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_limit_key)(blp)
+# And per client address, whatever keys it sends (made-up keys would each get a bucket of their own).
+limiter.limit(lambda: current_app.config["API_RATE_LIMIT_PER_ADDRESS"])(blp)
 
 
 @blp.before_request

@@ -182,6 +182,14 @@ def test_requests_are_rate_limited_per_key(make_app, api_world):
     assert client.get("/api/v1/applications", headers=bearer(other)).status_code == 200  # another key
 
 
+def test_made_up_keys_from_one_address_are_limited_too(make_app, api_world):
+    app = make_app(RATELIMIT_ENABLED=True, API_RATE_LIMIT_PER_ADDRESS="3 per minute")
+    del api_world
+    client = app.test_client()
+    codes = [client.get("/api/v1/applications", headers=bearer(f"rp_made-up-{n}")).status_code for n in range(4)]
+    assert codes == [401, 401, 401, 429]
+
+
 def test_the_openapi_description_and_its_page(app, api_world, client):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.") and "/api/v1/applications" in spec["paths"]
