@@ -67,7 +67,8 @@ def page_of_changes(*, changed_since: datetime | None, cursor: str | None, limit
     `next_cursor` and asks again from there; three statements a page."""
     query = _query()
     if changed_since is not None:
-        query = query.where(Application.changed_at > as_utc(changed_since))
+        # In UTC here, so a moment outside the representable years is an OverflowError now (a 422).
+        query = query.where(Application.changed_at > as_utc(changed_since).astimezone(UTC))
     if cursor is not None:
         changed, last_id = read_cursor(cursor)
         query = query.where(

@@ -14,12 +14,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from refportal.accounts.models import User
-from refportal.api.models import ApiKey, IdempotentRequest
+from refportal.api.models import ApiKey, IdempotentRequest, Scope
 from refportal.audit.services import record
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.membership.roster import COLUMNS, RosterInvalid, import_roster, parse_roster
 
+CONFLICT_TEXT = (
+    "This row matches a membership the import leaves as it is (rejected by a reviewer, a closed application, "
+    "or another member's details): an administrator sees why on the web import."
+)
 FIRST_ROW_LINE = 2  # the CSV's line of the first row (after the header): row n is line n + 2
 
 
@@ -73,8 +77,15 @@ def import_records(*, records: list[dict[str, Any]], key: ApiKey, idempotency_ke
         "rows": len(rows),
         "matched": [{"row": _row_of(line), "applicant": name} for line, name in report.matched],
         "unmatched": [_row_of(line) for line in report.unmatched],
+        # The web import's words name the applicant and a reviewer's note: the API says only which row,
+        # and the application when the key may read applications.
         "conflicts": [
-            {"row": _row_of(c.line), "problem": c.why, "application_id": c.application_id} for c in report.conflicts
+            {
+                "row": _row_of(c.line),
+                "problem": CONFLICT_TEXT,
+                "application_id": c.application_id if key.allows(Scope.READ_APPLICATIONS) else None,
+            }
+            for c in report.conflicts
         ],
     }
     db.session.add(

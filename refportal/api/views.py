@@ -149,6 +149,8 @@ class Applications(MethodView):
             page = applications.page_of_changes(changed_since=changed_since, cursor=cursor, limit=limit)
         except applications.BadCursor as exc:
             abort(400, message=str(exc))
+        except OverflowError:  # a moment a time zone pushes outside the years a database can hold
+            abort(422, message="changed_since is out of range.", errors={"query": {"changed_since": ["Out of range."]}})
         return {"items": page.items, "next_cursor": page.next_cursor}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import logging
@@ -66,12 +67,16 @@ def check_url(url: str) -> str:
     against the portal's own network."""
     url = url.strip()
     parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise Refused("The address has an invalid port number.", field="url") from None
     if parts.scheme != "https" and not (parts.scheme == "http" and current_app.config["ENV_NAME"] != "production"):
         raise Refused("The address must start with https://.", field="url")
     if not parts.hostname or parts.username or parts.password:
         raise Refused("Give a full address with a host name, e.g. https://crm.example.org/hooks.", field="url")
     if not current_app.config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"]:
-        problem = private_address_problem(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        problem = private_address_problem(parts.hostname, port or (443 if parts.scheme == "https" else 80))
         if problem:
             raise Refused(problem, field="url")
     return url
@@ -275,8 +280,9 @@ def _attempt(delivery: WebhookDelivery, report: WebhookReport) -> None:
                 error = response.read(300).decode("utf-8", "replace")
         except urllib.error.HTTPError as exc:
             status, error = exc.code, exc.read(300).decode("utf-8", "replace") if exc.fp else exc.reason
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            error = str(getattr(exc, "reason", exc))
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+            # Includes an answer that is not HTTP at all (BadStatusLine, LineTooLong, IncompleteRead).
+            error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
     now = utcnow()
     delivery.attempts += 1
     delivery.last_status = status

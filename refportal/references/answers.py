@@ -152,7 +152,8 @@ def confirm_reuse(*, reference: Reference, nonce: str) -> Rating:
     year; a second confirmation (or one after a revocation) raises LinkClosed."""
     earlier = db.session.get(Reference, reference.reuses_id) if reference.reuses_id is not None else None
     original = earlier.rating if earlier is not None else None
-    if original is None:
+    if original is None or earlier is None or earlier.email != reference.email:
+        # Only the referee who gave the rating, at the address it was given from, may let it stand.
         raise Refused(_("This request does not ask about an earlier rating."))
     now = utcnow()
     if not is_still_valid(original, now):

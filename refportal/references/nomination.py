@@ -183,7 +183,6 @@ def correct_email(*, reference: Reference, actor: User, email: str) -> Reference
                 "endorsed_category",
                 "waived",
                 "language",
-                "reuses_id",
             )
         },
     )

@@ -332,9 +332,17 @@ def record_review(*, application: Application, reviewer: User, outcome: Outcome,
 def _decide_on_consensus(application: Application) -> None:
     agreeing = list(
         db.session.scalars(
-            sa.select(Review).where(Review.application_id == application.id, Review.round == application.review_round)
+            sa.select(Review)
+            .join(
+                ReviewAssignment,
+                sa.and_(
+                    ReviewAssignment.application_id == Review.application_id,
+                    ReviewAssignment.reviewer_id == Review.reviewer_id,
+                ),
+            )
+            .where(Review.application_id == application.id, Review.round == application.review_round)
         )
-    )
+    )  # only reviewers still assigned count (a recusal or an unassignment takes a review out)
     by_outcome: dict[Outcome, list[Review]] = {}
     for review in agreeing:
         by_outcome.setdefault(review.outcome, []).append(review)

@@ -262,14 +262,19 @@ def decide(application_id: int):
     form = DecisionForm(prefix="decision")
     if not form.validate_on_submit():
         return _render_file(application, decision_form=form, status=400)
-    return _act(
-        application,
-        lambda: services.apply_decision(
+
+    def decide_unconflicted():
+        assignments.check_unconflicted(application, current_user)
+        return services.apply_decision(
             application=application,
             outcome=Outcome(form.outcome.data),
             message=form.message.data or "",
             actor=current_user,
-        ),
+        )
+
+    return _act(
+        application,
+        decide_unconflicted,
         "The decision is recorded and the applicant is told.",
         form=form,
         form_name="decision_form",

@@ -12,6 +12,7 @@ import click
 from flask import current_app
 
 from refportal.api.webhooks import deliver_webhooks
+from refportal.extensions import db
 from refportal.mail.cli import single_sender_on_sqlite
 from refportal.mail.sender import deliver_due
 from refportal.startup import check_schema
@@ -47,10 +48,15 @@ def worker_command() -> None:
                 busy = report.claimed > 0
                 if busy:
                     log.info("mail: sent %s, retry later %s, failed %s", report.sent, report.retried, report.failed)
-            hooks = deliver_webhooks(should_stop=stopping.is_set)
-            busy = busy or hooks.claimed > 0
-            if hooks.claimed:
-                log.info("webhooks: sent %s, retry later %s, failed %s", hooks.sent, hooks.retried, hooks.failed)
+            try:
+                hooks = deliver_webhooks(should_stop=stopping.is_set)
+            except Exception:  # a webhook problem never stops e-mail and the periodic jobs
+                db.session.rollback()
+                log.exception("webhook delivery failed; the worker goes on")
+            else:
+                busy = busy or hooks.claimed > 0
+                if hooks.claimed:
+                    log.info("webhooks: sent %s, retry later %s, failed %s", hooks.sent, hooks.retried, hooks.failed)
             run_due_jobs(should_stop=stopping.is_set)
             if not busy:
                 stopping.wait(interval)

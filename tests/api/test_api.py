@@ -129,6 +129,7 @@ def test_changes_come_in_order_and_the_cursor_walks_every_one_once(app, api_worl
         "changed_since=2026-01-01T00:00:00",  # no time zone
         "surprise=1",
         "cursor=" + "x" * 600,
+        "changed_since=0001-01-01T00:00:00%2B01:00",  # before the first year a database holds
     ],
 )
 def test_bad_parameters_are_a_422_problem_with_the_field(app, api_world, client, query):

@@ -229,3 +229,28 @@ def test_a_redirect_is_an_answer_not_followed(app, people):
     finally:
         server.shutdown()
     assert Redirecting.hits == ["/hooks"]
+
+
+def test_an_endpoint_answering_something_other_than_http_is_a_failure_not_a_crash(app, people):
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def answer():
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+        connection.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        admin = logged_in(app, "admin@example.org")
+        register(app, admin, f"http://127.0.0.1:{listener.getsockname()[1]}/hooks")
+        decide(app, people["application_id"])
+        with app.app_context():
+            assert deliver_webhooks().retried == 1
+            assert "BadStatusLine" in db.session.scalars(sa.select(WebhookDelivery)).one().last_error
+    finally:
+        listener.close()

@@ -216,3 +216,17 @@ def test_another_applicants_rating_cannot_be_reused(app, earlier):
         assert db.session.scalar(sa.select(sa.func.count()).where(Reference.email == HANA)) == 1
         reuse_mail = sa.select(OutboxEmail).where(OutboxEmail.template == "reference_reuse_request")
         assert not db.session.scalars(reuse_mail).all()
+
+
+def test_correcting_the_address_of_a_reuse_request_makes_it_an_ordinary_request(app, earlier, outbox):
+    """Otherwise an applicant could point the request at a mailbox of their own and confirm it themselves."""
+    ids, applicant = earlier
+    ask_reuse(applicant, ids)
+    asked = reuse_request(app, ids)
+    url = f"/applications/{ids['second']}/references/{asked.id}/email"
+    assert applicant.submit(url, {"email": "mine@example.org"}).status_code == 302
+    with app.app_context():
+        corrected = db.session.scalars(sa.select(Reference).where(Reference.email == "mine@example.org")).one()
+        assert corrected.reuses_id is None
+    [request] = [m for m in outbox("mine@example.org")]
+    assert request.template == "reference_request"

@@ -387,6 +387,16 @@ def test_a_reviewer_sees_the_others_recommendation_only_after_recording_their_ow
     assert "Rita&#39;s reasons" in admin
 
 
+def test_a_recused_reviewers_review_no_longer_counts_toward_the_decision(app, people):
+    url = f"/review/applications/{people['application_id']}"
+    rita = logged_in(app, "rev@example.org")
+    review(rita, people, "endorse")
+    rita.submit(f"{url}/recuse", {"reason": "I found I know her"}, form_url=url)
+    review(logged_in(app, "rev2@example.org"), people, "endorse")
+    with app.app_context():
+        assert db.session.get(Application, people["application_id"]).status is ApplicationStatus.SUBMITTED
+
+
 def test_reading_the_ratings_is_on_the_audit_trail(app, people):
     url = f"/review/applications/{people['application_id']}"
     logged_in(app, "rev@example.org").get(url)
