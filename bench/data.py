@@ -151,3 +151,50 @@ def build(n: int, password_hash: str) -> None:
                     sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
                 )
             conn.execute(sa.text("ANALYZE"))
+
+
+ROUND_DAYS = 50
+ASSIGNED_FILES = 25
+
+
+def add_review_rounds(reviewer_id: int) -> None:
+    """Four consecutive rounds over the submissions of the last 200 days (each submitted application in
+    the round covering its day, as `create_round` places them), and `ASSIGNED_FILES` submitted files of the
+    latest round assigned to the reviewer: their "My assigned files" is the same size at every scale."""
+    meta = db.metadata
+    rounds, apps, assignments = (meta.tables[t] for t in ("review_round", "application", "review_assignment"))
+    today = utcnow().date()
+    with db.engine.begin() as conn:
+        for k in range(4):
+            deadline = today - timedelta(days=ROUND_DAYS * k)
+            opens = deadline - timedelta(days=ROUND_DAYS - 1)
+            round_id = conn.execute(
+                rounds.insert().returning(rounds.c.id),
+                dict(
+                    name=f"Round {4 - k}",
+                    opens_on=opens,
+                    submission_deadline=deadline,
+                    review_due=deadline + timedelta(days=30 - 40 * k),
+                    created_at=utcnow(),
+                ),
+            ).scalar_one()
+            conn.execute(
+                apps.update()
+                .where(
+                    apps.c.submitted_at.is_not(None),
+                    sa.func.date(apps.c.submitted_at) >= opens,
+                    sa.func.date(apps.c.submitted_at) <= deadline,
+                )
+                .values(review_round_id=round_id)
+            )
+        latest = conn.execute(sa.select(sa.func.min(rounds.c.id))).scalar_one()
+        files = conn.execute(
+            sa.select(apps.c.id)
+            .where(apps.c.review_round_id == latest, apps.c.status == "submitted")
+            .order_by(apps.c.id)
+            .limit(ASSIGNED_FILES)
+        ).scalars()
+        conn.execute(
+            assignments.insert(),
+            [dict(application_id=i, reviewer_id=reviewer_id, assigned_at=utcnow()) for i in files],
+        )

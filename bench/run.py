@@ -128,8 +128,12 @@ def prepare(n: int) -> tuple[str, str]:
                 ),
                 {"h": password_hash},
             )
+            reviewer_id = conn.execute(
+                sa.text("SELECT id FROM user_account WHERE email = 'reviewer@example.org'")
+            ).scalar_one()
             conn.execute(sa.text("UPDATE reference SET status = 'in_progress', submitted_at = NULL WHERE id = 1"))
             conn.execute(sa.text("DELETE FROM rating WHERE reference_id = 1"))
+        data.add_review_rounds(reviewer_id)
         token = link_token(db.session.get(Reference, 1))
         db.engine.dispose()
     log(f"{n:,} applications built in {time.monotonic() - started:.0f} s")
@@ -227,7 +231,7 @@ def statements_per_page(url: str, link: str) -> dict[str, int]:
     counts = {}
     with app.app_context():
         engine = db.engine
-    for name, (email, path, method) in pages_to_measure(link).items():
+    for name, (email, path, method, _form) in pages_to_measure(link).items():
         client = app.test_client()
         if email:
             page = client.get("/login").get_data(as_text=True)
@@ -253,24 +257,36 @@ def statements_per_page(url: str, link: str) -> dict[str, int]:
     return counts
 
 
-def pages_to_measure(link: str) -> dict[str, tuple[str | None, str, str]]:
+def draft_form(client, path: str) -> dict:
+    """The draft-save POST's form (`client`, a test client, has opened the form at `path`)."""
+    page = client.get(path).get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    return {"csrf_token": token, "action": "save", "strengths": "bench"}
+
+
+def pages_to_measure(link: str) -> dict[str, tuple[str | None, str, str, object]]:
+    """Each key page: (who signs in, or None for the referee's link), path, method, POST form."""
     return {
-        "referee form GET": (None, link, "GET"),
-        "referee draft save (POST)": (None, link, "POST"),
-        "applicant dashboard": ("applicant1@example.org", "/dashboard", "GET"),
-        "reviewer queue, first page": ("reviewer@example.org", "/review/", "GET"),
+        "referee form GET": (None, link, "GET", None),
+        "referee draft save (POST)": (None, link, "POST", draft_form),
+        "applicant dashboard": ("applicant1@example.org", "/dashboard", "GET", None),
+        "application page": ("applicant1@example.org", "/applications/1", "GET", None),
+        "reviewer queue, first page": ("reviewer@example.org", "/review/", "GET", None),
         "reviewer queue, deep page + filter": (
             "reviewer@example.org",
             "/review/?status=submitted&sort=name&page=20",
             "GET",
+            None,
         ),
-        "application file": ("reviewer@example.org", "/review/applications/2", "GET"),
+        "application file": ("reviewer@example.org", "/review/applications/2", "GET", None),
+        "my assigned files": ("reviewer@example.org", "/review/mine", "GET", None),
+        "review rounds": ("reviewer@example.org", "/review/rounds", "GET", None),
     }
 
 
 def load_pages(base: str, link: str) -> dict[str, dict]:
     results = {}
-    for name, (email, path, method) in pages_to_measure(link).items():
+    for name, (email, path, method, _form) in pages_to_measure(link).items():
         if method == "POST":
             cookie, token = session(base, path=link)
             body = urllib.parse.urlencode({"csrf_token": token, "action": "save", "strengths": "bench"})

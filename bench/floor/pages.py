@@ -1,0 +1,22 @@
+"""Every key page's floor, each in its own module with a `register(app)` that adds its route at the
+same path as refportal's page, and its one template (the module's name + .html) in bench/floor/templates/."""
+
+from floor import (
+    applicant_dashboard,
+    application_file,
+    application_page,
+    my_assigned_files,
+    referee_form,
+    review_queue,
+    review_rounds,
+)
+
+ALL = [
+    referee_form,
+    applicant_dashboard,
+    application_page,
+    review_queue,
+    application_file,
+    my_assigned_files,
+    review_rounds,
+]
