@@ -174,7 +174,7 @@ def add_review_rounds(reviewer_id: int) -> None:
                     name=f"Round {4 - k}",
                     opens_on=opens,
                     submission_deadline=deadline,
-                    review_due=deadline + timedelta(days=30 - 40 * k),
+                    review_due=deadline + timedelta(days=30),
                     created_at=utcnow(),
                 ),
             ).scalar_one()

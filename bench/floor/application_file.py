@@ -32,6 +32,7 @@ from refportal.references.rating_form import DOMAINS, SCALE
 from refportal.reviews.aggregation import Endorsement, FlagRules, build_matrix, file_flags
 from refportal.reviews.chart import BAR_GAP, BAR_HEIGHT, POINT_WIDTH, ROW_PADDING
 from refportal.reviews.models import Outcome, Recusal, Review, ReviewAssignment, ReviewRound
+from refportal.reviews.services import AUDIT_TRAIL_LENGTH
 
 # refportal's settings as the benchmark runs it (refportal/config.py's defaults).
 REQUIREMENTS = DEFAULT_ELIGIBILITY_REQUIREMENTS
@@ -385,8 +386,11 @@ def register(app: Flask) -> None:
                         sa.and_(AuditEvent.object_type == "reference", AuditEvent.object_id.in_(reference_ids or [-1])),
                     )
                 )
-                .order_by(AuditEvent.occurred_at, AuditEvent.id)
+                .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+                .limit(AUDIT_TRAIL_LENGTH + 1)
             ).all()
+            earlier_events = len(trail) > AUDIT_TRAIL_LENGTH
+            trail = trail[:AUDIT_TRAIL_LENGTH][::-1]
             if may_read and any(r.rating for r in application.references):
                 # The opening of the ratings goes on the audit trail, as refportal's page records it. refportal
                 # records it before reading the trail (its page lists its own opening); the floor reads the
@@ -470,6 +474,7 @@ def register(app: Flask) -> None:
             reviews=reviews,
             others_hidden=others_hidden,
             audit=trail,
+            earlier_events=earlier_events,
             assigned=assigned,
             short=max(0, REVIEWERS_PER_FILE - len(assigned)),
             needed=REVIEWERS_PER_FILE,

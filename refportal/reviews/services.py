@@ -236,21 +236,25 @@ def reviews_of(application: Application) -> list[Review]:
     )
 
 
-def audit_trail(application: Application) -> list[tuple[AuditEvent, User | None]]:
-    """Every recorded change to the application and its references, oldest first, with its actor."""
+AUDIT_TRAIL_LENGTH = 100  # the file shows the latest events; every opening of the ratings is one
+
+
+def audit_trail(application: Application) -> tuple[list[tuple[AuditEvent, User | None]], bool]:
+    """The latest AUDIT_TRAIL_LENGTH recorded changes to the application and its references, oldest
+    first, each with its actor; and whether there are earlier ones."""
     reference_ids = [r.id for r in application.references]
     mine = sa.or_(
         sa.and_(AuditEvent.object_type == Application.__tablename__, AuditEvent.object_id == application.id),
         sa.and_(AuditEvent.object_type == Reference.__tablename__, AuditEvent.object_id.in_(reference_ids or [-1])),
     )
-    return list(
-        db.session.execute(
-            sa.select(AuditEvent, User)
-            .outerjoin(User, AuditEvent.actor_id == User.id)
-            .where(mine)
-            .order_by(AuditEvent.occurred_at, AuditEvent.id)
-        )
-    )
+    latest = db.session.execute(
+        sa.select(AuditEvent, User)
+        .outerjoin(User, AuditEvent.actor_id == User.id)
+        .where(mine)
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(AUDIT_TRAIL_LENGTH + 1)
+    ).all()
+    return [(event, actor) for event, actor in reversed(latest[:AUDIT_TRAIL_LENGTH])], len(latest) > AUDIT_TRAIL_LENGTH
 
 
 def endorsements_of(emails: list[str]) -> dict[str, list[Endorsement]]:

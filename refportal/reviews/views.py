@@ -140,9 +140,8 @@ def _render_file(
 ):
     today = utc_today()
     matrix = build_matrix(application.references)
-    reviews, audit = services.visible_to(
-        application, current_user, services.reviews_of(application), services.audit_trail(application)
-    )
+    trail, earlier_events = services.audit_trail(application)
+    reviews, audit = services.visible_to(application, current_user, services.reviews_of(application), trail)
     endorsements = services.endorsements_of([r.email for r in application.references])
     mine = next((r for r in reviews if r.reviewer_id == current_user.id and r.round == application.review_round), None)
     staffing = assignments.staffing_of(application, current_user)
@@ -167,6 +166,8 @@ def _render_file(
         reviews=reviews,
         others_hidden=services.others_hidden(application, current_user, reviews),
         audit=audit,
+        earlier_events=earlier_events,
+        audit_trail_length=services.AUDIT_TRAIL_LENGTH,
         staffing=staffing,
         may_read_ratings=not staffing.my_conflicts,
         assign_form=assign_form_for(staffing),

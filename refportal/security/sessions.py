@@ -9,6 +9,9 @@ from flask_login import current_user, logout_user
 
 # Answer without reading or writing the session (health checks, machine hooks: no user, no cookie).
 SESSIONLESS_BLUEPRINTS = frozenset({"health", "hooks"})
+# The idle clock moves in steps of a minute: a page within a minute of the last step leaves the cookie as
+# it is (no new signature, no Set-Cookie), and a session may end up to a minute before its idle limit.
+CLOCK_STEP_SECONDS = 60
 
 
 def start_session() -> None:
@@ -31,4 +34,5 @@ def install_session_lifetimes(app: Flask) -> None:
             session.clear()
             flash("Your session has ended. Please log in again.", "info")
             return
-        session["seen_at"] = now
+        if now - session.get("seen_at", 0) >= CLOCK_STEP_SECONDS:
+            session["seen_at"] = now

@@ -58,6 +58,18 @@ def test_an_idle_session_ends(app, account):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
+def test_the_idle_clock_moves_once_a_minute_so_most_pages_send_no_cookie(app, account):
+    browser = logged_in(app, account)
+    browser.get("/dashboard")  # the session now holds everything a page puts in it
+    assert "Set-Cookie" not in browser.get("/dashboard").headers
+    with browser.client.session_transaction() as session:
+        session["seen_at"] = int(time.time()) - 61
+    response = browser.get("/dashboard")
+    assert "Set-Cookie" in response.headers
+    with browser.client.session_transaction() as session:
+        assert int(time.time()) - session["seen_at"] < 5
+
+
 def test_activity_keeps_a_session_alive_until_the_absolute_limit(app, account):
     browser = logged_in(app, account)
     with browser.client.session_transaction() as session:

@@ -12,10 +12,12 @@ import sqlalchemy as sa
 
 from refportal.applications.categories import Credential
 from refportal.applications.models import Application, ApplicationStatus
+from refportal.audit.models import AuditEvent
 from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.membership.models import MembershipStatus, VerificationSource
 from refportal.reviews.models import Review
+from refportal.reviews.services import AUDIT_TRAIL_LENGTH
 from tests.reviews.conftest import logged_in
 
 
@@ -41,6 +43,23 @@ def test_the_file_shows_the_matrix_chart_flags_and_audit_trail(app, people):
     for action in ("reference.nominated", "reference.requests_sent", "reference.submitted", "application.submitted"):
         assert action in body, action
     assert "Applicant A" in body and "Early Childhood" not in body
+
+
+def test_the_audit_trail_shows_the_latest_events_and_says_earlier_ones_are_kept(app, people):
+    browser = logged_in(app, "rev@example.org")
+    first = browser.get(url(people)).get_data(as_text=True)  # each opening of the ratings is an event
+    assert "earlier ones are kept" not in first and "application.submitted" in first
+    for _ in range(AUDIT_TRAIL_LENGTH):
+        browser.get(url(people))
+    body = browser.get(url(people)).get_data(as_text=True)
+    trail = body[body.index('id="audit-title"') :]
+    assert f"The latest {AUDIT_TRAIL_LENGTH} events; earlier ones are kept" in trail
+    assert trail.count("<tr><td>") == AUDIT_TRAIL_LENGTH and "application.submitted" not in trail
+    with app.app_context():
+        kept = db.session.scalar(
+            sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "file.ratings_read")
+        )
+    assert kept == AUDIT_TRAIL_LENGTH + 2
 
 
 def test_verifying_the_membership_records_who_and_when(app, people):
