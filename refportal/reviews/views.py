@@ -13,6 +13,7 @@ from refportal.applications.eligibility import evaluate_eligibility
 from refportal.applications.services import fees_for
 from refportal.audit.services import record
 from refportal.db import utc_today
+from refportal.extensions import db
 from refportal.forms import choices
 from refportal.membership.models import MembershipKind
 from refportal.membership.services import verify_membership
@@ -129,22 +130,23 @@ def _note_ratings_read(application) -> None:
 @role_required(*STAFF)
 def application_file(application_id: int):
     """The whole file: details, fees, eligibility, membership, references, ratings, flags, reviews, audit."""
-    application = _file_or_404(application_id)
-    if _may_read_ratings(application) and any(r.rating for r in application.references):
-        _note_ratings_read(application)
-    return _render_file(application)
+    return _render_file(_file_or_404(application_id))
 
 
 def _render_file(
     application, *, review_form=None, decision_form=None, verification_form=None, recuse_form=None, status=200
 ):
+    """The file page (also again, with a refused form's messages). Showing the ratings records who read
+    them; that record is committed once the page is drawn, so the page leaves only when it is kept."""
     today = utc_today()
+    staffing = assignments.staffing_of(application, current_user)
+    if not staffing.my_conflicts and any(r.rating for r in application.references):
+        record("file.ratings_read", obj=application, actor=current_user)
     matrix = build_matrix(application.references)
     trail, earlier_events = services.audit_trail(application)
     reviews, audit = services.visible_to(application, current_user, services.reviews_of(application), trail)
     endorsements = services.endorsements_of([r.email for r in application.references])
     mine = next((r for r in reviews if r.reviewer_id == current_user.id and r.round == application.review_round), None)
-    staffing = assignments.staffing_of(application, current_user)
     if review_form is None:
         review_form = ReviewForm(
             data={"outcome": mine.outcome.value, "notes": mine.notes, "message": mine.message} if mine else None
@@ -180,6 +182,7 @@ def _render_file(
         is_admin=current_user.role is Role.ADMIN,
         outcomes=Outcome,
     )
+    db.session.commit()
     return Response(body, status)
 
 
