@@ -164,6 +164,10 @@ def _file_statement(application_id: int) -> sa.Select:
     )
 
 
+# Built once: each request only binds the id (SQLAlchemy's compiled cache then skips the rest).
+FILE_STATEMENT = _file_statement(sa.bindparam("application_id"))
+
+
 def _application(rows) -> _Application:
     first = rows[0]
     membership = None
@@ -353,7 +357,7 @@ def register(app: Flask) -> None:
                 # The administrators' view (every reviewer's conflicts, assigning, the decision) is not
                 # written: the benchmark opens the file as a reviewer (REVIEWERS_READ_UNASSIGNED on).
                 abort(501)
-            rows = conn.execute(_file_statement(application_id)).all()
+            rows = conn.execute(FILE_STATEMENT, {"application_id": application_id}).all()
             if not rows:
                 abort(404)
             application = _application(rows)

@@ -125,6 +125,10 @@ def _page_number(args: MultiDict) -> int:
     return number if 1 <= number <= 100_000 else 1
 
 
+# Built once (it depends on the settings only), not for every request.
+ELIGIBLE = eligible_clause(REQUIREMENTS).label("eligible")
+
+
 def _filtered(form: dict[str, Field], user, today: date, *columns, ordered: bool) -> sa.Select:
     """refportal.reviews.services._filtered for the form's valid filters."""
     value = {name: f.data for name, f in form.items()}
@@ -218,7 +222,7 @@ def _rows_statement(form: dict[str, Field], user, today: date, page: int) -> sa.
             MembershipDeclaration.status.label("membership_status"),
             MembershipDeclaration.expires_on,
             recorded.label("recorded"),
-            eligible_clause(REQUIREMENTS).label("eligible"),
+            ELIGIBLE,
             counted_ratings().label("counted"),
             reviews.label("reviews"),
         )

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from refportal.accounts.models import Role
 from refportal.applications import services
@@ -16,19 +17,30 @@ from refportal.applications.forms import ApplicationForm, EligibilityForm, Submi
 from refportal.applications.models import Application
 from refportal.db import utc_today
 from refportal.extensions import db
-from refportal.references.models import Reference
+from refportal.references.models import Rating, Reference
 from refportal.reviews.models import ReviewRound
 from refportal.web import commit_service, flash_success, role_required, run_and_flash
 
 bp = Blueprint("applications", __name__)
 
 
-def owned_application(application_id: int) -> Application:
-    """The current applicant's own application, or 404 for anybody else's."""
-    application = db.session.get(Application, application_id)
+def owned_application(application_id: int, *options: ORMOption) -> Application:
+    """The current applicant's own application, or 404 for anybody else's (`options`: what to load with it)."""
+    application = db.session.get(Application, application_id, options=options)
     if application is None or application.applicant_id != current_user.id:
         abort(404)
     return application
+
+
+# The application page in one statement: the membership, the references and of each rating whether it
+# counts. What the referees wrote is never loaded for the applicant (reading it would raise).
+APPLICATION_PAGE = (
+    joinedload(Application.membership),
+    joinedload(Application.references)
+    .joinedload(Reference.rating)
+    .load_only(Rating.counts, Rating.not_enough_information, raiseload=True),
+    joinedload(Application.references).defer(Reference.draft, raiseload=True),
+)
 
 
 @bp.get("/dashboard")
@@ -94,7 +106,7 @@ def _fee_schedule_rows():
 @role_required(Role.APPLICANT)
 def show(application_id: int):
     """One application: details, fees, eligibility, membership, references, checklist."""
-    application = owned_application(application_id)
+    application = owned_application(application_id, *APPLICATION_PAGE)
     today = utc_today()
     return render_template(
         "applications/show.html",

@@ -28,9 +28,12 @@ def pages(app, people):
         {
             "referee form": (referee, link),
             "applicant dashboard": (applicant, "/dashboard"),
+            "application page": (applicant, f"/applications/{people['application_id']}"),
             "reviewer queue": (reviewer, "/review/"),
             "reviewer queue, deep page with a filter": (reviewer, "/review/?status=submitted&sort=name&page=3"),
             "application file": (reviewer, f"/review/applications/{people['application_id']}"),
+            "my assigned files": (reviewer, "/review/mine"),
+            "review rounds": (reviewer, "/review/rounds"),
         },
         link,
         referee,
@@ -63,3 +66,5 @@ def test_statements_are_the_same_at_10_and_200_applications(app, people, pages):
     large = {name: statements_for(app, client, url) for name, (client, url) in pages.items()}
     large["draft save"] = draft_statements(app, referee, link)
     assert small == large, (small, large)
+    # The signed-in user, the application with its membership, references and ratings, its round.
+    assert large["application page"] <= 3, large
