@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from refportal.applications.categories import CATEGORIES, Credential
 from refportal.audit.services import record
@@ -62,7 +63,9 @@ def _conditional_update(reference: Reference, nonce: str, event: Event, **values
     )
     if changed != 1:
         raise LinkClosed()
-    db.session.refresh(reference)
+    # The session's copy now says what the row says, without reading it back.
+    for name, value in {"status": uniform_target(event), **values}.items():
+        set_committed_value(reference, name, value)
 
 
 def save_draft(*, reference: Reference, nonce: str, answers: dict) -> None:
