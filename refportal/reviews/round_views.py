@@ -35,7 +35,7 @@ def my_files() -> ResponseReturnValue:
 
 def _rounds_page(form: RoundForm | None = None, status: int = 200) -> Response:
     today = utc_today()
-    if form is None:
+    if form is None and current_user.role is Role.ADMIN:  # only administrators open rounds
         suggested = rounds.next_quarter(today)
         form = RoundForm(
             data={
