@@ -35,20 +35,25 @@ class DeliveryReport:
 
 
 def claim_due(*, limit: int, now: datetime) -> list[OutboxEmail]:
-    """Mark up to `limit` due rows as being sent by this worker and commit the claim."""
+    """Mark up to `limit` due rows as being sent by this worker and commit the claim: one
+    UPDATE … RETURNING (rows another sender holds locked are skipped, not waited for)."""
     due = sa.or_(
         sa.and_(OutboxEmail.status == OutboxStatus.QUEUED, OutboxEmail.next_attempt_at <= now),
         sa.and_(OutboxEmail.status == OutboxStatus.SENDING, OutboxEmail.claimed_until < now),
     )
-    query = sa.select(OutboxEmail).where(due).order_by(OutboxEmail.id).limit(limit)
+    chosen = sa.select(OutboxEmail.id).where(due).order_by(OutboxEmail.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = list(db.session.scalars(query))
+        chosen = chosen.with_for_update(skip_locked=True)
     # A row claimed by a sender that died is taken up again once its lease has run out.
     lease = timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE_SECONDS"])
-    for row in rows:
-        row.status = OutboxStatus.SENDING
-        row.claimed_until = now + lease
+    claim = (
+        sa.update(OutboxEmail)
+        .where(OutboxEmail.id.in_(chosen.scalar_subquery()))
+        .values(status=OutboxStatus.SENDING, claimed_until=now + lease)
+        .returning(OutboxEmail)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    rows = sorted(db.session.scalars(claim), key=lambda row: row.id)
     db.session.commit()
     return rows
 
