@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app refportal
 
-.PHONY: install run test lint bench system-packages node-packages translations clean
+.PHONY: install run test lint bench profile system-packages node-packages translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -84,9 +84,13 @@ lint: install
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
-# Key pages against Flask's floor at 1k, 10k and 100k applications (needs PostgreSQL; installs wrk as root).
+# Key pages against their same-page floors and Flask's hello at 1k, 10k and 100k applications (needs
+# PostgreSQL; installs wrk as root). `make profile`: each page's time by part of the stack (pyinstrument).
 bench: install
 	$(BIN)/python bench/run.py
+
+profile: install
+	$(BIN)/python bench/profile.py
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR) instance .pytest_cache
