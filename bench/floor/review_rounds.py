@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from flask import Flask, abort, render_template
 
 from floor.common import connect, csrf_token, signed_in_user
-from refportal.applications.models import DECIDED_STATUSES, Application, ApplicationStatus
 from refportal.db import utc_today
-from refportal.reviews.models import Review, ReviewAssignment, ReviewRound
+from refportal.reviews.models import ReviewRound
+from refportal.reviews.rounds import round_files
 
 STAFF = ("reviewer", "admin")
 REVIEWERS_PER_FILE = 2  # refportal's REVIEWERS_PER_FILE
@@ -20,26 +20,7 @@ REVIEW_DAYS = 42  # refportal's REVIEW_ROUND_REVIEW_DAYS
 
 
 def _statement(today: date) -> sa.Select:
-    assigned = (
-        sa.select(sa.func.count(ReviewAssignment.id))
-        .where(ReviewAssignment.application_id == Application.id)
-        .scalar_subquery()
-    )
-    reviewed = (
-        sa.select(sa.func.count(Review.id))
-        .where(Review.application_id == Application.id, Review.round == Application.review_round)
-        .scalar_subquery()
-    )
-    files = (
-        sa.select(
-            Application.review_round_id.label("round_id"),
-            sa.case((assigned >= REVIEWERS_PER_FILE, 1), else_=0).label("assigned"),
-            sa.case((reviewed >= REVIEWERS_PER_FILE, 1), else_=0).label("reviewed"),
-            sa.case((Application.status.in_(DECIDED_STATUSES), 1), else_=0).label("decided"),
-        )
-        .where(Application.review_round_id.is_not(None), Application.status != ApplicationStatus.WITHDRAWN)
-        .subquery()
-    )
+    files = round_files(REVIEWERS_PER_FILE)  # refportal's own SQL for each file's progress
     overdue = sa.case(
         (sa.and_(ReviewRound.review_due < today, files.c.decided == 0, files.c.reviewed == 0), 1), else_=0
     )
