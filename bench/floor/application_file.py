@@ -32,7 +32,7 @@ from refportal.references.rating_form import DOMAINS, SCALE
 from refportal.reviews.aggregation import Endorsement, FlagRules, build_matrix, file_flags
 from refportal.reviews.chart import BAR_GAP, BAR_HEIGHT, POINT_WIDTH, ROW_PADDING
 from refportal.reviews.models import Outcome, Recusal, Review, ReviewAssignment, ReviewRound
-from refportal.reviews.services import AUDIT_TRAIL_LENGTH
+from refportal.reviews.services import RATINGS_READ, READINGS_SHOWN
 
 # refportal's settings as the benchmark runs it (refportal/config.py's defaults).
 REQUIREMENTS = DEFAULT_ELIGIBILITY_REQUIREMENTS
@@ -373,6 +373,23 @@ def register(app: Flask) -> None:
                 .order_by(Review.round, Review.recorded_at)
             ).all()
             reference_ids = [r.id for r in application.references]
+            mine = sa.or_(
+                sa.and_(AuditEvent.object_type == "application", AuditEvent.object_id == application.id),
+                sa.and_(AuditEvent.object_type == "reference", AuditEvent.object_id.in_(reference_ids or [-1])),
+            )
+            reading = AuditEvent.action == RATINGS_READ
+            ranked = (
+                sa.select(
+                    AuditEvent.id,
+                    reading.label("reading"),
+                    sa.func.row_number()
+                    .over(partition_by=reading, order_by=(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()))
+                    .label("recency"),
+                    sa.func.count().over(partition_by=reading).label("of_kind"),
+                )
+                .where(mine)
+                .subquery()
+            )
             trail = conn.execute(
                 sa.select(
                     AuditEvent.occurred_at,
@@ -382,19 +399,16 @@ def register(app: Flask) -> None:
                     AuditEvent.object_id,
                     AuditEvent.details,
                     User.name,
+                    ranked.c.reading,
+                    ranked.c.of_kind,
                 )
+                .join(ranked, ranked.c.id == AuditEvent.id)
                 .outerjoin(User, AuditEvent.actor_id == User.id)
-                .where(
-                    sa.or_(
-                        sa.and_(AuditEvent.object_type == "application", AuditEvent.object_id == application.id),
-                        sa.and_(AuditEvent.object_type == "reference", AuditEvent.object_id.in_(reference_ids or [-1])),
-                    )
-                )
-                .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-                .limit(AUDIT_TRAIL_LENGTH + 1)
+                .where(sa.or_(sa.not_(ranked.c.reading), ranked.c.recency <= READINGS_SHOWN))
+                .order_by(AuditEvent.occurred_at, AuditEvent.id)
             ).all()
-            earlier_events = len(trail) > AUDIT_TRAIL_LENGTH
-            trail = trail[:AUDIT_TRAIL_LENGTH][::-1]
+            readings = max((e.of_kind for e in trail if e.reading), default=0)
+            earlier_readings = max(readings - READINGS_SHOWN, 0)
             if may_read and any(r.rating for r in application.references):
                 # The opening of the ratings goes on the audit trail, as refportal's page records it. refportal
                 # records it before reading the trail (its page lists its own opening); the floor reads the
@@ -478,7 +492,7 @@ def register(app: Flask) -> None:
             reviews=reviews,
             others_hidden=others_hidden,
             audit=trail,
-            earlier_events=earlier_events,
+            earlier_readings=earlier_readings,
             assigned=assigned,
             short=max(0, REVIEWERS_PER_FILE - len(assigned)),
             needed=REVIEWERS_PER_FILE,

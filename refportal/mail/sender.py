@@ -44,11 +44,14 @@ def claim_due(*, limit: int, now: datetime) -> list[OutboxEmail]:
     chosen = sa.select(OutboxEmail.id).where(due).order_by(OutboxEmail.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
         chosen = chosen.with_for_update(skip_locked=True)
+    # Chosen once (a materialised CTE: never re-run per row, which with SKIP LOCKED could claim more than
+    # `limit`), and still due when updated.
+    claimable = chosen.cte("claimable").prefix_with("MATERIALIZED", dialect="postgresql")
     # A row claimed by a sender that died is taken up again once its lease has run out.
     lease = timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE_SECONDS"])
     claim = (
         sa.update(OutboxEmail)
-        .where(OutboxEmail.id.in_(chosen.scalar_subquery()))
+        .where(OutboxEmail.id.in_(sa.select(claimable.c.id)), due)
         .values(status=OutboxStatus.SENDING, claimed_until=now + lease)
         .returning(OutboxEmail)
         .execution_options(synchronize_session=False, populate_existing=True)

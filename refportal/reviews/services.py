@@ -236,25 +236,41 @@ def reviews_of(application: Application) -> list[Review]:
     )
 
 
-AUDIT_TRAIL_LENGTH = 100  # the file shows the latest events; every opening of the ratings is one
+RATINGS_READ = "file.ratings_read"
+READINGS_SHOWN = 20  # every drawing of a file with ratings is a reading: the file lists the latest
 
 
-def audit_trail(application: Application) -> tuple[list[tuple[AuditEvent, User | None]], bool]:
-    """The latest AUDIT_TRAIL_LENGTH recorded changes to the application and its references, oldest
-    first, each with its actor; and whether there are earlier ones."""
+def audit_trail(application: Application) -> tuple[list[tuple[AuditEvent, User | None]], int]:
+    """Every recorded change to the application and its references, oldest first, each with its actor,
+    with the latest READINGS_SHOWN readings of its ratings among them; and how many earlier readings are
+    kept and not listed. One statement (window functions rank the readings)."""
     reference_ids = [r.id for r in application.references]
     mine = sa.or_(
         sa.and_(AuditEvent.object_type == Application.__tablename__, AuditEvent.object_id == application.id),
         sa.and_(AuditEvent.object_type == Reference.__tablename__, AuditEvent.object_id.in_(reference_ids or [-1])),
     )
-    latest = db.session.execute(
-        sa.select(AuditEvent, User)
-        .outerjoin(User, AuditEvent.actor_id == User.id)
+    reading = AuditEvent.action == RATINGS_READ
+    ranked = (
+        sa.select(
+            AuditEvent.id,
+            reading.label("reading"),
+            sa.func.row_number()
+            .over(partition_by=reading, order_by=(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()))
+            .label("recency"),
+            sa.func.count().over(partition_by=reading).label("of_kind"),
+        )
         .where(mine)
-        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-        .limit(AUDIT_TRAIL_LENGTH + 1)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(AuditEvent, User, ranked.c.reading, ranked.c.of_kind)
+        .join(ranked, ranked.c.id == AuditEvent.id)
+        .outerjoin(User, AuditEvent.actor_id == User.id)
+        .where(sa.or_(sa.not_(ranked.c.reading), ranked.c.recency <= READINGS_SHOWN))
+        .order_by(AuditEvent.occurred_at, AuditEvent.id)
     ).all()
-    return [(event, actor) for event, actor in reversed(latest[:AUDIT_TRAIL_LENGTH])], len(latest) > AUDIT_TRAIL_LENGTH
+    readings = max((of_kind for _, _, is_reading, of_kind in rows if is_reading), default=0)
+    return [(event, actor) for event, actor, _, _ in rows], max(readings - READINGS_SHOWN, 0)
 
 
 def endorsements_of(emails: list[str]) -> dict[str, list[Endorsement]]:

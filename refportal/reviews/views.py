@@ -138,12 +138,14 @@ def _render_file(
 ):
     """The file page (also again, with a refused form's messages). Showing the ratings records who read
     them; that record is committed once the page is drawn, so the page leaves only when it is kept."""
+    if db.session.new or db.session.dirty or db.session.deleted:  # only the reading below is committed
+        raise RuntimeError("the file is drawn with unsaved changes: commit or roll them back first")
     today = utc_today()
     staffing = assignments.staffing_of(application, current_user)
     if not staffing.my_conflicts and any(r.rating for r in application.references):
         record("file.ratings_read", obj=application, actor=current_user)
     matrix = build_matrix(application.references)
-    trail, earlier_events = services.audit_trail(application)
+    trail, earlier_readings = services.audit_trail(application)
     reviews, audit = services.visible_to(application, current_user, services.reviews_of(application), trail)
     endorsements = services.endorsements_of([r.email for r in application.references])
     mine = next((r for r in reviews if r.reviewer_id == current_user.id and r.round == application.review_round), None)
@@ -168,8 +170,8 @@ def _render_file(
         reviews=reviews,
         others_hidden=services.others_hidden(application, current_user, reviews),
         audit=audit,
-        earlier_events=earlier_events,
-        audit_trail_length=services.AUDIT_TRAIL_LENGTH,
+        earlier_readings=earlier_readings,
+        readings_shown=services.READINGS_SHOWN,
         staffing=staffing,
         may_read_ratings=not staffing.my_conflicts,
         assign_form=assign_form_for(staffing),

@@ -17,7 +17,7 @@ from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.membership.models import MembershipStatus, VerificationSource
 from refportal.reviews.models import Review
-from refportal.reviews.services import AUDIT_TRAIL_LENGTH
+from refportal.reviews.services import RATINGS_READ, READINGS_SHOWN
 from tests.reviews.conftest import logged_in
 
 
@@ -45,21 +45,35 @@ def test_the_file_shows_the_matrix_chart_flags_and_audit_trail(app, people):
     assert "Applicant A" in body and "Early Childhood" not in body
 
 
-def test_the_audit_trail_shows_the_latest_events_and_says_earlier_ones_are_kept(app, people):
+def test_the_audit_trail_lists_every_change_and_the_latest_readings_of_the_ratings(app, people):
     browser = logged_in(app, "rev@example.org")
-    first = browser.get(url(people)).get_data(as_text=True)  # each opening of the ratings is an event
-    assert "earlier ones are kept" not in first and "application.submitted" in first
-    for _ in range(AUDIT_TRAIL_LENGTH):
+    first = browser.get(url(people)).get_data(as_text=True)  # each drawing of the ratings is a reading
+    assert "earlier ones are kept" not in first and "file.ratings_read" in first
+    for _ in range(READINGS_SHOWN + 4):
         browser.get(url(people))
     body = browser.get(url(people)).get_data(as_text=True)
     trail = body[body.index('id="audit-title"') :]
-    assert f"The latest {AUDIT_TRAIL_LENGTH} events; earlier ones are kept" in trail
-    assert trail.count("<tr><td>") == AUDIT_TRAIL_LENGTH and "application.submitted" not in trail
+    assert f"the latest {READINGS_SHOWN} are listed; 6 earlier ones are kept" in trail
+    assert trail.count("file.ratings_read") == READINGS_SHOWN
+    for action in ("reference.nominated", "reference.submitted", "application.submitted"):
+        assert action in trail, action  # the changes stay, however often the file is read
     with app.app_context():
-        kept = db.session.scalar(
-            sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "file.ratings_read")
-        )
-    assert kept == AUDIT_TRAIL_LENGTH + 2
+        kept = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == RATINGS_READ))
+    assert kept == READINGS_SHOWN + 6
+
+
+def test_a_refused_form_draws_the_file_again_and_that_reading_is_recorded(app, people):
+    browser = logged_in(app, "rev@example.org")
+    browser.get(url(people))
+
+    def readings():
+        with app.app_context():
+            return db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == RATINGS_READ))
+
+    before = readings()
+    response = browser.submit(url(people, "/membership"), {"verdict": "reject", "note": ""}, form_url=url(people))
+    assert response.status_code == 400 and "Strengths by" in response.get_data(as_text=True)
+    assert readings() == before + 2  # the form's page, then the refused form's page
 
 
 def test_verifying_the_membership_records_who_and_when(app, people):
