@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -262,13 +262,16 @@ def audit_trail(application: Application) -> tuple[list[tuple[AuditEvent, User |
         .where(mine)
         .subquery()
     )
-    rows = db.session.execute(
-        sa.select(AuditEvent, User, ranked.c.reading, ranked.c.of_kind)
-        .join(ranked, ranked.c.id == AuditEvent.id)
-        .outerjoin(User, AuditEvent.actor_id == User.id)
-        .where(sa.or_(sa.not_(ranked.c.reading), ranked.c.recency <= READINGS_SHOWN))
-        .order_by(AuditEvent.occurred_at, AuditEvent.id)
-    ).all()
+    rows = cast(
+        "list[tuple[AuditEvent, User | None, bool, int]]",
+        db.session.execute(
+            sa.select(AuditEvent, User, ranked.c.reading, ranked.c.of_kind)
+            .join(ranked, ranked.c.id == AuditEvent.id)
+            .outerjoin(User, AuditEvent.actor_id == User.id)
+            .where(sa.or_(sa.not_(ranked.c.reading), ranked.c.recency <= READINGS_SHOWN))
+            .order_by(AuditEvent.occurred_at, AuditEvent.id)
+        ).all(),
+    )
     readings = max((of_kind for _, _, is_reading, of_kind in rows if is_reading), default=0)
     return [(event, actor) for event, actor, _, _ in rows], max(readings - READINGS_SHOWN, 0)
 
