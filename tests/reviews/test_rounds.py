@@ -16,8 +16,8 @@ from refportal.db import utc_today, utcnow
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
 from refportal.reviews.assignments import run_review_jobs
-from refportal.reviews.models import ReviewAssignment, ReviewRound
-from refportal.reviews.rounds import join_round
+from refportal.reviews.models import Outcome, Review, ReviewAssignment, ReviewRound
+from refportal.reviews.rounds import join_round, rounds_with_progress
 from tests.factories import make_user
 from tests.reviews.conftest import logged_in, make_submitted_application
 from tests.reviews.test_queue import statements_for
@@ -88,6 +88,36 @@ def test_a_round_gathers_the_applications_submitted_in_its_period(app, people):
     assert people["application_id"] in members and inside[0] in members and inside[1] not in members
     queue = admin.get(f"/review/?review_round={rid}").get_data(as_text=True)
     assert "File 000" in queue and "File 001" not in queue
+
+
+def test_a_rounds_progress_counts_each_file_once_in_its_current_cycle(app, people):
+    """Files (withdrawn ones aside), fully staffed, fully reviewed in their current cycle, decided."""
+    admin = logged_in(app, "admin@example.org")
+    assert open_round(admin).status_code == 302
+    staffed, half_staffed, reviewed, reviewed_before, withdrawn = submitted_files(app, 5)
+    reviewers(app, 2)
+    with app.app_context():
+        r0, r1 = (user_id(app, f"r{n}@example.org") for n in range(2))
+        db.session.add_all(ReviewAssignment(application_id=staffed, reviewer_id=r) for r in (r0, r1))
+        db.session.add(ReviewAssignment(application_id=half_staffed, reviewer_id=r0))
+        db.session.add_all(
+            Review(application_id=reviewed, reviewer_id=r, round=1, outcome=Outcome.ENDORSE) for r in (r0, r1)
+        )
+        # Two reviews of the first cycle; the file is in its second cycle now ("more information" came in).
+        db.session.add_all(
+            Review(application_id=reviewed_before, reviewer_id=r, round=1, outcome=Outcome.MORE_INFORMATION)
+            for r in (r0, r1)
+        )
+        db.session.get(Application, reviewed_before).review_round = 2
+        db.session.get(Application, withdrawn).status = ApplicationStatus.WITHDRAWN
+        db.session.get(Application, people["application_id"]).status = ApplicationStatus.ENDORSED
+        db.session.commit()
+        [(review_round, progress)] = rounds_with_progress(utc_today())
+    assert review_round.id == round_id(app)
+    # Staffed: `staffed` and the fixture's file (its two reviewers); not the half-staffed one.
+    assert (progress.files, progress.assigned, progress.reviewed, progress.decided, progress.overdue) == (5, 2, 1, 1, 0)
+    page = admin.get("/review/rounds").get_data(as_text=True)
+    assert '<td class="num">5</td><td class="num">2</td><td class="num">1</td><td class="num">1</td>' in page
 
 
 def test_a_submission_joins_the_round_covering_its_day_and_the_applicant_is_told(app, people, outbox):
