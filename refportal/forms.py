@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import unicodedata
 
-from email_validator import EmailNotValidError, validate_email
 from wtforms import IntegerField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
-
-def normalize_email(address: str) -> str:
-    """The canonical form of an address (lower case), or ValueError with a readable reason."""
-    address = (address or "").strip()
-    if any(ch in address for ch in "\r\n"):
-        raise ValueError("An e-mail address cannot contain a line break.")
-    try:
-        result = validate_email(address, check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise ValueError(f"Enter a valid e-mail address ({exc}).") from exc
-    return result.normalized.lower()
+from refportal.mail.addresses import normalize_email
 
 
 class ValidEmail:

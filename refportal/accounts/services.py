@@ -13,7 +13,7 @@ from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
-from refportal.forms import normalize_email
+from refportal.mail.addresses import normalize_email
 from refportal.mail.services import external_url, queue_email, sent_recently
 from refportal.security.passwords import hash_password, password_problem, verify_password
 from refportal.security.tokens import TokenInvalid, fingerprint, load_token, make_token

@@ -13,6 +13,7 @@ from flask import current_app
 
 from refportal.db import utcnow
 from refportal.extensions import db
+from refportal.mail.addresses import unsendable_reason
 from refportal.mail.marks import sent_marks
 from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.services import message_failed_for_good
@@ -124,6 +125,19 @@ def _record_outcome(row: OutboxEmail, exc: Refusal, report: DeliveryReport, now:
         report.failed += 1
 
 
+def _wire_message(row: OutboxEmail) -> tuple[bytes | None, str | None]:
+    """The bytes to send, or None and why the row can never be sent."""
+    problem = unsendable_reason(row.to_address)
+    if problem is not None:
+        return None, problem
+    if row.wire_message is not None:
+        return row.wire_message, None
+    try:
+        return wire_bytes(row), None  # a row queued before the wire message was stored
+    except (UnicodeError, ValueError) as exc:
+        return None, f"the message cannot be built: {exc}"
+
+
 def deliver_due(*, now: datetime | None = None, should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
     """Send one batch of due messages; each row is committed as soon as the server answers for it.
     `should_stop` is asked before each message: once it says so, the rest of the batch is handed back."""
@@ -159,8 +173,16 @@ def _deliver_batch(now: datetime, should_stop: Callable[[], bool]) -> DeliveryRe
                     _release(rows[index:])  # untried: due again at once, for this or another sender
                     db.session.commit()
                     break
+                message, problem = _wire_message(row)
+                if message is None:
+                    # Never sendable (an address kept from before the address policy): this row fails on
+                    # its own and the batch goes on.
+                    _mark_failed(row, problem or "the message cannot be built")
+                    report.failed += 1
+                    db.session.commit()
+                    continue
                 try:
-                    smtp.sendmail(envelope_sender(row), [row.to_address], row.wire_message or wire_bytes(row))
+                    smtp.sendmail(envelope_sender(row), [row.to_address], message)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
                     _record_outcome(row, exc, report, now)
                     db.session.commit()

@@ -11,7 +11,8 @@ from flask import current_app, render_template
 
 from refportal.db import utcnow
 from refportal.extensions import db
-from refportal.mail.models import OutboxEmail
+from refportal.mail.addresses import unsendable_reason
+from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.wire import wire_bytes
 
 signals = Namespace()
@@ -78,5 +79,12 @@ def queue_email(template: str, to: str, *, related: Any = None, **context: Any) 
     )
     db.session.add(email)
     db.session.flush()  # the id is in the Message-ID
-    email.wire_message = wire_bytes(email)
+    problem = unsendable_reason(to)
+    if problem is None:
+        email.wire_message = wire_bytes(email)
+    else:
+        # An address kept from before the address policy: this message fails on its own (the slice it
+        # is about hears of it, as of a bounce), and the change that queued it goes on.
+        email.status, email.last_error = OutboxStatus.FAILED, problem[:500]
+        message_failed_for_good(email)
     return email

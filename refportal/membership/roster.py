@@ -21,7 +21,7 @@ from refportal.applications.models import ACTIVE_STATUSES, Application, Applicat
 from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.extensions import db
-from refportal.forms import normalize_email
+from refportal.mail.addresses import canonical_email
 from refportal.membership.models import MembershipDeclaration, MembershipKind, MembershipStatus, VerificationSource
 
 COLUMNS = ("member_number", "email", "name", "expires_on")
@@ -103,7 +103,7 @@ def parse_roster(text: str) -> list[RosterRow]:
         elif _has_control_characters(number):
             problems.append((line, "the member number contains a line break or another control character"))
         try:
-            email = normalize_email(email)
+            email = canonical_email(email)
         except ValueError:
             problems.append((line, f"“{email[:60]}” is not an e-mail address"))
         if not name or len(name) > 120:

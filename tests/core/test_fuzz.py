@@ -33,7 +33,7 @@ from refportal.accounts.models import Role, User
 from refportal.applications.models import Application
 from refportal.db import utc_today
 from refportal.extensions import db
-from refportal.forms import normalize_email
+from refportal.mail.addresses import normalize_email
 from refportal.mail.models import OutboxEmail
 from refportal.membership.models import MembershipDeclaration
 from refportal.references.models import Reference, ReferenceStatus
