@@ -12,8 +12,8 @@ from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
-from refportal.mail.addresses import normalize_email
 from refportal.i18n import LANGUAGES
+from refportal.mail.addresses import normalize_email
 from refportal.references.closing import end_request
 from refportal.references.lifecycle import REFUSALS, Event, ReferenceStatus, TransitionRefused, target
 from refportal.references.links import issue_link
