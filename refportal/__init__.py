@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 # The package's submodules (refportal.mail, ...) share this namespace: reach extensions through it.
 from refportal import extensions as ext
 from refportal.config import load_config
+from refportal.db import MAX_ID, database_id
 from refportal.logs import configure_logging, install_request_logging
 from refportal.resources import MIGRATIONS_FOLDER, TEMPLATE_FOLDER, TRANSLATIONS_FOLDER
 
@@ -62,7 +63,7 @@ class DatabaseId(IntegerConverter):
     rather than an error from the database)."""
 
     def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None, max: int | None = None) -> None:
-        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=2**31 - 1 if max is None else max)
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max)
 
 
 def hidden_fields(form) -> Markup:
@@ -94,7 +95,8 @@ def _init_extensions(app: Flask) -> None:
     @ext.login_manager.user_loader
     def load_user(session_id: str):
         user_id, _, version = session_id.partition(".")
-        user = ext.db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        user_key = database_id(user_id)
+        user = ext.db.session.get(User, user_key) if user_key is not None else None
         if user is None or not user.is_active or str(user.session_version) != version:
             return None  # deactivated, logged out elsewhere, or the password changed
         return user

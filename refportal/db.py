@@ -32,6 +32,18 @@ def rows_changed(session: Session | scoped_session[Any], statement: sa.Update) -
     return result.rowcount
 
 
+# The largest id of an integer primary key (PostgreSQL's integer); `<int:…>` routes stop there too.
+MAX_ID = 2**31 - 1
+
+
+def database_id(value: object) -> int | None:
+    """`value` (e.g. a form's text) as a row id, or None when it cannot be one (not ASCII digits, too large)."""
+    text = str(value or "")
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)) or int(text) > MAX_ID:
+        return None
+    return int(text)
+
+
 def utc_today() -> date:
     """Today's date in UTC, the portal's one calendar (never the server's local date)."""
     return utcnow().date()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 
-from wtforms import IntegerField
+from wtforms import DateField, IntegerField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
@@ -67,6 +68,26 @@ class WholeNumber(IntegerField):
             self.data = None
             raise ValueError("Enter a smaller number.")
         super().process_formdata(valuelist)
+
+
+class DayField(DateField):
+    """A date field that refuses days no one means (year 9999, year 1) with its own message: the portal
+    adds days and years to the dates it is given, and the database and Python must hold the results."""
+
+    FIRST, LAST = date(1900, 1, 1), date(2199, 12, 31)
+    message = "Enter a date between 1900 and 2199."
+    out_of_range = False
+    data: date | None
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.out_of_range = self.data is not None and not self.FIRST <= self.data <= self.LAST
+        if self.out_of_range:
+            self.data = None
+
+    def pre_validate(self, form):
+        if self.out_of_range:
+            raise StopValidation(self.message)  # not "required" or "not a date": this message alone
 
 
 def strip_text(value):

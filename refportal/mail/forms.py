@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, Form, SelectField, StringField
+from wtforms import Form, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
-from refportal.forms import OptionalChoice, SingleLine, WholeNumber, choices, strip_text
+from refportal.forms import DayField, OptionalChoice, SingleLine, WholeNumber, choices, strip_text
 from refportal.mail.console import Delivery
 
 
@@ -20,6 +20,6 @@ class ConsoleFilterForm(Form):
         choices=choices([("", "Any")] + [(d.value, d.value.capitalize()) for d in Delivery]),
         validators=[OptionalChoice()],
     )
-    queued_from = DateField("Queued from", validators=[Optional()])
-    queued_to = DateField("Queued until", validators=[Optional()])
+    queued_from = DayField("Queued from", validators=[Optional()])
+    queued_to = DayField("Queued until", validators=[Optional()])
     page = WholeNumber("Page", default=1, validators=[Optional(), NumberRange(1, 100_000)])

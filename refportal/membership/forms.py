@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectField, StringField
+from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from refportal.forms import OptionalChoice, SingleLine, choices, strip_text
+from refportal.forms import DayField, OptionalChoice, SingleLine, choices, strip_text
 from refportal.membership.models import Association, MembershipKind
 
 
@@ -37,4 +37,4 @@ class MembershipForm(FlaskForm):
         filters=[strip_text],
         validators=[Optional(), Length(max=40), SingleLine()],
     )
-    expires_on = DateField("Membership expires on", validators=[Optional()], format="%Y-%m-%d")
+    expires_on = DayField("Membership expires on", validators=[Optional()], format="%Y-%m-%d")

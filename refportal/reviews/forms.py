@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, Form, RadioField, SelectField, StringField, TextAreaField
+from wtforms import Form, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from refportal.applications.categories import CATEGORIES, Credential
 from refportal.applications.models import ApplicationStatus
-from refportal.forms import OptionalChoice, Paragraphs, SingleLine, WholeNumber, choices, strip_text
+from refportal.forms import DayField, OptionalChoice, Paragraphs, SingleLine, WholeNumber, choices, strip_text
 from refportal.membership.models import MembershipStatus
 from refportal.reviews.models import Outcome
 
@@ -48,8 +48,8 @@ class QueueFilterForm(Form):
         choices=choices([("", "Anyone"), ("assigned", "Assigned to me"), ("unassigned", "Short of reviewers")]),
         validators=[OptionalChoice()],
     )
-    submitted_from = DateField("Submitted from", validators=[Optional()])
-    submitted_to = DateField("Submitted until", validators=[Optional()])
+    submitted_from = DayField("Submitted from", validators=[Optional()])
+    submitted_to = DayField("Submitted until", validators=[Optional()])
     sort = SelectField(
         "Sort by",
         choices=choices(
@@ -103,7 +103,7 @@ class VerificationForm(FlaskForm):
     member_number = StringField(
         "New member number", filters=[strip_text], validators=[Optional(), Length(max=40), SingleLine()]
     )
-    expires_on = DateField("New membership expires on", validators=[Optional()], format="%Y-%m-%d")
+    expires_on = DayField("New membership expires on", validators=[Optional()], format="%Y-%m-%d")
 
 
 class RoundForm(FlaskForm):
@@ -114,11 +114,11 @@ class RoundForm(FlaskForm):
         filters=[strip_text],
         validators=[DataRequired("Name the round."), Length(max=80), SingleLine()],
     )
-    opens_on = DateField("Opens on", validators=[DataRequired("Give the day the round opens.")])
-    submission_deadline = DateField(
+    opens_on = DayField("Opens on", validators=[DataRequired("Give the day the round opens.")])
+    submission_deadline = DayField(
         "Submission deadline", validators=[DataRequired("Give the last day to submit for this round.")]
     )
-    review_due = DateField("Reviews due", validators=[DataRequired("Give the day the reviews are due.")])
+    review_due = DayField("Reviews due", validators=[DataRequired("Give the day the reviews are due.")])
 
 
 class AssignForm(FlaskForm):

@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from refportal.accounts.models import Role, User
-from refportal.db import utc_today
+from refportal.db import database_id, utc_today
 from refportal.extensions import db
 from refportal.references.forms import ActionForm
 from refportal.reviews import assignments, rounds, services
@@ -97,8 +97,24 @@ def show(round_id: int) -> ResponseReturnValue:
         progress=progress,
         load=assignments.round_load(review_round),
         action_form=ActionForm(),
+        can_be_deleted=progress.files == 0 and rounds.can_be_deleted(review_round),
         today=today,
     )
+
+
+@bp.post("/rounds/<int:round_id>/delete")
+@role_required(Role.ADMIN)
+def delete(round_id: int) -> ResponseReturnValue:
+    """Delete a round no application has joined (opened by mistake, or with the wrong dates)."""
+    review_round = _round_or_404(round_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    name = review_round.name
+    if run_and_flash(
+        lambda: rounds.delete_round(review_round=review_round, actor=current_user), f"Round {name} is deleted."
+    ):
+        return redirect(url_for("rounds.index"))
+    return redirect(url_for("rounds.show", round_id=round_id))
 
 
 @bp.post("/rounds/<int:round_id>/auto-assign")
@@ -137,7 +153,8 @@ def assign(application_id: int) -> ResponseReturnValue:
     """Assign a reviewer to the file by hand (they are e-mailed with the worker's next digest)."""
     application = _file_or_404(application_id)
     form = AssignForm()
-    reviewer = db.session.get(User, int(form.reviewer.data)) if (form.reviewer.data or "").isdigit() else None
+    reviewer_id = database_id(form.reviewer.data)
+    reviewer = db.session.get(User, reviewer_id) if reviewer_id is not None else None
     if not form.validate_on_submit() or reviewer is None:
         flash("Choose a reviewer to assign.", "error")
         return _back_to_file(application.id)

@@ -29,12 +29,21 @@ def next_quarter(today: date) -> RoundDates:
     """The suggested next round: the rest of the calendar quarter after the latest round's deadline (or
     the current quarter), with reviews due `REVIEW_ROUND_REVIEW_DAYS` after its deadline."""
     latest = db.session.scalar(sa.select(sa.func.max(ReviewRound.submission_deadline)))
-    day = latest + timedelta(days=1) if latest else today
-    quarter = (day.month - 1) // 3 + 1
-    opens_on = day if latest else date(day.year, 3 * quarter - 2, 1)
-    deadline = (date(day.year + 1, 1, 1) if quarter == 4 else date(day.year, 3 * quarter + 1, 1)) - timedelta(days=1)
+    try:
+        return _quarter_from(latest + timedelta(days=1) if latest else None, today)
+    except (OverflowError, ValueError):  # a round kept from before dates were checked ends near year 9999
+        return _quarter_from(None, today)
+
+
+def _quarter_from(day: date | None, today: date) -> RoundDates:
+    """The rest of the quarter from `day`, or the whole current quarter without one."""
+    start = day or today
+    quarter = (start.month - 1) // 3 + 1
+    opens_on = day or date(start.year, 3 * quarter - 2, 1)
+    next_quarter_starts = date(start.year + 1, 1, 1) if quarter == 4 else date(start.year, 3 * quarter + 1, 1)
+    deadline = next_quarter_starts - timedelta(days=1)
     return RoundDates(
-        name=f"{day.year} Q{quarter}",
+        name=f"{start.year} Q{quarter}",
         opens_on=opens_on,
         submission_deadline=deadline,
         review_due=deadline + timedelta(days=current_app.config["REVIEW_ROUND_REVIEW_DAYS"]),
@@ -113,6 +122,19 @@ def create_round(*, name: str, opens_on: date, submission_deadline: date, review
         joined=joined.rowcount,  # type: ignore[attr-defined]
     )
     return review_round
+
+
+def can_be_deleted(review_round: ReviewRound) -> bool:
+    """A round no application has joined (opened by mistake, or with the wrong dates) may be deleted."""
+    return db.session.scalar(sa.select(Application.id).where(Application.review_round_id == review_round.id)) is None
+
+
+def delete_round(*, review_round: ReviewRound, actor: User) -> None:
+    """Delete a round no application has joined."""
+    if not can_be_deleted(review_round):
+        raise Refused(f"Applications have joined round {review_round.name}: it cannot be deleted.")
+    record("review_round.deleted", obj=review_round, actor=actor, name=review_round.name)
+    db.session.delete(review_round)
 
 
 @dataclass(frozen=True)

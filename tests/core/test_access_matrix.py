@@ -58,6 +58,7 @@ ACCESS = {
     "rounds.my_files": "staff",
     "rounds.index": "staff",
     "rounds.create": "admin",
+    "rounds.delete": "admin",
     "rounds.show": "staff",
     "rounds.auto_assign": "admin",
     "rounds.assign": "admin",
@@ -157,6 +158,8 @@ def world(app, outbox):
         api_key = ApiKey(name="CRM", prefix="rp_x", key_hash="0" * 64, scopes=["read:applications"])
         endpoint = WebhookEndpoint(url="https://crm.example.org/hooks", secret="s" * 64)
         db.session.add_all([review_round, assignment, api_key, endpoint])
+        db.session.flush()
+        reference.application.review_round_id = review_round.id  # a joined round: "delete" is refused, it stays
         db.session.commit()
         token = link_token(reference)
         ids = {

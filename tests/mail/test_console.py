@@ -106,8 +106,8 @@ def test_staff_see_every_message_with_its_delivery_and_the_servers_reason(consol
         ("delivery=retrying", {COLE}, {SAM, RAE}),
         ("delivery=delayed", {SAM}, {RAE, COLE}),
         ("delivery=sent", set(), {SAM, RAE, COLE}),
-        ("queued_from=2000-01-01&queued_to=2999-12-31", {SAM, RAE, COLE}, set()),
-        ("queued_from=2999-01-01", set(), {SAM, RAE, COLE}),
+        ("queued_from=2000-01-01&queued_to=2199-12-31", {SAM, RAE, COLE}, set()),
+        ("queued_from=2199-01-01", set(), {SAM, RAE, COLE}),
         ("address=%25_%5C", set(), {SAM, RAE, COLE}),  # LIKE wildcards are taken literally
     ],
 )
