@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from refportal.accounts.models import Role, User
-from refportal.applications.models import Application, ApplicationStatus
+from refportal.applications.models import DECIDED_STATUSES, Application, ApplicationStatus
 from refportal.audit.services import record
 from refportal.db import utc_today, utcnow
 from refportal.exceptions import Refused
@@ -29,8 +29,8 @@ from refportal.reviews.models import Recusal, Review, ReviewAssignment, ReviewRo
 def conflicts_of(application: Application, reviewers: Iterable[User]) -> dict[int, list[str]]:
     """For each reviewer, why they may not review this file (empty: none). Causes: they are the
     applicant; they work at the organisation the applicant gave as their employer; their address is one
-    of the applicant's referees (on any application, in any state); they recused themselves. Two
-    statements whatever the number of reviewers."""
+    of the applicant's referees (on any application, in any state); they recused themselves from any of
+    the applicant's applications. Two statements whatever the number of reviewers."""
     reviewers = list(reviewers)
     causes: dict[int, list[str]] = {reviewer.id: [] for reviewer in reviewers}
     by_email = {reviewer.email.lower(): reviewer.id for reviewer in reviewers}
@@ -49,10 +49,16 @@ def conflicts_of(application: Application, reviewers: Iterable[User]) -> dict[in
         email, status, application_id = row[0], row[1], row[2]
         where = "this application" if application_id == application.id else f"application {application_id}"
         causes[by_email[email]].append(f"is one of the applicant's referees ({status.label.lower()}, {where})")
-    for recusal in db.session.scalars(
-        sa.select(Recusal).where(Recusal.application_id == application.id, Recusal.reviewer_id.in_(causes))
-    ):
-        causes[recusal.reviewer_id].append(f"recused: {recusal.reason}")
+    # A recusal is from the person, not the one file: it covers every application of the applicant.
+    recusals = db.session.execute(
+        sa.select(Recusal.reviewer_id, Recusal.application_id, Recusal.reason)
+        .join(Application, Recusal.application_id == Application.id)
+        .where(Application.applicant_id == application.applicant_id, Recusal.reviewer_id.in_(causes))
+        .order_by(Recusal.id)
+    ).all()
+    for reviewer_id, application_id, reason in recusals:
+        where = "" if application_id == application.id else f" from application {application_id}"
+        causes[reviewer_id].append(f"recused{where}: {reason}")
     return causes
 
 
@@ -151,8 +157,8 @@ def unassign(*, assignment: ReviewAssignment, actor: User) -> None:
 
 
 def recuse(*, application: Application, reviewer: User, reason: str) -> Recusal:
-    """The reviewer declares a conflict with the file: they are unassigned and can no longer review it
-    or read its ratings."""
+    """The reviewer declares a conflict with the applicant: they are unassigned from the applicant's
+    undecided files and can no longer review or read the ratings of any of the applicant's files."""
     reason = " ".join(reason.split())
     if not reason:
         raise Refused("Say why you cannot review this file.", field="reason")
@@ -162,9 +168,16 @@ def recuse(*, application: Application, reviewer: User, reason: str) -> Recusal:
         raise Refused("You have recused yourself from this file already.")
     recusal = Recusal(application_id=application.id, reviewer_id=reviewer.id, reason=reason[:500])
     db.session.add(recusal)
+    undecided_files_of_the_applicant = sa.select(Application.id).where(
+        Application.applicant_id == application.applicant_id, Application.status.not_in(DECIDED_STATUSES)
+    )
     db.session.execute(
         sa.delete(ReviewAssignment).where(
-            ReviewAssignment.application_id == application.id, ReviewAssignment.reviewer_id == reviewer.id
+            ReviewAssignment.reviewer_id == reviewer.id,
+            sa.or_(
+                ReviewAssignment.application_id == application.id,
+                ReviewAssignment.application_id.in_(undecided_files_of_the_applicant),
+            ),
         )
     )
     record("review.recused", obj=application, actor=reviewer, reason=reason[:500])

@@ -386,6 +386,44 @@ def test_a_recusal_unassigns_hides_the_ratings_and_cannot_be_made_twice(app, peo
     assert review(rita, people).status_code == 400
 
 
+def test_a_recusal_covers_every_application_of_the_applicant(app, people):
+    """A conflict is with a person: after recusing from one file, the reviewer reads none of the
+    applicant's later files' ratings (their referees' ratings may be reused there), cannot be assigned
+    to them or review them; and is unassigned from the applicant's other undecided file."""
+    first_url = f"/review/applications/{people['application_id']}"
+    with app.app_context():
+        applicant = db.session.scalars(sa.select(User).where(User.email == "a@example.org")).one()
+        rita_id = db.session.scalar(sa.select(User.id).where(User.email == "rev@example.org"))
+        pending = Application(
+            applicant=applicant, credential=Credential.ECMH_E, category=2, status=ApplicationStatus.SUBMITTED
+        )
+        db.session.add(pending)
+        db.session.flush()
+        db.session.add(ReviewAssignment(application_id=pending.id, reviewer_id=rita_id))
+        db.session.commit()
+        pending_id = pending.id
+    rita = logged_in(app, "rev@example.org")
+    rita.submit(f"{first_url}/recuse", {"reason": "She is my sister-in-law"}, form_url=first_url)
+    with app.app_context():
+        assert not db.session.scalars(sa.select(ReviewAssignment).where(ReviewAssignment.reviewer_id == rita_id)).all()
+        later = make_submitted_application(applicant, email_prefix="later-")
+        later_id = later.id
+    later_url = f"/review/applications/{later_id}"
+    page = rita.get(later_url).get_data(as_text=True)
+    assert f"recused from application {people['application_id']}: She is my sister-in-law" in page
+    assert "Strengths by" not in page and 'table class="matrix"' not in page
+    assert rita.get(f"{later_url}/ratings.csv").status_code == 404
+    assert review(rita, {"application_id": later_id}).status_code == 400
+    admin = logged_in(app, "admin@example.org")
+    admin.submit(f"{later_url}/assignments", {"reviewer": str(rita_id)}, form_url=later_url)
+    assert "Rita Reviewer has a conflict of interest: recused from application" in admin.get(later_url).get_data(
+        as_text=True
+    )
+    with app.app_context():
+        assert db.session.get(Application, pending_id) is not None
+        assert not db.session.scalars(sa.select(ReviewAssignment).where(ReviewAssignment.reviewer_id == rita_id)).all()
+
+
 def test_an_unassigned_reviewer_reads_but_cannot_review(app, people):
     with app.app_context():
         make_user(email="rev3@example.org", name="Ravi Reviewer", role=Role.REVIEWER)
