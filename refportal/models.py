@@ -7,5 +7,12 @@ from refportal.audit.models import AuditEvent  # noqa: F401
 from refportal.mail.models import OutboxEmail, OutboxStatus  # noqa: F401
 from refportal.membership.models import MembershipDeclaration, MembershipStatus  # noqa: F401
 from refportal.references.models import Rating, RefereePageAccess, Reference, ReferenceStatus  # noqa: F401
-from refportal.reviews.models import Outcome, Recusal, Review, ReviewAssignment, ReviewRound  # noqa: F401
+from refportal.reviews.models import (  # noqa: F401
+    Outcome,
+    Recusal,
+    Review,
+    ReviewAssignment,
+    ReviewRound,
+    ReviewVersion,
+)
 from refportal.worker.models import ScheduledJob  # noqa: F401

@@ -47,8 +47,37 @@ class Review(Base):
     notes: Mapped[str] = mapped_column(sa.Text, default="")  # for the other reviewers
     message: Mapped[str] = mapped_column(sa.Text, default="")  # for the applicant (feedback, what to add)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Reviews stay independent: once the reviewer has read another reviewer's review of this cycle, their
+    # own is locked; an administrator may reopen it for one change (which locks it again).
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     reviewer: Mapped[User] = relationship()
+    versions: Mapped[list[ReviewVersion]] = relationship(
+        order_by="ReviewVersion.recorded_at", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def can_be_changed(self) -> bool:
+        return self.locked_at is None
+
+    @property
+    def can_be_reopened(self) -> bool:
+        return self.locked_at is not None
+
+
+class ReviewVersion(Base):
+    """What a review said before it was changed: every version stays in the file's history."""
+
+    __tablename__ = "review_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"), index=True)
+    outcome: Mapped[Outcome] = mapped_column(enum_column(Outcome))
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when this version was recorded
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ReviewRound(Base):

@@ -12,13 +12,14 @@ from typing import Any, cast
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from refportal.accounts.models import Role, User
 from refportal.applications.completeness import complete_clause, counted_ratings
 from refportal.applications.models import Application, ApplicationStatus
 from refportal.audit.models import AuditEvent
 from refportal.audit.services import record
-from refportal.db import utcnow
+from refportal.db import rows_changed, utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.mail.services import external_url, queue_email
@@ -28,7 +29,7 @@ from refportal.references.models import Reference
 from refportal.references.rating_form import DOMAINS, ITEM_KEYS
 from refportal.reviews.aggregation import Endorsement, FlagRules
 from refportal.reviews.assignments import check_may_review
-from refportal.reviews.models import Outcome, Review, ReviewAssignment
+from refportal.reviews.models import Outcome, Review, ReviewAssignment, ReviewVersion
 
 # ---------------------------------------------------------------------------------------------
 # The queue
@@ -230,7 +231,7 @@ def reviews_of(application: Application) -> list[Review]:
         db.session.scalars(
             sa.select(Review)
             .where(Review.application_id == application.id)
-            .options(selectinload(Review.reviewer))
+            .options(selectinload(Review.reviewer), selectinload(Review.versions))
             .order_by(Review.round, Review.recorded_at)
         )
     )
@@ -329,11 +330,12 @@ def _require_message(outcome: Outcome, message: str) -> None:
 
 
 def record_review(*, application: Application, reviewer: User, outcome: Outcome, notes: str, message: str) -> Review:
-    """Record (or change) this reviewer's recommendation for the current round; two that agree may decide.
-    Only an assigned reviewer without a conflict of interest may."""
+    """Record (or change, until it is locked) this reviewer's recommendation for the current cycle; two
+    that agree may decide. Only an assigned reviewer without a conflict of interest may."""
     _require_under_review(application)
     check_may_review(application, reviewer)
     _require_message(outcome, message)
+    notes, message = notes.strip(), message.strip()
     review = db.session.scalar(
         sa.select(Review).where(
             Review.application_id == application.id,
@@ -343,13 +345,90 @@ def record_review(*, application: Application, reviewer: User, outcome: Outcome,
     )
     if review is None:
         review = Review(application_id=application.id, reviewer_id=reviewer.id, round=application.review_round)
+        review.outcome, review.notes, review.message, review.recorded_at = outcome, notes, message, utcnow()
         db.session.add(review)
-    review.outcome, review.notes, review.message, review.recorded_at = outcome, notes.strip(), message.strip(), utcnow()
-    db.session.flush()
+        db.session.flush()
+    elif (review.outcome, review.notes, review.message) == (outcome, notes, message):
+        return review  # recorded as it stands: nothing to change, decide or audit
+    else:
+        _change_review(review, outcome=outcome, notes=notes, message=message)
     record("review.recorded", obj=application, actor=reviewer, outcome=outcome.value, round=application.review_round)
     if current_app.config["REVIEW_AUTO_DECIDE"]:
         _decide_on_consensus(application)
     return review
+
+
+LOCKED = (
+    "Your review is locked: you have read the other reviewers' recommendations since you recorded it, so a "
+    "change would no longer be independent. Ask an administrator to reopen it if it must change."
+)
+
+
+def _change_review(review: Review, *, outcome: Outcome, notes: str, message: str) -> None:
+    """Change an unlocked review, keeping what it said before. A reopened review is locked again by its
+    change (its reviewer has read the others). One conditional UPDATE: a lock recorded meanwhile (the
+    file read in another tab) refuses it."""
+    now = utcnow()
+    relock = review.reopened_at is not None
+    changed = rows_changed(
+        db.session,
+        sa.update(Review)
+        .where(Review.id == review.id, Review.locked_at.is_(None))
+        .values(
+            outcome=outcome,
+            notes=notes,
+            message=message,
+            recorded_at=now,
+            locked_at=now if relock else None,
+            reopened_at=None,
+        ),
+    )
+    if changed != 1:
+        raise Refused(LOCKED)
+    db.session.add(
+        ReviewVersion(
+            review_id=review.id,
+            outcome=review.outcome,
+            notes=review.notes,
+            message=review.message,
+            recorded_at=review.recorded_at,
+            replaced_at=now,
+        )
+    )
+    db.session.flush()
+    db.session.refresh(review)
+
+
+def lock_after_reading_others(application: Application, reader: User, shown: list[Review]) -> None:
+    """The reader's review of this cycle is locked once the file shows them another reviewer's review of
+    the cycle (a reopened review stays open for its one change)."""
+    cycle = application.review_round
+    mine = next((r for r in shown if r.reviewer_id == reader.id and r.round == cycle), None)
+    if mine is None or mine.locked_at is not None or mine.reopened_at is not None:
+        return
+    if not any(r.reviewer_id != reader.id and r.round == cycle for r in shown):
+        return
+    now = utcnow()
+    locked = rows_changed(
+        db.session,
+        sa.update(Review)
+        .where(Review.id == mine.id, Review.locked_at.is_(None), Review.reopened_at.is_(None))
+        .values(locked_at=now),
+    )
+    if locked:
+        set_committed_value(mine, "locked_at", now)
+        record("review.locked", obj=application, actor=reader, round=cycle)
+
+
+def reopen_review(*, review: Review, application: Application, actor: User) -> None:
+    """An administrator reopens a locked review of the current cycle for one change by its reviewer."""
+    _require_under_review(application)
+    if review.application_id != application.id or review.round != application.review_round:
+        raise Refused("Only a review of the file's current cycle can be reopened.")
+    if not review.can_be_reopened:
+        raise Refused("This review is not locked: its reviewer can still change it.")
+    review.locked_at, review.reopened_at = None, utcnow()
+    record("review.reopened", obj=application, actor=actor, reviewer=review.reviewer_id, round=review.round)
 
 
 def _decide_on_consensus(application: Application) -> None:
@@ -516,6 +595,15 @@ def visible_to(
         [
             (event, actor)
             for event, actor in audit
-            if not (event.action == "review.recorded" and others_now(event.details.get("round"), event.actor_id))
+            if not (event.action in REVIEW_EVENTS and others_now(event.details.get("round"), _reviewer_of(event)))
         ],
     )
+
+
+# What the audit trail says of a review's content or state: hidden like the review itself.
+REVIEW_EVENTS = ("review.recorded", "review.locked", "review.reopened")
+
+
+def _reviewer_of(event: AuditEvent) -> int | None:
+    """The reviewer whose review a review event is about (an administrator reopens another's)."""
+    return event.details.get("reviewer") if event.action == "review.reopened" else event.actor_id

@@ -23,9 +23,9 @@ from refportal.reviews import assignments, rounds, services
 from refportal.reviews.aggregation import build_matrix, file_flags
 from refportal.reviews.chart import build_chart
 from refportal.reviews.forms import AssignForm, DecisionForm, QueueFilterForm, RecuseForm, ReviewForm, VerificationForm
-from refportal.reviews.models import Outcome
+from refportal.reviews.models import Outcome, Review
 from refportal.security.headers import mark_no_store
-from refportal.web import commit, flash_success, role_required, show_refusal
+from refportal.web import commit, flash_success, role_required, run_and_flash, show_refusal
 
 bp = Blueprint("reviews", __name__, url_prefix="/review")
 STAFF = (Role.REVIEWER, Role.ADMIN)
@@ -147,6 +147,7 @@ def _render_file(
     matrix = build_matrix(application.references)
     trail, earlier_readings = services.audit_trail(application)
     reviews, audit = services.visible_to(application, current_user, services.reviews_of(application), trail)
+    services.lock_after_reading_others(application, current_user, reviews)
     endorsements = services.endorsements_of([r.email for r in application.references])
     mine = next((r for r in reviews if r.reviewer_id == current_user.id and r.round == application.review_round), None)
     if review_form is None:
@@ -178,6 +179,7 @@ def _render_file(
         recuse_form=recuse_form or RecuseForm(),
         action_form=ActionForm(),
         review_form=review_form,
+        my_review=mine,
         decision_form=decision_form or DecisionForm(prefix="decision"),
         verification_form=verification_form or _verification_form(application),
         completeness=completeness_of(application, today, current_app.config["ELIGIBILITY_REQUIREMENTS"]),
@@ -285,6 +287,24 @@ def decide(application_id: int):
         form=form,
         form_name="decision_form",
     )
+
+
+@bp.post("/applications/<int:application_id>/reviews/<int:review_id>/reopen")
+@role_required(Role.ADMIN)
+def reopen_review(application_id: int, review_id: int):
+    """Reopen a reviewer's locked review for one change (both versions stay in the file's history)."""
+    application = _file_or_404(application_id)
+    review = db.session.get(Review, review_id)
+    if review is None or review.application_id != application.id:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    name = review.reviewer.name
+    run_and_flash(
+        lambda: services.reopen_review(review=review, application=application, actor=current_user),
+        f"{name}'s review is reopened: they can change it once.",
+    )
+    return redirect(url_for("reviews.application_file", application_id=application.id))
 
 
 @bp.post("/applications/<int:application_id>/recuse")

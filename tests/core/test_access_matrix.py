@@ -55,6 +55,7 @@ ACCESS = {
     "reviews.verify": "staff",
     "reviews.review": "staff",
     "reviews.decide": "admin",
+    "reviews.reopen_review": "admin",
     "rounds.my_files": "staff",
     "rounds.index": "staff",
     "rounds.create": "admin",
@@ -157,7 +158,12 @@ def world(app, outbox):
 
         api_key = ApiKey(name="CRM", prefix="rp_x", key_hash="0" * 64, scopes=["read:applications"])
         endpoint = WebhookEndpoint(url="https://crm.example.org/hooks", secret="s" * 64)
-        db.session.add_all([review_round, assignment, api_key, endpoint])
+        from refportal.reviews.models import Outcome, Review
+
+        review = Review(
+            application_id=application.id, reviewer_id=reviewer.id, round=1, outcome=Outcome.ENDORSE, locked_at=utcnow()
+        )
+        db.session.add_all([review_round, assignment, api_key, endpoint, review])
         db.session.flush()
         reference.application.review_round_id = review_round.id  # a joined round: "delete" is refused, it stays
         db.session.commit()
@@ -168,6 +174,7 @@ def world(app, outbox):
             "source_id": reference.id,
             "round_id": review_round.id,
             "assignment_id": assignment.id,
+            "review_id": review.id,
             "key_id": api_key.id,
             "endpoint_id": endpoint.id,
             "user_id": a.id,
