@@ -23,6 +23,7 @@ from refportal.mail.services import queue_email
 from refportal.references.models import Reference, ReferenceStatus
 from tests.conftest import csrf_token_from
 from tests.factories import make_user
+from tests.mail.test_console import RAE, console_world, row_to  # noqa: F401  (console_world is a fixture)
 from tests.references.conftest import ready_applicant
 from tests.references.helpers import nominate, nominate_three, send_requests
 
@@ -188,3 +189,12 @@ def test_every_address_is_refused_with_a_message_or_can_go_on_the_wire(app_ctx, 
     assert [address for _, address in getaddresses(message.get_all("To"))] == [ascii_form]
     smtplib.quoteaddr(ascii_form).encode("ascii")  # the RCPT TO command can be written
     db.session.rollback()
+
+
+def test_the_mail_consoles_correction_refuses_an_accented_address(console_world):  # noqa: F811
+    app, _, _, _, _, admin = console_world
+    row = row_to(app, RAE)
+    before = outbox_count(app)
+    response = admin.submit(f"/staff/mail/{row.id}/correct", {"email": ACCENTED}, form_url=f"/staff/mail/{row.id}")
+    assert response.status_code == 400 and REFUSED_WORDS in response.get_data(as_text=True)
+    assert outbox_count(app) == before
