@@ -18,13 +18,19 @@ from sqlalchemy.exc import IntegrityError
 
 from refportal.api import applications, keys, roster, schemas
 from refportal.api.models import ApiKey, Scope
+from refportal.api.parser import ApiParser
 from refportal.api.problems import ProblemSchema
 from refportal.db import utc_today
 from refportal.extensions import csrf, db, limiter
 from refportal.security.headers import mark_no_store
 from refportal.web import Outcome, commit
 
-blp = Blueprint(
+
+class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = ApiParser()
+
+
+blp = ApiBlueprint(
     "api",
     __name__,
     url_prefix="/api/v1",
@@ -109,7 +115,7 @@ def requires(scope: Scope) -> Callable:
 
 
 ERRORS = {
-    400: "A cursor this API did not hand out, or a body that is not JSON",
+    400: "A cursor this API did not hand out, or a body that is not JSON or is nested too deeply",
     401: "No API key, or a revoked one",
     403: "The key lacks the scope",
     404: "No such application",
