@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 
 from refportal.accounts.models import User
 from refportal.api.models import ApiKey, IdempotentRequest, Scope
@@ -25,10 +26,18 @@ CONFLICT_TEXT = (
     "or another member's details): an administrator sees why on the web import."
 )
 FIRST_ROW_LINE = 2  # the CSV's line of the first row (after the header): row n is line n + 2
+# How long a duplicate waits for the first request with its Idempotency-Key before it is told to retry.
+IN_FLIGHT_WAIT = "15s"
+# PostgreSQL's SQLSTATEs when lock_timeout (or a shorter statement_timeout) ran out.
+WAITED_TOO_LONG = {"55P03", "57014"}
 
 
 class IdempotencyConflict(Refused):
     """The Idempotency-Key was used before with another request."""
+
+
+class IdempotencyInFlight(Refused):
+    """The first request with this Idempotency-Key is still being processed."""
 
 
 @dataclass(frozen=True)
@@ -51,19 +60,56 @@ def _row_of(line: int) -> int:
     return line - FIRST_ROW_LINE
 
 
-def import_records(*, records: list[dict[str, Any]], key: ApiKey, idempotency_key: str, today: date) -> RosterAnswer:
-    """Import the rows (or answer as the first request with this Idempotency-Key did). Rows that do not
-    parse refuse the whole request (422, by row), as a file with faults is refused whole."""
-    request_hash = hashlib.sha256(json.dumps(records, sort_keys=True, default=str).encode()).hexdigest()
+def request_hash_of(records: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(records, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def earlier_answer(*, key: ApiKey, idempotency_key: str, request_hash: str) -> RosterAnswer | None:
+    """The stored answer of an earlier request with this Idempotency-Key (None: there was none)."""
     earlier = db.session.scalar(
         sa.select(IdempotentRequest).where(
             IdempotentRequest.api_key_id == key.id, IdempotentRequest.idempotency_key == idempotency_key
         )
     )
+    if earlier is None:
+        return None
+    if earlier.request_hash != request_hash:
+        raise IdempotencyConflict("This Idempotency-Key was used with another request: use a new key.")
+    return RosterAnswer(earlier.status, earlier.response, replayed=True)
+
+
+def lock_id(api_key_id: int, idempotency_key: str) -> int:
+    """The advisory lock (a signed 64-bit number) of one API key's Idempotency-Key."""
+    digest = hashlib.sha256(f"idempotency:{api_key_id}:{idempotency_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _wait_for_the_first(key: ApiKey, idempotency_key: str) -> None:
+    """On PostgreSQL, queue behind any request with the same API key and Idempotency-Key until it commits
+    or rolls back (a lock held to the end of the transaction), so a duplicate then finds its answer."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return  # SQLite runs one writer at a time; the unique constraint catches what slips through
+    previous = db.session.scalar(sa.text("SELECT current_setting('lock_timeout')"))
+    db.session.execute(sa.text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": IN_FLIGHT_WAIT})
+    try:
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id(key.id, idempotency_key)})
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) in WAITED_TOO_LONG:
+            raise IdempotencyInFlight(
+                "A request with this Idempotency-Key is still being processed: send it again in a moment."
+            ) from exc
+        raise
+    db.session.execute(sa.text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": previous})
+
+
+def import_records(*, records: list[dict[str, Any]], key: ApiKey, idempotency_key: str, today: date) -> RosterAnswer:
+    """Import the rows (or answer as the first request with this Idempotency-Key did). Rows that do not
+    parse refuse the whole request (422, by row), as a file with faults is refused whole."""
+    request_hash = request_hash_of(records)
+    _wait_for_the_first(key, idempotency_key)
+    earlier = earlier_answer(key=key, idempotency_key=idempotency_key, request_hash=request_hash)
     if earlier is not None:
-        if earlier.request_hash != request_hash:
-            raise IdempotencyConflict("This Idempotency-Key was used with another request: use a new key.")
-        return RosterAnswer(earlier.status, earlier.response, replayed=True)
+        return earlier
     actor = db.session.get(User, key.created_by_id) if key.created_by_id is not None else None
     if actor is None:
         raise Refused("The administrator who created this key no longer exists: create a new key.")

@@ -101,8 +101,15 @@ class IdempotencyHeader(ma.Schema):
     idempotency_key = ma.fields.String(
         required=True,
         data_key="Idempotency-Key",
-        validate=ma.validate.Length(min=1, max=100),
-        metadata={"description": "Any unique string per import: a repeat with the same body replays the answer."},
+        # Printable ASCII, as the IETF's Idempotency-Key header field has it (a NUL cannot even be stored).
+        validate=[
+            ma.validate.Length(min=1, max=100),
+            ma.validate.Regexp(r"^[\x20-\x7e]*$", error="Use printable ASCII characters only."),
+        ],
+        metadata={
+            "description": "Any unique string per import (printable ASCII): a repeat with the same body replays "
+            "the answer."
+        },
     )
 
 

@@ -7,23 +7,30 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, Response, current_app, g, render_template, request
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint, abort
+from sqlalchemy.exc import IntegrityError
 
 from refportal.api import applications, keys, roster, schemas
 from refportal.api.models import ApiKey, Scope
+from refportal.api.parser import ApiParser
 from refportal.api.problems import ProblemSchema
 from refportal.db import utc_today
 from refportal.extensions import csrf, db, limiter
 from refportal.security.headers import mark_no_store
-from refportal.web import commit
+from refportal.web import Outcome, commit
 
-blp = Blueprint(
+
+class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = ApiParser()
+
+
+blp = ApiBlueprint(
     "api",
     __name__,
     url_prefix="/api/v1",
@@ -108,11 +115,14 @@ def requires(scope: Scope) -> Callable:
 
 
 ERRORS = {
-    400: "A cursor this API did not hand out, or a body that is not JSON",
+    400: "A cursor this API did not hand out, or a body that is not JSON or is nested too deeply",
     401: "No API key, or a revoked one",
     403: "The key lacks the scope",
     404: "No such application",
-    409: "The Idempotency-Key was used with another request, or the key's creator is gone",
+    409: (
+        "The Idempotency-Key was used with another request, the first request with it is still being "
+        "processed (retry), or the key's creator is gone"
+    ),
     413: "The request body is larger than the portal accepts",
     415: "The body is not JSON",
     422: "A parameter is missing, unknown, or of the wrong type or range",
@@ -181,10 +191,9 @@ class Roster(MethodView):
         """Import membership roster rows: the same rows, checks, matching and conflict rules as the CSV
         import, and the same report (rows counted from 0). Rows with faults refuse the whole request
         (422, by row); a repeat with the same Idempotency-Key and body replays the first answer."""
-        key: ApiKey = g.api_key
-        outcome = commit(
-            lambda: roster.import_records(records=rows, key=key, idempotency_key=idempotency_key, today=utc_today())
-        )
+        outcome = _import_once(g.api_key, idempotency_key, rows)
+        if isinstance(outcome.refusal, roster.IdempotencyInFlight):
+            abort(409, message=outcome.refusal.message, headers={"Retry-After": "1"})
         if outcome.refusal is not None:
             abort(409, message=outcome.refusal.message)
         answer = outcome.result
@@ -193,6 +202,24 @@ class Roster(MethodView):
             db.session.rollback()
             abort(answer.status, message="Some rows cannot be imported: nothing was changed.", errors=answer.body)
         return answer.body
+
+
+def _import_once(key: ApiKey, idempotency_key: str, rows: list[dict[str, str]]) -> Outcome[roster.RosterAnswer]:
+    """The import in the request's one transaction. Should another request with this Idempotency-Key
+    commit first (where nothing made this one wait for it), the unique constraint refuses this one's
+    record of it: it is rolled back and answered as that one was."""
+    try:
+        return commit(
+            lambda: roster.import_records(records=rows, key=key, idempotency_key=idempotency_key, today=utc_today())
+        )
+    except IntegrityError:
+        request_hash = roster.request_hash_of(rows)
+        outcome = commit(
+            lambda: roster.earlier_answer(key=key, idempotency_key=idempotency_key, request_hash=request_hash)
+        )
+        if outcome.done and outcome.result is None:
+            raise  # another constraint than the Idempotency-Key's
+        return cast(Outcome[roster.RosterAnswer], outcome)
 
 
 # The page for people is not an operation of the API: a plain blueprint, outside the description.

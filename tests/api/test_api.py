@@ -225,3 +225,27 @@ def test_reviewers_and_applicants_cannot_manage_keys(app, api_world):
         browser = logged_in(app, email)
         assert browser.get("/admin/api/").status_code == 404
     assert Browser(app.test_client()).get("/admin/api/").status_code == 302
+
+
+def test_every_operation_taking_a_body_refuses_json_nested_too_deeply(app, api_world, client):
+    """Each operation the OpenAPI description gives a JSON body answers a 400 problem to a body
+    nested 100,000 deep (Python's decoder raised RecursionError: a 500)."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    with_body = [
+        (method, path)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if isinstance(operation, dict) and "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
+    assert with_body  # the roster import at least
+    headers = {**bearer(api_world["all"]), "Idempotency-Key": "deep"}
+    for method, path in with_body:
+        assert "{" not in path, "fill in the path's parameters here"
+        response = client.open(
+            path,
+            method=method.upper(),
+            headers=headers,
+            data=b"[" * 100_000 + b"]" * 100_000,
+            content_type="application/json",
+        )
+        assert "nested too deeply" in problem_of(response, 400)["detail"], (method, path)

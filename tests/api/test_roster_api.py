@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from refportal.api.parser import MAX_JSON_DEPTH
 from refportal.audit.models import AuditEvent
 from refportal.db import utc_today
 from refportal.extensions import db
@@ -117,4 +118,44 @@ def test_malformed_bodies_are_problems_and_change_nothing(app, api_world, client
 def test_the_idempotency_key_is_required_and_the_scope_too(app, api_world, client):
     assert "Idempotency-Key" in str(problem_of(post(client, api_world["roster"], {"rows": rows()}, None), 422))
     problem_of(post(client, api_world["read"], {"rows": rows()}), 403)
+    assert status_of_a(app) is MembershipStatus.DECLARED
+
+
+def nested(depth: int, shape: str) -> bytes:
+    """JSON nested `depth` deep: arrays, objects, or either inside a roster row."""
+    if shape == "arrays":
+        return b"[" * depth + b"]" * depth
+    if shape == "objects":
+        return b'{"a":' * depth + b"1" + b"}" * depth
+    inner = b"[" * depth + b"]" * depth
+    if shape == "in rows":
+        return b'{"rows": ' + inner + b"}"
+    row = b'{"member_number": ' + inner + b', "email": "a@example.org", "name": "A", "expires_on": "2030-01-01"}'
+    return b'{"rows": [' + row + b"]}"
+
+
+@pytest.mark.parametrize("shape", ["arrays", "objects", "in rows", "in a row"])
+@pytest.mark.parametrize("depth", [29, 30, 32, 33, 990, 5_000, 100_000])
+def test_json_nested_too_deeply_is_a_problem_not_a_crash(app, api_world, client, depth, shape):
+    """Python's JSON decoder gives up on deep nesting (RecursionError, a 500 before): a body nested beyond
+    what any request needs is a 400, one within it the 422 of a body of the wrong shape; nothing changes."""
+    response = post(client, api_world["roster"], nested(depth, shape), idempotency_key=f"deep-{depth}-{shape}")
+    deep = depth + {"arrays": 0, "objects": 0, "in rows": 1, "in a row": 3}[shape] > MAX_JSON_DEPTH
+    body = problem_of(response, 400 if deep else 422)
+    assert ("nested too deeply" in body["detail"]) is deep
+    assert status_of_a(app) is MembershipStatus.DECLARED
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None]
+)
+def test_a_body_that_is_not_json_is_a_415_problem(app, api_world, client, content_type):
+    """A JSON body under another content type was read as no body at all ("rows: missing", 422)."""
+    response = client.post(
+        "/api/v1/roster",
+        headers={**bearer(api_world["roster"]), "Idempotency-Key": "not-json"},
+        data=b'{"rows": []}',
+        content_type=content_type,
+    )
+    assert "application/json" in problem_of(response, 415)["detail"]
     assert status_of_a(app) is MembershipStatus.DECLARED
