@@ -4,6 +4,7 @@ JSON at all) instead of a RecursionError's 500 or a confusing "missing field".""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Request
@@ -14,6 +15,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 # The roster body is three levels deep ({"rows": [{...}]}); Python's decoder itself gives up (with a
 # RecursionError) somewhere below 1,000 levels, depending on how deep the stack already is.
 MAX_JSON_DEPTH = 32
+TOO_LONG_NUMBER = "A number in the JSON body has too many digits."
 TOO_DEEP = f"The JSON body is nested too deeply (more than {MAX_JSON_DEPTH} levels of arrays and objects)."
 
 
@@ -39,6 +41,10 @@ class ApiParser(FlaskParser):
             value = super()._raw_load_json(req)
         except RecursionError:
             abort(400, message=TOO_DEEP, errors={"json": [TOO_DEEP]})
+        except json.JSONDecodeError:
+            raise  # webargs answers it: "invalid JSON body"
+        except ValueError:  # Python's limit on the digits of an integer (4,300)
+            abort(400, message=TOO_LONG_NUMBER, errors={"json": [TOO_LONG_NUMBER]})
         if deeper_than(value, MAX_JSON_DEPTH):
             abort(400, message=TOO_DEEP, errors={"json": [TOO_DEEP]})
         return value

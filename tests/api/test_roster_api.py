@@ -159,3 +159,11 @@ def test_a_body_that_is_not_json_is_a_415_problem(app, api_world, client, conten
     )
     assert "application/json" in problem_of(response, 415)["detail"]
     assert status_of_a(app) is MembershipStatus.DECLARED
+
+
+@pytest.mark.parametrize("body", [b"1" * 5_000, b'{"rows": [{"member_number": ' + b"9" * 5_000 + b"}]}"])
+def test_a_number_with_more_digits_than_python_reads_is_a_problem_not_a_crash(app, api_world, client, body):
+    """Python refuses to read an integer of more than 4,300 digits (a ValueError, a 500 before)."""
+    response = post(client, api_world["roster"], body, idempotency_key="long-number")
+    assert "too many digits" in problem_of(response, 400)["detail"]
+    assert status_of_a(app) is MembershipStatus.DECLARED
