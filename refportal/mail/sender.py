@@ -159,8 +159,9 @@ def _deliver_batch(now: datetime, should_stop: Callable[[], bool]) -> DeliveryRe
                     _release(rows[index:])  # untried: due again at once, for this or another sender
                     db.session.commit()
                     break
+                return_path = envelope_sender(row)  # this attempt's: BOUNCE_ADDRESS may have changed since queueing
                 try:
-                    smtp.sendmail(envelope_sender(row), [row.to_address], row.wire_message or wire_bytes(row))
+                    smtp.sendmail(return_path, [row.to_address], row.wire_message or wire_bytes(row))
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
                     _record_outcome(row, exc, report, now)
                     db.session.commit()
@@ -173,7 +174,7 @@ def _deliver_batch(now: datetime, should_stop: Callable[[], bool]) -> DeliveryRe
                     db.session.commit()
                     break
                 else:
-                    marks.mark(row)
+                    marks.mark(row, return_path=return_path)
                     report.sent += 1
     finally:
         with contextlib.suppress(OSError, smtplib.SMTPException):
