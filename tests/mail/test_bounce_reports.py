@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from refportal.extensions import db
+from refportal.mail import signatures
 from refportal.mail.bounces import IGNORE, PERMANENT, TRANSIENT, read_bounce_report
 from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.sender import deliver_due
@@ -89,6 +90,29 @@ def test_a_signature_under_an_older_key_is_accepted_and_a_changed_one_is_not(mak
         assert check_verp("someone+42-abc@elsewhere.example") == (VerpCheck.NONE, None)
     with other.app_context():
         assert check_verp(address) == (VerpCheck.FORGED, None)
+
+
+def test_message_ids_are_signed_for_their_own_purpose_and_survive_a_key_rotation(make_app):
+    """A Message-ID made under an older key still names its message after rotation; a VERP signature
+    is no Message-ID signature (one key per purpose); the same row always gets the same Message-ID."""
+    old = make_app(SECRET_KEY="the-old-key-of-the-portal-before-rotation")
+    with old.app_context():
+        before = message_id(42)
+        assert message_id(42) == before
+        verp_signature = signatures.sign(signatures.VERP, 42)
+    rotated = make_app(
+        SECRET_KEY="the-new-key-after-rotation-of-the-portal",
+        SECRET_KEY_FALLBACKS=["the-old-key-of-the-portal-before-rotation"],
+    )
+    other = make_app(SECRET_KEY="the-new-key-after-rotation-of-the-portal")
+    report = hand_made_report(message_ids=(before,))
+    with rotated.app_context():
+        assert message_id(42) != before  # new messages: the new key
+        assert read_bounce_report(report).note.endswith("about an outbox message that no longer exists")
+        assert signatures.verify(signatures.MESSAGE_ID, 42, before[before.index(".") + 1 : before.index("@")])
+        assert not signatures.verify(signatures.MESSAGE_ID, 42, verp_signature)
+    with other.app_context():
+        assert read_bounce_report(report).note == "a Message-ID of ours with a wrong signature"
 
 
 # ------------------------------------------------------------------------------------------------
