@@ -69,4 +69,7 @@ def bounces_command() -> None:
         raise click.ClickException(str(exc)) from exc
     except (OSError, IMAPClientError) as exc:
         raise click.ClickException(f"the bounce mailbox could not be read: {exc}") from exc
-    click.echo(f"reports {report.fetched}: acted on {report.acted}, ignored {report.ignored}, errors {report.errors}")
+    click.echo(
+        f"reports {report.fetched}: acted on {report.acted}, ignored {report.ignored}, errors {report.errors}, "
+        f"rejected {report.rejected}"
+    )

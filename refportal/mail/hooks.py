@@ -2,7 +2,10 @@
 
 A machine endpoint: `Authorization: Bearer <BOUNCE_WEBHOOK_SECRET>` instead of a session and a CSRF
 token; JSON answers; no cookie. Without BOUNCE_WEBHOOK_SECRET the address does not exist (404).
-202 for every report it took in, also for those it ignores (the sender must not retry them).
+202 for every report it took in, also for those it ignores (the sender must not retry them) and those
+that cannot be recorded through their own fault (outcome "rejected": sent again, they would fail
+again). 503 only when the database cannot take the report now (unreachable, not ready): the
+service sends it again later.
 """
 
 from __future__ import annotations
@@ -12,11 +15,10 @@ import email.policy
 import hmac
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from refportal.extensions import csrf, db, limiter
-from refportal.mail.bounces import record_bounce_report
+from refportal.mail.bounces import record_bounce_report, report_at_fault
 
 hooks_bp = Blueprint("hooks", __name__, url_prefix="/hooks")
 
@@ -62,9 +64,11 @@ def bounces() -> Response:
     try:
         verdict = record_bounce_report(raw, source="webhook")
         db.session.commit()
-    except SQLAlchemyError:
-        # Not the report's fault: the database is unavailable. 503 so the service retries it later.
+    except Exception as exc:
         db.session.rollback()
         current_app.logger.exception("bounce report not recorded")
+        if report_at_fault(exc):
+            return _answer(202, outcome="rejected", outbox_id=None, error="the report cannot be recorded")
+        # Not the report's fault: the database is unavailable. 503 so the service retries it later.
         return _answer(503, error="the report could not be recorded now; send it again later")
     return _answer(202, outcome=verdict.kind, outbox_id=verdict.outbox_id if verdict.kind != "ignore" else None)

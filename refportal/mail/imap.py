@@ -4,8 +4,16 @@ BOUNCE_IMAP_URL = imaps://user:password@imap.example.org/INBOX (imap:// without 
 loopback), optionally ?processed=Processed to move handled messages to that folder. Each unseen
 message is read once through refportal.mail.bounces and committed on its own; then it is flagged
 \\Seen plus $RefportalHandled (acted on) or $RefportalIgnored (not a report about one of our
-messages: auto-replies, junk, forged), or moved to the `processed` folder. A message whose
-processing failed (the database, say) is rolled back and left unseen for the next poll.
+messages: auto-replies, junk, forged), or moved to the `processed` folder.
+
+A message whose processing failed is rolled back, and then:
+- the report's own fault (refportal.mail.bounces.report_at_fault: a value the database refuses):
+  flagged \\Seen plus $RefportalRejected at once, never read again by itself (an operator who removes
+  \\Seen has it read again);
+- the database unreachable (connection lost, timed out): left unseen for the next poll, however
+  long that lasts; the mailbox keeps it meanwhile;
+- any other failure: left unseen and counted in the message's own flags ($RefportalFailed1, ...);
+  at the FAILURE_LIMIT-th failure it is rejected as above, so no report is read at every poll for ever.
 """
 
 from __future__ import annotations
@@ -18,14 +26,19 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from flask import current_app
 from imapclient import IMAPClient
 from imapclient.imapclient import SEEN
+from sqlalchemy import exc as sa_exc
 
 from refportal.extensions import db
-from refportal.mail.bounces import IGNORE, record_bounce_report
+from refportal.mail.bounces import IGNORE, record_bounce_report, report_at_fault
 
 log = logging.getLogger(__name__)
 
 HANDLED = b"$RefportalHandled"
 IGNORED = b"$RefportalIgnored"
+REJECTED = b"$RefportalRejected"
+FAILURE_LIMIT = 3
+FAILED = [f"$RefportalFailed{n}".encode() for n in range(1, FAILURE_LIMIT)]  # the failures so far
+UNREACHABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
 
 
 class BounceMailboxNotConfigured(RuntimeError):
@@ -37,7 +50,8 @@ class PollReport:
     fetched: int = 0
     acted: int = 0
     ignored: int = 0
-    errors: int = 0
+    errors: int = 0  # left unseen for the next poll
+    rejected: int = 0  # failed through their own fault, or too often: flagged, not read again
 
 
 @dataclass
@@ -88,7 +102,7 @@ def poll_bounce_mailbox() -> PollReport:
             imap.create_folder(settings.processed)
         imap.select_folder(settings.folder)
         for uid in imap.search(["UNSEEN"]):
-            fetched = imap.fetch([uid], ["BODY.PEEK[]"]).get(uid, {})
+            fetched = imap.fetch([uid], ["BODY.PEEK[]", "FLAGS"]).get(uid, {})
             raw = fetched.get(b"BODY[]")
             if raw is None:
                 continue  # expunged meanwhile
@@ -96,12 +110,16 @@ def poll_bounce_mailbox() -> PollReport:
             try:
                 verdict = record_bounce_report(raw, source="imap")
                 db.session.commit()
-            except Exception:
+            except Exception as exc:
                 db.session.rollback()
-                log.exception(
-                    "bounce report %s in %s: processing failed; left unseen for the next poll", uid, settings.folder
-                )
-                report.errors += 1
+                outcome = _failed(imap, uid, exc, set(fetched.get(b"FLAGS", ())))
+                log.exception("bounce report %s in %s: processing failed; %s", uid, settings.folder, outcome)
+                if outcome == "rejected":
+                    report.rejected += 1
+                    if settings.processed:
+                        imap.move([uid], settings.processed)
+                else:
+                    report.errors += 1
                 continue
             flag = IGNORED if verdict.kind == IGNORE else HANDLED
             if verdict.kind == IGNORE:
@@ -115,7 +133,22 @@ def poll_bounce_mailbox() -> PollReport:
     return report
 
 
+def _failed(imap: IMAPClient, uid: int, exc: Exception, flags: set[bytes]) -> str:
+    """Flag a message whose processing failed as the module's docstring says; what was decided."""
+    if isinstance(exc, UNREACHABLE):
+        return "left unseen for the next poll"
+    failures = sum(1 for flag in FAILED if flag in flags) + 1
+    if report_at_fault(exc) or failures >= FAILURE_LIMIT:
+        imap.add_flags([uid], [SEEN, REJECTED])
+        return "rejected"
+    imap.add_flags([uid], [FAILED[failures - 1]])
+    return f"failure {failures} of {FAILURE_LIMIT}, left unseen for the next poll"
+
+
 def run_bounce_poll() -> str:
     """The worker's periodic job: one poll of BOUNCE_IMAP_URL (each report committed as it is read)."""
     report = poll_bounce_mailbox()
-    return f"reports read {report.fetched}: acted on {report.acted}, ignored {report.ignored}, failed {report.errors}"
+    return (
+        f"reports read {report.fetched}: acted on {report.acted}, ignored {report.ignored}, "
+        f"failed {report.errors}, rejected {report.rejected}"
+    )

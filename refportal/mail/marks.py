@@ -1,5 +1,8 @@
 """How the sender records "sent": one autocommit UPDATE per accepted message, committed before the
-next message's mark, so a sender killed mid-batch re-sends at most the message in flight.
+next message's mark, so a sender killed mid-batch re-sends at most the message in flight. The same
+UPDATE records the envelope sender the accepted transmission used (OutboxEmail.return_path): what the
+server accepted is what a delivery report comes back to, whatever BOUNCE_ADDRESS said when the row was
+queued or on an earlier attempt.
 
 On PostgreSQL the UPDATE does not hold up the next message: it is handed to the server, which runs and
 commits it while the next message goes out over SMTP, and its answer is read before the next mark is
@@ -28,6 +31,7 @@ _SENT = (
     .values(
         status=OutboxStatus.SENT,
         sent_at=sa.bindparam("sent_at"),
+        return_path=sa.bindparam("return_path"),
         attempts=_TABLE.c.attempts + 1,
         claimed_until=None,
         last_error=None,
@@ -35,8 +39,8 @@ _SENT = (
 )
 # The same statement for libpq, sent_at as naive UTC (the column's storage, refportal.db.UTCDateTime).
 _SENT_SQL = (
-    b"UPDATE outbox_email SET status = 'sent', sent_at = $1::timestamp, attempts = attempts + 1, "
-    b"claimed_until = NULL, last_error = NULL WHERE id = $2::integer"
+    b"UPDATE outbox_email SET status = 'sent', sent_at = $1::timestamp, return_path = $3::varchar, "
+    b"attempts = attempts + 1, claimed_until = NULL, last_error = NULL WHERE id = $2::integer"
 )
 
 
@@ -49,21 +53,23 @@ class SentMarks:
     def __init__(self, conn: sa.Connection):
         self.conn = conn
 
-    def mark(self, row: OutboxEmail) -> None:
+    def mark(self, row: OutboxEmail, *, return_path: str) -> None:
+        """`row` was accepted by the server, sent with the envelope sender `return_path`."""
         sent_at = utcnow()
-        self._record(row.id, sent_at)
+        self._record(row.id, sent_at, return_path)
         # The session's copy says the same, without a write of its own.
         for name, value in (
             ("status", OutboxStatus.SENT),
             ("sent_at", sent_at),
+            ("return_path", return_path),
             ("attempts", row.attempts + 1),
             ("claimed_until", None),
             ("last_error", None),
         ):
             set_committed_value(row, name, value)
 
-    def _record(self, row_id: int, sent_at: datetime) -> None:
-        self.conn.execute(_SENT, {"row_id": row_id, "sent_at": sent_at})
+    def _record(self, row_id: int, sent_at: datetime, return_path: str) -> None:
+        self.conn.execute(_SENT, {"row_id": row_id, "sent_at": sent_at, "return_path": return_path})
 
     def finish(self) -> None:
         """Every mark handed over is committed (or its error raised)."""
@@ -81,10 +87,10 @@ class OverlappedSentMarks(SentMarks):
         self.timeout = timeout
         self.pending = False
 
-    def _record(self, row_id: int, sent_at: datetime) -> None:
+    def _record(self, row_id: int, sent_at: datetime, return_path: str) -> None:
         self.finish()
         naive_utc = sent_at.astimezone(UTC).replace(tzinfo=None).isoformat()
-        self.pgconn.send_query_params(_SENT_SQL, [naive_utc.encode(), str(row_id).encode()])
+        self.pgconn.send_query_params(_SENT_SQL, [naive_utc.encode(), str(row_id).encode(), return_path.encode()])
         self.pending = True
         while self.pgconn.flush():  # the rest of the statement once the socket takes it
             self._wait(readable=False)

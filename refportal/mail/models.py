@@ -36,6 +36,12 @@ class OutboxEmail(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    # The envelope sender (MAIL FROM) of the transmission the server accepted, written in the same
+    # UPDATE that marks the row sent (refportal.mail.marks): its signed VERP address, or the plain
+    # sender address without BOUNCE_ADDRESS. None: not sent (queued, failed before sending), or sent
+    # before this column existed. Which delivery reports may name the row depends on it
+    # (refportal.mail.bounces).
+    return_path: Mapped[str | None] = mapped_column(sa.String(254))
     # The message as it goes on the wire (refportal.mail.wire), built when queued; None on rows
     # queued before this column existed (built when sent).
     wire_message: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
@@ -50,7 +56,3 @@ class OutboxEmail(Base):
     delay_reason: Mapped[str | None] = mapped_column(sa.String(500))
     # Staff resent this message from the mail console: the row it copies.
     resent_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outbox_email.id", ondelete="SET NULL"))
-
-    def message_id(self, domain: str) -> str:
-        """Derived from the row, so a resend of the same row carries the same Message-ID."""
-        return f"<outbox-{self.id}@{domain}>"

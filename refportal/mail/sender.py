@@ -181,8 +181,9 @@ def _deliver_batch(now: datetime, should_stop: Callable[[], bool]) -> DeliveryRe
                     report.failed += 1
                     db.session.commit()
                     continue
+                return_path = envelope_sender(row)  # this attempt's: BOUNCE_ADDRESS may have changed since queueing
                 try:
-                    smtp.sendmail(envelope_sender(row), [row.to_address], message)
+                    smtp.sendmail(return_path, [row.to_address], message)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
                     _record_outcome(row, exc, report, now)
                     db.session.commit()
@@ -195,7 +196,7 @@ def _deliver_batch(now: datetime, should_stop: Callable[[], bool]) -> DeliveryRe
                     db.session.commit()
                     break
                 else:
-                    marks.mark(row)
+                    marks.mark(row, return_path=return_path)
                     report.sent += 1
     finally:
         with contextlib.suppress(OSError, smtplib.SMTPException):

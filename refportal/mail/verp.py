@@ -3,45 +3,28 @@
 
 With BOUNCE_ADDRESS = bounces@refs.example.org, outbox row 42 goes out with
 MAIL FROM:<bounces+42-<signature>@refs.example.org>; the signature is a truncated HMAC-SHA256 of the
-id under a key derived from SECRET_KEY for this purpose only (older keys in SECRET_KEY_FALLBACKS are
-still accepted). Without BOUNCE_ADDRESS the envelope sender is MAIL_DEFAULT_SENDER, as before.
+id under a key derived from SECRET_KEY for this purpose only (refportal.mail.signatures; older keys in
+SECRET_KEY_FALLBACKS are still accepted). Without BOUNCE_ADDRESS the envelope sender is the address of
+MAIL_DEFAULT_SENDER, as before. The sender records the envelope sender it used on the row when it marks
+the row sent (OutboxEmail.return_path).
 """
 
 from __future__ import annotations
 
 import enum
-import hashlib
-import hmac
 import re
+from email.utils import parseaddr
 
 from flask import current_app
-from itsdangerous import Signer
 
+from refportal.mail import signatures
 from refportal.mail.models import OutboxEmail
-
-SALT = "bounce-address"
-SIGNATURE_LENGTH = 20  # hex digits: 80 bits
 
 
 class VerpCheck(enum.Enum):
     NONE = "none"  # not one of our VERP addresses
     VALID = "valid"
     FORGED = "forged"  # our pattern, a wrong signature
-
-
-def _keys() -> list[bytes]:
-    """Derived keys, the current one first."""
-    cfg = current_app.config
-    secrets = [cfg["SECRET_KEY"], *(cfg.get("SECRET_KEY_FALLBACKS") or [])]
-    return [
-        Signer(secret, salt=SALT, key_derivation="hmac", digest_method=hashlib.sha256).derive_key()
-        for secret in secrets
-        if secret
-    ]
-
-
-def _signature(outbox_id: int, key: bytes) -> str:
-    return hmac.new(key, str(outbox_id).encode(), hashlib.sha256).hexdigest()[:SIGNATURE_LENGTH]
 
 
 def _split(address: str) -> tuple[str, str]:
@@ -55,12 +38,19 @@ def bounce_address(outbox_id: int) -> str | None:
     if not base:
         return None
     local, domain = _split(base)
-    return f"{local}+{outbox_id}-{_signature(outbox_id, _keys()[0])}@{domain}"
+    return f"{local}+{outbox_id}-{signatures.sign(signatures.VERP, outbox_id)}@{domain}"
 
 
 def envelope_sender(row: OutboxEmail) -> str:
-    """SMTP MAIL FROM for this row (the header From is always MAIL_DEFAULT_SENDER)."""
-    return bounce_address(row.id) or current_app.config["MAIL_DEFAULT_SENDER"]
+    """SMTP MAIL FROM for this row, a bare address (the header From is always MAIL_DEFAULT_SENDER)."""
+    default = current_app.config["MAIL_DEFAULT_SENDER"]
+    return bounce_address(row.id) or parseaddr(default)[1] or default
+
+
+def is_verp_address_of(address: str | None, outbox_id: int) -> bool:
+    """Whether `address` has the form of a VERP address of row `outbox_id` (`…+<id>-<signature>@…`),
+    whatever BOUNCE_ADDRESS says now: how a recorded return path tells that a row went out with VERP."""
+    return bool(address) and re.fullmatch(rf".*\+{outbox_id}-[0-9a-f]+@.+", address or "", re.IGNORECASE) is not None
 
 
 def check_verp(address: str) -> tuple[VerpCheck, int | None]:
@@ -73,8 +63,7 @@ def check_verp(address: str) -> tuple[VerpCheck, int | None]:
     match = pattern.fullmatch(address.strip().strip("<>").strip())
     if match is None:
         return VerpCheck.NONE, None
-    outbox_id, given = int(match.group(1)), match.group(2).lower()
-    valid = False
-    for key in _keys():  # every key compared, in constant time
-        valid |= hmac.compare_digest(_signature(outbox_id, key), given)
-    return (VerpCheck.VALID, outbox_id) if valid else (VerpCheck.FORGED, None)
+    outbox_id = int(match.group(1))
+    if signatures.verify(signatures.VERP, outbox_id, match.group(2)):
+        return VerpCheck.VALID, outbox_id
+    return VerpCheck.FORGED, None

@@ -12,6 +12,7 @@ from email.header import Header
 from flask import current_app
 from flask_mail import Message
 
+from refportal.mail import signatures
 from refportal.mail.models import OutboxEmail
 
 WIRE_POLICY = email.policy.compat32.clone(linesep="\r\n")
@@ -27,8 +28,15 @@ def build_message(row: OutboxEmail) -> Message:
         sender=cfg["MAIL_DEFAULT_SENDER"],
         reply_to=cfg["ASSOCIATION_EMAIL"],
     )
-    message.msgId = row.message_id(message_id_domain())
+    message.msgId = message_id(row.id)
     return message
+
+
+def message_id(outbox_id: int) -> str:
+    """`<outbox-<id>.<signature>@<portal host>>`: derived from the row, so it is the same every time the
+    row's message is built, and signed (refportal.mail.signatures), so that nobody can name a message
+    of ours in a forged delivery report by counting ids."""
+    return f"<outbox-{outbox_id}.{signatures.sign(signatures.MESSAGE_ID, outbox_id)}@{message_id_domain()}>"
 
 
 def message_id_domain() -> str:

@@ -13,6 +13,7 @@ from refportal.extensions import db
 from refportal.mail.bounces import IGNORE, PERMANENT, TRANSIENT
 from refportal.mail.models import OutboxEmail
 from refportal.mail.verp import bounce_address
+from refportal.mail.wire import message_id as wire_message_id
 from tests.references.helpers import references
 
 CORPUS = Path(__file__).parent / "bounce_corpus"
@@ -57,7 +58,7 @@ def report_about(
     row_id = row_id or row.id
     with app.app_context():
         verp = bounce_address(row_id)
-        message_id = OutboxEmail(id=row_id).message_id("portal.example.test")
+        message_id = wire_message_id(row_id)
     envelope = verp if to_verp else BOUNCE_BASE
     text = string.Template((CORPUS / f"{name}.eml").read_text()).substitute(
         report_to=report_to or envelope,
@@ -67,6 +68,41 @@ def report_about(
         return_path=envelope,
     )
     return text.replace("\n", "\r\n").encode()
+
+
+def hand_made_report(
+    *,
+    to: str = BOUNCE_BASE,
+    recipients: tuple[str, ...] = (REFEREE,),
+    message_ids: tuple[str, ...] = (),
+    return_path: str = "",
+    diagnostic: str = "smtp; 550 5.1.1 user unknown",
+    status: str = "5.1.1",
+) -> bytes:
+    """An RFC 3464 report as anyone can write one: to `to`, naming `recipients` as failed, returning
+    headers with `message_ids` (a report naming several messages puts them all there)."""
+    blocks = "".join(
+        f"Final-Recipient: rfc822; {r}\r\nAction: {'failed' if status.startswith('5') else 'delayed'}\r\n"
+        f"Status: {status}\r\nDiagnostic-Code: {diagnostic}\r\n\r\n"
+        for r in recipients
+    )
+    returned = "".join(f"Message-ID: {m}\r\n" for m in message_ids)
+    if return_path:
+        returned = f"Return-Path: <{return_path}>\r\n" + returned
+    text = (
+        "From: MAILER-DAEMON@mx.example.net\r\n"
+        f"To: {to}\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+        f"{blocks}"
+        "--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"{returned}Subject: A reference request\r\nTo: {recipients[0] if recipients else REFEREE}\r\n"
+        "--b--\r\n"
+    )
+    return text.encode()
 
 
 def post_report(app, raw: bytes, *, secret: str = SECRET, content_type: str = "message/rfc822"):

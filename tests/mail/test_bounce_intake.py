@@ -3,15 +3,32 @@ mailbox (real dovecot: each message read once, flagged or moved), and the `mail 
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
+
 import pytest
 import sqlalchemy as sa
 
+from refportal import create_app
+from refportal.audit.models import AuditEvent
 from refportal.extensions import db
 from refportal.mail.bounces import IGNORE, read_bounce_report
-from refportal.mail.imap import HANDLED, IGNORED
+from refportal.mail.imap import FAILURE_LIMIT, HANDLED, IGNORED, REJECTED
 from refportal.mail.models import OutboxEmail
+from refportal.mail.verp import bounce_address
 from refportal.references.models import ReferenceStatus
-from tests.mail.bounce_helpers import BOUNCE_BASE, REFEREE, SECRET, post_report, report_about, row_for, state
+from tests.conftest import base_config, require
+from tests.mail.bounce_helpers import (
+    BOUNCE_BASE,
+    REFEREE,
+    SECRET,
+    deliver,
+    hand_made_report,
+    post_report,
+    report_about,
+    row_for,
+    state,
+)
 
 GARBAGE = {
     "binary": bytes(range(256)) * 4,
@@ -219,4 +236,149 @@ def test_a_database_failure_at_the_webhook_is_a_503_to_retry_and_changes_nothing
     assert response.status_code == 503 and response.is_json
     assert state(app)["references"][REFEREE] == ReferenceStatus.INVITED
     assert post_report(app, raw).status_code == 202
+    assert state(app)["references"][REFEREE] == ReferenceStatus.BOUNCED
+
+
+# ------------------------------------------------------------------------------------------------
+# Reports that cannot be recorded: the report's fault is never retried, the database's is
+
+
+CONTROLS = "smtp; 550 5.1.1 <rae@example.net>: no\x00such\x01user\x7f\x9b \u00e9t\u00e9 \x00"
+
+
+@pytest.mark.parametrize("via", ["webhook", "imap"])
+def test_a_diagnostic_with_control_characters_is_recorded_cleaned(sent_world, via):
+    """A NUL in a report's diagnostic (PostgreSQL text cannot hold one: the report was answered 503 for
+    ever) is recorded without its control characters, in the row and in the audit event."""
+    app, _, imap_server = sent_world
+    row = row_for(app, REFEREE)
+    with app.app_context():
+        raw = hand_made_report(to=bounce_address(row.id), diagnostic=CONTROLS)
+    deliver(app, imap_server, raw, via)
+    reason = row_for(app, REFEREE).bounce_reason
+    assert not re.search("[\x00-\x1f\x7f-\x9f]", reason)
+    if via == "imap":  # dovecot keeps a NUL as the byte 0x80, read back as U+FFFD
+        reason = " ".join(reason.replace("\ufffd", " ").split())
+    assert reason == "5.1.1 smtp; 550 5.1.1 <rae@example.net>: no such user \u00e9t\u00e9"
+    assert state(app)["references"][REFEREE] == ReferenceStatus.BOUNCED
+    with app.app_context():
+        event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "email.bounced")).one()
+        assert event.details["reason"] == row_for(app, REFEREE).bounce_reason
+
+
+def on_postgresql(app) -> None:
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            require("PostgreSQL", "a value PostgreSQL refuses is the failure under test (set TEST_DATABASE_URL)")
+
+
+@contextmanager
+def refusing(app, create: str, drop: str):
+    """A real refusal by the database while the block runs (a column too narrow, a trigger)."""
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(sa.text(create))
+    try:
+        yield
+    finally:
+        with app.app_context():
+            db.session.rollback()
+            with db.engine.begin() as conn:
+                conn.execute(sa.text(drop))
+            db.engine.dispose()
+
+
+def too_narrow(app):
+    """PostgreSQL refuses the report's reason (a DataError), as it refused a NUL byte."""
+    return refusing(
+        app,
+        "ALTER TABLE outbox_email ALTER COLUMN bounce_reason TYPE varchar(8)",
+        "ALTER TABLE outbox_email ALTER COLUMN bounce_reason TYPE varchar(500)",
+    )
+
+
+def test_a_report_the_database_refuses_is_rejected_at_the_webhook_not_retried(sent_world):
+    """The report's own fault: 202 "rejected" (sent again it would fail again), nothing changed;
+    only an unavailable database is a 503."""
+    app, _, _ = sent_world
+    on_postgresql(app)
+    raw = report_about(app, "postfix_permanent")
+    before = state(app)
+    with too_narrow(app):
+        response = post_report(app, raw)
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json() == {"outcome": "rejected", "outbox_id": None, "error": "the report cannot be recorded"}
+    assert state(app) == before
+
+
+def test_a_report_the_database_refuses_is_flagged_rejected_and_not_read_again(sent_world):
+    app, _, imap_server = sent_world
+    on_postgresql(app)
+    imap_server.append(report_about(app, "postfix_permanent"))
+    imap_server.append(report_about(app, "out_of_office"))
+    before = state(app)
+    from refportal.mail.imap import poll_bounce_mailbox
+
+    with too_narrow(app), app.app_context():
+        first = poll_bounce_mailbox()
+    assert (first.fetched, first.rejected, first.ignored, first.errors) == (2, 1, 1, 0)
+    assert state(app) == before
+    with app.app_context():
+        assert poll_bounce_mailbox().fetched == 0  # not read at every poll
+    flags = flags_of(imap_server)
+    assert {b"\\Seen", REJECTED} <= flags[0] and IGNORED in flags[1]
+
+
+def test_a_report_that_keeps_failing_is_read_at_most_three_times(sent_world):
+    """A failure neither clearly the report's nor the database's being unreachable (here a trigger that
+    refuses the update): left unseen and counted in the message's flags; rejected at the third."""
+    app, _, imap_server = sent_world
+    imap_server.append(report_about(app, "postfix_permanent"))
+    from refportal.mail.imap import poll_bounce_mailbox
+
+    with app.app_context():
+        postgresql = db.engine.dialect.name == "postgresql"
+    if postgresql:
+        create = (
+            "CREATE FUNCTION refuse_bounce() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused'; END $$; "
+            "CREATE TRIGGER refuse_bounce BEFORE UPDATE OF bounced_at ON outbox_email "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_bounce()"
+        )
+        drop = "DROP TRIGGER refuse_bounce ON outbox_email; DROP FUNCTION refuse_bounce()"
+    else:
+        create = (
+            "CREATE TRIGGER refuse_bounce BEFORE UPDATE OF bounced_at ON outbox_email "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+        drop = "DROP TRIGGER refuse_bounce"
+    before = state(app)
+    with refusing(app, create, drop), app.app_context():
+        polls = [poll_bounce_mailbox() for _ in range(4)]
+    assert [(p.fetched, p.errors, p.rejected) for p in polls] == [(1, 1, 0), (1, 1, 0), (1, 0, 1), (0, 0, 0)]
+    assert state(app) == before
+    [flags] = flags_of(imap_server)
+    assert {b"\\Seen", REJECTED, b"$RefportalFailed1", b"$RefportalFailed2"} <= flags
+
+
+def test_while_the_database_is_unreachable_reports_wait_in_the_mailbox(sent_world, tmp_path):
+    """Not the report's fault: the webhook answers 503 and the poll leaves the report unseen and
+    uncounted, however many polls it takes; once the database is back it is acted on."""
+    app, _, imap_server = sent_world
+    raw = report_about(app, "postfix_permanent")
+    imap_server.append(raw)
+    settings = {key: app.config[key] for key in ("BOUNCE_ADDRESS", "BOUNCE_WEBHOOK_SECRET", "BOUNCE_IMAP_URL")}
+    down = create_app(
+        {**base_config(tmp_path, "postgresql+psycopg://postgres@127.0.0.1:1/none"), "ENV_NAME": "test", **settings}
+    )
+    assert post_report(down, raw).status_code == 503
+    from refportal.mail.imap import poll_bounce_mailbox
+
+    with down.app_context():
+        polls = [poll_bounce_mailbox() for _ in range(FAILURE_LIMIT + 1)]
+        db.engine.dispose()
+    assert all((p.fetched, p.errors, p.rejected) == (1, 1, 0) for p in polls)
+    [flags] = flags_of(imap_server)
+    assert not {f for f in flags if f.startswith((b"$Refportal", b"\\Seen"))}
+    with app.app_context():
+        assert poll_bounce_mailbox().acted == 1
     assert state(app)["references"][REFEREE] == ReferenceStatus.BOUNCED

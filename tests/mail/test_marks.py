@@ -28,9 +28,12 @@ def test_every_mark_is_committed_when_the_batch_ends(app):
         claimed = list(db.session.scalars(sa.select(OutboxEmail).order_by(OutboxEmail.id)))
         with sent_marks() as marks:
             for row in claimed:
-                marks.mark(row)
+                marks.mark(row, return_path=f"bounces+{row.id}-0a@example.org")
                 assert row.status is OutboxStatus.SENT and row.attempts == 1  # the session's copy too
-    assert [(r.status, r.attempts, r.sent_at is not None) for r in rows(app)] == [(OutboxStatus.SENT, 1, True)] * 3
+                assert row.return_path == f"bounces+{row.id}-0a@example.org"
+    assert [(r.status, r.attempts, r.sent_at is not None, r.return_path) for r in rows(app)] == [
+        (OutboxStatus.SENT, 1, True, f"bounces+{n}-0a@example.org") for n in (1, 2, 3)
+    ]
 
 
 def test_a_mark_handed_over_commits_even_if_the_sender_dies_before_the_answer(app):
@@ -41,13 +44,14 @@ def test_a_mark_handed_over_commits_even_if_the_sender_dies_before_the_answer(ap
         with db.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             marks = OverlappedSentMarks(conn)
-            marks.mark(row)
+            marks.mark(row, return_path="no-reply@example.org")
             marks.pgconn.finish()  # the process is gone: the answer is never read
             conn.invalidate()
     deadline = time.monotonic() + 5
     while rows(app)[0].status is not OutboxStatus.SENT:
         assert time.monotonic() < deadline, "the handed-over mark was not committed"
         time.sleep(0.05)
+    assert rows(app)[0].return_path == "no-reply@example.org"  # in the same statement
 
 
 def test_a_refused_mark_stops_the_sender_with_the_reason(app, monkeypatch):
@@ -56,13 +60,14 @@ def test_a_refused_mark_stops_the_sender_with_the_reason(app, monkeypatch):
     monkeypatch.setattr(
         marks_module,
         "_SENT_SQL",
-        b"UPDATE outbox_email SET no_such_column = 1 WHERE id = $2::integer AND $1::timestamp IS NOT NULL",
+        b"UPDATE outbox_email SET no_such_column = 1 WHERE id = $2::integer AND $1::timestamp IS NOT NULL "
+        b"AND $3::varchar IS NOT NULL",
     )
     with app.app_context():
         claimed = list(db.session.scalars(sa.select(OutboxEmail).order_by(OutboxEmail.id)))
         with pytest.raises(MarkFailed, match="no_such_column"), sent_marks() as marks:
-            marks.mark(claimed[0])
-            marks.mark(claimed[1])  # reads the first one's answer first
+            marks.mark(claimed[0], return_path="no-reply@example.org")
+            marks.mark(claimed[1], return_path="no-reply@example.org")  # reads the first one's answer first
 
 
 def test_a_database_that_does_not_answer_fails_the_mark_in_time_and_the_next_batch_reconnects(app):
@@ -76,10 +81,10 @@ def test_a_database_that_does_not_answer_fails_the_mark_in_time_and_the_next_bat
         blocker.execute(sa.text("SELECT id FROM outbox_email WHERE id = :id FOR UPDATE"), {"id": claimed[0].id})
         started = time.monotonic()
         with pytest.raises(MarkFailed, match="no answer from the database within 1 s"), sent_marks(timeout=1) as marks:
-            marks.mark(claimed[0])
+            marks.mark(claimed[0], return_path="no-reply@example.org")
         assert time.monotonic() - started < 5
         blocker.rollback()
         blocker.close()
         with sent_marks(timeout=5) as marks:  # a fresh connection, not the one left waiting
-            marks.mark(claimed[1])
+            marks.mark(claimed[1], return_path="no-reply@example.org")
     assert [r.status for r in rows(app)][1] is OutboxStatus.SENT

@@ -11,6 +11,7 @@ from refportal.extensions import db
 from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.sender import deliver_due
 from refportal.mail.services import email_failed, queue_email
+from refportal.mail.wire import message_id
 
 
 def queue(app, *addresses):
@@ -57,7 +58,8 @@ def test_messages_carry_both_parts_and_portal_headers(smtp_app, smtp_server):
     [delivered] = smtp_server.delivered
     message = delivered.message
     row = rows(smtp_app)[0]
-    assert message["Message-ID"] == f"<outbox-{row.id}@portal.example.test>"
+    with smtp_app.app_context():
+        assert message["Message-ID"] == message_id(row.id)
     assert message["Reply-To"] == "endorsement@example.org"
     assert message["Subject"] == row.subject
     types = {part.get_content_type() for part in message.walk()}
@@ -85,7 +87,8 @@ def test_the_message_is_built_when_queued_and_sent_as_stored(smtp_app, smtp_serv
     assert delivered.raw.rstrip(b"\r\n") == stored.wire_message.rstrip(b"\r\n")
     message = delivered.message
     assert message["Subject"] == stored.subject  # encoded words, decoded without a stray space
-    assert message["Message-ID"] == f"<outbox-{stored.id}@portal.example.test>"
+    with smtp_app.app_context():
+        assert message["Message-ID"] == message_id(stored.id)
     assert "María José Ñúñez" in message.get_body(("plain",)).get_content()
 
 
@@ -99,7 +102,8 @@ def test_a_message_queued_without_its_wire_bytes_is_built_when_sent(smtp_app, sm
     [delivered] = smtp_server.delivered
     row = rows(smtp_app)[0]
     assert row.status is OutboxStatus.SENT and row.attempts == 1
-    assert delivered.message["Message-ID"] == f"<outbox-{row.id}@portal.example.test>"
+    with smtp_app.app_context():
+        assert delivered.message["Message-ID"] == message_id(row.id)
     assert delivered.message["Subject"] == row.subject
 
 
