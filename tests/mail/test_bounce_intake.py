@@ -49,6 +49,11 @@ GARBAGE = {
     + b"0" * 20
     + b"@refs.example.org\r\nX-Failed-Recipients: a@example.net\r\n\r\n"
     b"Message-ID: <outbox-99999@portal.example.test>\r\n",
+    # MIME parts nested 3,000 deep: Python's parser recurses into each (a RecursionError, a 500 before).
+    "parts nested 3000 deep": b"From: MAILER-DAEMON@example.net\r\nSubject: x\r\n"
+    + b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i) for i in range(3000))
+    + b"Content-Type: text/plain\r\n\r\nhi\r\n"
+    + b"".join(b"--b%d--\r\n" % i for i in reversed(range(3000))),
 }
 
 
@@ -157,6 +162,19 @@ def test_a_poll_reads_each_message_once_and_flags_it(sent_world):
     assert b"\\Seen" in flags[0] and HANDLED in flags[0]
     assert all(b"\\Seen" in f and IGNORED in f for f in flags[1:])
     assert state(app)["notices"] == 1
+
+
+def test_a_poll_ignores_garbage_and_never_fails_on_it(sent_world):
+    app, _, imap_server = sent_world
+    for raw in GARBAGE.values():
+        imap_server.append(raw)
+    from refportal.mail.imap import poll_bounce_mailbox
+
+    before = state(app)
+    with app.app_context():
+        report = poll_bounce_mailbox()
+    assert (report.fetched, report.acted, report.errors) == (len(GARBAGE), 0, 0)
+    assert state(app) == before
 
 
 def test_a_poll_can_move_handled_messages_to_a_folder(make_app, sent_world):
