@@ -212,11 +212,12 @@ def redactor_for(email: OutboxEmail) -> Redactor:
 
 
 def link_tokens(text: str) -> list[tuple[str, str, str]]:
-    """Every portal link in `text` that carries a token: (the link, its endpoint, the token)."""
+    """Every link in `text` whose path carries a token (on any host: the portal's may have moved since):
+    (the link, its endpoint, the token)."""
     return [
         (link.url, link.endpoint, token)
         for link in Redactor.for_message().links(text)
-        if link.on_portal and link.endpoint and isinstance(token := link.arguments.get("token"), str) and token
+        if link.endpoint and isinstance(token := link.arguments.get("token"), str) and token
     ]
 
 

@@ -271,12 +271,9 @@ def _forms(text: str) -> set[str]:
 
 @dataclass
 class Link:
-    """A link found in a text: where it is, as written, and the rule its path matches."""
+    """A link found in a text, as written, and the rule its path matches (on whatever host)."""
 
-    start: int
-    end: int
     url: str
-    on_portal: bool
     endpoint: str | None
     arguments: dict[str, Any] = field(default_factory=dict)
 
@@ -317,20 +314,14 @@ class Redactor:
 
     # -- links ------------------------------------------------------------------------------------
 
-    def _is_portal_host(self, authority: str) -> bool:
-        host = authority.rpartition("@")[2].casefold()
-        netloc = self.base.netloc.casefold()
-        return host in (netloc, f"{netloc}:{443 if self.base.scheme == 'https' else 80}")
-
-    def _split(self, url: str) -> tuple[int, bool]:
-        """Where the path of `url` starts, and whether the link is the portal's (its host, or relative)."""
+    def _path_start(self, url: str) -> int:
+        """Where the path of `url` starts (past its scheme and host, if it has them)."""
         if url.startswith(("/", "\\")) and not url.startswith("//"):
-            return 0, True
+            return 0
         slashes = url.find("//")
         host_start = slashes + 2 if slashes != -1 and _SCHEME.fullmatch(url[:slashes]) else 0
         host_end = _AUTHORITY_END.search(url, host_start)
-        end = host_end.start() if host_end else len(url)
-        return end, self._is_portal_host(url[host_start:end])
+        return host_end.start() if host_end else len(url)
 
     def _path_and_rest(self, url: str, path_start: int) -> tuple[int, int]:
         """Where the path of `url` ends (at its query or fragment), and where it begins past the
@@ -345,8 +336,7 @@ class Redactor:
     def url_spans(self, url: str) -> tuple[list[Span], bool]:
         """The secret spans of one link (on any host: a link elsewhere is hidden the same way, which only
         ever hides more), and whether its secret runs to its end."""
-        authority_end, _ = self._split(url)
-        path_start, path_end = self._path_and_rest(url, authority_end)
+        path_start, path_end = self._path_and_rest(url, self._path_start(url))
         spans: list[Span] = []
         open_end = False
         if url[path_start:path_end].startswith(("/", "\\")):
@@ -377,8 +367,7 @@ class Redactor:
         found = []
         for start, end in self._links(text):
             url = text[start:end]
-            authority_end, on_portal = self._split(url)
-            path_start, path_end = self._path_and_rest(url, authority_end)
+            path_start, path_end = self._path_and_rest(url, self._path_start(url))
             path = unquote(url[path_start:path_end])
             endpoint, arguments = None, {}
             if path.startswith("/"):
@@ -387,7 +376,7 @@ class Redactor:
                     endpoint, arguments = str(matched), dict(values)
                 except (HTTPException, RoutingException):
                     pass
-            found.append(Link(start, end, url, on_portal, endpoint, arguments))
+            found.append(Link(url, endpoint, arguments))
         return found
 
     # -- text -------------------------------------------------------------------------------------
