@@ -15,11 +15,12 @@ from typing import Any, TextIO
 
 from flask import Flask, Response, g, has_request_context, request
 
+from refportal.security.redaction import hidden_path
+
 LOGGER_NAME = "refportal"
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id from the proxy is kept only when it looks like one (nginx's $request_id is 32 hex digits).
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-TOKEN_ARGUMENTS = ("token",)
 REDACTED = "<token>"
 
 
@@ -85,15 +86,10 @@ def _current_request_id() -> str | None:
 
 
 def logged_path() -> str:
-    """The request's path with every token argument replaced (never the query string)."""
-    path = request.path
-    for name in TOKEN_ARGUMENTS:
-        value = (request.view_args or {}).get(name)
-        if isinstance(value, str) and value:
-            path = path.replace(value, REDACTED)
-    if request.url_rule is None and path.startswith("/r/"):
-        path = "/r/" + REDACTED  # an unmatched referee address may still carry a token
-    return path
+    """The request's path with every secret segment replaced (never the query string): the segments a
+    token route's rule binds to a secret argument, and on a path that starts like a token route but
+    matches no rule (an extra segment, another method) everything after that route's fixed start."""
+    return hidden_path(request.path, REDACTED)
 
 
 def install_request_logging(app: Flask) -> None:

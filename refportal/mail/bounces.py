@@ -46,6 +46,7 @@ from refportal.mail import signatures
 from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.verp import VerpCheck, check_verp, is_verp_address_of
 from refportal.mail.wire import message_id_domain
+from refportal.security.redaction import without_secrets
 
 log = logging.getLogger(__name__)
 
@@ -373,11 +374,11 @@ def record_bounce_report(raw: bytes, *, source: str) -> BounceVerdict:
         elif verdict.kind == PERMANENT:
             row.bounced_at = utcnow()
             row.bounce_reason = reason
-            record("email.bounced", obj=row, source=source, reason=reason)
+            record("email.bounced", obj=row, source=source, reason=without_secrets(reason, known_from=[row.body_text]))
             message_failed_for_good(row)
         else:
             row.delayed_at = utcnow()
             row.delay_reason = reason
-            record("email.delayed", obj=row, source=source, reason=reason)
+            record("email.delayed", obj=row, source=source, reason=without_secrets(reason, known_from=[row.body_text]))
     log.info("bounce report from %s: %s, outbox %s (%s)", source, verdict.kind, verdict.outbox_id, verdict.note)
     return verdict

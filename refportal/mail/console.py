@@ -9,17 +9,13 @@ never arrive) and failed (the portal's mail server refused it, or every attempt 
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import load_only
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import RoutingException
 
 from refportal.accounts.models import User
 from refportal.audit.services import record
@@ -30,10 +26,7 @@ from refportal.mail.wire import wire_bytes
 from refportal.references.lifecycle import LINK_WORKS
 from refportal.references.links import link_token
 from refportal.references.models import Reference
-
-HIDDEN = "[hidden]"
-URL_PATTERN = re.compile(r"https?://[^\s<>\"']+")
-HREF_PATTERN = re.compile(r"""\shref\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
+from refportal.security.redaction import Redactor
 
 
 class Delivery(enum.Enum):
@@ -108,9 +101,19 @@ class ConsoleRow:
     def delivery(self) -> Delivery:
         return delivery_of(self.email)
 
+    @cached_property
+    def _redactor(self) -> Redactor:
+        # The subject and the reason are listed; the tokens to hide are the body's.
+        return Redactor.for_message(self.email.subject, reason_of(self.email) or "", also_known=[self.email.body_text])
+
     @property
     def reason(self) -> str | None:
-        return reason_of(self.email)
+        reason = reason_of(self.email)
+        return self._redactor.text(reason) if reason else None
+
+    @property
+    def subject(self) -> str:
+        return self._redactor.text(self.email.subject)
 
 
 @dataclass(frozen=True)
@@ -127,12 +130,14 @@ class ConsolePage:
         return None if self.total is None else max(1, -(-self.total // self.per_page))
 
 
-# What the list shows of a row: never the bodies or the wire message.
+# What the list shows of a row (the text body only to know the tokens its subject must not show): never
+# the HTML body or the wire message.
 LISTED_COLUMNS = (
     OutboxEmail.id,
     OutboxEmail.template,
     OutboxEmail.to_address,
     OutboxEmail.subject,
+    OutboxEmail.body_text,
     OutboxEmail.status,
     OutboxEmail.attempts,
     OutboxEmail.created_at,
@@ -201,35 +206,30 @@ def related_reference(email: OutboxEmail) -> Reference | None:
     return db.session.get(Reference, email.related_id)
 
 
+def redactor_for(email: OutboxEmail) -> Redactor:
+    """What hides the secrets of one message: it knows every genuine token in any of its parts."""
+    return Redactor.for_message(email.subject, email.body_text, email.body_html)
+
+
 def link_tokens(text: str) -> list[tuple[str, str, str]]:
-    """Every portal link in `text` that carries a token: (the link, its endpoint, the token)."""
-    base = current_app.config["PORTAL_BASE_URL"]
-    adapter = current_app.url_map.bind("refportal.invalid")
-    found = []
-    for match in URL_PATTERN.finditer(text):
-        url = match.group(0)
-        path = url[len(base) :] if url.startswith(base) else url
-        try:
-            endpoint, arguments = adapter.match(urlsplit(path).path, method="GET")
-        except (HTTPException, RoutingException):
-            continue
-        token = arguments.get("token")
-        if isinstance(token, str) and token:
-            found.append((url, str(endpoint), token))
-    return found
+    """Every link in `text` whose path carries a token (on any host: the portal's may have moved since):
+    (the link, its endpoint, the token)."""
+    return [
+        (link.url, link.endpoint, token)
+        for link in Redactor.for_message().links(text)
+        if link.endpoint and isinstance(token := link.arguments.get("token"), str) and token
+    ]
 
 
-def hide_link_tokens(text: str) -> str:
-    """Every portal link in `text` with its secret part (a referee's, a password reset's, an
-    invitation's token) replaced by [hidden]: staff read the message, they cannot act as its reader."""
-    for url, _, token in link_tokens(text):
-        text = text.replace(url, url.replace(token, HIDDEN))
-    return text
+def hide_link_tokens(text: str, redactor: Redactor | None = None) -> str:
+    """The text with every secret hidden (a referee's, a password reset's, an invitation's token):
+    staff read the message, they cannot act as its reader."""
+    return (redactor or Redactor.for_message(text)).text(text)
 
 
-def html_as_shown_to_staff(html: str) -> str:
-    """The HTML part with its secrets hidden and its links inert (no href)."""
-    return HREF_PATTERN.sub("", hide_link_tokens(html))
+def html_as_shown_to_staff(html: str, redactor: Redactor | None = None) -> str:
+    """The HTML part with its secrets hidden and its links inert (no href), re-serialized from its parse."""
+    return (redactor or Redactor.for_message(html)).html(html)
 
 
 def resend(*, email: OutboxEmail, actor: User) -> OutboxEmail:

@@ -77,13 +77,17 @@ def _email_or_404(email_id: int) -> OutboxEmail:
 
 def _message_page(email: OutboxEmail, *, correct_form: CorrectEmailForm | None = None, status: int = 200) -> Response:
     reference = console.related_reference(email)
+    redactor = console.redactor_for(email)
+    reason = console.reason_of(email)
     body = render_template(
         "mail/console_message.html",
         email=email,
+        subject=redactor.text(email.subject),
         delivery=console.delivery_of(email),
-        reason=console.reason_of(email),
-        text_body=console.hide_link_tokens(email.body_text),
+        reason=redactor.text(reason) if reason else None,
+        text_body=console.hide_link_tokens(email.body_text, redactor),
         reference=reference,
+        referee_name=redactor.text(reference.name) if reference is not None else None,
         may_correct=reference is not None and reference.can_correct_email and reference.application.is_active,
         action_form=ActionForm(),
         correct_form=correct_form or CorrectEmailForm(),
@@ -104,7 +108,8 @@ def message(email_id: int) -> Response:
 def message_html(email_id: int) -> Response:
     """The HTML part, secrets hidden and links inert, for the message page's sandboxed frame."""
     email = _email_or_404(email_id)
-    response = current_app.make_response(console.html_as_shown_to_staff(email.body_html))
+    html = console.html_as_shown_to_staff(email.body_html, console.redactor_for(email))
+    response = current_app.make_response(html)
     response.headers["Content-Security-Policy"] = HTML_PART_POLICY
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response

@@ -11,6 +11,7 @@ from refportal.mail.reasons import ADVICE, plain_words
 from refportal.references import lifecycle
 from refportal.references.models import Reference
 from refportal.references.notices import tell_applicant
+from refportal.security.redaction import without_secrets
 
 
 def mark_bounced(sender, email: OutboxEmail, **_) -> None:
@@ -29,5 +30,6 @@ def mark_bounced(sender, email: OutboxEmail, **_) -> None:
     lifecycle.transition(reference, lifecycle.Event.BOUNCE)
     reference.bounced_at = utcnow()
     error = email.bounce_reason or email.last_error  # a delivery report's, or the SMTP refusal's
-    record("reference.bounced", obj=reference, error=error)
+    # Staff read the audit trail: a server that quotes the message's link must not show its token.
+    record("reference.bounced", obj=reference, error=without_secrets(error, known_from=[email.body_text]))
     tell_applicant(reference, "reference_bounced", error=error, reason=plain_words(error), advice=ADVICE)

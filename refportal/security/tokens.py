@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
 
 # One salt per purpose: a token made for one purpose never loads for another.
 PURPOSES = ("email-verify", "password-reset", "account-invite", "reference-rating", "referee-requests", "api-cursor")
@@ -67,3 +70,37 @@ def load_token(purpose: str, token: str, max_age: int) -> dict[str, Any]:
 def fingerprint(value: str) -> str:
     """A short digest of a secret-bearing value, safe to put in a token (e.g. the password hash)."""
     return hashlib.sha256(value.encode()).hexdigest()[:24]
+
+
+# A token is `payload.timestamp.signature` (a compressed payload starts with one more "."); the signature
+# is a SHA-256 HMAC in URL-safe base64, 43 characters.
+SIGNATURE_LENGTH = len(base64_encode(hashlib.sha256().digest()))
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_.-]+")
+# Every portal payload is a JSON object: `{"` encodes as "eyJ"; compressed, zlib's header as "eJ".
+_PAYLOAD_START = re.compile(r"eyJ|eJ")
+
+
+def _candidates(text: str) -> Iterator[tuple[str, str]]:
+    """(signed value, signature) for every way a run of token characters in `text` could hold a token."""
+    for run in _TOKEN_RUN.finditer(text):
+        parts = run.group().split(".")
+        for i in range(len(parts) - 2):
+            payload, stamp, signature = parts[i], parts[i + 1], parts[i + 2][:SIGNATURE_LENGTH]
+            if not payload or not stamp or len(signature) < SIGNATURE_LENGTH:
+                continue
+            # Whatever was glued in front of the token (a joined line, a word): try where a payload starts.
+            for start in {0, *(m.start() for m in _PAYLOAD_START.finditer(payload))}:
+                yield f"{payload[start:]}.{stamp}", signature
+                if start == 0 and i > 0 and parts[i - 1] == "":
+                    yield f".{payload}.{stamp}", signature
+
+
+def genuine_tokens(text: str) -> set[str]:
+    """Every token in `text` that the portal signed, for any purpose, with SECRET_KEY or a fallback key,
+    expired or not (what must never be shown to someone who is not its reader)."""
+    signers = [_serializer(purpose).make_signer() for purpose in PURPOSES]
+    return {
+        f"{value}.{signature}"
+        for value, signature in _candidates(text)
+        if any(signer.verify_signature(value, signature) for signer in signers)
+    }

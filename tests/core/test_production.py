@@ -318,6 +318,26 @@ def test_one_json_line_per_request_with_its_id_and_no_secret(production, capsys)
         assert secret not in captured
 
 
+def test_a_token_path_that_matches_no_rule_is_logged_without_its_token(production, capsys):
+    """A reset, verification or invitation link with an extra segment, another case or a method its
+    route does not take is logged only up to the route's fixed start."""
+    app = production(PROXY_COUNT=1)
+    with app.app_context():
+        from refportal.security.tokens import make_token
+
+        token = make_token("password-reset", {"uid": 1, "pw": "x"})
+    capsys.readouterr()
+    client = app.test_client()
+    assert client.get(f"/password/reset/{token}/again").status_code == 404
+    assert client.put(f"/verify-email/{token}").status_code == 405
+    assert client.get(f"/Welcome/{token}").status_code == 404
+    assert client.get(f"/password/reset/{token}").status_code in (200, 400)
+    captured = capsys.readouterr().err
+    paths = [line["path"] for line in log_lines(captured) if line["logger"] == "refportal.request"]
+    assert paths == ["/password/reset/<token>", "/verify-email/<token>", "/Welcome/<token>", "/password/reset/<token>"]
+    assert token not in captured and token.rsplit(".", 1)[1][:10] not in captured
+
+
 def test_errors_are_logged_as_json_with_their_traceback_and_request_id(production, capsys):
     app = production(PROXY_COUNT=1)
 
