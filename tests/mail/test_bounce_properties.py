@@ -238,7 +238,9 @@ def test_a_report_acts_on_at_most_the_one_message_it_truly_names(world):
             )
         }
 
-    @settings(max_examples=200, deadline=None)
+    # Derandomized: the same 200 examples every run, so the check below that every way was reached
+    # cannot fail by chance (a random run sometimes drew no well-formed report named by its VERP address).
+    @settings(max_examples=200, deadline=None, derandomize=True)
     @given(report=reports(rows))
     def check(report: Report) -> None:
         with app.app_context():
