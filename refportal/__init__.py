@@ -117,24 +117,24 @@ def _register_blueprints(app: Flask) -> None:
     from refportal import health, main
     from refportal.accounts.admin_views import bp as admin_bp
     from refportal.accounts.views import bp as accounts_bp
-    from refportal.api import webhooks  # noqa: F401  (subscribes to audited changes)
     from refportal.api.admin_views import bp as api_admin_bp
     from refportal.api.views import install_api
-    from refportal.applications import changes  # noqa: F401  (subscribes to audited changes)
     from refportal.applications.views import bp as applications_bp
-    from refportal.mail.console_views import bp as mail_console_bp
     from refportal.mail.hooks import hooks_bp
     from refportal.mail.views import viewer_bp
+    from refportal.mail_console.views import bp as mail_console_bp
     from refportal.membership.views import bp as membership_bp
     from refportal.references.referee_views import bp as referee_bp
     from refportal.references.views import bp as references_bp
     from refportal.reviews.round_views import bp as rounds_bp
     from refportal.reviews.views import bp as reviews_bp
+    from refportal.submission.views import bp as submission_bp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(applications_bp)
+    app.register_blueprint(submission_bp)
     app.register_blueprint(membership_bp)
     app.register_blueprint(references_bp)
     app.register_blueprint(referee_bp)
@@ -166,8 +166,23 @@ def _register_cli(app: Flask) -> None:
 
 
 def _connect_signals(app: Flask) -> None:
+    """Every reaction of one package to an event of a package below it, in one place (a package never
+    imports one above it). weak=False: the receivers are plain functions; sender=app: each app its own."""
+    from refportal.api.changes import move_changed_at
+    from refportal.api.webhooks import queue_deliveries
+    from refportal.applications import lifecycle
+    from refportal.audit.services import recorded
     from refportal.mail.services import email_failed
     from refportal.references.bounces import mark_bounced
+    from refportal.references.closing import cancel_requests_of_closed_application
+    from refportal.reviews.rounds import join_round_on_submission
 
-    # A refused message to a referee marks the reference bounced (weak=False: a plain function).
+    # A message to a referee refused for good: the reference is bounced and the applicant told.
     email_failed.connect(mark_bounced, sender=app, weak=False)
+    # A submitted application joins the review round covering the day.
+    lifecycle.submitted.connect(join_round_on_submission, sender=app, weak=False)
+    # A withdrawn or decided application: its open referee requests end.
+    lifecycle.closed.connect(cancel_requests_of_closed_application, sender=app, weak=False)
+    # An audited change: the application's changed_at moves (API polling) and webhook deliveries queue.
+    recorded.connect(move_changed_at, sender=app, weak=False)
+    recorded.connect(queue_deliveries, sender=app, weak=False)

@@ -13,8 +13,9 @@ from flask.cli import with_appcontext
 from refportal.accounts.models import Role, User
 from refportal.accounts.services import create_user, find_user_by_email
 from refportal.applications.categories import Credential, EducationLevel
-from refportal.applications.models import Application, ApplicationStatus
-from refportal.applications.services import open_application, record_eligibility, submit_application
+from refportal.applications.lifecycle import ApplicationStatus
+from refportal.applications.models import Application
+from refportal.applications.services import open_application, record_eligibility
 from refportal.db import utc_today, utcnow
 from refportal.extensions import db
 from refportal.membership.models import Association, MembershipKind
@@ -27,6 +28,7 @@ from refportal.references.roles import RefereeRole
 from refportal.reviews.assignments import assign
 from refportal.reviews.models import ReviewRound
 from refportal.reviews.rounds import create_round, next_quarter
+from refportal.submission.services import submit_application
 
 DEMO_PASSWORD = "demo-password-2026"
 

@@ -1,12 +1,14 @@
-"""Error pages in the site's layout; nothing a browser sends ends in a bare 500."""
+"""Error pages in the site's layout; nothing a browser sends ends in a bare 500. A machine interface
+(the API) registers its own format for the paths under its prefix (`register_error_format`)."""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from collections.abc import Callable
+
+from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from refportal.api.problems import is_api_request, problem, problem_for
 from refportal.extensions import db
 
 MESSAGES = {
@@ -29,6 +31,24 @@ def _page(code: int, message: str | None = None):
     return render_template("errors/error.html", code=code, title=title, message=message or default), code
 
 
+ErrorFormat = tuple[Callable[[HTTPException], Response], Callable[[], Response]]
+FORMATS = "refportal.error_formats"
+
+
+def register_error_format(
+    app: Flask, prefix: str, *, http_error: Callable[[HTTPException], Response], unexpected: Callable[[], Response]
+) -> None:
+    """Errors under `prefix` answered by `http_error` (an HTTP error) and `unexpected` (a 500), not pages."""
+    app.extensions.setdefault(FORMATS, {})[prefix] = (http_error, unexpected)
+
+
+def _format_for(app: Flask) -> ErrorFormat | None:
+    for prefix, error_format in app.extensions.get(FORMATS, {}).items():
+        if request.path.startswith(prefix):
+            return error_format
+    return None
+
+
 def install_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error):
@@ -40,8 +60,9 @@ def install_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
-        if is_api_request():
-            return problem_for(error)
+        machine = _format_for(app)
+        if machine is not None:
+            return machine[0](error)
         if error.code in MESSAGES:
             return _page(error.code)
         return error
@@ -52,8 +73,7 @@ def install_error_pages(app: Flask) -> None:
         if app.testing:
             raise error  # a failing test shows the real traceback, not the 500 page
         app.logger.exception("unhandled error", exc_info=error)
-        if is_api_request():
-            return problem(
-                500, "Internal Server Error", "An unexpected error stopped this request; nothing was changed."
-            )
+        machine = _format_for(app)
+        if machine is not None:
+            return machine[1]()
         return _page(500)

@@ -1,15 +1,20 @@
-"""Validators shared by every slice's forms."""
+"""What every slice's forms share: validators, fields, and the one-button form."""
 
 from __future__ import annotations
 
 import unicodedata
 from datetime import date
 
+from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
 from refportal.mail.addresses import normalize_email
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only its CSRF token."""
 
 
 class ValidEmail:

@@ -14,7 +14,7 @@ bp = Blueprint("main", __name__)
 def index():
     """What the portal is for; logged-in people go straight to their dashboard."""
     if current_user.is_authenticated:
-        return redirect(url_for("applications.dashboard"))
+        return redirect(url_for("submission.dashboard"))
     return render_template(
         "index.html",
         categories=[(n, CATEGORY_NAMES[Credential.IMH_E][n], CATEGORY_NAMES[Credential.ECMH_E][n]) for n in CATEGORIES],

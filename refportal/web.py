@@ -1,17 +1,14 @@
-"""Helpers every slice's views share: refusals on forms, safe redirects, role checks."""
+"""Helpers every slice's views share: refusals on forms, safe redirects."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, flash
-from flask_login import current_user, login_required
+from flask import flash
 
-from refportal.accounts.models import Role
 from refportal.exceptions import Refused
 from refportal.extensions import db
 
@@ -80,22 +77,6 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
-
-
-def role_required(*roles: Role):
-    """Logged-in users with one of `roles`; anyone else is told the page does not exist."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if current_user.role not in roles:
-                abort(404)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def flash_success(message: str) -> None:

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from refportal.accounts.models import Role, User
 from refportal.applications.categories import Credential, EducationLevel, MentorTrack
-from refportal.applications.models import Application, ApplicationStatus
+from refportal.applications.lifecycle import ApplicationStatus
+from refportal.applications.models import Application
 from refportal.db import utc_today, utcnow
 from refportal.extensions import db
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind

@@ -10,15 +10,16 @@ from flask import Flask, abort, render_template
 
 from floor.common import connect, csrf_token, signed_in_user
 from refportal.applications.categories import category_name
-from refportal.applications.completeness import counted_ratings
 from refportal.applications.eligibility import eligible_clause
-from refportal.applications.models import ACTIVE_STATUSES, Application
+from refportal.applications.lifecycle import ACTIVE
+from refportal.applications.models import Application
 from refportal.config import DEFAULT_ELIGIBILITY_REQUIREMENTS
 from refportal.membership.models import Association, MembershipDeclaration
 from refportal.references.lifecycle import ENDED
 from refportal.references.models import Reference, ReferenceStatus
+from refportal.submission.completeness import counted_ratings
 
-ACTIVE = {s.value for s in ACTIVE_STATUSES}
+ACTIVE = {s.value for s in ACTIVE}
 
 
 def _statement(user_id) -> sa.Select:

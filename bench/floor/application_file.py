@@ -18,10 +18,10 @@ from flask import Flask, abort, render_template, session
 
 from floor.common import connect, csrf_token
 from refportal.accounts.models import User
-from refportal.applications.completeness import completeness_of
 from refportal.applications.eligibility import evaluate_eligibility
 from refportal.applications.fees import fee_breakdown
-from refportal.applications.models import Application, ApplicationStatus
+from refportal.applications.lifecycle import ApplicationStatus
+from refportal.applications.models import Application
 from refportal.audit.models import AuditEvent
 from refportal.config import DEFAULT_ELIGIBILITY_REQUIREMENTS, DEFAULT_FEE_SCHEDULE
 from refportal.db import utc_today
@@ -31,8 +31,9 @@ from refportal.references.models import Rating, Reference
 from refportal.references.rating_form import DOMAINS, SCALE
 from refportal.reviews.aggregation import Endorsement, FlagRules, build_matrix, file_flags
 from refportal.reviews.chart import BAR_GAP, BAR_HEIGHT, POINT_WIDTH, ROW_PADDING
-from refportal.reviews.models import Outcome, Recusal, Review, ReviewAssignment, ReviewRound
-from refportal.reviews.services import RATINGS_READ, READINGS_SHOWN
+from refportal.reviews.file_page import RATINGS_READ, READINGS_SHOWN
+from refportal.reviews.models import Decision, Recusal, Review, ReviewAssignment, ReviewRound
+from refportal.submission.completeness import completeness_of
 
 # refportal's settings as the benchmark runs it (refportal/config.py's defaults).
 REQUIREMENTS = DEFAULT_ELIGIBILITY_REQUIREMENTS
@@ -42,7 +43,7 @@ REVIEW_HORIZON_DAYS = 60
 FLAG_SETTINGS = {"na_limit": 6, "rating_valid_days": 365, "known_years_minimum": Decimal("1")}
 # The domains' titles: the English text of refportal's lazy strings (the floor has no Babel).
 TITLES = {domain.key: domain.title._args[0] for domain in DOMAINS}
-OUTCOMES = [(o.value, o.label) for o in Outcome]
+OUTCOMES = [(o.value, o.label) for o in Decision]
 # Recommendation.label, in English (refportal's are lazy strings too).
 RECOMMENDATIONS = {
     "recommend": "I recommend the applicant",
@@ -86,7 +87,7 @@ def _file_statement(application_id: int) -> sa.Select:
             a.submitted_at,
             a.decided_at,
             a.decision_message,
-            a.review_round,
+            a.review_cycle,
             a.review_round_id,
             a.education_level,
             a.work_years,
@@ -256,7 +257,7 @@ def _application(rows) -> _Application:
         submitted_at=first.submitted_at,
         decided_at=first.decided_at,
         decision_message=first.decision_message,
-        review_round=first.review_round,
+        review_round=first.review_cycle,
         review_round_id=first.review_round_id,
         round_name=first.round_name,
         round_review_due=first.round_review_due,
@@ -365,12 +366,12 @@ def register(app: Flask) -> None:
             may_read = not my_conflicts
             reviews = conn.execute(
                 sa.select(
-                    Review.reviewer_id, Review.round, Review.outcome, Review.notes, Review.message, Review.recorded_at
+                    Review.reviewer_id, Review.cycle, Review.outcome, Review.notes, Review.message, Review.recorded_at
                 )
                 .add_columns(User.name)
                 .join(User, User.id == Review.reviewer_id)
                 .where(Review.application_id == application.id)
-                .order_by(Review.round, Review.recorded_at)
+                .order_by(Review.cycle, Review.recorded_at)
             ).all()
             reference_ids = [r.id for r in application.references]
             mine = sa.or_(
@@ -446,12 +447,12 @@ def register(app: Flask) -> None:
                 .order_by(ReviewAssignment.assigned_at, ReviewAssignment.id)
             ).all()
 
-        current = application.review_round
-        reviewed_by = {r.reviewer_id for r in reviews if r.round == current}
-        mine = next((r for r in reviews if r.reviewer_id == viewer.id and r.round == current), None)
+        current = application.review_cycle
+        reviewed_by = {r.reviewer_id for r in reviews if r.cycle == current}
+        mine = next((r for r in reviews if r.reviewer_id == viewer.id and r.cycle == current), None)
         others_hidden = mine is None  # refportal.reviews.services.others_hidden, for a reviewer
         if others_hidden:
-            reviews = [r for r in reviews if not (r.round == current and r.reviewer_id != viewer.id)]
+            reviews = [r for r in reviews if not (r.cycle == current and r.reviewer_id != viewer.id)]
             trail = [
                 e
                 for e in trail

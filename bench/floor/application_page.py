@@ -12,16 +12,10 @@ from flask import Flask, abort, render_template
 
 from floor.common import connect, csrf_token, signed_in_user
 from refportal.applications.categories import category_name
-from refportal.applications.completeness import Progress, membership_progress, references_progress
 from refportal.applications.eligibility import evaluate_eligibility, is_eligible
 from refportal.applications.fees import fee_breakdown
-from refportal.applications.models import (
-    ACTIVE_STATUSES,
-    EDITABLE_STATUSES,
-    Application,
-    ApplicationStatus,
-    RecordedEligibility,
-)
+from refportal.applications.lifecycle import ACTIVE, EDITABLE, ApplicationStatus
+from refportal.applications.models import Application, RecordedEligibility
 from refportal.config import DEFAULT_ELIGIBILITY_REQUIREMENTS, DEFAULT_FEE_SCHEDULE
 from refportal.db import utc_today
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind, MembershipStatus
@@ -29,6 +23,7 @@ from refportal.references.lifecycle import ENDED
 from refportal.references.models import Rating, Reference, ReferenceStatus
 from refportal.references.nomination import REFERENCES_PER_APPLICATION
 from refportal.reviews.models import ReviewRound
+from refportal.submission.completeness import Progress, membership_progress, references_progress
 
 RENEWAL_MONTHS = 12  # refportal's ENDORSEMENT_RENEWAL_MONTHS
 MAX_ID = 2**31 - 1  # refportal's <int:…> converter: a larger id matches no route
@@ -224,8 +219,8 @@ def _page(rows: list, today: date) -> dict:
         "eligibility_recorded": a.eligibility_recorded_at is not None,
         "membership": membership,
         "references": references,
-        "editable": a.status in EDITABLE_STATUSES,
-        "active": a.status in ACTIVE_STATUSES,
+        "editable": a.status in EDITABLE,
+        "active": a.status in ACTIVE,
     }
 
 

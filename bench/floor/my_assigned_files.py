@@ -9,7 +9,8 @@ from flask import Flask, abort, render_template
 from floor.common import connect, csrf_token, signed_in_user
 from refportal.accounts.models import User
 from refportal.applications.categories import category_name
-from refportal.applications.models import Application, ApplicationStatus
+from refportal.applications.lifecycle import UNDECIDED, ApplicationStatus
+from refportal.applications.models import Application
 from refportal.db import utc_today
 from refportal.reviews.models import Review, ReviewAssignment, ReviewRound
 
@@ -22,11 +23,11 @@ def _statement(reviewer_id: int) -> sa.Select:
         .where(
             Review.application_id == Application.id,
             Review.reviewer_id == reviewer_id,
-            Review.round == Application.review_round,
+            Review.cycle == Application.review_cycle,
         )
         .correlate(Application)
     )
-    undecided = Application.status.in_((ApplicationStatus.SUBMITTED, ApplicationStatus.MORE_INFO_REQUESTED))
+    undecided = Application.status.in_(UNDECIDED)
     return (
         sa.select(
             Application.id,

@@ -19,14 +19,15 @@ from werkzeug.datastructures import MultiDict
 from floor.common import connect, csrf_token, signed_in_user
 from refportal.accounts.models import User
 from refportal.applications.categories import CATEGORIES, Credential, category_name
-from refportal.applications.completeness import complete_clause, counted_ratings
 from refportal.applications.eligibility import eligible_clause
-from refportal.applications.models import Application, ApplicationStatus
+from refportal.applications.lifecycle import UNDECIDED, ApplicationStatus
+from refportal.applications.models import Application
 from refportal.config import DEFAULT_ELIGIBILITY_REQUIREMENTS
 from refportal.db import utc_today
 from refportal.membership.models import MembershipDeclaration, MembershipStatus
 from refportal.reviews.models import Review, ReviewAssignment, ReviewRound
-from refportal.reviews.services import SORTS
+from refportal.reviews.queue_query import SORTS
+from refportal.submission.completeness import complete_clause, counted_ratings
 
 # refportal's settings as the benchmark runs it (refportal/config.py's defaults).
 PER_PAGE = 25  # QUEUE_PAGE_SIZE
@@ -168,7 +169,7 @@ def _filtered(form: dict[str, Field], user, today: date, *columns, ordered: bool
             .scalar_subquery()
         )
         query = query.where(
-            Application.status.in_((ApplicationStatus.SUBMITTED, ApplicationStatus.MORE_INFO_REQUESTED)),
+            Application.status.in_(UNDECIDED),
             assigned < REVIEWERS_PER_FILE,
         )
     if value["membership"] == "none":
@@ -197,7 +198,7 @@ def _rows_statement(form: dict[str, Field], user, today: date, page: int) -> sa.
     )
     reviews = (
         sa.select(sa.func.count(Review.id))
-        .where(Review.application_id == Application.id, Review.round == Application.review_round)
+        .where(Review.application_id == Application.id, Review.cycle == Application.review_cycle)
         .correlate(Application)
         .scalar_subquery()
     )

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import EmailField, HiddenField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
@@ -38,10 +37,3 @@ class RoleForm(FlaskForm):
 
 class ActiveForm(FlaskForm):
     active = HiddenField(validators=[AnyOf(["0", "1"])])
-
-
-class RosterForm(FlaskForm):
-    roster = FileField(
-        "Roster (CSV: member_number, email, name, expires_on)",
-        validators=[FileRequired("Choose the roster file."), FileAllowed(["csv"], "Upload a .csv file.")],
-    )

@@ -1,4 +1,4 @@
-"""Administration: staff invitations, roles, deactivation, and the membership roster import."""
+"""Administration: staff invitations, roles, deactivation."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ from flask import Blueprint, Response, abort, redirect, render_template, url_for
 from flask_login import current_user
 
 from refportal.accounts import services
-from refportal.accounts.admin_forms import ActiveForm, InviteForm, RoleForm, RosterForm
+from refportal.accounts.admin_forms import ActiveForm, InviteForm, RoleForm
 from refportal.accounts.models import Role, User
-from refportal.db import utc_today
+from refportal.accounts.permissions import role_required
 from refportal.extensions import db
-from refportal.membership.roster import RosterInvalid, import_roster, parse_roster
 from refportal.security.headers import mark_no_store
-from refportal.web import commit_service, flash_success, role_required, run_and_flash
+from refportal.web import commit_service, flash_success, run_and_flash
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -102,22 +101,3 @@ def set_active(user_id: int):
         lambda: services.set_active(user=user, active=active, actor=current_user),
         f"{user.name} is {'reactivated' if active else 'deactivated'}.",
     )
-
-
-@bp.route("/roster", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
-def roster():
-    """Upload the association's roster: matching declarations become verified; a report follows."""
-    form = RosterForm()
-    report = problems = None
-    if form.validate_on_submit():
-        try:
-            rows = parse_roster(form.roster.data.read().decode("utf-8-sig"))
-        except UnicodeDecodeError:
-            problems = [(0, "the file is not UTF-8 text")]
-        except RosterInvalid as invalid:
-            problems = invalid.problems
-        else:
-            report = import_roster(rows=rows, actor=current_user, today=utc_today())
-            db.session.commit()
-    return render_template("admin/roster.html", form=form, report=report, problems=problems)

@@ -30,7 +30,7 @@ def _submitted_email() -> str:
 def register():
     """Create an applicant account and send the verification link (the same answer for a known address)."""
     if current_user.is_authenticated:
-        return redirect(url_for("applications.dashboard"))
+        return redirect(url_for("submission.dashboard"))
     form = RegistrationForm()
     if form.validate_on_submit():
         done, _ = commit_service(
@@ -65,7 +65,7 @@ def verify_email(token: str):
 def login():
     """Log in with e-mail and password."""
     if current_user.is_authenticated:
-        return redirect(url_for("applications.dashboard"))
+        return redirect(url_for("submission.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
         user = services.authenticate(email=form.email.data, password=form.password.data)
@@ -84,7 +84,7 @@ def login():
             session.clear()
             login_user(user)
             start_session()
-            return redirect(safe_next(request.args.get("next")) or url_for("applications.dashboard"))
+            return redirect(safe_next(request.args.get("next")) or url_for("submission.dashboard"))
     return render_template("accounts/login.html", form=form)
 
 

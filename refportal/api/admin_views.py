@@ -8,13 +8,14 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from refportal.accounts.models import Role
+from refportal.accounts.permissions import role_required
 from refportal.api import keys, webhooks
 from refportal.api.forms import EndpointForm, KeyForm
 from refportal.api.models import ApiKey, Scope, WebhookEndpoint
 from refportal.extensions import db
-from refportal.references.forms import ActionForm
+from refportal.forms import ActionForm
 from refportal.security.headers import mark_no_store
-from refportal.web import commit_service, role_required, run_and_flash
+from refportal.web import commit_service, run_and_flash
 
 bp = Blueprint("api_admin", __name__, url_prefix="/admin/api")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, json, request
+from flask import Response, json
 from werkzeug.exceptions import HTTPException
 
 API_PREFIX = "/api/"
@@ -20,10 +20,6 @@ class ProblemSchema(ma.Schema):
     status = ma.fields.Integer(metadata={"description": "The HTTP status code"})
     detail = ma.fields.String(metadata={"description": "What went wrong, for a person"})
     errors = ma.fields.Dict(metadata={"description": "Field errors of a refused request"})
-
-
-def is_api_request() -> bool:
-    return request.path.startswith(API_PREFIX)
 
 
 def problem(status: int, title: str, detail: str, *, errors: Any = None, headers: dict | None = None) -> Response:

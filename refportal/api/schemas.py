@@ -6,7 +6,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from refportal.applications.categories import Credential
-from refportal.applications.models import ApplicationStatus
+from refportal.applications.lifecycle import ApplicationStatus
 from refportal.membership.models import MembershipStatus
 from refportal.references.lifecycle import ReferenceStatus
 

@@ -19,8 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from refportal.api import applications, keys, roster, schemas
 from refportal.api.models import ApiKey, Scope
 from refportal.api.parser import ApiParser
-from refportal.api.problems import ProblemSchema
+from refportal.api.problems import API_PREFIX, DETAILS, ProblemSchema, problem, problem_for
 from refportal.db import utc_today
+from refportal.errors import register_error_format
 from refportal.extensions import csrf, db, limiter
 from refportal.security.headers import mark_no_store
 from refportal.web import Outcome, commit
@@ -69,6 +70,12 @@ def install_api(app: Flask) -> None:
     api.register_blueprint(blp)
     app.register_blueprint(pages)
     app.extensions["refportal-api"] = api
+    register_error_format(
+        app,
+        API_PREFIX,
+        http_error=problem_for,
+        unexpected=lambda: problem(500, "Internal Server Error", DETAILS[500]),
+    )
 
 
 def _limit_key() -> str:

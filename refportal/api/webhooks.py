@@ -31,9 +31,10 @@ import sqlalchemy as sa
 from flask import current_app
 
 from refportal.accounts.models import Role, User
+from refportal.api.changes import application_of
 from refportal.api.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from refportal.audit.models import AuditEvent
-from refportal.audit.services import record, recorded
+from refportal.audit.services import record
 from refportal.db import rows_changed, utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
@@ -223,8 +224,6 @@ def deliveries_of(endpoint: WebhookEndpoint, limit: int = 50) -> list[WebhookDel
 
 
 def event_payload(event: AuditEvent, event_id: str, event_type: str) -> dict[str, Any]:
-    from refportal.applications.changes import application_of
-
     data: dict[str, Any] = {"application_id": application_of(event)}
     if event.object_type == "reference":
         data["reference_id"] = event.object_id
@@ -232,8 +231,8 @@ def event_payload(event: AuditEvent, event_id: str, event_type: str) -> dict[str
     return {"id": event_id, "type": event_type, "occurred_at": utcnow().isoformat(), "data": data}
 
 
-@recorded.connect
-def _queue_deliveries(event: AuditEvent) -> None:
+def queue_deliveries(sender: object, *, event: AuditEvent) -> None:
+    """Subscribed to audit.services.recorded (in create_app): the event's deliveries, in its transaction."""
     event_type = EVENTS.get(event.action)
     if event_type is None:
         return

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, RadioField, SelectField, StringField
+from wtforms import DecimalField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from refportal.applications.categories import (
@@ -69,16 +69,4 @@ class EligibilityForm(FlaskForm):
         "Where you work now (optional: a reviewer from the same organisation will not review your file)",
         filters=[strip_text],
         validators=[Optional(), Length(max=160), SingleLine()],
-    )
-
-
-class WithdrawForm(FlaskForm):
-    """A button with a CSRF token."""
-
-
-class SubmitApplicationForm(FlaskForm):
-    attest = BooleanField(
-        "I confirm that the information in this application is true and complete, and I agree to follow "
-        "the association's code of ethics.",
-        validators=[DataRequired("Confirm the statement to submit your application.")],
     )

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -11,11 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from refportal.accounts.models import User
 from refportal.applications.categories import Credential, EducationLevel, MentorTrack, category_name
+from refportal.applications.lifecycle import ACTIVE, EDITABLE, ApplicationStatus
 from refportal.db import Base, UTCDateTime, enum_column, utcnow
 
 if TYPE_CHECKING:
     from refportal.membership.models import MembershipDeclaration
     from refportal.references.models import Reference
+    from refportal.reviews.models import ReviewRound
 
 
 @dataclass(frozen=True)
@@ -26,28 +27,6 @@ class RecordedEligibility:
     work_years: Decimal
     training_hours: int
     rsc_hours: int
-
-
-class ApplicationStatus(enum.Enum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    MORE_INFO_REQUESTED = "more_info_requested"
-    ENDORSED = "endorsed"
-    DEFERRED = "deferred"
-    DENIED = "denied"
-    WITHDRAWN = "withdrawn"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
-
-
-# An applicant has at most one application in these states (the one-credential rule).
-ACTIVE_STATUSES = (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED, ApplicationStatus.MORE_INFO_REQUESTED)
-# The applicant may change the application's details only in these.
-EDITABLE_STATUSES = (ApplicationStatus.DRAFT, ApplicationStatus.MORE_INFO_REQUESTED)
-# A decision closes the application; `decided_at` dates it.
-DECIDED_STATUSES = (ApplicationStatus.ENDORSED, ApplicationStatus.DEFERRED, ApplicationStatus.DENIED)
 
 
 class Application(Base):
@@ -75,14 +54,13 @@ class Application(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # When anything the API reports about the application last changed (its status, a reference's,
-    # its membership's): the order of /api/v1/applications?changed_since (refportal.applications.changes).
+    # its membership's): the order of /api/v1/applications?changed_since (refportal.api.changes).
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the queue's order: indexes below
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decision_message: Mapped[str | None] = mapped_column(sa.Text)  # what the applicant was told
-    review_round: Mapped[int] = mapped_column(
-        default=1, server_default=sa.text("1")
-    )  # a "more information" request opens the next
+    # Reviews of one submission form a cycle; a "more information" request opens the next.
+    review_cycle: Mapped[int] = mapped_column("review_round", default=1, server_default=sa.text("1"))
     # The review round the application joined when it was submitted (the round whose period covers
     # that day); None when no round covers it yet.
     review_round_id: Mapped[int | None] = mapped_column(
@@ -104,6 +82,7 @@ class Application(Base):
     references: Mapped[list[Reference]] = relationship(
         back_populates="application", cascade="all, delete-orphan", order_by="Reference.id"
     )
+    review_round: Mapped[ReviewRound | None] = relationship()
 
     @property
     def category_name(self) -> str:
@@ -111,11 +90,16 @@ class Application(Base):
 
     @property
     def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
+        return self.status in ACTIVE
 
     @property
     def is_editable(self) -> bool:
-        return self.status in EDITABLE_STATUSES
+        return self.status in EDITABLE
+
+    @property
+    def is_under_review(self) -> bool:
+        """Submitted and awaiting a decision: reviewers review it, an administrator decides."""
+        return self.status is ApplicationStatus.SUBMITTED
 
     def renews_on(self, months: int) -> date | None:
         """An endorsement's renewal date: `months` after the decision (the month's last day when that

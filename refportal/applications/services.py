@@ -1,8 +1,8 @@
-"""Application rules: opening (the one-credential rule), eligibility, withdrawal, the checklist."""
+"""Application rules: opening (the one-credential rule), eligibility, withdrawal."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -10,21 +10,12 @@ from flask import current_app
 
 from refportal.accounts.models import User
 from refportal.applications.categories import CATEGORIES, MENTOR_CATEGORY, Credential, EducationLevel, MentorTrack
-from refportal.applications.completeness import Completeness, completeness_of
-from refportal.applications.fees import FeeBreakdown, fee_breakdown
-from refportal.applications.models import (
-    ACTIVE_STATUSES,
-    DECIDED_STATUSES,
-    Application,
-    ApplicationStatus,
-)
+from refportal.applications.lifecycle import ACTIVE, DECIDED, Event, transition
+from refportal.applications.models import Application
 from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
-from refportal.membership.services import membership_fee_due
-from refportal.references.closing import cancel_requests
-from refportal.reviews.rounds import join_round
 
 
 def check_can_open(*, applicant: User, credential: Credential, now: datetime) -> None:
@@ -32,7 +23,7 @@ def check_can_open(*, applicant: User, credential: Credential, now: datetime) ->
     history = db.session.scalars(
         sa.select(Application).where(Application.applicant_id == applicant.id).order_by(Application.created_at)
     ).all()
-    active = [a for a in history if a.status in ACTIVE_STATUSES]
+    active = [a for a in history if a.status in ACTIVE]
     if active:
         current = active[0]
         raise Refused(
@@ -42,9 +33,7 @@ def check_can_open(*, applicant: User, credential: Credential, now: datetime) ->
         )
     wait = timedelta(days=current_app.config["OTHER_CREDENTIAL_WAIT_DAYS"])
     decided_other = [
-        a.decided_at
-        for a in history
-        if a.credential is credential.other and a.status in DECIDED_STATUSES and a.decided_at
+        a.decided_at for a in history if a.credential is credential.other and a.status in DECIDED and a.decided_at
     ]
     if decided_other:
         last_decision = max(decided_other)
@@ -117,35 +106,5 @@ def record_eligibility(
 
 def withdraw_application(*, application: Application, actor: User) -> None:
     """The applicant withdraws an application that has not been decided."""
-    if application.status not in ACTIVE_STATUSES:
-        raise Refused("Only an open application can be withdrawn.")
-    application.status = ApplicationStatus.WITHDRAWN
+    transition(application, Event.WITHDRAW, actor=actor)  # its open referee requests end
     record("application.withdrawn", obj=application, actor=actor)
-    cancel_requests(application=application, actor=actor)
-
-
-def fees_for(application: Application, today: date) -> FeeBreakdown:
-    return fee_breakdown(
-        schedule=current_app.config["FEE_SCHEDULE"],
-        category=application.category,
-        membership_fee_due=membership_fee_due(application, today),
-    )
-
-
-def file_completeness(application: Application, today: date) -> Completeness:
-    """The application's checklist: what is done, waiting for verification, or still to do (see
-    refportal.applications.completeness, the rule the reviewers' file and queue read too)."""
-    return completeness_of(application, today, current_app.config["ELIGIBILITY_REQUIREMENTS"])
-
-
-def submit_application(*, application: Application, actor: User, today: date) -> None:
-    """Send the application for review once nothing on the checklist is left to do; references lock."""
-    if not application.is_editable:
-        raise Refused("This application has been submitted already.")
-    missing = file_completeness(application, today).missing
-    if missing:
-        raise Refused("Not ready to submit yet: " + "; ".join(f"{i.label.lower()} ({i.detail})" for i in missing) + ".")
-    application.status = ApplicationStatus.SUBMITTED
-    application.submitted_at = utcnow()
-    join_round(application)
-    record("application.submitted", obj=application, actor=actor, round=application.review_round_id)

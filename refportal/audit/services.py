@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from blinker import Namespace
+from flask import current_app
 
 from refportal.audit.models import AuditEvent
 from refportal.extensions import db
@@ -25,5 +26,5 @@ def record(action: str, *, obj: Any, actor: Any = None, **details: Any) -> Audit
         details={k: v for k, v in details.items() if v is not None},
     )
     db.session.add(event)
-    recorded.send(event)
+    recorded.send(current_app._get_current_object(), event=event)  # type: ignore[attr-defined]  # the app
     return event

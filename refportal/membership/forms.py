@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -38,3 +39,10 @@ class MembershipForm(FlaskForm):
         validators=[Optional(), Length(max=40), SingleLine()],
     )
     expires_on = DayField("Membership expires on", validators=[Optional()], format="%Y-%m-%d")
+
+
+class RosterForm(FlaskForm):
+    roster = FileField(
+        "Roster (CSV: member_number, email, name, expires_on)",
+        validators=[FileRequired("Choose the roster file."), FileAllowed(["csv"], "Upload a .csv file.")],
+    )

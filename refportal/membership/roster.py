@@ -17,7 +17,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from refportal.accounts.models import User
-from refportal.applications.models import ACTIVE_STATUSES, Application, ApplicationStatus
+from refportal.applications.lifecycle import ACTIVE, ApplicationStatus
+from refportal.applications.models import Application
 from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.extensions import db
@@ -171,7 +172,7 @@ def _conflict(row: RosterRow, candidate: _Candidate, *, by_number: bool, today: 
             f"member number {row.member_number} is declared by {who} ({candidate.email}), "
             f"but the roster names {row.name} ({row.email})"
         )
-    if candidate.application_status not in ACTIVE_STATUSES:
+    if candidate.application_status not in ACTIVE:
         return (
             f"{who}'s application #{candidate.application_id} is {candidate.application_status.label.lower()}: "
             "the roster does not change its membership"
@@ -203,7 +204,7 @@ def _verify(candidate: _Candidate, row: RosterRow, actor: User) -> bool:
         values["member_number"] = row.member_number
     still_open = (
         sa.select(Application.id)
-        .where(Application.id == MembershipDeclaration.application_id, Application.status.in_(ACTIVE_STATUSES))
+        .where(Application.id == MembershipDeclaration.application_id, Application.status.in_(ACTIVE))
         .exists()
     )
     result = db.session.execute(

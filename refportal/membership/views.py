@@ -2,16 +2,20 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, Response, redirect, render_template, url_for
 from flask_login import current_user
 
 from refportal.accounts.models import Role
+from refportal.accounts.permissions import role_required
 from refportal.applications.views import owned_application
 from refportal.db import utc_today
-from refportal.membership.forms import MembershipForm
+from refportal.extensions import db
+from refportal.membership.forms import MembershipForm, RosterForm
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind
+from refportal.membership.roster import RosterInvalid, import_roster, parse_roster
 from refportal.membership.services import declare_membership
-from refportal.web import commit_service, flash_success, role_required
+from refportal.security.headers import mark_no_store
+from refportal.web import commit_service, flash_success
 
 bp = Blueprint("membership", __name__)
 
@@ -49,5 +53,26 @@ def declare(application_id: int):
         )
         if done:
             flash_success("Membership saved.")
-            return redirect(url_for("applications.show", application_id=application.id))
+            return redirect(url_for("submission.application_page", application_id=application.id))
     return render_template("membership/declare.html", application=application, form=form)
+
+
+@bp.route("/admin/roster", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def roster():
+    """Upload the association's roster: matching declarations become verified; a report follows."""
+    form = RosterForm()
+    report = problems = None
+    if form.validate_on_submit():
+        try:
+            rows = parse_roster(form.roster.data.read().decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            problems = [(0, "the file is not UTF-8 text")]
+        except RosterInvalid as invalid:
+            problems = invalid.problems
+        else:
+            report = import_roster(rows=rows, actor=current_user, today=utc_today())
+            db.session.commit()
+    return mark_no_store(
+        Response(render_template("membership/roster.html", form=form, report=report, problems=problems))
+    )

@@ -216,7 +216,7 @@ def _tell_everyone_it_is_in(reference: Reference, rating: Rating, now: datetime)
             application.applicant.email,
             applicant=application.applicant,
             application=application,
-            link=external_url("applications.show", application_id=application.id),
+            link=external_url("submission.application_page", application_id=application.id),
         )
 
 

@@ -39,6 +39,11 @@ def end_request(reference: Reference, event: Event) -> bool:
     return True
 
 
+def cancel_requests_of_closed_application(sender: object, *, application: Application, actor: User | None) -> None:
+    """Subscribed to applications.lifecycle.closed: no request outlives a withdrawn or decided application."""
+    cancel_requests(application=application, actor=actor)
+
+
 def cancel_requests(*, application: Application, actor: User | None) -> list[Reference]:
     """The application was withdrawn or decided: every request not answered yet ends."""
     cancelled = [

@@ -106,10 +106,6 @@ class CorrectEmailForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something: only its CSRF token."""
-
-
 class DeclineForm(FlaskForm):
     reason = TextAreaField(
         _l("Reason (optional)"),

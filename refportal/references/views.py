@@ -6,19 +6,21 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask_login import current_user
 
 from refportal.accounts.models import Role
+from refportal.accounts.permissions import role_required
 from refportal.applications.categories import Credential
 from refportal.applications.views import owned_application
 from refportal.exceptions import Refused
 from refportal.extensions import db
+from refportal.forms import ActionForm
 from refportal.references import nomination, reminders, reuse
 from refportal.references.delivery import delivery_news
-from refportal.references.forms import ActionForm, CorrectEmailForm, NominationForm
+from refportal.references.forms import CorrectEmailForm, NominationForm
 from refportal.references.links import link_deadline
 from refportal.references.models import Reference
 from refportal.references.rating_form import DOMAINS, item_text
 from refportal.references.roles import RefereeRole, lacks_endorsed_referee, rule_for
 from refportal.security.headers import mark_no_store
-from refportal.web import commit_service, flash_success, role_required, run_and_flash
+from refportal.web import commit_service, flash_success, run_and_flash
 
 bp = Blueprint("references", __name__, url_prefix="/applications/<int:application_id>/references")
 

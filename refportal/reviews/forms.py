@@ -5,10 +5,10 @@ from wtforms import Form, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from refportal.applications.categories import CATEGORIES, Credential
-from refportal.applications.models import ApplicationStatus
+from refportal.applications.lifecycle import ApplicationStatus
 from refportal.forms import DayField, OptionalChoice, Paragraphs, SingleLine, WholeNumber, choices, strip_text
 from refportal.membership.models import MembershipStatus
-from refportal.reviews.models import Outcome
+from refportal.reviews.models import Decision
 
 
 class QueueFilterForm(Form):
@@ -68,7 +68,7 @@ class QueueFilterForm(Form):
 class ReviewForm(FlaskForm):
     outcome = RadioField(
         "Your recommendation",
-        choices=choices((o.value, o.label) for o in Outcome),
+        choices=choices((o.value, o.label) for o in Decision),
         validators=[DataRequired("Choose your recommendation.")],
     )
     notes = TextAreaField(
@@ -84,7 +84,7 @@ class ReviewForm(FlaskForm):
 class DecisionForm(FlaskForm):
     outcome = RadioField(
         "Decision",
-        choices=choices((o.value, o.label) for o in Outcome),
+        choices=choices((o.value, o.label) for o in Decision),
         validators=[DataRequired("Choose the decision.")],
     )
     message = TextAreaField(

@@ -10,8 +10,8 @@ from refportal.accounts.models import User
 from refportal.db import Base, UTCDateTime, enum_column, utcnow
 
 
-class Outcome(enum.Enum):
-    """A reviewer's recommendation, and the final decision."""
+class Decision(enum.Enum):
+    """What a reviewer recommends, and what is finally decided."""
 
     ENDORSE = "endorse"
     MORE_INFORMATION = "more_information"
@@ -30,11 +30,12 @@ class Outcome(enum.Enum):
     @property
     def needs_message(self) -> bool:
         """The applicant must be told what to add or improve."""
-        return self in (Outcome.MORE_INFORMATION, Outcome.DEFER)
+        return self in (Decision.MORE_INFORMATION, Decision.DEFER)
 
 
 class Review(Base):
-    """One reviewer's recommendation on one application in one review round."""
+    """One reviewer's recommendation on one application in one review cycle (a submission; a "more
+    information" request opens the next)."""
 
     __tablename__ = "review"
     __table_args__ = (sa.UniqueConstraint("application_id", "reviewer_id", "round", name="uq_review_reviewer_round"),)
@@ -42,8 +43,8 @@ class Review(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(sa.ForeignKey("application.id", ondelete="CASCADE"), index=True)
     reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
-    round: Mapped[int] = mapped_column()
-    outcome: Mapped[Outcome] = mapped_column(enum_column(Outcome))
+    cycle: Mapped[int] = mapped_column("round")
+    outcome: Mapped[Decision] = mapped_column(enum_column(Decision))
     notes: Mapped[str] = mapped_column(sa.Text, default="")  # for the other reviewers
     message: Mapped[str] = mapped_column(sa.Text, default="")  # for the applicant (feedback, what to add)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -73,7 +74,7 @@ class ReviewVersion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"), index=True)
-    outcome: Mapped[Outcome] = mapped_column(enum_column(Outcome))
+    outcome: Mapped[Decision] = mapped_column(enum_column(Decision))
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     message: Mapped[str] = mapped_column(sa.Text, default="")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when this version was recorded

@@ -8,14 +8,15 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from refportal.accounts.models import Role, User
+from refportal.accounts.permissions import role_required
 from refportal.db import database_id, utc_today
 from refportal.extensions import db
-from refportal.references.forms import ActionForm
-from refportal.reviews import assignments, rounds, services
+from refportal.forms import ActionForm
+from refportal.reviews import assignments, conflicts, file_page, rounds, staffing
 from refportal.reviews.forms import AssignForm, RoundForm
 from refportal.reviews.models import ReviewAssignment, ReviewRound
 from refportal.security.headers import mark_no_store
-from refportal.web import commit, commit_service, flash_success, role_required, run_and_flash
+from refportal.web import commit, commit_service, flash_success, run_and_flash
 
 bp = Blueprint("rounds", __name__, url_prefix="/review")
 STAFF = (Role.REVIEWER, Role.ADMIN)
@@ -30,7 +31,7 @@ def _private(response: Response) -> Response:
 @role_required(*STAFF)
 def my_files() -> ResponseReturnValue:
     """The files assigned to me, with their rounds' due dates and whether I have reviewed them."""
-    return render_template("reviews/my_files.html", files=assignments.my_files(current_user), today=utc_today())
+    return render_template("reviews/my_files.html", files=staffing.my_files(current_user), today=utc_today())
 
 
 def _rounds_page(form: RoundForm | None = None, status: int = 200) -> Response:
@@ -95,7 +96,7 @@ def show(round_id: int) -> ResponseReturnValue:
         "reviews/round.html",
         review_round=review_round,
         progress=progress,
-        load=assignments.round_load(review_round),
+        load=staffing.round_load(review_round),
         action_form=ActionForm(),
         can_be_deleted=progress.files == 0 and rounds.can_be_deleted(review_round),
         today=today,
@@ -141,8 +142,8 @@ def _back_to_file(application_id: int) -> ResponseReturnValue:
 
 
 def _file_or_404(application_id: int):
-    application = services.load_file(application_id)
-    if application is None or not assignments.may_open_file(application, current_user):
+    application = file_page.load_file(application_id)
+    if application is None or not conflicts.may_open_file(application, current_user):
         abort(404)
     return application
 

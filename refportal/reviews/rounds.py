@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from refportal.accounts.models import User
-from refportal.applications.models import DECIDED_STATUSES, Application, ApplicationStatus
+from refportal.applications.lifecycle import DECIDED, ApplicationStatus
+from refportal.applications.models import Application
 from refportal.audit.services import record
 from refportal.exceptions import Refused
 from refportal.extensions import db
@@ -63,6 +64,11 @@ def round_covering(day: date) -> ReviewRound | None:
         .order_by(ReviewRound.submission_deadline)
         .limit(1)
     ).first()
+
+
+def join_round_on_submission(sender: object, *, application: Application) -> None:
+    """Subscribed to applications.lifecycle.submitted."""
+    join_round(application)
 
 
 def join_round(application: Application) -> None:
@@ -158,8 +164,8 @@ def round_files(per_file: int) -> sa.Subquery:
         .subquery()
     )
     reviewed = (
-        sa.select(Review.application_id, Review.round)
-        .group_by(Review.application_id, Review.round)
+        sa.select(Review.application_id, Review.cycle)
+        .group_by(Review.application_id, Review.cycle)
         .having(sa.func.count() >= per_file)
         .subquery()
     )
@@ -168,12 +174,12 @@ def round_files(per_file: int) -> sa.Subquery:
             Application.review_round_id.label("round_id"),
             sa.case((staffed.c.application_id.is_not(None), 1), else_=0).label("assigned"),
             sa.case((reviewed.c.application_id.is_not(None), 1), else_=0).label("reviewed"),
-            sa.case((Application.status.in_(DECIDED_STATUSES), 1), else_=0).label("decided"),
+            sa.case((Application.status.in_(DECIDED), 1), else_=0).label("decided"),
         )
         .outerjoin(staffed, staffed.c.application_id == Application.id)
         .outerjoin(
             reviewed,
-            sa.and_(reviewed.c.application_id == Application.id, reviewed.c.round == Application.review_round),
+            sa.and_(reviewed.c.application_id == Application.id, reviewed.c.cycle == Application.review_cycle),
         )
         .where(Application.review_round_id.is_not(None), Application.status != ApplicationStatus.WITHDRAWN)
         .subquery()

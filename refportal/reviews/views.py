@@ -8,24 +8,25 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from flask_login import current_user
 
 from refportal.accounts.models import Role
-from refportal.applications.completeness import completeness_of
+from refportal.accounts.permissions import role_required
 from refportal.applications.eligibility import evaluate_eligibility
-from refportal.applications.services import fees_for
 from refportal.audit.services import record
 from refportal.db import utc_today
 from refportal.extensions import db
-from refportal.forms import choices
+from refportal.forms import ActionForm, choices
 from refportal.membership.models import MembershipKind
 from refportal.membership.services import verify_membership
-from refportal.references.forms import ActionForm
 from refportal.references.rating_form import DOMAINS, SCALE, item_text
-from refportal.reviews import assignments, rounds, services
+from refportal.reviews import assignments, conflicts, decisions, exports, file_page, queue_query, rounds
 from refportal.reviews.aggregation import build_matrix, file_flags
 from refportal.reviews.chart import build_chart
 from refportal.reviews.forms import AssignForm, DecisionForm, QueueFilterForm, RecuseForm, ReviewForm, VerificationForm
-from refportal.reviews.models import Outcome, Review
+from refportal.reviews.models import Decision, Review
+from refportal.reviews.staffing import Staffing, staffing_of
 from refportal.security.headers import mark_no_store
-from refportal.web import commit, flash_success, role_required, run_and_flash, show_refusal
+from refportal.submission.completeness import completeness_of
+from refportal.submission.services import fees_for
+from refportal.web import commit, flash_success, run_and_flash, show_refusal
 
 bp = Blueprint("reviews", __name__, url_prefix="/review")
 STAFF = (Role.REVIEWER, Role.ADMIN)
@@ -43,7 +44,7 @@ def _queue_form() -> QueueFilterForm:
     return form
 
 
-def _filters(form: QueueFilterForm) -> services.QueueFilters:
+def _filters(form: QueueFilterForm) -> queue_query.QueueFilters:
     """The valid filters; a field with an error is left out (and its message shown)."""
     form.validate()
 
@@ -58,7 +59,7 @@ def _filters(form: QueueFilterForm) -> services.QueueFilters:
     only_mine = mine == "assigned" or (
         current_user.role is not Role.ADMIN and not current_app.config["REVIEWERS_READ_UNASSIGNED"]
     )
-    return services.QueueFilters(
+    return queue_query.QueueFilters(
         review_round_id=int(review_round) if review_round else None,
         assigned_to=current_user.id if only_mine else None,
         short_of_reviewers=mine == "unassigned",
@@ -83,7 +84,7 @@ def queue():
     page = form.page.data if not form.page.errors and form.page.data else 1
     per_page = current_app.config["QUEUE_PAGE_SIZE"]
     today = utc_today()
-    queue_page = services.queue_page(
+    queue_page = queue_query.queue_page(
         filters, page=page, per_page=per_page, today=today, count_limit=current_app.config["QUEUE_COUNT_LIMIT"]
     )
     requirements = current_app.config["ELIGIBILITY_REQUIREMENTS"]
@@ -99,18 +100,18 @@ def queue():
 def queue_export():
     """The queue as filtered, as CSV."""
     filters = _filters(_queue_form())
-    return _csv_response(services.queue_csv(filters, utc_today()), "refportal-queue.csv")
+    return _csv_response(exports.queue_csv(filters, utc_today()), "refportal-queue.csv")
 
 
 def _file_or_404(application_id: int):
-    """The file, if this staff member may open it (see assignments.may_open_file)."""
-    application = services.load_file(application_id)
-    if application is None or not assignments.may_open_file(application, current_user):
+    """The file, if this staff member may open it (see conflicts.may_open_file)."""
+    application = file_page.load_file(application_id)
+    if application is None or not conflicts.may_open_file(application, current_user):
         abort(404)
     return application
 
 
-def assign_form_for(staffing: assignments.Staffing) -> AssignForm:
+def assign_form_for(staffing: Staffing) -> AssignForm:
     form = AssignForm()
     form.reviewer.choices = choices([("", "Choose a reviewer")] + [(str(r.id), r.name) for r in staffing.candidates])
     return form
@@ -118,7 +119,7 @@ def assign_form_for(staffing: assignments.Staffing) -> AssignForm:
 
 def _may_read_ratings(application) -> bool:
     """Nobody with a conflict of interest reads a file's ratings or narratives."""
-    return not assignments.conflicts_with(application, current_user)
+    return not conflicts.conflicts_with(application, current_user)
 
 
 def _note_ratings_read(application) -> None:
@@ -141,15 +142,15 @@ def _render_file(
     if db.session.new or db.session.dirty or db.session.deleted:  # only the reading below is committed
         raise RuntimeError("the file is drawn with unsaved changes: commit or roll them back first")
     today = utc_today()
-    staffing = assignments.staffing_of(application, current_user)
+    staffing = staffing_of(application, current_user)
     if not staffing.my_conflicts and any(r.rating for r in application.references):
         record("file.ratings_read", obj=application, actor=current_user)
     matrix = build_matrix(application.references)
-    trail, earlier_readings = services.audit_trail(application)
-    reviews, audit = services.visible_to(application, current_user, services.reviews_of(application), trail)
-    services.lock_after_reading_others(application, current_user, reviews)
-    endorsements = services.endorsements_of([r.email for r in application.references])
-    mine = next((r for r in reviews if r.reviewer_id == current_user.id and r.round == application.review_round), None)
+    trail, earlier_readings = file_page.audit_trail(application)
+    reviews, audit = file_page.visible_to(application, current_user, file_page.reviews_of(application), trail)
+    decisions.lock_after_reading_others(application, current_user, reviews)
+    endorsements = file_page.endorsements_of([r.email for r in application.references])
+    mine = next((r for r in reviews if r.reviewer_id == current_user.id and r.cycle == application.review_cycle), None)
     if review_form is None:
         review_form = ReviewForm(
             data={"outcome": mine.outcome.value, "notes": mine.notes, "message": mine.message} if mine else None
@@ -166,13 +167,13 @@ def _render_file(
         domains=DOMAINS,
         scale=dict(SCALE),
         item_text=item_text,
-        flags=file_flags(application, matrix, services.flag_rules(application, today), endorsements),
+        flags=file_flags(application, matrix, file_page.flag_rules(application, today), endorsements),
         endorsements=endorsements,
         reviews=reviews,
-        others_hidden=services.others_hidden(application, current_user, reviews),
+        others_hidden=file_page.others_hidden(application, current_user, reviews),
         audit=audit,
         earlier_readings=earlier_readings,
-        readings_shown=services.READINGS_SHOWN,
+        readings_shown=file_page.READINGS_SHOWN,
         staffing=staffing,
         may_read_ratings=not staffing.my_conflicts,
         assign_form=assign_form_for(staffing),
@@ -184,7 +185,7 @@ def _render_file(
         verification_form=verification_form or _verification_form(application),
         completeness=completeness_of(application, today, current_app.config["ELIGIBILITY_REQUIREMENTS"]),
         is_admin=current_user.role is Role.ADMIN,
-        outcomes=Outcome,
+        outcomes=Decision,
     )
     db.session.commit()
     return Response(body, status)
@@ -206,7 +207,7 @@ def ratings_export(application_id: int):
     if not _may_read_ratings(application):
         abort(404)
     _note_ratings_read(application)
-    return _csv_response(services.ratings_csv(application), f"refportal-application-{application.id}-ratings.csv")
+    return _csv_response(exports.ratings_csv(application), f"refportal-application-{application.id}-ratings.csv")
 
 
 @bp.post("/applications/<int:application_id>/membership")
@@ -219,7 +220,7 @@ def verify(application_id: int):
         return _render_file(application, verification_form=form, status=400)
 
     def verify_unconflicted():
-        assignments.check_unconflicted(application, current_user)  # a conflicted reviewer verifies nothing
+        conflicts.check_unconflicted(application, current_user)  # a conflicted reviewer verifies nothing
         return verify_membership(
             application=application,
             actor=current_user,
@@ -249,10 +250,10 @@ def review(application_id: int):
         return _render_file(application, review_form=form, status=400)
     return _act(
         application,
-        lambda: services.record_review(
+        lambda: decisions.record_review(
             application=application,
             reviewer=current_user,
-            outcome=Outcome(form.outcome.data),
+            outcome=Decision(form.outcome.data),
             notes=form.notes.data or "",
             message=form.message.data or "",
         ),
@@ -272,10 +273,10 @@ def decide(application_id: int):
         return _render_file(application, decision_form=form, status=400)
 
     def decide_unconflicted():
-        assignments.check_unconflicted(application, current_user)
-        return services.apply_decision(
+        conflicts.check_unconflicted(application, current_user)
+        return decisions.apply_decision(
             application=application,
-            outcome=Outcome(form.outcome.data),
+            outcome=Decision(form.outcome.data),
             message=form.message.data or "",
             actor=current_user,
         )
@@ -301,7 +302,7 @@ def reopen_review(application_id: int, review_id: int):
         abort(400)
     name = review.reviewer.name
     run_and_flash(
-        lambda: services.reopen_review(review=review, application=application, actor=current_user),
+        lambda: decisions.reopen_review(review=review, application=application, actor=current_user),
         f"{name}'s review is reopened: they can change it once.",
     )
     return redirect(url_for("reviews.application_file", application_id=application.id))
@@ -329,7 +330,7 @@ def _act(application, action, success: str, *, form, form_name: str):
     outcome = commit(action)
     if outcome.refusal is not None:
         show_refusal(form, outcome.refusal)
-        return _render_file(services.load_file(application.id), status=400, **{form_name: form})
+        return _render_file(file_page.load_file(application.id), status=400, **{form_name: form})
     flash_success(success)
     return redirect(url_for("reviews.application_file", application_id=application.id))
 

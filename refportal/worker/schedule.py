@@ -35,7 +35,7 @@ def registered_jobs() -> tuple[Job, ...]:
     """Every periodic job the settings call for; a slice's new scheduled work is one entry here."""
     from refportal.mail.imap import run_bounce_poll
     from refportal.references.reminders import run_scheduled_reminders
-    from refportal.reviews.assignments import run_review_jobs
+    from refportal.reviews.notices import run_review_jobs
 
     jobs = [
         Job("reference_reminders", "REFERENCE_JOBS_INTERVAL_MINUTES", run_scheduled_reminders),

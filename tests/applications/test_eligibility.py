@@ -8,7 +8,8 @@ import pytest
 
 from refportal.applications.categories import Credential, EducationLevel, MentorTrack
 from refportal.applications.eligibility import evaluate_eligibility, is_eligible
-from refportal.applications.models import Application, ApplicationStatus
+from refportal.applications.lifecycle import ApplicationStatus
+from refportal.applications.models import Application
 from refportal.config import DEFAULT_ELIGIBILITY_REQUIREMENTS
 from refportal.db import utcnow
 from refportal.extensions import db

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from refportal.applications.categories import Credential
-from refportal.applications.models import ApplicationStatus
+from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.services import check_can_open
 from refportal.exceptions import Refused
 from tests.factories import make_application, make_user

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from refportal.accounts.models import Role
 from refportal.applications.categories import Credential, MentorTrack
-from refportal.applications.models import Application, ApplicationStatus
+from refportal.applications.lifecycle import ApplicationStatus
+from refportal.applications.models import Application
 from refportal.db import utcnow
 from refportal.extensions import db
 from tests.factories import declare_current_membership, make_application, make_user

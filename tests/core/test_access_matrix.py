@@ -25,11 +25,11 @@ ACCESS = {
     "accounts.reset_password": "token",
     "accounts.accept_invitation": "token",
     "accounts.logout": "authenticated",
-    "applications.dashboard": "authenticated",
+    "submission.dashboard": "authenticated",
     "applications.new_application": "applicant",
-    "applications.show": "owner",
+    "submission.application_page": "owner",
     "applications.eligibility": "owner",
-    "applications.submit": "owner",
+    "submission.submit": "owner",
     "applications.withdraw": "owner",
     "membership.declare": "owner",
     "references.index": "owner",
@@ -69,7 +69,7 @@ ACCESS = {
     "admin.invite": "admin",
     "admin.change_role": "admin",
     "admin.set_active": "admin",
-    "admin.roster": "admin",
+    "membership.roster": "admin",
     "hooks.bounces": "machine",
     "api.Applications": "machine",
     "api.OneApplication": "machine",
@@ -158,10 +158,14 @@ def world(app, outbox):
 
         api_key = ApiKey(name="CRM", prefix="rp_x", key_hash="0" * 64, scopes=["read:applications"])
         endpoint = WebhookEndpoint(url="https://crm.example.org/hooks", secret="s" * 64)
-        from refportal.reviews.models import Outcome, Review
+        from refportal.reviews.models import Decision, Review
 
         review = Review(
-            application_id=application.id, reviewer_id=reviewer.id, round=1, outcome=Outcome.ENDORSE, locked_at=utcnow()
+            application_id=application.id,
+            reviewer_id=reviewer.id,
+            cycle=1,
+            outcome=Decision.ENDORSE,
+            locked_at=utcnow(),
         )
         db.session.add_all([review_round, assignment, api_key, endpoint, review])
         db.session.flush()

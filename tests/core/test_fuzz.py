@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from markupsafe import escape
 
 from refportal.accounts.models import Role, User
+from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application
 from refportal.db import utc_today
 from refportal.extensions import db
@@ -859,7 +860,6 @@ def test_recusal(app, world):
 
 
 def submitted(app, world) -> int:
-    from refportal.applications.models import ApplicationStatus
 
     with app.app_context():
         from refportal.reviews.models import ReviewAssignment

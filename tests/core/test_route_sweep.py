@@ -169,7 +169,7 @@ def _build_world(app) -> World:
     from refportal.references.links import link_token
     from refportal.references.nomination import nominate_referee, send_requests
     from refportal.references.roles import RefereeRole
-    from refportal.reviews.models import Outcome, Review, ReviewAssignment, ReviewRound
+    from refportal.reviews.models import Decision, Review, ReviewAssignment, ReviewRound
     from tests.reviews.conftest import rating_answers
 
     with app.app_context():
@@ -224,8 +224,8 @@ def _build_world(app) -> World:
         review = Review(
             application_id=submitted.id,
             reviewer_id=reviewer.id,
-            round=submitted.review_round,
-            outcome=Outcome.DEFER,
+            cycle=submitted.review_cycle,
+            outcome=Decision.DEFER,
             message="More RSC hours",
             locked_at=utcnow(),
         )

@@ -18,9 +18,9 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from refportal.accounts.models import Role, User
 from refportal.accounts.services import request_password_reset, send_verification_email
 from refportal.extensions import db
-from refportal.mail import console
 from refportal.mail.models import OutboxEmail
 from refportal.mail.sender import deliver_due
+from refportal.mail_console import services as console
 from refportal.references.links import link_token, send_link
 from refportal.references.models import RefereePageAccess, Reference
 from refportal.references.referee_page import send_requests_page_link

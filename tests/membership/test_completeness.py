@@ -12,12 +12,12 @@ from flask import current_app
 
 from refportal.accounts.models import Role
 from refportal.applications.categories import Credential
-from refportal.applications.completeness import Progress, completeness_of
 from refportal.applications.models import Application
 from refportal.db import utc_today
 from refportal.extensions import db
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind, MembershipStatus
-from refportal.reviews.services import QueueFilters, queue_rows
+from refportal.reviews.queue_query import QueueFilters, queue_rows
+from refportal.submission.completeness import Progress, completeness_of
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
 from tests.membership.conftest import with_ratings
 from tests.reviews.conftest import logged_in

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from refportal.applications.models import Application, ApplicationStatus
+from refportal.applications.lifecycle import ApplicationStatus
+from refportal.applications.models import Application
 from refportal.extensions import db
 from refportal.references.models import Reference, ReferenceStatus
 from tests.references.helpers import (

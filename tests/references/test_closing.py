@@ -12,8 +12,8 @@ from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.references.models import ReferenceStatus
 from refportal.references.reminders import run_reminders
-from refportal.reviews.models import Outcome
-from refportal.reviews.services import apply_decision
+from refportal.reviews.decisions import apply_decision
+from refportal.reviews.models import Decision
 from tests.conftest import csrf_token_from
 from tests.references.helpers import (
     full_answers,
@@ -77,25 +77,27 @@ def test_nominated_referees_who_were_never_asked_get_no_notice(app, browser, out
 
 
 def test_a_final_decision_cancels_what_is_still_open(app, sent, outbox):
-    from refportal.applications.models import Application, ApplicationStatus
+    from refportal.applications.lifecycle import ApplicationStatus
+    from refportal.applications.models import Application
 
     with app.test_request_context():
         application = db.session.get(Application, sent.id)
         application.status = ApplicationStatus.SUBMITTED  # as if submitted, one request still open
-        apply_decision(application=application, outcome=Outcome.DENY, message="", actor=None)
+        apply_decision(application=application, outcome=Decision.DENY, message="", actor=None)
         db.session.commit()
     assert {r.status for r in references(app)} == {ReferenceStatus.CANCELLED}
     assert len(closing_mail(outbox, "sam@example.net")) == 1
 
 
 def test_more_information_keeps_the_requests_and_ratings(app, sent, outbox):
-    from refportal.applications.models import Application, ApplicationStatus
+    from refportal.applications.lifecycle import ApplicationStatus
+    from refportal.applications.models import Application
 
     submit_rating(app.test_client(), referee_path(outbox, "sam@example.net"), full_answers())
     with app.test_request_context():
         application = db.session.get(Application, sent.id)
         application.status = ApplicationStatus.SUBMITTED
-        apply_decision(application=application, outcome=Outcome.MORE_INFORMATION, message="Add hours.", actor=None)
+        apply_decision(application=application, outcome=Decision.MORE_INFORMATION, message="Add hours.", actor=None)
         db.session.commit()
     statuses = {r.email: r.status for r in references(app)}
     assert statuses["sam@example.net"] is ReferenceStatus.SUBMITTED

@@ -5,7 +5,6 @@ from decimal import Decimal
 import pytest
 
 from refportal.accounts.models import Role
-from refportal.applications.services import submit_application
 from refportal.db import utc_today
 from refportal.extensions import db
 from refportal.references.answers import submit_rating
@@ -13,6 +12,7 @@ from refportal.references.nomination import nominate_referee, send_requests
 from refportal.references.rating_form import ITEM_KEYS
 from refportal.references.roles import RefereeRole
 from refportal.reviews.assignments import assign
+from refportal.submission.services import submit_application
 from tests.conftest import Browser
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
 

@@ -11,13 +11,14 @@ import pytest
 import sqlalchemy as sa
 
 from refportal.applications.categories import Credential
-from refportal.applications.models import Application, ApplicationStatus
+from refportal.applications.lifecycle import ApplicationStatus
+from refportal.applications.models import Application
 from refportal.audit.models import AuditEvent
 from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.membership.models import MembershipStatus, VerificationSource
+from refportal.reviews.file_page import RATINGS_READ, READINGS_SHOWN
 from refportal.reviews.models import Review
-from refportal.reviews.services import RATINGS_READ, READINGS_SHOWN
 from tests.reviews.conftest import logged_in
 
 
@@ -144,7 +145,7 @@ def test_more_information_needs_a_message_then_reopens_the_application(app, peop
     )
     assert response.status_code == 302
     application = stored(app, people)
-    assert application.status is ApplicationStatus.MORE_INFO_REQUESTED and application.review_round == 2
+    assert application.status is ApplicationStatus.MORE_INFO_REQUESTED and application.review_cycle == 2
     assert application.decided_at is None
     email = outbox(to="a@example.org")[-1]
     assert "More information is needed" in email.subject and "training certificates" in email.body_text
@@ -206,7 +207,7 @@ def test_the_file_has_a_print_button_and_stylesheet(app, people):
 
 def test_a_referee_endorsed_through_this_portal_is_confirmed_on_the_file(app, people):
     from refportal.applications.categories import Credential
-    from refportal.applications.models import ApplicationStatus
+    from refportal.applications.lifecycle import ApplicationStatus
     from refportal.db import utcnow
     from tests.factories import make_application, make_user
 

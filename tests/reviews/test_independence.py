@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from refportal.applications.models import Application, ApplicationStatus
+from refportal.applications.lifecycle import ApplicationStatus
+from refportal.applications.models import Application
 from refportal.audit.models import AuditEvent
 from refportal.extensions import db
-from refportal.reviews.models import Outcome, Review, ReviewVersion
+from refportal.reviews.models import Decision, Review, ReviewVersion
 from tests.conftest import csrf_token_from
 from tests.reviews.conftest import logged_in
 
@@ -61,7 +62,7 @@ def test_a_placeholder_cannot_be_changed_to_agree_after_reading_the_other_review
     )
     assert changed.status_code == 400 and LOCKED_WORDS in changed.get_data(as_text=True)
     rita_review = review_of(app, "rev@example.org")
-    assert (rita_review.outcome, rita_review.notes) == (Outcome.DENY, "placeholder")
+    assert (rita_review.outcome, rita_review.notes) == (Decision.DENY, "placeholder")
     assert status_of(app, people) is ApplicationStatus.SUBMITTED  # no "agreement" decided the file
 
 
@@ -77,7 +78,7 @@ def test_a_form_from_an_older_tab_is_refused_once_the_others_were_read(app, peop
         data={"csrf_token": csrf_token_from(old_tab), "outcome": "endorse", "notes": "agree", "message": ""},
     )
     assert changed.status_code == 400 and LOCKED_WORDS in changed.get_data(as_text=True)
-    assert review_of(app, "rev@example.org").outcome is Outcome.DENY
+    assert review_of(app, "rev@example.org").outcome is Decision.DENY
 
 
 def test_before_reading_another_review_a_reviewer_changes_theirs_and_the_earlier_version_is_kept(app, people):
@@ -85,10 +86,10 @@ def test_before_reading_another_review_a_reviewer_changes_theirs_and_the_earlier
     record(rita, people, "deny", notes="first thoughts")
     assert record(rita, people, "defer", notes="second thoughts", message="Add the RSC log").status_code == 302
     rita_review = review_of(app, "rev@example.org")
-    assert (rita_review.outcome, rita_review.locked_at) == (Outcome.DEFER, None)
+    assert (rita_review.outcome, rita_review.locked_at) == (Decision.DEFER, None)
     with app.app_context():
         (version,) = db.session.scalars(sa.select(ReviewVersion)).all()
-        assert (version.outcome, version.notes) == (Outcome.DENY, "first thoughts")
+        assert (version.outcome, version.notes) == (Decision.DENY, "first thoughts")
     page = rita.get(file_url(people)).get_data(as_text=True)
     assert "Earlier versions (1)" in page and "first thoughts" in page
 
@@ -144,7 +145,7 @@ def test_the_lock_and_the_reopening_are_hidden_like_the_review_itself(app, peopl
 
         application = db.session.get(Application, people["application_id"])
         rita_user = db.session.scalars(sa.select(User).where(User.email == "rev@example.org")).one()
-        audit_record("review.locked", obj=application, actor=rita_user, round=application.review_round)
+        audit_record("review.locked", obj=application, actor=rita_user, round=application.review_cycle)
         db.session.commit()
     page = rafe.get(file_url(people)).get_data(as_text=True)  # Rafe has not reviewed: nothing of Rita's
     assert "review.locked" not in page and "Rita Reviewer</strong>" not in page

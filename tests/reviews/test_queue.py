@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from refportal.accounts.models import Role, User
 from refportal.applications.categories import Credential
-from refportal.applications.models import Application, ApplicationStatus
+from refportal.applications.lifecycle import ApplicationStatus
+from refportal.applications.models import Application
 from refportal.db import utc_today, utcnow
 from refportal.extensions import db
 from refportal.membership.models import MembershipStatus
@@ -178,7 +179,7 @@ def test_every_queue_order_is_read_from_an_index(app, varied):
     """No sort of the whole table for any order: a page costs the same at 1,000 and at 100,000 applications."""
     import re
 
-    from refportal.reviews.services import SORTS, QueueFilters, page_ids
+    from refportal.reviews.queue_query import SORTS, QueueFilters, page_ids
 
     with app.app_context():
         if db.engine.dialect.name != "postgresql":

@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from refportal.accounts.models import Role
-from refportal.applications.models import Application, ApplicationStatus
+from refportal.applications.lifecycle import ApplicationStatus
+from refportal.applications.models import Application
 from refportal.audit.models import AuditEvent
 from refportal.db import utc_today
 from refportal.extensions import db

@@ -10,13 +10,14 @@ import sqlalchemy as sa
 
 from refportal.accounts.models import Role, User
 from refportal.applications.categories import Credential
-from refportal.applications.models import Application, ApplicationStatus
+from refportal.applications.lifecycle import ApplicationStatus
+from refportal.applications.models import Application
 from refportal.audit.models import AuditEvent
 from refportal.db import utc_today, utcnow
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
-from refportal.reviews.assignments import run_review_jobs
-from refportal.reviews.models import Outcome, Review, ReviewAssignment, ReviewRound
+from refportal.reviews.models import Decision, Review, ReviewAssignment, ReviewRound
+from refportal.reviews.notices import run_review_jobs
 from refportal.reviews.rounds import join_round, rounds_with_progress
 from tests.factories import make_user
 from tests.reviews.conftest import logged_in, make_submitted_application
@@ -101,14 +102,14 @@ def test_a_rounds_progress_counts_each_file_once_in_its_current_cycle(app, peopl
         db.session.add_all(ReviewAssignment(application_id=staffed, reviewer_id=r) for r in (r0, r1))
         db.session.add(ReviewAssignment(application_id=half_staffed, reviewer_id=r0))
         db.session.add_all(
-            Review(application_id=reviewed, reviewer_id=r, round=1, outcome=Outcome.ENDORSE) for r in (r0, r1)
+            Review(application_id=reviewed, reviewer_id=r, cycle=1, outcome=Decision.ENDORSE) for r in (r0, r1)
         )
         # Two reviews of the first cycle; the file is in its second cycle now ("more information" came in).
         db.session.add_all(
-            Review(application_id=reviewed_before, reviewer_id=r, round=1, outcome=Outcome.MORE_INFORMATION)
+            Review(application_id=reviewed_before, reviewer_id=r, cycle=1, outcome=Decision.MORE_INFORMATION)
             for r in (r0, r1)
         )
-        db.session.get(Application, reviewed_before).review_round = 2
+        db.session.get(Application, reviewed_before).review_cycle = 2
         db.session.get(Application, withdrawn).status = ApplicationStatus.WITHDRAWN
         db.session.get(Application, people["application_id"]).status = ApplicationStatus.ENDORSED
         db.session.commit()

@@ -9,14 +9,16 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from refportal.accounts.models import Role
+from refportal.accounts.permissions import role_required
 from refportal.extensions import db, limiter
-from refportal.mail import console
-from refportal.mail.forms import ConsoleFilterForm
+from refportal.forms import ActionForm
 from refportal.mail.models import OutboxEmail
-from refportal.references.forms import ActionForm, CorrectEmailForm
+from refportal.mail_console import services as console
+from refportal.mail_console.forms import ConsoleFilterForm
+from refportal.references.forms import CorrectEmailForm
 from refportal.references.nomination import correct_email
 from refportal.security.headers import mark_no_store
-from refportal.web import commit, commit_service, flash_success, role_required
+from refportal.web import commit, commit_service, flash_success
 
 bp = Blueprint("mail_console", __name__, url_prefix="/staff/mail")
 STAFF = (Role.REVIEWER, Role.ADMIN)
@@ -65,7 +67,7 @@ def messages() -> str:
         count_limit=current_app.config["QUEUE_COUNT_LIMIT"],
     )
     args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("mail/console.html", form=form, listing=listing, args=args)
+    return render_template("mail_console/messages.html", form=form, listing=listing, args=args)
 
 
 def _email_or_404(email_id: int) -> OutboxEmail:
@@ -80,7 +82,7 @@ def _message_page(email: OutboxEmail, *, correct_form: CorrectEmailForm | None =
     redactor = console.redactor_for(email)
     reason = console.reason_of(email)
     body = render_template(
-        "mail/console_message.html",
+        "mail_console/message.html",
         email=email,
         subject=redactor.text(email.subject),
         delivery=console.delivery_of(email),

@@ -8,15 +8,13 @@ import sqlalchemy as sa
 
 from refportal.applications.models import Application
 from refportal.audit.models import AuditEvent
-from refportal.audit.services import recorded
 from refportal.db import utcnow
 from refportal.extensions import db
+from refportal.references.models import Reference
 
 
 def application_of(event: AuditEvent) -> int | None:
     """The application an audited change concerns, if any."""
-    from refportal.references.models import Reference
-
     if event.object_type == Application.__tablename__:
         return event.object_id
     if event.object_type == Reference.__tablename__ and event.object_id is not None:
@@ -29,8 +27,8 @@ def application_of(event: AuditEvent) -> int | None:
 REPORTED = ("application.", "reference.", "membership.")
 
 
-@recorded.connect
-def _move_changed_at(event: AuditEvent) -> None:
+def move_changed_at(sender: object, *, event: AuditEvent) -> None:
+    """Subscribed to audit.services.recorded (in create_app)."""
     if not event.action.startswith(REPORTED):
         return
     application_id = application_of(event)

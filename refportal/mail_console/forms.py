@@ -6,7 +6,7 @@ from wtforms import Form, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
 from refportal.forms import DayField, OptionalChoice, SingleLine, WholeNumber, choices, strip_text
-from refportal.mail.console import Delivery
+from refportal.mail_console.services import Delivery
 
 
 class ConsoleFilterForm(Form):

@@ -1,0 +1,91 @@
+"""Conflicts of interest (found, or declared by recusing) and who may open, review or act on a file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from flask import current_app
+
+from refportal.accounts.models import Role, User
+from refportal.applications.models import Application
+from refportal.exceptions import Refused
+from refportal.extensions import db
+from refportal.references.models import Reference
+from refportal.reviews.models import Recusal, ReviewAssignment
+
+
+def conflicts_of(application: Application, reviewers: Iterable[User]) -> dict[int, list[str]]:
+    """For each reviewer, why they may not review this file (empty: none). Causes: they are the
+    applicant; they work at the organisation the applicant gave as their employer; their address is one
+    of the applicant's referees (on any application, in any state); they recused themselves from any of
+    the applicant's applications. Two statements whatever the number of reviewers."""
+    reviewers = list(reviewers)
+    causes: dict[int, list[str]] = {reviewer.id: [] for reviewer in reviewers}
+    by_email = {reviewer.email.lower(): reviewer.id for reviewer in reviewers}
+    employer = _organisation_key(application.employer)
+    for reviewer in reviewers:
+        if reviewer.id == application.applicant_id:
+            causes[reviewer.id].append("is the applicant")
+        if employer and _organisation_key(reviewer.organisation) == employer:
+            causes[reviewer.id].append(f"works at the applicant's organisation ({application.employer})")
+    referees = db.session.execute(
+        sa.select(sa.func.lower(Reference.email), Reference.status, Reference.application_id)
+        .join(Application, Reference.application_id == Application.id)
+        .where(Application.applicant_id == application.applicant_id, sa.func.lower(Reference.email).in_(by_email))
+    ).all()
+    for row in referees:
+        email, status, application_id = row[0], row[1], row[2]
+        where = "this application" if application_id == application.id else f"application {application_id}"
+        causes[by_email[email]].append(f"is one of the applicant's referees ({status.label.lower()}, {where})")
+    # A recusal is from the person, not the one file: it covers every application of the applicant.
+    recusals = db.session.execute(
+        sa.select(Recusal.reviewer_id, Recusal.application_id, Recusal.reason)
+        .join(Application, Recusal.application_id == Application.id)
+        .where(Application.applicant_id == application.applicant_id, Recusal.reviewer_id.in_(causes))
+        .order_by(Recusal.id)
+    ).all()
+    for reviewer_id, application_id, reason in recusals:
+        where = "" if application_id == application.id else f" from application {application_id}"
+        causes[reviewer_id].append(f"recused{where}: {reason}")
+    return causes
+
+
+def _organisation_key(name: str | None) -> str:
+    """An organisation's name as compared: case and spacing ignored."""
+    return " ".join((name or "").casefold().split())
+
+
+def conflicts_with(application: Application, reviewer: User) -> list[str]:
+    return conflicts_of(application, [reviewer])[reviewer.id]
+
+
+def is_assigned(application: Application, user: User) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(ReviewAssignment.id).where(
+                ReviewAssignment.application_id == application.id, ReviewAssignment.reviewer_id == user.id
+            )
+        )
+        is not None
+    )
+
+
+def may_open_file(application: Application, user: User) -> bool:
+    """Administrators open every file; a reviewer their assigned ones, and the others (read-only)
+    when REVIEWERS_READ_UNASSIGNED is on."""
+    return user.role is Role.ADMIN or current_app.config["REVIEWERS_READ_UNASSIGNED"] or is_assigned(application, user)
+
+
+def check_unconflicted(application: Application, user: User) -> None:
+    """Refused for a staff member with a conflict of interest with the file (they act on nothing in it)."""
+    conflicts = conflicts_with(application, user)
+    if conflicts:
+        raise Refused(f"You have a conflict of interest with this file ({'; '.join(conflicts)}): you cannot act on it.")
+
+
+def check_may_review(application: Application, reviewer: User) -> None:
+    """Refused unless the reviewer is assigned to the file and has no conflict with it."""
+    check_unconflicted(application, reviewer)
+    if not is_assigned(application, reviewer):
+        raise Refused("Only the reviewers assigned to this file can review it. Ask an administrator to assign you.")

@@ -1,0 +1,163 @@
+"""The application file as a reviewer reads it: everything it shows, loaded in few statements, and what
+each reader may see of the reviews (others' recommendations only after one's own)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import cast
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import joinedload, selectinload
+
+from refportal.accounts.models import Role, User
+from refportal.applications.lifecycle import ApplicationStatus
+from refportal.applications.models import Application
+from refportal.audit.models import AuditEvent
+from refportal.extensions import db
+from refportal.references.models import Reference
+from refportal.reviews.aggregation import Endorsement, FlagRules
+from refportal.reviews.models import Review
+
+
+def load_file(application_id: int) -> Application | None:
+    """The application with everything the file shows, in one statement (a row per reference)."""
+    return (
+        db.session.scalars(
+            sa.select(Application)
+            .where(Application.id == application_id)
+            .options(
+                joinedload(Application.applicant),
+                joinedload(Application.membership),
+                joinedload(Application.references).joinedload(Reference.rating),
+            )
+        )
+        .unique()
+        .first()
+    )
+
+
+def reviews_of(application: Application) -> list[Review]:
+    return list(
+        db.session.scalars(
+            sa.select(Review)
+            .where(Review.application_id == application.id)
+            .options(selectinload(Review.reviewer), selectinload(Review.versions))
+            .order_by(Review.cycle, Review.recorded_at)
+        )
+    )
+
+
+RATINGS_READ = "file.ratings_read"
+
+
+READINGS_SHOWN = 20  # every drawing of a file with ratings is a reading: the file lists the latest
+
+
+def audit_trail(application: Application) -> tuple[list[tuple[AuditEvent, User | None]], int]:
+    """Every recorded change to the application and its references, oldest first, each with its actor,
+    with the latest READINGS_SHOWN readings of its ratings among them; and how many earlier readings are
+    kept and not listed. One statement (window functions rank the readings)."""
+    reference_ids = [r.id for r in application.references]
+    mine = sa.or_(
+        sa.and_(AuditEvent.object_type == Application.__tablename__, AuditEvent.object_id == application.id),
+        sa.and_(AuditEvent.object_type == Reference.__tablename__, AuditEvent.object_id.in_(reference_ids or [-1])),
+    )
+    reading = AuditEvent.action == RATINGS_READ
+    ranked = (
+        sa.select(
+            AuditEvent.id,
+            reading.label("reading"),
+            sa.func.row_number()
+            .over(partition_by=reading, order_by=(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()))
+            .label("recency"),
+            sa.func.count().over(partition_by=reading).label("of_kind"),
+        )
+        .where(mine)
+        .subquery()
+    )
+    rows = cast(
+        "list[tuple[AuditEvent, User | None, bool, int]]",
+        db.session.execute(
+            sa.select(AuditEvent, User, ranked.c.reading, ranked.c.of_kind)
+            .join(ranked, ranked.c.id == AuditEvent.id)
+            .outerjoin(User, AuditEvent.actor_id == User.id)
+            .where(sa.or_(sa.not_(ranked.c.reading), ranked.c.recency <= READINGS_SHOWN))
+            .order_by(AuditEvent.occurred_at, AuditEvent.id)
+        ).all(),
+    )
+    readings = max((of_kind for _, _, is_reading, of_kind in rows if is_reading), default=0)
+    return [(event, actor) for event, actor, _, _ in rows], max(readings - READINGS_SHOWN, 0)
+
+
+def endorsements_of(emails: list[str]) -> dict[str, list[Endorsement]]:
+    """For each address that is a user of this portal, the endorsements the portal granted them (an
+    empty list for a user with none); addresses of non-users are left out (nothing to check against)."""
+    if not emails:
+        return {}
+    rows = db.session.execute(
+        sa.select(User.email, Application.credential, Application.category, Application.decided_at)
+        .outerjoin(
+            Application, sa.and_(Application.applicant_id == User.id, Application.status == ApplicationStatus.ENDORSED)
+        )
+        .where(User.email.in_(emails))
+    ).all()
+    found: dict[str, list[Endorsement]] = {}
+    for email, credential, category, decided_at in rows:
+        granted = found.setdefault(email, [])
+        if credential is not None:
+            granted.append(Endorsement(credential, category, decided_at))
+    return found
+
+
+def flag_rules(application: Application, today: date) -> FlagRules:
+    cfg = current_app.config
+    as_of = application.decided_at.date() if application.decided_at else today
+    return FlagRules(
+        review_by=review_horizon(today),
+        as_of=as_of,
+        na_limit=cfg["NOT_ENOUGH_INFORMATION_LIMIT"],
+        rating_valid_days=cfg["RATING_VALID_DAYS"],
+        known_years_minimum=cfg["REFEREE_KNOWN_YEARS_MINIMUM"],
+    )
+
+
+def review_horizon(today: date) -> date:
+    return today + timedelta(days=current_app.config["REVIEW_HORIZON_DAYS"])
+
+
+def others_hidden(application: Application, viewer: User, reviews: list[Review]) -> bool:
+    """A reviewer sees the other reviewers' recommendations of the current cycle only once they have
+    recorded their own; administrators always see them."""
+    if viewer.role is Role.ADMIN:
+        return False
+    return not any(r.reviewer_id == viewer.id and r.cycle == application.review_cycle for r in reviews)
+
+
+def visible_to(
+    application: Application, viewer: User, reviews: list[Review], audit: list[tuple[AuditEvent, User | None]]
+) -> tuple[list[Review], list[tuple[AuditEvent, User | None]]]:
+    """The reviews and audit entries the viewer may read (see others_hidden)."""
+    if not others_hidden(application, viewer, reviews):
+        return reviews, audit
+
+    def others_now(round_number: object, author_id: int | None) -> bool:
+        return round_number == application.review_cycle and author_id != viewer.id
+
+    return (
+        [r for r in reviews if not others_now(r.cycle, r.reviewer_id)],
+        [
+            (event, actor)
+            for event, actor in audit
+            if not (event.action in REVIEW_EVENTS and others_now(event.details.get("round"), _reviewer_of(event)))
+        ],
+    )
+
+
+# What the audit trail says of a review's content or state: hidden like the review itself.
+REVIEW_EVENTS = ("review.recorded", "review.locked", "review.reopened")
+
+
+def _reviewer_of(event: AuditEvent) -> int | None:
+    """The reviewer whose review a review event is about (an administrator reopens another's)."""
+    return event.details.get("reviewer") if event.action == "review.reopened" else event.actor_id

@@ -1,0 +1,105 @@
+"""The applicant's pages of the whole file: the dashboard, the application page with its checklist,
+and submitting it for review."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
+
+from refportal.accounts.models import Role
+from refportal.accounts.permissions import role_required
+from refportal.applications.eligibility import evaluate_eligibility
+from refportal.applications.models import Application
+from refportal.applications.views import owned_application
+from refportal.db import utc_today
+from refportal.extensions import db
+from refportal.forms import ActionForm
+from refportal.references.models import Rating, Reference
+from refportal.submission import services
+from refportal.submission.forms import SubmitApplicationForm
+from refportal.web import commit_service, flash_success
+
+bp = Blueprint("submission", __name__)
+
+
+# The application page in one statement: the membership, the references and of each rating whether it
+# counts. What the referees wrote is never loaded for the applicant (reading it would raise).
+APPLICATION_PAGE = (
+    joinedload(Application.membership),
+    joinedload(Application.review_round),
+    joinedload(Application.references)
+    .joinedload(Reference.rating)
+    .load_only(Rating.counts, Rating.not_enough_information, raiseload=True),
+    joinedload(Application.references).defer(Reference.draft, raiseload=True),
+)
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard():
+    """The applicant's applications with their checklists (staff go to the review queue)."""
+    if current_user.role is not Role.APPLICANT:
+        return redirect(url_for("reviews.queue"))
+    applications = (
+        db.session.scalars(
+            sa.select(Application)
+            .where(Application.applicant_id == current_user.id)
+            .options(  # one statement: an applicant has a few applications of a few references each
+                joinedload(Application.membership),
+                joinedload(Application.references).joinedload(Reference.rating),
+            )
+            .order_by(Application.created_at.desc())
+        )
+        .unique()
+        .all()
+    )
+    today = utc_today()
+    rows = []
+    for application in applications:
+        rows.append((application, services.file_completeness(application, today)))
+    return render_template("submission/dashboard.html", rows=rows)
+
+
+@bp.get("/applications/<int:application_id>")
+@role_required(Role.APPLICANT)
+def application_page(application_id: int):
+    """One application: details, fees, eligibility, membership, references, checklist."""
+    application = owned_application(application_id, *APPLICATION_PAGE)
+    today = utc_today()
+    return render_template(
+        "submission/application.html",
+        application=application,
+        fees=services.fees_for(application, today),
+        checks=evaluate_eligibility(application, _requirements()),
+        completeness=services.file_completeness(application, today),
+        membership_status=application.membership.status_on(today) if application.membership else None,
+        withdraw_form=ActionForm(),
+        renews_on=application.renews_on(current_app.config["ENDORSEMENT_RENEWAL_MONTHS"]),
+    )
+
+
+def _requirements():
+    return current_app.config["ELIGIBILITY_REQUIREMENTS"]
+
+
+@bp.route("/applications/<int:application_id>/submit", methods=["GET", "POST"])
+@role_required(Role.APPLICANT)
+def submit(application_id: int):
+    """Send the finished application for review, with the applicant's attestation."""
+    application = owned_application(application_id)
+    form = SubmitApplicationForm()
+    if form.validate_on_submit():
+        done, _ = commit_service(
+            form, services.submit_application, application=application, actor=current_user, today=utc_today()
+        )
+        if done:
+            flash_success("Your application is submitted for review. Its references can no longer be changed.")
+            return redirect(url_for("submission.application_page", application_id=application.id))
+    return render_template(
+        "submission/submit.html",
+        application=application,
+        form=form,
+        completeness=services.file_completeness(application, utc_today()),
+    )
