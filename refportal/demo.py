@@ -12,8 +12,8 @@ from flask.cli import with_appcontext
 
 from refportal.accounts.models import Role, User
 from refportal.accounts.services import create_user, find_user_by_email
+from refportal.applications import lifecycle
 from refportal.applications.categories import Credential, EducationLevel
-from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application
 from refportal.applications.services import open_application, record_eligibility
 from refportal.db import utc_today, utcnow
@@ -142,7 +142,9 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
             training_hours=35,
             rsc_hours=0,
         )
-        application.status = ApplicationStatus.ENDORSED
+        # A past endorsement, as the lifecycle makes one (the demo skips the references), dated back.
+        lifecycle.transition(application, lifecycle.Event.SUBMIT, actor=dev)
+        lifecycle.transition(application, lifecycle.Event.ENDORSE, actor=None)
         application.submitted_at = decided - timedelta(days=60)
         application.decided_at = decided
 
