@@ -81,9 +81,9 @@ def test_every_state_and_event(app_ctx, state, event):
 
 
 def test_the_state_sets_are_made_of_the_table():
-    assert lifecycle.UNDECIDED == {S.SUBMITTED, S.MORE_INFO_REQUESTED}
-    assert lifecycle.ACTIVE == {S.DRAFT, *lifecycle.UNDECIDED}
-    assert lifecycle.CLOSED == set(ApplicationStatus) - lifecycle.ACTIVE
+    assert {S.SUBMITTED, S.MORE_INFO_REQUESTED} == lifecycle.UNDECIDED
+    assert {S.DRAFT, *lifecycle.UNDECIDED} == lifecycle.ACTIVE
+    assert set(ApplicationStatus) - lifecycle.ACTIVE == lifecycle.CLOSED
     assert all(not EXPECTED[state] for state in lifecycle.CLOSED)  # nothing happens to a closed application
 
 
@@ -112,7 +112,10 @@ def test_no_code_sets_an_applications_state_but_the_lifecycle():
             is_values = (
                 isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "values"
             )
-            if is_values and "update(Application)" in ast.unparse(node.func):
-                if any(keyword.arg == "status" for keyword in node.keywords):
-                    found.append(f"{path.relative_to(package)}:{node.lineno} UPDATE of Application.status")
+            if (
+                is_values
+                and "update(Application)" in ast.unparse(node.func)
+                and any(keyword.arg == "status" for keyword in node.keywords)
+            ):
+                found.append(f"{path.relative_to(package)}:{node.lineno} UPDATE of Application.status")
     assert found == []
