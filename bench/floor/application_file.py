@@ -22,6 +22,7 @@ from refportal.applications.eligibility import evaluate_eligibility
 from refportal.applications.fees import fee_breakdown
 from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.config import DEFAULT_ELIGIBILITY_REQUIREMENTS, DEFAULT_FEE_SCHEDULE
 from refportal.db import utc_today
@@ -31,7 +32,7 @@ from refportal.references.models import Rating, Reference
 from refportal.references.rating_form import DOMAINS, SCALE
 from refportal.reviews.aggregation import Endorsement, FlagRules, build_matrix, file_flags
 from refportal.reviews.chart import BAR_GAP, BAR_HEIGHT, POINT_WIDTH, ROW_PADDING
-from refportal.reviews.file_page import RATINGS_READ, READINGS_SHOWN
+from refportal.reviews.file_page import READINGS_SHOWN
 from refportal.reviews.models import Decision, Recusal, Review, ReviewAssignment, ReviewRound
 from refportal.submission.completeness import completeness_of
 
@@ -378,7 +379,7 @@ def register(app: Flask) -> None:
                 sa.and_(AuditEvent.object_type == "application", AuditEvent.object_id == application.id),
                 sa.and_(AuditEvent.object_type == "reference", AuditEvent.object_id.in_(reference_ids or [-1])),
             )
-            reading = AuditEvent.action == RATINGS_READ
+            reading = AuditEvent.action == AuditAction.FILE_RATINGS_READ
             ranked = (
                 sa.select(
                     AuditEvent.id,

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from refportal.accounts.models import Role, User
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.exceptions import Refused
@@ -59,7 +60,7 @@ def register_user(*, name: str, email: str, password: str) -> User | None:
     user = User(name=name, email=email, password_hash=hash_password(password), role=Role.APPLICANT)
     db.session.add(user)
     db.session.flush()
-    record("account.registered", obj=user, actor=user)
+    record(AuditAction.ACCOUNT_REGISTERED, obj=user, actor=user)
     send_verification_email(user=user)
     return user
 
@@ -91,7 +92,7 @@ def verify_email(*, token: str) -> User:
     user = check_verification_token(token=token)
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
-        record("account.email_verified", obj=user, actor=user)
+        record(AuditAction.ACCOUNT_EMAIL_VERIFIED, obj=user, actor=user)
     return user
 
 
@@ -138,7 +139,7 @@ def request_password_reset(*, email: str) -> None:
         link=external_url("accounts.reset_password", token=token),
         valid_minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
     )
-    record("account.password_reset_requested", obj=user)
+    record(AuditAction.ACCOUNT_PASSWORD_RESET_REQUESTED, obj=user)
 
 
 # The two links that let a person choose a password, and how long each lasts.
@@ -164,7 +165,7 @@ def reset_password(*, token: str, password: str, purpose: str = "password-reset"
     user.session_version += 1  # every session of the account ends
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
-    record("account.password_reset", obj=user, actor=user)
+    record(AuditAction.ACCOUNT_PASSWORD_RESET, obj=user, actor=user)
     return user
 
 
@@ -179,7 +180,7 @@ def create_user(*, email: str, name: str, role: Role, password: str) -> User:
     user = User(email=email, name=name, role=role, password_hash=hash_password(password), email_verified_at=utcnow())
     db.session.add(user)
     db.session.flush()
-    record("account.created", obj=user, role=role.value)
+    record(AuditAction.ACCOUNT_CREATED, obj=user, role=role.value)
     return user
 
 
@@ -210,7 +211,7 @@ def invite_staff(*, email: str, name: str, role: Role, actor: User, organisation
         link=external_url("accounts.accept_invitation", token=token),
         valid_days=current_app.config["STAFF_INVITE_MAX_AGE"] // 86400,
     )
-    record("account.invited", obj=user, actor=actor, role=role.value)
+    record(AuditAction.ACCOUNT_INVITED, obj=user, actor=actor, role=role.value)
     return user
 
 
@@ -220,7 +221,7 @@ def change_role(*, user: User, role: Role, actor: User) -> None:
         raise Refused("You cannot change your own role; ask another administrator.")
     if user.role is role:
         return
-    record("account.role_changed", obj=user, actor=actor, before=user.role.value, after=role.value)
+    record(AuditAction.ACCOUNT_ROLE_CHANGED, obj=user, actor=actor, before=user.role.value, after=role.value)
     user.role = role
 
 
@@ -229,4 +230,4 @@ def set_active(*, user: User, active: bool, actor: User) -> None:
     if user.id == actor.id:
         raise Refused("You cannot deactivate your own account.")
     user.deactivated_at = None if active else (user.deactivated_at or utcnow())
-    record("account.reactivated" if active else "account.deactivated", obj=user, actor=actor)
+    record(AuditAction.ACCOUNT_REACTIVATED if active else AuditAction.ACCOUNT_DEACTIVATED, obj=user, actor=actor)

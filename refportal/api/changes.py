@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.db import utcnow
 from refportal.extensions import db
@@ -24,12 +25,24 @@ def application_of(event: AuditEvent) -> int | None:
 
 
 # The audited actions that change what the API reports (reading a file, reviews and assignments do not).
-REPORTED = ("application.", "reference.", "membership.")
+A = AuditAction
+REPORTED = frozenset(
+    {
+        *(A.APPLICATION_OPENED, A.APPLICATION_ELIGIBILITY_RECORDED, A.APPLICATION_SUBMITTED),
+        *(A.APPLICATION_DECIDED, A.APPLICATION_WITHDRAWN),
+        *(A.MEMBERSHIP_DECLARED, A.MEMBERSHIP_VERIFIED, A.MEMBERSHIP_REJECTED, A.MEMBERSHIP_ROSTER_IMPORTED),
+        *(A.REFERENCE_NOMINATED, A.REFERENCE_REMOVED, A.REFERENCE_REQUESTS_SENT, A.REFERENCE_INVITED),
+        *(A.REFERENCE_OPENED, A.REFERENCE_DRAFT_SAVED, A.REFERENCE_SUBMITTED, A.REFERENCE_DECLINED),
+        *(A.REFERENCE_BOUNCED, A.REFERENCE_EXPIRED, A.REFERENCE_REMINDED, A.REFERENCE_FRESH_LINK_SENT),
+        *(A.REFERENCE_EMAIL_CORRECTED, A.REFERENCE_REUSE_REQUESTED, A.REFERENCE_REUSE_CONFIRMED),
+        *(A.REFERENCE_REQUESTS_CANCELLED, A.REFERENCE_REQUESTS_PAGE_LINK_SENT),
+    }
+)
 
 
 def move_changed_at(sender: object, *, event: AuditEvent) -> None:
     """Subscribed to audit.services.recorded (in create_app)."""
-    if not event.action.startswith(REPORTED):
+    if event.action not in REPORTED:
         return
     application_id = application_of(event)
     if application_id is not None:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from refportal.accounts.models import User
 from refportal.api.models import ApiKey, Scope
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.exceptions import Refused
@@ -34,7 +35,7 @@ def create_key(*, name: str, scopes: list[Scope], actor: User) -> tuple[ApiKey, 
     key.created_by_id = actor.id
     db.session.add(key)
     db.session.flush()
-    record("api_key.created", obj=key, actor=actor, name=key.name, scopes=key.scopes)
+    record(AuditAction.API_KEY_CREATED, obj=key, actor=actor, name=key.name, scopes=key.scopes)
     return key, value
 
 
@@ -42,7 +43,7 @@ def revoke_key(*, key: ApiKey, actor: User) -> None:
     if key.revoked_at is not None:
         raise Refused(f"The key {key.name} is revoked already.")
     key.revoked_at = utcnow()
-    record("api_key.revoked", obj=key, actor=actor, name=key.name)
+    record(AuditAction.API_KEY_REVOKED, obj=key, actor=actor, name=key.name)
 
 
 def all_keys() -> list[ApiKey]:
@@ -59,4 +60,4 @@ def key_for(value: str) -> ApiKey | None:
 def note_use(key: ApiKey, method: str, path: str, status: int) -> None:
     """The key's last use, and an audit event for this request (in the request's transaction)."""
     key.last_used_at = utcnow()
-    record("api_key.used", obj=key, method=method, path=path[:200], status=status)
+    record(AuditAction.API_KEY_USED, obj=key, method=method, path=path[:200], status=status)

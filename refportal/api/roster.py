@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from refportal.accounts.models import User
 from refportal.api.models import ApiKey, IdempotentRequest, Scope
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.exceptions import Refused
 from refportal.extensions import db
@@ -139,5 +140,5 @@ def import_records(*, records: list[dict[str, Any]], key: ApiKey, idempotency_ke
             api_key_id=key.id, idempotency_key=idempotency_key, request_hash=request_hash, status=200, response=body
         )
     )
-    record("api_key.roster_imported", obj=key, rows=len(rows), matched=len(report.matched))
+    record(AuditAction.API_KEY_ROSTER_IMPORTED, obj=key, rows=len(rows), matched=len(report.matched))
     return RosterAnswer(200, body)

@@ -9,6 +9,7 @@ de-duplication), `Refportal-Event` names the event type."""
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import http.client
@@ -33,6 +34,7 @@ from flask import current_app
 from refportal.accounts.models import Role, User
 from refportal.api.changes import application_of
 from refportal.api.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.audit.services import record
 from refportal.db import rows_changed, utcnow
@@ -42,15 +44,27 @@ from refportal.mail.services import external_url, queue_email
 
 log = logging.getLogger("refportal.webhooks")
 
+
 # Audited action -> the event the association's systems are told of.
-EVENTS = {
-    "reference.submitted": "reference.submitted",
-    "reference.reuse_confirmed": "reference.submitted",
-    "reference.declined": "reference.declined",
-    "reference.bounced": "reference.bounced",
-    "application.submitted": "application.submitted",
-    "application.decided": "decision.recorded",
-    "membership.verified": "membership.verified",
+class WebhookEvent(enum.StrEnum):
+    """The events the association's systems are told of (the `Refportal-Event` header; a public name)."""
+
+    REFERENCE_SUBMITTED = "reference.submitted"
+    REFERENCE_DECLINED = "reference.declined"
+    REFERENCE_BOUNCED = "reference.bounced"
+    APPLICATION_SUBMITTED = "application.submitted"
+    DECISION_RECORDED = "decision.recorded"
+    MEMBERSHIP_VERIFIED = "membership.verified"
+
+
+EVENTS: dict[AuditAction, WebhookEvent] = {
+    AuditAction.REFERENCE_SUBMITTED: WebhookEvent.REFERENCE_SUBMITTED,
+    AuditAction.REFERENCE_REUSE_CONFIRMED: WebhookEvent.REFERENCE_SUBMITTED,
+    AuditAction.REFERENCE_DECLINED: WebhookEvent.REFERENCE_DECLINED,
+    AuditAction.REFERENCE_BOUNCED: WebhookEvent.REFERENCE_BOUNCED,
+    AuditAction.APPLICATION_SUBMITTED: WebhookEvent.APPLICATION_SUBMITTED,
+    AuditAction.APPLICATION_DECIDED: WebhookEvent.DECISION_RECORDED,
+    AuditAction.MEMBERSHIP_VERIFIED: WebhookEvent.MEMBERSHIP_VERIFIED,
 }
 # What of the audit event's details an event carries (never a note, a reason or anything a person wrote).
 CARRIED_DETAILS = ("outcome", "source")
@@ -178,7 +192,7 @@ def register_endpoint(*, url: str, actor: User) -> tuple[WebhookEndpoint, str]:
     endpoint = WebhookEndpoint(url=url, secret=secret, created_by_id=actor.id)
     db.session.add(endpoint)
     db.session.flush()
-    record("webhook.registered", obj=endpoint, actor=actor, url=url)
+    record(AuditAction.WEBHOOK_REGISTERED, obj=endpoint, actor=actor, url=url)
     return endpoint, secret
 
 
@@ -187,7 +201,7 @@ def enable(*, endpoint: WebhookEndpoint, actor: User) -> None:
         raise Refused("This endpoint is enabled already.")
     endpoint.disabled_at = None
     endpoint.consecutive_failures = 0
-    record("webhook.enabled", obj=endpoint, actor=actor)
+    record(AuditAction.WEBHOOK_ENABLED, obj=endpoint, actor=actor)
 
 
 def delete(*, endpoint: WebhookEndpoint, actor: User) -> None:
@@ -197,7 +211,7 @@ def delete(*, endpoint: WebhookEndpoint, actor: User) -> None:
         .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == DeliveryStatus.QUEUED)
         .values(status=DeliveryStatus.FAILED, last_error="the endpoint was deleted")
     )
-    record("webhook.deleted", obj=endpoint, actor=actor, url=endpoint.url)
+    record(AuditAction.WEBHOOK_DELETED, obj=endpoint, actor=actor, url=endpoint.url)
 
 
 def endpoints() -> list[WebhookEndpoint]:
@@ -233,7 +247,7 @@ def event_payload(event: AuditEvent, event_id: str, event_type: str) -> dict[str
 
 def queue_deliveries(sender: object, *, event: AuditEvent) -> None:
     """Subscribed to audit.services.recorded (in create_app): the event's deliveries, in its transaction."""
-    event_type = EVENTS.get(event.action)
+    event_type = EVENTS.get(AuditAction(event.action)) if event.action in AuditAction else None
     if event_type is None:
         return
     active = db.session.scalars(
@@ -416,7 +430,7 @@ def _attempt(delivery: WebhookDelivery, report: WebhookReport) -> None:
 
 def _disable(endpoint: WebhookEndpoint) -> None:
     endpoint.disabled_at = utcnow()
-    record("webhook.disabled", obj=endpoint, failures=endpoint.consecutive_failures, url=endpoint.url)
+    record(AuditAction.WEBHOOK_DISABLED, obj=endpoint, failures=endpoint.consecutive_failures, url=endpoint.url)
     log.warning("webhook endpoint %s disabled after %s failures", endpoint.id, endpoint.consecutive_failures)
     for admin in db.session.scalars(sa.select(User).where(User.role == Role.ADMIN, User.deactivated_at.is_(None))):
         queue_email(

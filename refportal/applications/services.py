@@ -12,6 +12,7 @@ from refportal.accounts.models import User
 from refportal.applications.categories import CATEGORIES, MENTOR_CATEGORY, Credential, EducationLevel, MentorTrack
 from refportal.applications.lifecycle import ACTIVE, DECIDED, Event, transition
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.exceptions import Refused
@@ -68,7 +69,9 @@ def open_application(
         applicant=applicant, credential=credential, category=category, mentor_track=mentor_track, created_at=now
     )
     db.session.add(application)
-    record("application.opened", obj=application, actor=applicant, credential=credential.value, category=category)
+    record(
+        AuditAction.APPLICATION_OPENED, obj=application, actor=applicant, credential=credential.value, category=category
+    )
     return application
 
 
@@ -101,10 +104,10 @@ def record_eligibility(
     application.rsc_hours = rsc_hours
     application.employer = " ".join(employer.split())[:160] or None if employer else None
     application.eligibility_recorded_at = utcnow()
-    record("application.eligibility_recorded", obj=application, actor=actor)
+    record(AuditAction.APPLICATION_ELIGIBILITY_RECORDED, obj=application, actor=actor)
 
 
 def withdraw_application(*, application: Application, actor: User) -> None:
     """The applicant withdraws an application that has not been decided."""
     transition(application, Event.WITHDRAW, actor=actor)  # its open referee requests end
-    record("application.withdrawn", obj=application, actor=actor)
+    record(AuditAction.APPLICATION_WITHDRAWN, obj=application, actor=actor)

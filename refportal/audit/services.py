@@ -7,6 +7,7 @@ from typing import Any
 from blinker import Namespace
 from flask import current_app
 
+from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.extensions import db
 
@@ -15,7 +16,7 @@ from refportal.extensions import db
 recorded = Namespace().signal("audit-recorded")
 
 
-def record(action: str, *, obj: Any, actor: Any = None, **details: Any) -> AuditEvent:
+def record(action: AuditAction, *, obj: Any, actor: Any = None, **details: Any) -> AuditEvent:
     """Add an audit event for `obj` (any model with an id) done by `actor` (a user or None)."""
     db.session.flush()  # so a new object has its id
     event = AuditEvent(

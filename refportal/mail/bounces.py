@@ -39,6 +39,7 @@ from flufl.bounce import all_failures
 from flufl.bounce._detectors.simplewarning import SimpleWarning  # the detector, not exported
 from sqlalchemy import exc as sa_exc
 
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.extensions import db
@@ -374,11 +375,21 @@ def record_bounce_report(raw: bytes, *, source: str) -> BounceVerdict:
         elif verdict.kind == PERMANENT:
             row.bounced_at = utcnow()
             row.bounce_reason = reason
-            record("email.bounced", obj=row, source=source, reason=without_secrets(reason, known_from=[row.body_text]))
+            record(
+                AuditAction.EMAIL_BOUNCED,
+                obj=row,
+                source=source,
+                reason=without_secrets(reason, known_from=[row.body_text]),
+            )
             message_failed_for_good(row)
         else:
             row.delayed_at = utcnow()
             row.delay_reason = reason
-            record("email.delayed", obj=row, source=source, reason=without_secrets(reason, known_from=[row.body_text]))
+            record(
+                AuditAction.EMAIL_DELAYED,
+                obj=row,
+                source=source,
+                reason=without_secrets(reason, known_from=[row.body_text]),
+            )
     log.info("bounce report from %s: %s, outbox %s (%s)", source, verdict.kind, verdict.outbox_id, verdict.note)
     return verdict

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import load_only
 
 from refportal.accounts.models import User
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.exceptions import Refused
 from refportal.extensions import db
@@ -250,7 +251,9 @@ def resend(*, email: OutboxEmail, actor: User) -> OutboxEmail:
     db.session.add(copy)
     db.session.flush()  # the id is in the Message-ID
     copy.wire_message = wire_bytes(copy)
-    record("email.resent", obj=copy, actor=actor, original=email.id, to=email.to_address, template=email.template)
+    record(
+        AuditAction.EMAIL_RESENT, obj=copy, actor=actor, original=email.id, to=email.to_address, template=email.template
+    )
     return copy
 
 

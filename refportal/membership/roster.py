@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from refportal.accounts.models import User
 from refportal.applications.lifecycle import ACTIVE, ApplicationStatus
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.extensions import db
@@ -245,10 +246,10 @@ def import_roster(*, rows: list[RosterRow], actor: User, today: date) -> ImportR
                 report.conflicts.append(Conflict(row.line, why, candidate.application_id))
                 continue
             application = db.session.get(Application, candidate.application_id)
-            record("membership.verified", obj=application, actor=actor, source="roster", line=row.line)
+            record(AuditAction.MEMBERSHIP_VERIFIED, obj=application, actor=actor, source="roster", line=row.line)
             report.matched.append((row.line, candidate.name))
     record(
-        "membership.roster_imported",
+        AuditAction.MEMBERSHIP_ROSTER_IMPORTED,
         obj=actor,
         actor=actor,
         rows=len(rows),

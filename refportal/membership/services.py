@@ -6,6 +6,7 @@ from datetime import date
 
 from refportal.accounts.models import User
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import utc_today, utcnow
 from refportal.exceptions import Refused
@@ -72,7 +73,9 @@ def declare_membership(
     declaration.verification_note = None
     declaration.verification_source = None
     db.session.add(declaration)
-    record("membership.declared", obj=application, actor=actor, kind=kind.value, association=association.value)
+    record(
+        AuditAction.MEMBERSHIP_DECLARED, obj=application, actor=actor, kind=kind.value, association=association.value
+    )
     return declaration
 
 
@@ -123,7 +126,7 @@ def verify_membership(
     declaration.verification_note = note or None
     declaration.verification_source = VerificationSource.REVIEWER
     record(
-        "membership.verified" if verified else "membership.rejected",
+        AuditAction.MEMBERSHIP_VERIFIED if verified else AuditAction.MEMBERSHIP_REJECTED,
         obj=application,
         actor=actor,
         note=note or None,

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from refportal.applications.categories import CATEGORIES, Credential
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import rows_changed, utcnow
 from refportal.exceptions import Refused
@@ -78,7 +79,7 @@ def save_draft(*, reference: Reference, nonce: str, answers: dict) -> None:
         draft_saved_at=utcnow(),
         opened_at=reference.opened_at or utcnow(),
     )
-    record("reference.draft_saved", obj=reference)
+    record(AuditAction.REFERENCE_DRAFT_SAVED, obj=reference)
 
 
 def rating_problems(answers: dict) -> dict[str, str]:
@@ -144,7 +145,7 @@ def submit_rating(*, reference: Reference, nonce: str, answers: dict) -> Rating:
         db.session.flush()
     except IntegrityError as exc:  # another submission stored its rating first
         raise LinkClosed() from exc
-    record("reference.submitted", obj=reference, counts=rating.counts)
+    record(AuditAction.REFERENCE_SUBMITTED, obj=reference, counts=rating.counts)
     _tell_everyone_it_is_in(reference, rating, now)
     return rating
 
@@ -179,7 +180,7 @@ def confirm_reuse(*, reference: Reference, nonce: str) -> Rating:
         db.session.flush()
     except IntegrityError as exc:  # a concurrent confirmation stored its copy first
         raise LinkClosed() from exc
-    record("reference.reuse_confirmed", obj=reference, rating=original.id, counts=rating.counts)
+    record(AuditAction.REFERENCE_REUSE_CONFIRMED, obj=reference, rating=original.id, counts=rating.counts)
     _tell_everyone_it_is_in(reference, rating, now)
     return rating
 
@@ -234,5 +235,5 @@ def _endorsement(answers: dict) -> dict[str, Any]:
 def decline_reference(*, reference: Reference, nonce: str, reason: str) -> None:
     """The referee declines; the applicant is told and can nominate someone else."""
     _conditional_update(reference, nonce, Event.DECLINE, declined_at=utcnow(), decline_reason=reason.strip() or None)
-    record("reference.declined", obj=reference)
+    record(AuditAction.REFERENCE_DECLINED, obj=reference)
     tell_applicant(reference, "reference_declined")

@@ -3,6 +3,7 @@ applicant told, once."""
 
 from __future__ import annotations
 
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.extensions import db
@@ -31,5 +32,5 @@ def mark_bounced(sender, email: OutboxEmail, **_) -> None:
     reference.bounced_at = utcnow()
     error = email.bounce_reason or email.last_error  # a delivery report's, or the SMTP refusal's
     # Staff read the audit trail: a server that quotes the message's link must not show its token.
-    record("reference.bounced", obj=reference, error=without_secrets(error, known_from=[email.body_text]))
+    record(AuditAction.REFERENCE_BOUNCED, obj=reference, error=without_secrets(error, known_from=[email.body_text]))
     tell_applicant(reference, "reference_bounced", error=error, reason=plain_words(error), advice=ADVICE)

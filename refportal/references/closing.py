@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from refportal.accounts.models import User
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import rows_changed, utcnow
 from refportal.extensions import db
@@ -53,7 +54,7 @@ def cancel_requests(*, application: Application, actor: User | None) -> list[Ref
     ]
     if cancelled:
         record(
-            "reference.requests_cancelled",
+            AuditAction.REFERENCE_REQUESTS_CANCELLED,
             obj=application,
             actor=actor,
             references=[reference.id for reference in cancelled],

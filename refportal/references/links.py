@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.exceptions import Refused
@@ -73,7 +74,7 @@ def issue_link(
     reference.link_issued_at = now
     reference.invited_at = now
     reference.expired_at = None
-    record("reference.invited", obj=reference, template=template)
+    record(AuditAction.REFERENCE_INVITED, obj=reference, template=template)
     send_link(reference, template)
 
 
@@ -149,7 +150,7 @@ def record_opened(reference: Reference) -> bool:
         return False
     transition(reference, Event.OPEN)
     reference.opened_at = reference.opened_at or utcnow()
-    record("reference.opened", obj=reference)
+    record(AuditAction.REFERENCE_OPENED, obj=reference)
     return True
 
 
@@ -162,4 +163,4 @@ def send_fresh_link(*, reference: Reference) -> None:
     if reference.link_issued_at and now - reference.link_issued_at < interval:
         raise Refused(_("A fresh link was sent a few minutes ago: please look in your inbox (and spam folder)."))
     issue_link(reference, now, event=Event.FRESH_LINK, template="reference_fresh_link")
-    record("reference.fresh_link_sent", obj=reference)
+    record(AuditAction.REFERENCE_FRESH_LINK_SENT, obj=reference)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from refportal.accounts.models import Role, User
 from refportal.applications.categories import Credential
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.exceptions import Refused
@@ -118,7 +119,7 @@ def nominate_referee(
         reference.replaces_id = replaces.id
         if requests_sent:
             issue_link(reference, utcnow())  # the requests went out already: the new referee is asked at once
-    record("reference.nominated", obj=reference, actor=actor, replaces=replaces.id if replaces else None)
+    record(AuditAction.REFERENCE_NOMINATED, obj=reference, actor=actor, replaces=replaces.id if replaces else None)
     return reference
 
 
@@ -127,7 +128,7 @@ def remove_nomination(*, reference: Reference, actor: User) -> None:
     _require_editable(reference.application)
     if not reference.can_remove:
         raise Refused("This referee has been asked already: replace them instead.")
-    record("reference.removed", obj=reference.application, actor=actor, reference=reference.id)
+    record(AuditAction.REFERENCE_REMOVED, obj=reference.application, actor=actor, reference=reference.id)
     reference.application.references.remove(reference)
     db.session.delete(reference)
 
@@ -145,7 +146,7 @@ def send_requests(*, application: Application, actor: User) -> list[Reference]:
     now = utcnow()
     for reference in pending:
         issue_link(reference, now)
-    record("reference.requests_sent", obj=application, actor=actor, count=len(pending))
+    record(AuditAction.REFERENCE_REQUESTS_SENT, obj=application, actor=actor, count=len(pending))
     return pending
 
 
@@ -164,7 +165,7 @@ def correct_email(*, reference: Reference, actor: User, email: str) -> Reference
     email = _checked_email(application, email, ignore=reference)
     if after is ReferenceStatus.NOMINATED:
         reference.email = email  # not asked yet: nothing to revoke
-        record("reference.email_corrected", obj=reference, actor=actor)
+        record(AuditAction.REFERENCE_EMAIL_CORRECTED, obj=reference, actor=actor)
         return reference
     corrected = Reference(
         application=application,
@@ -189,7 +190,7 @@ def correct_email(*, reference: Reference, actor: User, email: str) -> Reference
     db.session.add(corrected)
     _withdraw(reference, Event.CORRECT_EMAIL)
     issue_link(corrected, utcnow())
-    record("reference.email_corrected", obj=corrected, actor=actor, replaces=reference.id)
+    record(AuditAction.REFERENCE_EMAIL_CORRECTED, obj=corrected, actor=actor, replaces=reference.id)
     return corrected
 
 

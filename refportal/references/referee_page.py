@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.exceptions import Refused
@@ -71,7 +72,7 @@ def send_requests_page_link(*, reference: Reference) -> None:
             link=external_url("referee.my_requests", token=token),
             valid_hours=hours,
         )
-    record("reference.requests_page_link_sent", obj=reference)
+    record(AuditAction.REFERENCE_REQUESTS_PAGE_LINK_SENT, obj=reference)
 
 
 def address_for_token(token: str) -> tuple[str, str]:

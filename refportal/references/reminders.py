@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from refportal.accounts.models import User
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.exceptions import Refused
@@ -29,7 +30,7 @@ def remind_referee(*, reference: Reference, actor: User | None) -> None:
         raise Refused(f"A reminder was sent recently. The next one can be sent after {next_time:%d %B %Y, %H:%M} UTC.")
     reference.last_reminder_at = now
     send_link(reference, "reference_reminder")
-    record("reference.reminded", obj=reference, actor=actor)
+    record(AuditAction.REFERENCE_REMINDED, obj=reference, actor=actor)
 
 
 def run_scheduled_reminders() -> str:
@@ -52,7 +53,7 @@ def run_reminders(*, now: datetime | None = None) -> tuple[int, int]:
         if now >= link_deadline(reference):
             transition(reference, Event.EXPIRE)
             reference.expired_at = now
-            record("reference.expired", obj=reference)
+            record(AuditAction.REFERENCE_EXPIRED, obj=reference)
             tell_applicant(reference, "reference_expired")
             expired += 1
             continue
@@ -64,7 +65,7 @@ def run_reminders(*, now: datetime | None = None) -> tuple[int, int]:
             reference.auto_reminders_sent = sent + 1
             reference.last_reminder_at = now
             send_link(reference, "reference_reminder")
-            record("reference.reminded", obj=reference, automatic=True)
+            record(AuditAction.REFERENCE_REMINDED, obj=reference, automatic=True)
             reminded += 1
         elif due:
             reference.auto_reminders_sent = sent + 1  # the applicant's own reminder stood in for this one

@@ -12,6 +12,7 @@ from flask import current_app
 
 from refportal.accounts.models import User
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.exceptions import Refused
@@ -97,7 +98,7 @@ def request_reuse(*, application: Application, source: Reference, actor: User) -
     )
     reference.reuses_id = source.id
     issue_link(reference, utcnow())  # the e-mail asks to confirm the earlier rating (links.REUSE_TEMPLATE)
-    record("reference.reuse_requested", obj=reference, actor=actor, source=source.id, rating=rating.id)
+    record(AuditAction.REFERENCE_REUSE_REQUESTED, obj=reference, actor=actor, source=source.id, rating=rating.id)
     return reference
 
 

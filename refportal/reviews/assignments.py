@@ -11,6 +11,7 @@ from flask import current_app
 from refportal.accounts.models import Role, User
 from refportal.applications.lifecycle import DECIDED, UNDECIDED
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.exceptions import Refused
 from refportal.extensions import db
@@ -55,13 +56,13 @@ def assign(*, application: Application, reviewer: User, actor: User | None) -> R
         application_id=application.id, reviewer_id=reviewer.id, assigned_by_id=actor.id if actor else None
     )
     db.session.add(assignment)
-    record("review.assigned", obj=application, actor=actor, reviewer=reviewer.id, reviewer_name=reviewer.name)
+    record(AuditAction.REVIEW_ASSIGNED, obj=application, actor=actor, reviewer=reviewer.id, reviewer_name=reviewer.name)
     return assignment
 
 
 def unassign(*, assignment: ReviewAssignment, actor: User) -> None:
     application = db.session.get(Application, assignment.application_id)
-    record("review.unassigned", obj=application, actor=actor, reviewer=assignment.reviewer_id)
+    record(AuditAction.REVIEW_UNASSIGNED, obj=application, actor=actor, reviewer=assignment.reviewer_id)
     db.session.delete(assignment)
 
 
@@ -89,7 +90,7 @@ def recuse(*, application: Application, reviewer: User, reason: str) -> Recusal:
             ),
         )
     )
-    record("review.recused", obj=application, actor=reviewer, reason=reason[:500])
+    record(AuditAction.REVIEW_RECUSED, obj=application, actor=reviewer, reason=reason[:500])
     return recusal
 
 
@@ -142,7 +143,14 @@ def auto_assign(*, review_round: ReviewRound, actor: User) -> AutoAssignReport:
             held[application.id].add(chosen.id)
             load[chosen.id] += 1
             made += 1
-    record("review_round.auto_assigned", obj=review_round, actor=actor, files=len(files), assignments=made, short=short)
+    record(
+        AuditAction.REVIEW_ROUND_AUTO_ASSIGNED,
+        obj=review_round,
+        actor=actor,
+        files=len(files),
+        assignments=made,
+        short=short,
+    )
     db.session.flush()
     send_assignment_digests()
     return AutoAssignReport(files=len(files), assignments=made, short=short)

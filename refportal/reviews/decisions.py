@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from refportal.accounts.models import User
 from refportal.applications.lifecycle import Event, transition
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import rows_changed, utcnow
 from refportal.exceptions import Refused
@@ -63,7 +64,13 @@ def record_review(*, application: Application, reviewer: User, outcome: Decision
         return review  # recorded as it stands: nothing to change, decide or audit
     else:
         _change_review(review, outcome=outcome, notes=notes, message=message)
-    record("review.recorded", obj=application, actor=reviewer, outcome=outcome.value, round=application.review_cycle)
+    record(
+        AuditAction.REVIEW_RECORDED,
+        obj=application,
+        actor=reviewer,
+        outcome=outcome.value,
+        round=application.review_cycle,
+    )
     if current_app.config["REVIEW_AUTO_DECIDE"]:
         _decide_on_consensus(application)
     return review
@@ -128,7 +135,7 @@ def lock_after_reading_others(application: Application, reader: User, shown: lis
     )
     if locked:
         set_committed_value(mine, "locked_at", now)
-        record("review.locked", obj=application, actor=reader, round=cycle)
+        record(AuditAction.REVIEW_LOCKED, obj=application, actor=reader, round=cycle)
 
 
 def reopen_review(*, review: Review, application: Application, actor: User) -> None:
@@ -139,7 +146,7 @@ def reopen_review(*, review: Review, application: Application, actor: User) -> N
     if not review.can_be_reopened:
         raise Refused("This review is not locked: its reviewer can still change it.")
     review.locked_at, review.reopened_at = None, utcnow()
-    record("review.reopened", obj=application, actor=actor, reviewer=review.reviewer_id, round=review.cycle)
+    record(AuditAction.REVIEW_REOPENED, obj=application, actor=actor, reviewer=review.reviewer_id, round=review.cycle)
 
 
 def _decide_on_consensus(application: Application) -> None:
@@ -174,7 +181,7 @@ def apply_decision(
     _require_message(outcome, message)
     transition(application, DECIDES[outcome], actor=actor)  # a closed file's open requests end
     application.decision_message = message.strip() or None
-    record("application.decided", obj=application, actor=actor, outcome=outcome.value, consensus=consensus)
+    record(AuditAction.APPLICATION_DECIDED, obj=application, actor=actor, outcome=outcome.value, consensus=consensus)
     queue_email(
         "application_decision",
         application.applicant.email,

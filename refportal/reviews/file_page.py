@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from refportal.accounts.models import Role, User
 from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.extensions import db
 from refportal.references.models import Reference
@@ -48,9 +49,6 @@ def reviews_of(application: Application) -> list[Review]:
     )
 
 
-RATINGS_READ = "file.ratings_read"
-
-
 READINGS_SHOWN = 20  # every drawing of a file with ratings is a reading: the file lists the latest
 
 
@@ -63,7 +61,7 @@ def audit_trail(application: Application) -> tuple[list[tuple[AuditEvent, User |
         sa.and_(AuditEvent.object_type == Application.__tablename__, AuditEvent.object_id == application.id),
         sa.and_(AuditEvent.object_type == Reference.__tablename__, AuditEvent.object_id.in_(reference_ids or [-1])),
     )
-    reading = AuditEvent.action == RATINGS_READ
+    reading = AuditEvent.action == AuditAction.FILE_RATINGS_READ
     ranked = (
         sa.select(
             AuditEvent.id,
@@ -155,9 +153,9 @@ def visible_to(
 
 
 # What the audit trail says of a review's content or state: hidden like the review itself.
-REVIEW_EVENTS = ("review.recorded", "review.locked", "review.reopened")
+REVIEW_EVENTS = (AuditAction.REVIEW_RECORDED, AuditAction.REVIEW_LOCKED, AuditAction.REVIEW_REOPENED)
 
 
 def _reviewer_of(event: AuditEvent) -> int | None:
     """The reviewer whose review a review event is about (an administrator reopens another's)."""
-    return event.details.get("reviewer") if event.action == "review.reopened" else event.actor_id
+    return event.details.get("reviewer") if event.action == AuditAction.REVIEW_REOPENED else event.actor_id

@@ -12,6 +12,7 @@ from flask import current_app
 from refportal.accounts.models import User
 from refportal.applications.lifecycle import DECIDED, ApplicationStatus
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.exceptions import Refused
 from refportal.extensions import db
@@ -118,7 +119,7 @@ def create_round(*, name: str, opens_on: date, submission_deadline: date, review
         .execution_options(synchronize_session=False)
     )
     record(
-        "review_round.created",
+        AuditAction.REVIEW_ROUND_CREATED,
         obj=review_round,
         actor=actor,
         name=name,
@@ -139,7 +140,7 @@ def delete_round(*, review_round: ReviewRound, actor: User) -> None:
     """Delete a round no application has joined."""
     if not can_be_deleted(review_round):
         raise Refused(f"Applications have joined round {review_round.name}: it cannot be deleted.")
-    record("review_round.deleted", obj=review_round, actor=actor, name=review_round.name)
+    record(AuditAction.REVIEW_ROUND_DELETED, obj=review_round, actor=actor, name=review_round.name)
     db.session.delete(review_round)
 
 

@@ -81,7 +81,7 @@ def staffing_of(application: Application, viewer: User) -> Staffing:
         candidates=sorted(candidates, key=lambda r: (r.name, r.id)),
         my_conflicts=conflicts[viewer.id],
         assigned_to_me=viewer.id in taken,
-        recused=any(cause.startswith("recused:") for cause in conflicts[viewer.id]),
+        recused=any(cause.startswith("recused") for cause in conflicts[viewer.id]),
         needed=current_app.config["REVIEWERS_PER_FILE"],
     )
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 from refportal.accounts.models import Role
 from refportal.accounts.permissions import role_required
 from refportal.applications.eligibility import evaluate_eligibility
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import utc_today
 from refportal.extensions import db
@@ -124,7 +125,7 @@ def _may_read_ratings(application) -> bool:
 
 def _note_ratings_read(application) -> None:
     """Every opening of a file's confidential rating content is on the audit trail (who, when)."""
-    commit(lambda: record("file.ratings_read", obj=application, actor=current_user))
+    commit(lambda: record(AuditAction.FILE_RATINGS_READ, obj=application, actor=current_user))
 
 
 @bp.get("/applications/<int:application_id>")
@@ -144,7 +145,7 @@ def _render_file(
     today = utc_today()
     staffing = staffing_of(application, current_user)
     if not staffing.my_conflicts and any(r.rating for r in application.references):
-        record("file.ratings_read", obj=application, actor=current_user)
+        record(AuditAction.FILE_RATINGS_READ, obj=application, actor=current_user)
     matrix = build_matrix(application.references)
     trail, earlier_readings = file_page.audit_trail(application)
     reviews, audit = file_page.visible_to(application, current_user, file_page.reviews_of(application), trail)

@@ -10,6 +10,7 @@ from refportal.accounts.models import User
 from refportal.applications.fees import FeeBreakdown, fee_breakdown
 from refportal.applications.lifecycle import Event, transition
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.exceptions import Refused
 from refportal.membership.services import membership_fee_due
@@ -38,4 +39,4 @@ def submit_application(*, application: Application, actor: User, today: date) ->
     if missing:
         raise Refused("Not ready to submit yet: " + "; ".join(f"{i.label.lower()} ({i.detail})" for i in missing) + ".")
     transition(application, Event.SUBMIT, actor=actor)  # it joins its review round
-    record("application.submitted", obj=application, actor=actor, round=application.review_round_id)
+    record(AuditAction.APPLICATION_SUBMITTED, obj=application, actor=actor, round=application.review_round_id)

@@ -13,13 +13,16 @@ import sqlalchemy as sa
 from refportal.applications.categories import Credential
 from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.membership.models import MembershipStatus, VerificationSource
-from refportal.reviews.file_page import RATINGS_READ, READINGS_SHOWN
+from refportal.reviews.file_page import READINGS_SHOWN
 from refportal.reviews.models import Review
 from tests.reviews.conftest import logged_in
+
+READ = AuditAction.FILE_RATINGS_READ
 
 
 def url(people, suffix=""):
@@ -59,7 +62,7 @@ def test_the_audit_trail_lists_every_change_and_the_latest_readings_of_the_ratin
     for action in ("reference.nominated", "reference.submitted", "application.submitted"):
         assert action in trail, action  # the changes stay, however often the file is read
     with app.app_context():
-        kept = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == RATINGS_READ))
+        kept = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == READ))
     assert kept == READINGS_SHOWN + 6
 
 
@@ -69,7 +72,7 @@ def test_a_refused_form_draws_the_file_again_and_that_reading_is_recorded(app, p
 
     def readings():
         with app.app_context():
-            return db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == RATINGS_READ))
+            return db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == READ))
 
     before = readings()
     response = browser.submit(url(people, "/membership"), {"verdict": "reject", "note": ""}, form_url=url(people))

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.extensions import db
 from refportal.reviews.models import Decision, Review, ReviewVersion
@@ -145,7 +146,7 @@ def test_the_lock_and_the_reopening_are_hidden_like_the_review_itself(app, peopl
 
         application = db.session.get(Application, people["application_id"])
         rita_user = db.session.scalars(sa.select(User).where(User.email == "rev@example.org")).one()
-        audit_record("review.locked", obj=application, actor=rita_user, round=application.review_cycle)
+        audit_record(AuditAction.REVIEW_LOCKED, obj=application, actor=rita_user, round=application.review_cycle)
         db.session.commit()
     page = rafe.get(file_url(people)).get_data(as_text=True)  # Rafe has not reviewed: nothing of Rita's
     assert "review.locked" not in page and "Rita Reviewer</strong>" not in page
