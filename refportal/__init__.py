@@ -17,6 +17,7 @@ from refportal.config import load_config
 from refportal.db import MAX_ID, database_id
 from refportal.logs import configure_logging, install_request_logging
 from refportal.resources import MIGRATIONS_FOLDER, TEMPLATE_FOLDER, TRANSLATIONS_FOLDER
+from refportal.transactions import install_request_transaction
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -38,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     _init_extensions(app)
     _load_rules(app)
     _register_blueprints(app)
+    install_request_transaction(app)  # one commit per request (refportal.transactions)
     _register_cli(app)
 
     from refportal.errors import install_error_pages

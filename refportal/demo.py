@@ -29,6 +29,7 @@ from refportal.reviews.assignments import assign
 from refportal.reviews.models import ReviewRound
 from refportal.reviews.rounds import create_round, next_quarter
 from refportal.submission.services import submit_application
+from refportal.transactions import unit_of_work
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -298,8 +299,8 @@ def seed_demo_command() -> None:
             "seed-demo creates accounts whose password is published in the README: it runs only with "
             f"REFPORTAL_ENV=development (this is {current_app.config['ENV_NAME']}). Nothing was written."
         )
-    logins = seed_demo_data()
-    db.session.commit()
+    with unit_of_work():
+        logins = seed_demo_data()
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for email, role, note in logins:
         click.echo(f"  {email:<24} {role:<10} {note}")

@@ -9,7 +9,7 @@ from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from refportal.extensions import db
+from refportal.transactions import rollback
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Go back, check what you typed and try again."),
@@ -69,7 +69,7 @@ def install_error_pages(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        db.session.rollback()
+        rollback()
         if app.testing:
             raise error  # a failing test shows the real traceback, not the 500 page
         app.logger.exception("unhandled error", exc_info=error)

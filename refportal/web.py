@@ -1,16 +1,16 @@
-"""Helpers every slice's views share: refusals on forms, safe redirects."""
+"""Helpers every slice's views share: a service's refusal shown on its form or flashed, safe redirects.
+(The request's transaction: refportal.transactions.)"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import flash
 
 from refportal.exceptions import Refused
-from refportal.extensions import db
+from refportal.transactions import attempt
 
 T = TypeVar("T")
 
@@ -24,49 +24,22 @@ def show_refusal(form: Any, refusal: Refused) -> None:
         form.form_errors.append(refusal.message)
 
 
-@dataclass(frozen=True)
-class Outcome(Generic[T]):
-    """What one service call came to: its result, or the rule that refused it."""
-
-    result: T | None = None
-    refusal: Refused | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.refusal is None
+def attempt_on_form(form: Any, service: Callable[..., T], /, **arguments: Any) -> tuple[bool, T | None]:
+    """attempt() for a valid form: (True, result), or (False, None) with the refusal shown on the form."""
+    result = attempt(lambda: service(**arguments))
+    if result.refusal is not None:
+        show_refusal(form, result.refusal)
+    return result.done, result.value
 
 
-def commit(action: Callable[[], T]) -> Outcome[T]:
-    """The request's one transaction: run the service call and commit, or roll back and hand back its
-    refusal. Any other error rolls back too and goes on to the error page."""
-    try:
-        result = action()
-        db.session.commit()
-    except Refused as refusal:
-        db.session.rollback()
-        return Outcome(refusal=refusal)
-    except BaseException:
-        db.session.rollback()
-        raise
-    return Outcome(result=result)
-
-
-def commit_service(form: Any, service: Callable[..., T], /, **arguments: Any) -> tuple[bool, T | None]:
-    """commit() for a valid form: (True, result), or (False, None) with the refusal shown on the form."""
-    outcome = commit(lambda: service(**arguments))
-    if outcome.refusal is not None:
-        show_refusal(form, outcome.refusal)
-    return outcome.done, outcome.result
-
-
-def run_and_flash(action: Callable[[], object], success: str) -> bool:
-    """commit() for a one-button action: flash `success`, or why it was refused."""
-    outcome = commit(action)
-    if outcome.refusal is not None:
-        flash(outcome.refusal.message, "error")
+def attempt_and_flash(action: Callable[[], object], success: str) -> bool:
+    """attempt() for a one-button action: flash `success`, or why it was refused."""
+    result = attempt(action)
+    if result.refusal is not None:
+        flash(result.refusal.message, "error")
     else:
         flash_success(success)
-    return outcome.done
+    return result.done
 
 
 def safe_next(target: str | None) -> str | None:

@@ -12,7 +12,7 @@ from refportal.accounts.models import Role, User
 from refportal.accounts.permissions import role_required
 from refportal.extensions import db
 from refportal.security.headers import mark_no_store
-from refportal.web import commit_service, flash_success, run_and_flash
+from refportal.web import attempt_and_flash, attempt_on_form, flash_success
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -47,7 +47,7 @@ def invite():
     """Invite a reviewer or administrator by e-mail."""
     form = InviteForm()
     if form.validate_on_submit():
-        done, _ = commit_service(
+        done, _ = attempt_on_form(
             form,
             services.invite_staff,
             email=form.email.data,
@@ -70,7 +70,7 @@ def _account(user_id: int) -> User:
 
 
 def _account_action(action, success: str):
-    run_and_flash(action, success)
+    attempt_and_flash(action, success)
     return redirect(url_for("admin.users"))
 
 

@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 from refportal.accounts.models import Role
 from refportal.accounts.services import create_user
 from refportal.exceptions import Refused
-from refportal.extensions import db
+from refportal.transactions import unit_of_work
 
 
 @click.command("create-user")
@@ -22,9 +22,8 @@ def create_user_command(email: str, name: str, role: str, password: str | None) 
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = create_user(email=email, name=name, role=Role(role), password=password)
+        with unit_of_work():
+            user = create_user(email=email, name=name, role=Role(role), password=password)
     except (Refused, ValueError) as exc:
-        db.session.rollback()
         raise click.ClickException(getattr(exc, "message", str(exc))) from exc
-    db.session.commit()
     click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")

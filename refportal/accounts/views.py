@@ -11,11 +11,11 @@ from refportal.accounts.forms import (
     PasswordResetRequestForm,
     RegistrationForm,
 )
-from refportal.extensions import db, limiter
+from refportal.extensions import limiter
 from refportal.security.headers import mark_no_store
 from refportal.security.sessions import start_session
 from refportal.security.tokens import TokenExpired, TokenInvalid
-from refportal.web import commit_service, flash_success, safe_next
+from refportal.web import attempt_on_form, flash_success, safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -33,7 +33,7 @@ def register():
         return redirect(url_for("submission.dashboard"))
     form = RegistrationForm()
     if form.validate_on_submit():
-        done, _ = commit_service(
+        done, _ = attempt_on_form(
             form, services.register_user, name=form.name.data, email=form.email.data, password=form.password.data
         )
         if done:
@@ -48,7 +48,6 @@ def verify_email(token: str):
     try:
         if form.validate_on_submit():
             services.verify_email(token=token)
-            db.session.commit()
             flash_success("Thank you: your e-mail address is verified. You can log in now.")
             return redirect(url_for("accounts.login"))
         services.check_verification_token(token=token)
@@ -75,12 +74,10 @@ def login():
             form.form_errors.append("This account is deactivated. Please contact the association.")
         elif not user.is_verified:
             services.send_verification_email(user=user)
-            db.session.commit()
             form.form_errors.append(
                 "Your e-mail address is not verified yet. We have sent you a new verification link."
             )
         else:
-            db.session.commit()  # a rehashed password
             session.clear()
             login_user(user)
             start_session()
@@ -93,7 +90,6 @@ def login():
 def logout():
     """End the session, and every other session of the account."""
     services.end_sessions(user=current_user)
-    db.session.commit()
     logout_user()
     session.clear()
     flash_success("You are logged out.")
@@ -108,7 +104,6 @@ def forgot_password():
     form = PasswordResetRequestForm()
     if form.validate_on_submit():
         services.request_password_reset(email=form.email.data)
-        db.session.commit()
         return render_template("accounts/check_email.html", email=form.email.data, reset=True)
     return render_template("accounts/forgot_password.html", form=form)
 
@@ -134,7 +129,7 @@ def _choose_password(token: str, purpose: str, what: str, success: str):
         return mark_no_store(_page("accounts/link_problem.html", 400, problem="invalid", what=what))
     form = PasswordResetForm(account_email=user.email)
     if form.validate_on_submit():
-        done, _ = commit_service(
+        done, _ = attempt_on_form(
             form, services.reset_password, token=token, password=form.password.data, purpose=purpose
         )
         if done:

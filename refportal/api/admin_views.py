@@ -15,7 +15,7 @@ from refportal.api.models import ApiKey, Scope, WebhookEndpoint
 from refportal.extensions import db
 from refportal.forms import ActionForm
 from refportal.security.headers import mark_no_store
-from refportal.web import commit_service, run_and_flash
+from refportal.web import attempt_and_flash, attempt_on_form
 
 bp = Blueprint("api_admin", __name__, url_prefix="/admin/api")
 
@@ -52,7 +52,7 @@ def create_key() -> ResponseReturnValue:
     """A new key; its value is on this page once and never again."""
     form = KeyForm()
     if form.validate_on_submit():
-        done, created = commit_service(
+        done, created = attempt_on_form(
             form,
             keys.create_key,
             name=form.name.data,
@@ -73,7 +73,7 @@ def revoke_key(key_id: int) -> ResponseReturnValue:
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
-    run_and_flash(lambda: keys.revoke_key(key=key, actor=current_user), f"The key {key.name} is revoked.")
+    attempt_and_flash(lambda: keys.revoke_key(key=key, actor=current_user), f"The key {key.name} is revoked.")
     return redirect(url_for("api_admin.index"))
 
 
@@ -82,7 +82,7 @@ def revoke_key(key_id: int) -> ResponseReturnValue:
 def register_endpoint() -> ResponseReturnValue:
     form = EndpointForm()
     if form.validate_on_submit():
-        done, created = commit_service(form, webhooks.register_endpoint, url=form.url.data or "", actor=current_user)
+        done, created = attempt_on_form(form, webhooks.register_endpoint, url=form.url.data or "", actor=current_user)
         if done and created is not None:
             endpoint, secret = created
             return _page(shown={"what": f"signing secret of {endpoint.url}", "value": secret})
@@ -112,7 +112,7 @@ def enable_endpoint(endpoint_id: int) -> ResponseReturnValue:
     found = _endpoint_or_404(endpoint_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    run_and_flash(lambda: webhooks.enable(endpoint=found, actor=current_user), "The endpoint is enabled again.")
+    attempt_and_flash(lambda: webhooks.enable(endpoint=found, actor=current_user), "The endpoint is enabled again.")
     return redirect(url_for("api_admin.endpoint", endpoint_id=found.id))
 
 
@@ -122,5 +122,5 @@ def delete_endpoint(endpoint_id: int) -> ResponseReturnValue:
     found = _endpoint_or_404(endpoint_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    run_and_flash(lambda: webhooks.delete(endpoint=found, actor=current_user), "The endpoint is deleted.")
+    attempt_and_flash(lambda: webhooks.delete(endpoint=found, actor=current_user), "The endpoint is deleted.")
     return redirect(url_for("api_admin.index"))

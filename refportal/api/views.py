@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, cast
+from typing import Any
 
 import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
@@ -24,7 +24,7 @@ from refportal.db import utc_today
 from refportal.errors import register_error_format
 from refportal.extensions import csrf, db, limiter
 from refportal.security.headers import mark_no_store
-from refportal.web import Outcome, commit
+from refportal.transactions import Result, attempt, rollback
 
 
 class ApiBlueprint(Blueprint):
@@ -102,8 +102,7 @@ def _authenticate() -> None:
 def _note_use(response: Response) -> Response:
     key: ApiKey | None = g.get("api_key")
     if key is not None:
-        keys.note_use(key, request.method, request.path, response.status_code)
-        db.session.commit()
+        keys.note_use(key, request.method, request.path, response.status_code)  # committed with the request
     response.headers.pop("Set-Cookie", None)
     return mark_no_store(response)
 
@@ -203,30 +202,32 @@ class Roster(MethodView):
             abort(409, message=outcome.refusal.message, headers={"Retry-After": "1"})
         if outcome.refusal is not None:
             abort(409, message=outcome.refusal.message)
-        answer = outcome.result
+        answer = outcome.value
         assert answer is not None
-        if answer.status != 200:
-            db.session.rollback()
+        if answer.status != 200:  # abort() rolls back what the import did
             abort(answer.status, message="Some rows cannot be imported: nothing was changed.", errors=answer.body)
         return answer.body
 
 
-def _import_once(key: ApiKey, idempotency_key: str, rows: list[dict[str, str]]) -> Outcome[roster.RosterAnswer]:
+def _import_once(key: ApiKey, idempotency_key: str, rows: list[dict[str, str]]) -> Result[roster.RosterAnswer]:
     """The import in the request's one transaction. Should another request with this Idempotency-Key
-    commit first (where nothing made this one wait for it), the unique constraint refuses this one's
-    record of it: it is rolled back and answered as that one was."""
+    have stored its answer first (where nothing made this one wait for it), the unique constraint refuses
+    this one's: it is rolled back and answered as that one was."""
     try:
-        return commit(
+        result = attempt(
             lambda: roster.import_records(records=rows, key=key, idempotency_key=idempotency_key, today=utc_today())
         )
+        db.session.flush()  # the stored answer's unique key is checked here, not at the request's end
+        return result
     except IntegrityError:
+        rollback()
         request_hash = roster.request_hash_of(rows)
-        outcome = commit(
+        earlier = attempt(
             lambda: roster.earlier_answer(key=key, idempotency_key=idempotency_key, request_hash=request_hash)
         )
-        if outcome.done and outcome.result is None:
+        if earlier.done and earlier.value is None:
             raise  # another constraint than the Idempotency-Key's
-        return cast(Outcome[roster.RosterAnswer], outcome)
+        return Result(value=earlier.value, refusal=earlier.refusal)
 
 
 # The page for people is not an operation of the API: a plain blueprint, outside the description.

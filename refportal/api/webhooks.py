@@ -31,16 +31,18 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 
+from refportal import claims
 from refportal.accounts.models import Role, User
 from refportal.api.changes import application_of
 from refportal.api.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.audit.services import record
-from refportal.db import rows_changed, utcnow
+from refportal.db import utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.mail.services import external_url, queue_email
+from refportal.transactions import unit_of_work
 
 log = logging.getLogger("refportal.webhooks")
 
@@ -68,7 +70,6 @@ EVENTS: dict[AuditAction, WebhookEvent] = {
 }
 # What of the audit event's details an event carries (never a note, a reason or anything a person wrote).
 CARRIED_DETAILS = ("outcome", "source")
-MAX_BACKOFF = timedelta(hours=6)
 CLAIM_LEASE = timedelta(minutes=5)
 
 
@@ -336,46 +337,24 @@ class WebhookReport:
     failed: int = 0
 
 
-def _claim(now: Any, limit: int) -> list[int]:
-    due = db.session.scalars(
-        sa.select(WebhookDelivery.id)
-        .join(WebhookEndpoint, WebhookDelivery.endpoint_id == WebhookEndpoint.id)
-        .where(
-            WebhookDelivery.status == DeliveryStatus.QUEUED,
-            WebhookDelivery.next_attempt_at <= now,
-            WebhookEndpoint.disabled_at.is_(None),
-            WebhookEndpoint.deleted_at.is_(None),
-        )
-        .order_by(WebhookDelivery.id)
-        .limit(limit)
-    ).all()
-    claimed = [
-        delivery_id
-        for delivery_id in due
-        if rows_changed(
-            db.session,
-            sa.update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.next_attempt_at <= now)
-            .values(next_attempt_at=now + CLAIM_LEASE),
-        )
-        == 1
-    ]
-    db.session.commit()
-    return claimed
-
-
 def deliver_webhooks(*, limit: int = 50, should_stop: Callable[[], bool] = lambda: False) -> WebhookReport:
-    """Post the due deliveries (each claimed by one worker) and record each answer."""
+    """Post the due deliveries (each claimed by one worker, refportal.claims) and record each answer."""
+    now = utcnow()
+    claimed = claims.claim_due(
+        WebhookDelivery,
+        due=sa.and_(WebhookDelivery.status == DeliveryStatus.QUEUED, WebhookDelivery.next_attempt_at <= now),
+        claim={"next_attempt_at": now + CLAIM_LEASE},
+        limit=limit,
+        joins=[(WebhookEndpoint, WebhookDelivery.endpoint_id == WebhookEndpoint.id)],
+        eligible=[WebhookEndpoint.disabled_at.is_(None), WebhookEndpoint.deleted_at.is_(None)],
+    )
     report = WebhookReport()
-    for delivery_id in _claim(utcnow(), limit):
+    for delivery in claimed:
         if should_stop():
             break
-        delivery = db.session.get(WebhookDelivery, delivery_id)
-        if delivery is None:
-            continue
         report.claimed += 1
-        _attempt(delivery, report)
-        db.session.commit()
+        with unit_of_work():  # each answer recorded on its own
+            _attempt(delivery, report)
     return report
 
 
@@ -421,8 +400,9 @@ def _attempt(delivery: WebhookDelivery, report: WebhookReport) -> None:
         delivery.status = DeliveryStatus.FAILED
         report.failed += 1
     else:
-        backoff = timedelta(seconds=cfg["WEBHOOK_RETRY_BASE_SECONDS"] * 2 ** (delivery.attempts - 1))
-        delivery.next_attempt_at = now + min(backoff, MAX_BACKOFF)
+        delivery.next_attempt_at = now + claims.backoff(
+            attempts=delivery.attempts, base_seconds=cfg["WEBHOOK_RETRY_BASE_SECONDS"]
+        )
         report.retried += 1
     if endpoint.consecutive_failures >= cfg["WEBHOOK_DISABLE_AFTER"] and endpoint.disabled_at is None:
         _disable(endpoint)

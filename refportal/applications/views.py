@@ -15,7 +15,7 @@ from refportal.applications.forms import ApplicationForm, EligibilityForm
 from refportal.applications.models import Application
 from refportal.extensions import db
 from refportal.forms import ActionForm
-from refportal.web import commit_service, flash_success, run_and_flash
+from refportal.web import attempt_and_flash, attempt_on_form, flash_success
 
 bp = Blueprint("applications", __name__)
 
@@ -34,7 +34,7 @@ def new_application():
     """Choose credential, category (and mentor track); the fees are shown before creating."""
     form = ApplicationForm()
     if form.validate_on_submit():
-        done, application = commit_service(
+        done, application = attempt_on_form(
             form,
             services.open_application,
             applicant=current_user,
@@ -72,7 +72,7 @@ def eligibility(application_id: int):
     application = owned_application(application_id)
     form = EligibilityForm(obj=_eligibility_data(application))
     if form.validate_on_submit():
-        done, _ = commit_service(
+        done, _ = attempt_on_form(
             form,
             services.record_eligibility,
             application=application,
@@ -109,7 +109,7 @@ def withdraw(application_id: int):
     application = owned_application(application_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    run_and_flash(
+    attempt_and_flash(
         lambda: services.withdraw_application(application=application, actor=current_user),
         "The application is withdrawn.",
     )

@@ -19,6 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from refportal.extensions import csrf, db, limiter
 from refportal.mail.bounces import record_bounce_report, report_at_fault
+from refportal.transactions import rollback
 
 hooks_bp = Blueprint("hooks", __name__, url_prefix="/hooks")
 
@@ -64,9 +65,9 @@ def bounces() -> Response:
         return _answer(400, error="the body is not an RFC 822 message")
     try:
         verdict = record_bounce_report(raw, source="webhook")
-        db.session.commit()
+        db.session.flush()  # what the database refuses, refused here (the request commits at its end)
     except Exception as exc:
-        db.session.rollback()
+        rollback()
         current_app.logger.exception("bounce report not recorded")
         if report_at_fault(exc):
             return _answer(202, outcome="rejected", outbox_id=None, error="the report cannot be recorded")

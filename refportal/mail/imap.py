@@ -28,8 +28,8 @@ from imapclient import IMAPClient
 from imapclient.imapclient import SEEN
 from sqlalchemy import exc as sa_exc
 
-from refportal.extensions import db
 from refportal.mail.bounces import IGNORE, record_bounce_report, report_at_fault
+from refportal.transactions import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +108,9 @@ def poll_bounce_mailbox() -> PollReport:
                 continue  # expunged meanwhile
             report.fetched += 1
             try:
-                verdict = record_bounce_report(raw, source="imap")
-                db.session.commit()
+                with unit_of_work():  # each report committed on its own
+                    verdict = record_bounce_report(raw, source="imap")
             except Exception as exc:
-                db.session.rollback()
                 outcome = _failed(imap, uid, exc, set(fetched.get(b"FLAGS", ())))
                 log.exception("bounce report %s in %s: processing failed; %s", uid, settings.folder, outcome)
                 if outcome == "rejected":

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from refportal import claims
 from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.mail.addresses import unsendable_reason
@@ -19,8 +20,7 @@ from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.services import message_failed_for_good
 from refportal.mail.verp import envelope_sender
 from refportal.mail.wire import wire_bytes
-
-MAX_BACKOFF = timedelta(hours=6)
+from refportal.transactions import unit_of_work
 
 
 class MailNotConfigured(RuntimeError):
@@ -36,30 +36,16 @@ class DeliveryReport:
 
 
 def claim_due(*, limit: int, now: datetime) -> list[OutboxEmail]:
-    """Mark up to `limit` due rows as being sent by this worker and commit the claim: one
-    UPDATE … RETURNING (rows another sender holds locked are skipped, not waited for)."""
+    """Mark up to `limit` due rows as being sent by this sender, and commit the claim (refportal.claims).
+    A row claimed by a sender that died is taken up again once its lease has run out."""
     due = sa.or_(
         sa.and_(OutboxEmail.status == OutboxStatus.QUEUED, OutboxEmail.next_attempt_at <= now),
         sa.and_(OutboxEmail.status == OutboxStatus.SENDING, OutboxEmail.claimed_until < now),
     )
-    chosen = sa.select(OutboxEmail.id).where(due).order_by(OutboxEmail.id).limit(limit)
-    if db.engine.dialect.name == "postgresql":
-        chosen = chosen.with_for_update(skip_locked=True)
-    # Chosen once (a materialised CTE: never re-run per row, which with SKIP LOCKED could claim more than
-    # `limit`), and still due when updated.
-    claimable = chosen.cte("claimable").prefix_with("MATERIALIZED", dialect="postgresql")
-    # A row claimed by a sender that died is taken up again once its lease has run out.
     lease = timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE_SECONDS"])
-    claim = (
-        sa.update(OutboxEmail)
-        .where(OutboxEmail.id.in_(sa.select(claimable.c.id)), due)
-        .values(status=OutboxStatus.SENDING, claimed_until=now + lease)
-        .returning(OutboxEmail)
-        .execution_options(synchronize_session=False, populate_existing=True)
+    return claims.claim_due(
+        OutboxEmail, due=due, claim={"status": OutboxStatus.SENDING, "claimed_until": now + lease}, limit=limit
     )
-    rows = sorted(db.session.scalars(claim), key=lambda row: row.id)
-    db.session.commit()
-    return rows
 
 
 def _connect() -> smtplib.SMTP:
@@ -81,8 +67,9 @@ def _mark_retry(row: OutboxEmail, error: str, now: datetime) -> bool:
     if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
         _mark_failed(row, f"gave up after {row.attempts} attempts: {error}")
         return False
-    base = timedelta(seconds=current_app.config["MAIL_RETRY_BASE_SECONDS"])
-    row.next_attempt_at = now + min(base * 2 ** (row.attempts - 1), MAX_BACKOFF)
+    row.next_attempt_at = now + claims.backoff(
+        attempts=row.attempts, base_seconds=current_app.config["MAIL_RETRY_BASE_SECONDS"]
+    )
     row.status = OutboxStatus.QUEUED
     return True
 
@@ -161,39 +148,39 @@ def _deliver_batch(now: datetime, should_stop: Callable[[], bool]) -> DeliveryRe
     try:
         smtp = _connect()
     except (OSError, smtplib.SMTPException) as exc:
-        for row in rows:
-            report.retried += _mark_retry(row, f"connection failed: {exc}", now)
-            report.failed += row.status == OutboxStatus.FAILED
-        db.session.commit()
+        with unit_of_work():
+            for row in rows:
+                report.retried += _mark_retry(row, f"connection failed: {exc}", now)
+                report.failed += row.status == OutboxStatus.FAILED
         return report
     try:
         with sent_marks(timeout=current_app.config["MAIL_TIMEOUT_SECONDS"]) as marks:
             for index, row in enumerate(rows):
                 if should_stop():
-                    _release(rows[index:])  # untried: due again at once, for this or another sender
-                    db.session.commit()
+                    with unit_of_work():
+                        _release(rows[index:])  # untried: due again at once, for this or another sender
                     break
                 message, problem = _wire_message(row)
                 if message is None:
                     # Never sendable (an address kept from before the address policy): this row fails on
                     # its own and the batch goes on.
-                    _mark_failed(row, problem or "the message cannot be built")
+                    with unit_of_work():
+                        _mark_failed(row, problem or "the message cannot be built")
                     report.failed += 1
-                    db.session.commit()
                     continue
                 return_path = envelope_sender(row)  # this attempt's: BOUNCE_ADDRESS may have changed since queueing
                 try:
                     smtp.sendmail(return_path, [row.to_address], message)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
-                    _record_outcome(row, exc, report, now)
-                    db.session.commit()
+                    with unit_of_work():
+                        _record_outcome(row, exc, report, now)
                 except (OSError, smtplib.SMTPException) as exc:
                     # The connection is gone or in an unknown state: retry this row later and hand
                     # back the rest of the batch untouched.
-                    report.retried += _mark_retry(row, f"connection lost: {exc}", now)
-                    report.failed += row.status == OutboxStatus.FAILED
-                    _release(rows[index + 1 :])
-                    db.session.commit()
+                    with unit_of_work():
+                        report.retried += _mark_retry(row, f"connection lost: {exc}", now)
+                        report.failed += row.status == OutboxStatus.FAILED
+                        _release(rows[index + 1 :])
                     break
                 else:
                     marks.mark(row, return_path=return_path)

@@ -18,7 +18,8 @@ from refportal.mail_console.forms import ConsoleFilterForm
 from refportal.references.forms import CorrectEmailForm
 from refportal.references.nomination import correct_email
 from refportal.security.headers import mark_no_store
-from refportal.web import commit, commit_service, flash_success
+from refportal.transactions import attempt
+from refportal.web import attempt_on_form, flash_success
 
 bp = Blueprint("mail_console", __name__, url_prefix="/staff/mail")
 STAFF = (Role.REVIEWER, Role.ADMIN)
@@ -125,11 +126,11 @@ def resend(email_id: int) -> ResponseReturnValue:
     email = _email_or_404(email_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    outcome = commit(lambda: console.resend(email=email, actor=current_user))
+    outcome = attempt(lambda: console.resend(email=email, actor=current_user))
     if outcome.refusal is not None:
         flash(outcome.refusal.message, "error")
         return redirect(url_for("mail_console.message", email_id=email.id))
-    copy = outcome.result
+    copy = outcome.value
     assert copy is not None
     flash_success(f"The message is queued again for {email.to_address}.")
     return redirect(url_for("mail_console.message", email_id=copy.id))
@@ -146,7 +147,7 @@ def correct(email_id: int) -> ResponseReturnValue:
         abort(404)
     form = CorrectEmailForm()
     if form.validate_on_submit():
-        done, corrected = commit_service(
+        done, corrected = attempt_on_form(
             form, correct_email, reference=reference, actor=current_user, email=form.email.data
         )
         if done and corrected is not None:

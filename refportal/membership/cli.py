@@ -10,6 +10,7 @@ from refportal.accounts.models import Role, User
 from refportal.db import utc_today
 from refportal.extensions import db
 from refportal.membership.roster import RosterInvalid, import_roster, parse_roster
+from refportal.transactions import unit_of_work
 
 membership_cli = AppGroup("membership", help="Membership roster.")
 
@@ -30,8 +31,8 @@ def import_command(path: str, admin_email: str) -> None:
     except RosterInvalid as invalid:
         lines = "\n".join(f"  line {line}: {problem}" for line, problem in invalid.problems)
         raise click.ClickException(f"The roster was not imported; nothing changed.\n{lines}") from invalid
-    report = import_roster(rows=rows, actor=admin, today=utc_today())
-    db.session.commit()
+    with unit_of_work():
+        report = import_roster(rows=rows, actor=admin, today=utc_today())
     click.echo(f"matched {len(report.matched)}, unmatched {len(report.unmatched)}, conflicts {len(report.conflicts)}")
     for conflict in report.conflicts:
         where = f" (application #{conflict.application_id})" if conflict.application_id else ""

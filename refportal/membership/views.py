@@ -9,13 +9,12 @@ from refportal.accounts.models import Role
 from refportal.accounts.permissions import role_required
 from refportal.applications.views import owned_application
 from refportal.db import utc_today
-from refportal.extensions import db
 from refportal.membership.forms import MembershipForm, RosterForm
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind
 from refportal.membership.roster import RosterInvalid, import_roster, parse_roster
 from refportal.membership.services import declare_membership
 from refportal.security.headers import mark_no_store
-from refportal.web import commit_service, flash_success
+from refportal.web import attempt_on_form, flash_success
 
 bp = Blueprint("membership", __name__)
 
@@ -39,7 +38,7 @@ def declare(application_id: int):
     application = owned_application(application_id)
     form = MembershipForm(obj=_form_data(application.membership))
     if form.validate_on_submit():
-        done, _ = commit_service(
+        done, _ = attempt_on_form(
             form,
             declare_membership,
             application=application,
@@ -72,7 +71,6 @@ def roster():
             problems = invalid.problems
         else:
             report = import_roster(rows=rows, actor=current_user, today=utc_today())
-            db.session.commit()
     return mark_no_store(
         Response(render_template("membership/roster.html", form=form, report=report, problems=problems))
     )

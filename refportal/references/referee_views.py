@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from refportal.applications.categories import Credential
-from refportal.extensions import csrf, db
+from refportal.extensions import csrf
 from refportal.i18n import use_referee_language
 from refportal.references import answers as referee_answers
 from refportal.references import links, referee_page, reuse
@@ -47,7 +47,7 @@ from refportal.references.rating_form import (
 from refportal.references.roles import REFEREE_SIDE_LABELS, RefereeRole
 from refportal.security.headers import mark_no_store
 from refportal.security.tokens import TokenExpired, TokenInvalid
-from refportal.web import commit
+from refportal.transactions import attempt
 
 bp = Blueprint("referee", __name__, url_prefix="/r")
 
@@ -187,8 +187,7 @@ def _render_form(reference: Reference, token: str, form: RatingFormBase, status:
 def rating_form(token: str) -> ResponseReturnValue:
     """The rating form, filled with the saved draft; opening it only records the first visit."""
     reference = _resolve(token)
-    if links.record_opened(reference):
-        db.session.commit()
+    links.record_opened(reference)
     if reference.reuses_id is not None:
         return _render_reuse(reference, token)
     form = RATING_FORMS[reference.application.credential](
@@ -222,7 +221,7 @@ def confirm_reuse(token: str) -> ResponseReturnValue:
     reference = _resolve(token)
     if reference.reuses_id is None:
         return redirect(url_for("referee.rating_form", token=token))
-    outcome = commit(lambda: referee_answers.confirm_reuse(reference=reference, nonce=_nonce(reference)))
+    outcome = attempt(lambda: referee_answers.confirm_reuse(reference=reference, nonce=_nonce(reference)))
     if outcome.refusal is not None:
         return _render_reuse(reference, token, outcome.refusal.message, 409)
     return render_template("referee/thanks.html", reference=reference, token=token, declined=False, reused=True)
@@ -241,7 +240,7 @@ def save_or_review(token: str) -> ResponseReturnValue:
             form.form_errors.append(CSRF_TIMEOUT_MESSAGE)
         return _render_form(reference, token, form, 400 if form.csrf_token.errors else 200)
     answers = answers_from_form(form)
-    commit(lambda: referee_answers.save_draft(reference=reference, nonce=_nonce(reference), answers=answers))
+    attempt(lambda: referee_answers.save_draft(reference=reference, nonce=_nonce(reference), answers=answers))
     if request.form.get("action") != "review":
         flash(_("Your draft is saved. You can close this page and come back with the same link."), "success")
         return redirect(url_for("referee.rating_form", token=token))
@@ -300,7 +299,9 @@ def submit(token: str) -> ResponseReturnValue:
         flash(_("Your answers changed since the summary was shown: please check them and submit again."), "error")
         return redirect(url_for("referee.rating_form", token=token))
     draft = reference.draft
-    outcome = commit(lambda: referee_answers.submit_rating(reference=reference, nonce=_nonce(reference), answers=draft))
+    outcome = attempt(
+        lambda: referee_answers.submit_rating(reference=reference, nonce=_nonce(reference), answers=draft)
+    )
     if not outcome.done:
         flash(_("Some answers are missing. Please complete them and submit again."), "error")
         return redirect(url_for("referee.rating_form", token=token))
@@ -315,12 +316,12 @@ def decline(token: str) -> ResponseReturnValue:
     form = DeclineForm()
     if form.validate_on_submit():
         reason = form.reason.data or ""
-        commit(lambda: referee_answers.decline_reference(reference=reference, nonce=_nonce(reference), reason=reason))
+        attempt(lambda: referee_answers.decline_reference(reference=reference, nonce=_nonce(reference), reason=reason))
         return render_template("referee/thanks.html", reference=reference, token=token, declined=True)
     if form.csrf_token.errors:
         form.form_errors.append(CSRF_TIMEOUT_MESSAGE)
-    elif request.method == "GET" and links.record_opened(reference):
-        db.session.commit()
+    elif request.method == "GET":
+        links.record_opened(reference)
     return render_template(
         "referee/decline.html", reference=reference, token=token, form=form, application=reference.application
     )
@@ -334,7 +335,7 @@ def ask_for_my_requests(token: str) -> ResponseReturnValue:
     form = FreshLinkForm()
     if not form.validate_on_submit():
         return render_template("referee/my_requests_ask.html", reference=reference, token=token, form=form)
-    outcome = commit(lambda: referee_page.send_requests_page_link(reference=reference))
+    outcome = attempt(lambda: referee_page.send_requests_page_link(reference=reference))
     if outcome.refusal is not None:
         return render_template("referee/my_requests_sent.html", message=outcome.refusal.message), 429
     return render_template("referee/my_requests_sent.html", message=None)
@@ -384,7 +385,7 @@ def fresh_link(token: str) -> ResponseReturnValue:
             return redirect(url_for("referee.rating_form", token=token))  # it still works
     if not FreshLinkForm().validate_on_submit():
         raise LinkProblem("expired", 400, reference)
-    outcome = commit(lambda: links.send_fresh_link(reference=reference))
+    outcome = attempt(lambda: links.send_fresh_link(reference=reference))
     if outcome.refusal is not None:
         return render_template("referee/fresh_link_sent.html", message=outcome.refusal.message), 429
     return render_template("referee/fresh_link_sent.html", message=None)

@@ -34,9 +34,8 @@ def remind_referee(*, reference: Reference, actor: User | None) -> None:
 
 
 def run_scheduled_reminders() -> str:
-    """The worker's periodic job: reminders and expiry, committed."""
+    """The worker's periodic job: reminders and expiry."""
     reminded, expired = run_reminders()
-    db.session.commit()
     return f"reminders sent {reminded}, links expired {expired}"
 
 

@@ -20,7 +20,7 @@ from refportal.references.models import Reference
 from refportal.references.rating_form import DOMAINS, item_text
 from refportal.references.roles import RefereeRole, lacks_endorsed_referee, rule_for
 from refportal.security.headers import mark_no_store
-from refportal.web import commit_service, flash_success, run_and_flash
+from refportal.web import attempt_and_flash, attempt_on_form, flash_success
 
 bp = Blueprint("references", __name__, url_prefix="/applications/<int:application_id>/references")
 
@@ -61,7 +61,7 @@ def index(application_id: int):
     application = owned_application(application_id)
     form = _nomination_form(application)
     if form.validate_on_submit():
-        done, _ = commit_service(
+        done, _ = attempt_on_form(
             form,
             nomination.nominate_referee,
             application=application,
@@ -167,7 +167,7 @@ def correct_email(application_id: int, reference_id: int):
     reference = owned_reference(application_id, reference_id)
     form = CorrectEmailForm()
     if form.validate_on_submit():
-        done, _ = commit_service(
+        done, _ = attempt_on_form(
             form, nomination.correct_email, reference=reference, actor=current_user, email=form.email.data
         )
         if done:
@@ -189,7 +189,7 @@ def replace(application_id: int, reference_id: int):
         return redirect(url_for("references.index", application_id=application_id))
     form = _nomination_form(application)
     if form.validate_on_submit():
-        done, _ = commit_service(
+        done, _ = attempt_on_form(
             form,
             nomination.nominate_referee,
             application=application,
@@ -207,7 +207,7 @@ def _button(action, success: str, application_id: int):
     """Run a one-button action: commit and confirm, or show why not."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    run_and_flash(action, success)
+    attempt_and_flash(action, success)
     return redirect(url_for("references.index", application_id=application_id))
 
 

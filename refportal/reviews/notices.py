@@ -100,5 +100,4 @@ def run_review_jobs() -> str:
     """The worker's periodic run: digests of hand-made assignments, and reminders before due dates."""
     digests = send_assignment_digests()
     reminders = send_due_reminders()
-    db.session.commit()
     return f"{digests} assignment digest(s), {reminders} reminder(s)"

@@ -16,7 +16,8 @@ from refportal.reviews import assignments, conflicts, file_page, rounds, staffin
 from refportal.reviews.forms import AssignForm, RoundForm
 from refportal.reviews.models import ReviewAssignment, ReviewRound
 from refportal.security.headers import mark_no_store
-from refportal.web import commit, commit_service, flash_success, run_and_flash
+from refportal.transactions import attempt
+from refportal.web import attempt_and_flash, attempt_on_form, flash_success
 
 bp = Blueprint("rounds", __name__, url_prefix="/review")
 STAFF = (Role.REVIEWER, Role.ADMIN)
@@ -63,7 +64,7 @@ def create() -> ResponseReturnValue:
     """Open a round (submitted applications of its period join it)."""
     form = RoundForm()
     if form.validate_on_submit():
-        done, created = commit_service(
+        done, created = attempt_on_form(
             form,
             rounds.create_round,
             name=form.name.data,
@@ -111,7 +112,7 @@ def delete(round_id: int) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
     name = review_round.name
-    if run_and_flash(
+    if attempt_and_flash(
         lambda: rounds.delete_round(review_round=review_round, actor=current_user), f"Round {name} is deleted."
     ):
         return redirect(url_for("rounds.index"))
@@ -125,11 +126,11 @@ def auto_assign(round_id: int) -> ResponseReturnValue:
     review_round = _round_or_404(round_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    outcome = commit(lambda: assignments.auto_assign(review_round=review_round, actor=current_user))
+    outcome = attempt(lambda: assignments.auto_assign(review_round=review_round, actor=current_user))
     if outcome.refusal is not None:
         flash(outcome.refusal.message, "error")
-    elif outcome.result is not None:
-        report = outcome.result
+    elif outcome.value is not None:
+        report = outcome.value
         message = f"{report.assignments} assignment(s) made across {report.files} file(s); each reviewer is e-mailed."
         if report.short:
             message += f" {len(report.short)} file(s) still lack reviewers without a conflict: assign them by hand."
@@ -159,7 +160,7 @@ def assign(application_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit() or reviewer is None:
         flash("Choose a reviewer to assign.", "error")
         return _back_to_file(application.id)
-    run_and_flash(
+    attempt_and_flash(
         lambda: assignments.assign(application=application, reviewer=reviewer, actor=current_user),
         f"{reviewer.name} is assigned to this file.",
     )
@@ -176,5 +177,5 @@ def unassign(application_id: int, assignment_id: int) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
     name = assignment.reviewer.name
-    run_and_flash(lambda: assignments.unassign(assignment=assignment, actor=current_user), f"{name} is unassigned.")
+    attempt_and_flash(lambda: assignments.unassign(assignment=assignment, actor=current_user), f"{name} is unassigned.")
     return _back_to_file(application.id)

@@ -27,7 +27,8 @@ from refportal.reviews.staffing import Staffing, staffing_of
 from refportal.security.headers import mark_no_store
 from refportal.submission.completeness import completeness_of
 from refportal.submission.services import fees_for
-from refportal.web import commit, flash_success, run_and_flash, show_refusal
+from refportal.transactions import attempt
+from refportal.web import attempt_and_flash, flash_success, show_refusal
 
 bp = Blueprint("reviews", __name__, url_prefix="/review")
 STAFF = (Role.REVIEWER, Role.ADMIN)
@@ -125,7 +126,7 @@ def _may_read_ratings(application) -> bool:
 
 def _note_ratings_read(application) -> None:
     """Every opening of a file's confidential rating content is on the audit trail (who, when)."""
-    commit(lambda: record(AuditAction.FILE_RATINGS_READ, obj=application, actor=current_user))
+    record(AuditAction.FILE_RATINGS_READ, obj=application, actor=current_user)
 
 
 @bp.get("/applications/<int:application_id>")
@@ -138,10 +139,8 @@ def application_file(application_id: int):
 def _render_file(
     application, *, review_form=None, decision_form=None, verification_form=None, recuse_form=None, status=200
 ):
-    """The file page (also again, with a refused form's messages). Showing the ratings records who read
-    them; that record is committed once the page is drawn, so the page leaves only when it is kept."""
-    if db.session.new or db.session.dirty or db.session.deleted:  # only the reading below is committed
-        raise RuntimeError("the file is drawn with unsaved changes: commit or roll them back first")
+    """The file page (also again, with a refused form's messages: the refused change was rolled back).
+    Showing the ratings records who read them, committed with the request once the page is drawn."""
     today = utc_today()
     staffing = staffing_of(application, current_user)
     if not staffing.my_conflicts and any(r.rating for r in application.references):
@@ -188,7 +187,6 @@ def _render_file(
         is_admin=current_user.role is Role.ADMIN,
         outcomes=Decision,
     )
-    db.session.commit()
     return Response(body, status)
 
 
@@ -302,7 +300,7 @@ def reopen_review(application_id: int, review_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     name = review.reviewer.name
-    run_and_flash(
+    attempt_and_flash(
         lambda: decisions.reopen_review(review=review, application=application, actor=current_user),
         f"{name}'s review is reopened: they can change it once.",
     )
@@ -328,7 +326,7 @@ def recuse(application_id: int):
 
 def _act(application, action, success: str, *, form, form_name: str):
     """Run a file action: commit and go back to the file, or show the refusal on the form."""
-    outcome = commit(action)
+    outcome = attempt(action)
     if outcome.refusal is not None:
         show_refusal(form, outcome.refusal)
         return _render_file(file_page.load_file(application.id), status=400, **{form_name: form})

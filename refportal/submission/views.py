@@ -19,7 +19,7 @@ from refportal.forms import ActionForm
 from refportal.references.models import Rating, Reference
 from refportal.submission import services
 from refportal.submission.forms import SubmitApplicationForm
-from refportal.web import commit_service, flash_success
+from refportal.web import attempt_on_form, flash_success
 
 bp = Blueprint("submission", __name__)
 
@@ -91,7 +91,7 @@ def submit(application_id: int):
     application = owned_application(application_id)
     form = SubmitApplicationForm()
     if form.validate_on_submit():
-        done, _ = commit_service(
+        done, _ = attempt_on_form(
             form, services.submit_application, application=application, actor=current_user, today=utc_today()
         )
         if done:

@@ -12,10 +12,10 @@ import click
 from flask import current_app
 
 from refportal.api.webhooks import deliver_webhooks
-from refportal.extensions import db
 from refportal.mail.cli import single_sender_on_sqlite
 from refportal.mail.sender import deliver_due
 from refportal.startup import check_schema
+from refportal.transactions import rollback
 from refportal.worker.schedule import run_due_jobs
 
 log = logging.getLogger("refportal.worker")
@@ -51,7 +51,7 @@ def worker_command() -> None:
             try:
                 hooks = deliver_webhooks(should_stop=stopping.is_set)
             except Exception:  # a webhook problem never stops e-mail and the periodic jobs
-                db.session.rollback()
+                rollback()
                 log.exception("webhook delivery failed; the worker goes on")
             else:
                 busy = busy or hooks.claimed > 0

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from refportal.db import rows_changed, utcnow
 from refportal.extensions import db
+from refportal.transactions import unit_of_work
 from refportal.worker.models import ScheduledJob
 
 log = logging.getLogger("refportal.worker")
@@ -48,14 +49,14 @@ def registered_jobs() -> tuple[Job, ...]:
 
 def claim(job: Job, now: datetime) -> bool:
     """True when this worker may run `job` now (and nobody else may until its next period)."""
-    _ensure_row(job.name, now)
-    claimed = rows_changed(
-        db.session,
-        sa.update(ScheduledJob)
-        .where(ScheduledJob.name == job.name, ScheduledJob.next_run_at <= now)
-        .values(next_run_at=now + job.period(), last_started_at=now),
-    )
-    db.session.commit()
+    with unit_of_work():
+        _ensure_row(job.name, now)
+        claimed = rows_changed(
+            db.session,
+            sa.update(ScheduledJob)
+            .where(ScheduledJob.name == job.name, ScheduledJob.next_run_at <= now)
+            .values(next_run_at=now + job.period(), last_started_at=now),
+        )
     return claimed == 1
 
 
@@ -83,16 +84,16 @@ def run_due_jobs(
 def _run(job: Job) -> None:
     log.info("job %s started", job.name)
     try:
-        result, error = job.run(), None
+        with unit_of_work():  # the job's changes, committed when it ends (or rolled back)
+            result, error = job.run(), None
     except Exception as exc:  # noqa: BLE001 - a failing job is recorded; the worker goes on
-        db.session.rollback()
         log.exception("job %s failed", job.name)
         result, error = None, f"{type(exc).__name__}: {exc}"[:500]
-    db.session.execute(
-        sa.update(ScheduledJob)
-        .where(ScheduledJob.name == job.name)
-        .values(last_finished_at=utcnow(), last_result=(result or "")[:200] or None, last_error=error)
-    )
-    db.session.commit()
+    with unit_of_work():
+        db.session.execute(
+            sa.update(ScheduledJob)
+            .where(ScheduledJob.name == job.name)
+            .values(last_finished_at=utcnow(), last_result=(result or "")[:200] or None, last_error=error)
+        )
     if error is None:
         log.info("job %s finished: %s", job.name, result)

@@ -1,0 +1,61 @@
+"""Tables of things to deliver (the mail outbox, webhook deliveries): due rows claimed with a lease by one
+worker at a time, retried with exponential backoff.
+
+`claim_due` is one UPDATE … RETURNING of the rows a materialised CTE chose (on PostgreSQL FOR UPDATE SKIP
+LOCKED, so several workers take different rows and never wait for each other), re-checking that each is
+still due; the claim is committed at once, so another worker skips the rows until the lease runs out (a
+worker that died gives its rows back that way)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from refportal.db import Base
+from refportal.extensions import db
+from refportal.transactions import unit_of_work
+
+M = TypeVar("M", bound=Base)
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def backoff(*, attempts: int, base_seconds: float) -> timedelta:
+    """The wait before the next attempt: the base, doubled after each failed attempt, at most 6 hours."""
+    return min(timedelta(seconds=base_seconds) * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
+
+
+def claim_due(
+    model: type[M],
+    *,
+    due: sa.ColumnElement[bool],
+    claim: dict[str, Any],
+    limit: int,
+    joins: Iterable[tuple[Any, sa.ColumnElement[bool]]] = (),
+    eligible: Iterable[sa.ColumnElement[bool]] = (),
+) -> list[M]:
+    """Claim up to `limit` rows of `model` that are `due` (and `eligible` through `joins`, e.g. an active
+    endpoint) by setting `claim` on them (a status, a lease), oldest first; committed before returning."""
+    table: Any = model
+    chosen = sa.select(table.id)
+    for target, on in joins:
+        chosen = chosen.join(target, on)
+    chosen = chosen.where(due, *eligible).order_by(table.id).limit(limit)
+    if db.engine.dialect.name == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True, of=table)
+    # Chosen once (never re-run per row, which with SKIP LOCKED could claim more than `limit`), and still
+    # due when updated.
+    claimable = chosen.cte("claimable").prefix_with("MATERIALIZED", dialect="postgresql")
+    statement = (
+        sa.update(table)
+        .where(table.id.in_(sa.select(claimable.c.id)), due)
+        .values(**claim)
+        .returning(table)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    with unit_of_work():
+        rows = sorted(db.session.scalars(statement), key=lambda row: row.id)
+    return rows

@@ -1,0 +1,123 @@
+"""Where transactions end: the one module that commits or rolls back the session.
+
+- **A request** is one transaction (as indico's request handler): the view runs its services, which
+  flush but never commit; once the view has returned, the request commits (`install_request_transaction`);
+  if the view raises (an error, an abort), what it changed is rolled back. A service's refusal is caught
+  by `attempt()`, which rolls back that call's changes and hands the refusal to the view to show; what
+  the request records besides (a file's reading, an API key's use) is still committed at its end.
+- **Outside a request** (a worker job, the mail sender's marks, a command), `with unit_of_work():`
+  commits on success and rolls back on any error.
+- Anything else that commits fails: while a view or a unit of work runs, the session refuses a commit
+  not made here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from flask import Flask, Response
+from sqlalchemy.orm import Session
+
+from refportal.exceptions import Refused
+from refportal.extensions import db
+
+T = TypeVar("T")
+
+# True while this module commits; the guard refuses every other commit in a request or a unit of work.
+_committing: ContextVar[bool] = ContextVar("committing", default=False)
+_guarded: ContextVar[bool] = ContextVar("guarded", default=False)  # a view or a unit of work is running
+
+
+class StrayCommit(RuntimeError):
+    """A commit outside the request's end and the units of work: services never commit."""
+
+
+def _commit() -> None:
+    token = _committing.set(True)
+    try:
+        db.session.commit()
+    finally:
+        _committing.reset(token)
+
+
+def rollback() -> None:
+    """Throw away what the session holds (after an error, or a refusal)."""
+    db.session.rollback()
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """Outside a request: the block's changes are committed together, or rolled back on any error."""
+    token = _guarded.set(True)
+    try:
+        yield
+        _commit()
+    except BaseException:
+        rollback()
+        raise
+    finally:
+        _guarded.reset(token)
+
+
+@dataclass(frozen=True)
+class Result(Generic[T]):
+    """What one service call came to: its result, or the rule that refused it."""
+
+    value: T | None = None
+    refusal: Refused | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.refusal is None
+
+
+def attempt(action: Callable[[], T]) -> Result[T]:
+    """Run a service call in the request's transaction; a refusal rolls back what it changed and is handed
+    back. (The request commits at its end.)"""
+    try:
+        return Result(value=action())
+    except Refused as refusal:
+        rollback()
+        return Result(refusal=refusal)
+
+
+def install_request_transaction(app: Flask) -> None:
+    """One commit per request: after the view returned; its changes rolled back if it raised."""
+
+    def transactional(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            token = _guarded.set(True)
+            try:
+                return view(*args, **kwargs)
+            except BaseException:
+                rollback()  # an abort() or an error: nothing the view changed is kept
+                raise
+            finally:
+                _guarded.reset(token)
+
+        return wrapped
+
+    for endpoint, view in list(app.view_functions.items()):
+        app.view_functions[endpoint] = transactional(view)
+
+    @app.after_request
+    def _commit_the_request(response: Response) -> Response:
+        if response.status_code < 500:
+            _commit()  # a failure raises: the error page, and the rollback
+        return response
+
+    if not sa.event.contains(db.session, "before_commit", _refuse_stray_commits):
+        sa.event.listen(db.session, "before_commit", _refuse_stray_commits)
+
+
+def _refuse_stray_commits(session: Session) -> None:
+    """While a view or a unit of work runs, a commit made anywhere but here raises."""
+    if _committing.get() or not _guarded.get():
+        return
+    raise StrayCommit("a commit outside the request's end or a unit of work (refportal.transactions)")
