@@ -175,8 +175,8 @@ def _connect_signals(app: Flask) -> None:
     from refportal.applications import lifecycle
     from refportal.audit.services import recorded
     from refportal.mail.services import email_failed
-    from refportal.references.bounces import mark_bounced
     from refportal.references.closing import cancel_requests_of_closed_application
+    from refportal.references.delivery import mark_bounced
     from refportal.reviews.rounds import join_round_on_submission
 
     # A message to a referee refused for good: the reference is bounced and the applicant told.

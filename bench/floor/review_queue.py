@@ -141,11 +141,10 @@ def _filtered(form: dict[str, Field], user, today: date, *columns, ordered: bool
     if value["membership"] or value["completeness"]:
         query = query.outerjoin(MembershipDeclaration, MembershipDeclaration.application_id == Application.id)
     if q:
-        pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(
             sa.or_(
-                sa.func.lower(User.name).like(pattern, escape="\\"),
-                sa.func.lower(User.email).like(pattern, escape="\\"),
+                sa.func.lower(User.name).contains(q.lower(), autoescape=True),
+                sa.func.lower(User.email).contains(q.lower(), autoescape=True),
             )
         )
     if value["credential"]:

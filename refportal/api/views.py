@@ -16,7 +16,7 @@ from flask.views import MethodView
 from flask_smorest import Api, Blueprint, abort
 from sqlalchemy.exc import IntegrityError
 
-from refportal.api import applications, keys, roster, schemas
+from refportal.api import applications, keys, roster_requests, schemas
 from refportal.api.models import ApiKey, Scope
 from refportal.api.parser import ApiParser
 from refportal.api.problems import API_PREFIX, DETAILS, ProblemSchema, problem, problem_for
@@ -198,7 +198,7 @@ class Roster(MethodView):
         import, and the same report (rows counted from 0). Rows with faults refuse the whole request
         (422, by row); a repeat with the same Idempotency-Key and body replays the first answer."""
         outcome = _import_once(g.api_key, idempotency_key, rows)
-        if isinstance(outcome.refusal, roster.IdempotencyInFlight):
+        if isinstance(outcome.refusal, roster_requests.IdempotencyInFlight):
             abort(409, message=outcome.refusal.message, headers={"Retry-After": "1"})
         if outcome.refusal is not None:
             abort(409, message=outcome.refusal.message)
@@ -209,21 +209,23 @@ class Roster(MethodView):
         return answer.body
 
 
-def _import_once(key: ApiKey, idempotency_key: str, rows: list[dict[str, str]]) -> Result[roster.RosterAnswer]:
+def _import_once(key: ApiKey, idempotency_key: str, rows: list[dict[str, str]]) -> Result[roster_requests.RosterAnswer]:
     """The import in the request's one transaction. Should another request with this Idempotency-Key
     have stored its answer first (where nothing made this one wait for it), the unique constraint refuses
     this one's: it is rolled back and answered as that one was."""
     try:
         result = attempt(
-            lambda: roster.import_records(records=rows, key=key, idempotency_key=idempotency_key, today=utc_today())
+            lambda: roster_requests.import_records(
+                records=rows, key=key, idempotency_key=idempotency_key, today=utc_today()
+            )
         )
         db.session.flush()  # the stored answer's unique key is checked here, not at the request's end
         return result
     except IntegrityError:
         rollback()
-        request_hash = roster.request_hash_of(rows)
+        request_hash = roster_requests.request_hash_of(rows)
         earlier = attempt(
-            lambda: roster.earlier_answer(key=key, idempotency_key=idempotency_key, request_hash=request_hash)
+            lambda: roster_requests.earlier_answer(key=key, idempotency_key=idempotency_key, request_hash=request_hash)
         )
         if earlier.done and earlier.value is None:
             raise  # another constraint than the Idempotency-Key's

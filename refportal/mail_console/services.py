@@ -162,8 +162,8 @@ def _start_of(day: date) -> datetime:
 def _filtered(filters: ConsoleFilters, *columns: Any) -> sa.Select[Any]:
     query = sa.select(*columns)
     if filters.address:
-        pattern = "%" + filters.address.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(sa.func.lower(OutboxEmail.to_address).like(pattern, escape="\\"))
+        # The typed text is matched as it is: % and _ are no wildcards (SQLAlchemy escapes them).
+        query = query.where(sa.func.lower(OutboxEmail.to_address).contains(filters.address.lower(), autoescape=True))
     if filters.delivery is not None:
         query = query.where(filters.delivery.condition)
     if filters.queued_from is not None:

@@ -68,11 +68,12 @@ def _filtered(filters: QueueFilters, today: date, *columns: Any, ordered: bool =
     if filters.membership or filters.completeness:
         query = query.outerjoin(MembershipDeclaration, MembershipDeclaration.application_id == Application.id)
     if filters.q:
-        pattern = "%" + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # The typed text is matched as it is: % and _ are no wildcards (SQLAlchemy escapes them).
+        typed = filters.q.lower()
         query = query.where(
             sa.or_(
-                sa.func.lower(User.name).like(pattern, escape="\\"),
-                sa.func.lower(User.email).like(pattern, escape="\\"),
+                sa.func.lower(User.name).contains(typed, autoescape=True),
+                sa.func.lower(User.email).contains(typed, autoescape=True),
             )
         )
     if filters.credential:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from refportal.api import roster
+from refportal.api import roster_requests as roster
 from refportal.api.keys import key_hash
 from refportal.api.models import ApiKey, IdempotentRequest
 from refportal.audit.models import AuditEvent
