@@ -433,7 +433,7 @@ NOT_GLOBAL_V4 += ["192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/
     bits=st.integers(min_value=0, max_value=2**80 - 1),
 )
 def test_every_ipv6_form_of_a_private_ipv4_address_is_refused(network, offset, embedding, bits):
-    from refportal.api.webhooks import address_problem
+    from refportal.api.outbound import address_problem
 
     net = ipaddress.ip_network(network)
     v4 = net[offset % net.num_addresses]
