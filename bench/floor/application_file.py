@@ -88,7 +88,7 @@ def _file_statement(application_id: int) -> sa.Select:
             a.submitted_at,
             a.decided_at,
             a.decision_message,
-            a.review_cycle,
+            a.review_cycle.label("review_cycle"),
             a.review_round_id,
             a.education_level,
             a.work_years,
@@ -258,7 +258,7 @@ def _application(rows) -> _Application:
         submitted_at=first.submitted_at,
         decided_at=first.decided_at,
         decision_message=first.decision_message,
-        review_round=first.review_cycle,
+        review_cycle=first.review_cycle,
         review_round_id=first.review_round_id,
         round_name=first.round_name,
         round_review_due=first.round_review_due,
@@ -367,7 +367,12 @@ def register(app: Flask) -> None:
             may_read = not my_conflicts
             reviews = conn.execute(
                 sa.select(
-                    Review.reviewer_id, Review.cycle, Review.outcome, Review.notes, Review.message, Review.recorded_at
+                    Review.reviewer_id,
+                    Review.cycle.label("cycle"),
+                    Review.outcome,
+                    Review.notes,
+                    Review.message,
+                    Review.recorded_at,
                 )
                 .add_columns(User.name)
                 .join(User, User.id == Review.reviewer_id)
