@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app refportal
 
-.PHONY: install run test lint bench profile system-packages node-packages translations clean
+.PHONY: install run test lint docs bench profile system-packages node-packages translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,11 @@ lint: install
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
+
+# docs/configuration.md from the settings registry in refportal/config.py (tests/core/test_docs.py
+# fails when the two differ).
+docs: install
+	$(BIN)/python -c 'from refportal.config import configuration_markdown; print(configuration_markdown(), end="")' > docs/configuration.md
 
 # Key pages against their same-page floors and Flask's hello at 1k, 10k and 100k applications (needs
 # PostgreSQL; installs wrk as root). `make profile`: each page's time by part of the stack (pyinstrument).

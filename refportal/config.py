@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from dotenv import load_dotenv
 
@@ -101,8 +104,7 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
+def _int(name: str, raw: str | None, default: int) -> int:
     if raw is None or raw.strip() == "":
         return default
     try:
@@ -111,16 +113,15 @@ def _int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}.") from exc
 
 
-def _decimal(name: str, default: str) -> Decimal:
-    raw = os.environ.get(name, "").strip() or default
+def _decimal(name: str, raw: str | None, default: str) -> Decimal:
+    raw = (raw or "").strip() or default
     try:
         return Decimal(raw)
     except InvalidOperation as exc:
         raise ConfigurationError(f"{name} must be a number, got {raw!r}.") from exc
 
 
-def _day_list(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
-    raw = os.environ.get(name)
+def _day_list(name: str, raw: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
     if raw is None or raw.strip() == "":
         return default
     try:
@@ -129,8 +130,7 @@ def _day_list(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
         raise ConfigurationError(f"{name} must be whole numbers of days separated by commas, got {raw!r}.") from exc
 
 
-def _json(name: str, default: dict) -> dict:
-    raw = os.environ.get(name)
+def _json(name: str, raw: str | None, default: dict) -> dict:
     if not raw:
         return default
     try:
@@ -142,9 +142,9 @@ def _json(name: str, default: dict) -> dict:
     return value
 
 
-def _json_by_category(name: str, default: dict) -> dict:
+def _json_by_category(name: str, raw: str | None, default: dict) -> dict:
     """A JSON setting whose category keys arrive as strings; they are turned back into numbers."""
-    value = _json(name, default)
+    value = _json(name, raw, default)
     return default if value is default else _number_keys(value)
 
 
@@ -153,6 +153,122 @@ def _number_keys(obj: dict) -> dict:
         (int(k) if isinstance(k, str) and k.isdigit() else k): (_number_keys(v) if isinstance(v, dict) else v)
         for k, v in obj.items()
     }
+
+
+def _environment(name: str, raw: str | None) -> str:
+    env = (raw or "production").strip().lower()
+    if env not in ENVIRONMENTS:
+        raise ConfigurationError(f"{name} must be one of {', '.join(ENVIRONMENTS)}, got {env!r}.")
+    return env
+
+
+def _proxy_count(name: str, raw: str | None) -> int:
+    raw = (raw or "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit() or int(raw) > 10:
+        raise ConfigurationError(
+            f"{name} must be the number of trusted reverse proxies in front of the portal (0 to 10), got {raw!r}."
+        )
+    return int(raw)
+
+
+def _log_format(name: str, raw: str | None, env: str) -> str:
+    value = (raw or "").strip().lower() or ("json" if env == "production" else "text")
+    if value not in ("json", "text"):
+        raise ConfigurationError(f"{name} must be json or text, got {value!r}.")
+    return value
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a setting's default may depend on: the environment (REFPORTAL_ENV) and the instance folder."""
+
+    env: str = "production"
+    instance: Path = Path("instance")
+
+
+Reader = Callable[[str, "str | None", Context], Any]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable the portal reads: its name, what it holds, its default (as the docs show
+    it), what it means, how it is read, and the application settings it fills (none: read where it is
+    used, at start-up or by the database engine)."""
+
+    name: str
+    kind: str
+    default: str
+    description: str
+    read: Reader
+    keys: tuple[str, ...] = ()
+
+    def value(self, context: Context) -> Any:
+        """The setting as the portal uses it, read from the environment."""
+        return self.read(self.name, os.environ.get(self.name), context)
+
+
+def text(name: str, default: str, description: str, *, kind: str = "text") -> Setting:
+    """Taken as written; the default only when the variable is not set at all."""
+    shown = f"`{default}`" if default else "empty"
+    return Setting(name, kind, shown, description, lambda _n, raw, _c: default if raw is None else raw, (name,))
+
+
+def optional(name: str, description: str, *, kind: str = "text", strip: bool = True) -> Setting:
+    """Empty or unset: none."""
+
+    def read(_name: str, raw: str | None, _context: Context) -> str | None:
+        return ((raw or "").strip() if strip else raw) or None
+
+    return Setting(name, kind, "empty", description, read, (name,))
+
+
+def integer(name: str, default: int, description: str, *, shown: str = "") -> Setting:
+    return Setting(
+        name,
+        "whole number",
+        shown or str(default),
+        description,
+        lambda n, raw, _c: _int(n, raw, default),
+        (name,),
+    )
+
+
+def engine_integer(name: str, default: int, description: str) -> Setting:
+    """A database engine's setting, read by engine_options() (not an application setting)."""
+    return Setting(name, "whole number", str(default), description, lambda n, raw, _c: _int(n, raw, default))
+
+
+def boolean(name: str, default: bool, description: str, *, keys: tuple[str, ...] = ()) -> Setting:
+    return Setting(
+        name,
+        "true/false",
+        "true" if default else "false",
+        description,
+        lambda _n, raw, _c: _bool(raw, default=default),
+        keys or (name,),
+    )
+
+
+def boolean_outside(
+    name: str, environment: str, *, when: bool, description: str, keys: tuple[str, ...] = ()
+) -> Setting:
+    """A true/false setting whose default depends on REFPORTAL_ENV: `when` in `environment`, else the opposite."""
+    shown = f"{'true' if when else 'false'} in {environment}, else {'false' if when else 'true'}"
+    return Setting(
+        name,
+        "true/false",
+        shown,
+        description,
+        lambda _n, raw, c: _bool(raw, default=(c.env == environment) == when),
+        keys or (name,),
+    )
+
+
+def json_setting(name: str, key: str, default: dict, shown: str, description: str, *, by_category: bool) -> Setting:
+    parse = _json_by_category if by_category else _json
+    return Setting(name, "JSON object", shown, description, lambda n, raw, _c: parse(n, raw, default), (key,))
 
 
 def _development_secret_key(instance_path: Path) -> str:
@@ -167,15 +283,470 @@ def _development_secret_key(instance_path: Path) -> str:
     return key
 
 
+_FLASK_LIMITER = "rate (Flask-Limiter)"
+
+SECTIONS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
+    (
+        "The portal",
+        (
+            Setting(
+                "REFPORTAL_ENV",
+                "development, test or production",
+                "production",
+                "Outside development a missing or placeholder SECRET_KEY stops the portal at start-up.",
+                lambda n, raw, _c: _environment(n, raw),
+            ),
+            text(
+                "SECRET_KEY",
+                "",
+                "Signs sessions and every e-mailed link: a long random value. In development a random key is "
+                "kept in `instance/secret_key`.",
+                kind="secret",
+            ),
+            Setting(
+                "SECRET_KEY_FALLBACKS",
+                "secrets, comma-separated",
+                "empty",
+                "Older keys still accepted for signed links and sessions during a key rotation.",
+                lambda _n, raw, _c: [k.strip() for k in (raw or "").split(",") if k.strip()],
+                ("SECRET_KEY_FALLBACKS",),
+            ),
+            Setting(
+                "DATABASE_URL",
+                "SQLAlchemy URL",
+                "SQLite in `instance/refportal.db`",
+                "Where data lives, e.g. `postgresql+psycopg://user:pass@host/refportal` (`postgres://` and "
+                "`postgresql://` are read as psycopg 3).",
+                lambda _n, raw, c: raw or f"sqlite:///{c.instance / 'refportal.db'}",
+                ("SQLALCHEMY_DATABASE_URI",),
+            ),
+            Setting(
+                "REFPORTAL_INSTANCE_PATH",
+                "folder",
+                "`./instance`",
+                "Folder for the SQLite database and the development secret key.",
+                lambda _n, raw, _c: Path(raw or Path.cwd() / "instance").resolve(),
+            ),
+            Setting(
+                "PORTAL_BASE_URL",
+                "URL",
+                "`http://127.0.0.1:5000`",
+                "The external address: every link in e-mail is built on it, never on the request's Host header.",
+                lambda _n, raw, _c: ("http://127.0.0.1:5000" if raw is None else raw).rstrip("/"),
+                ("PORTAL_BASE_URL",),
+            ),
+            text("PORTAL_NAME", "refportal", "The portal's name in pages and e-mail."),
+            text("ASSOCIATION_NAME", "INfancy Onward", "The endorsing association, named in pages and e-mail."),
+            text(
+                "ASSOCIATION_EMAIL",
+                "endorsement@example.org",
+                "The association's contact address: the Reply-To of every e-mail.",
+                kind="e-mail address",
+            ),
+        ),
+    ),
+    (
+        "Sending mail",
+        (
+            optional(
+                "MAIL_SERVER",
+                "SMTP server for `flask --app refportal mail send` and the worker; empty keeps mail in the "
+                "outbox (the mail viewer in development).",
+                kind="host name",
+            ),
+            integer("MAIL_PORT", 25, "SMTP port (25, 587 with TLS, 465 with SSL)."),
+            optional("MAIL_USERNAME", "SMTP login, if the server needs one.", strip=False),
+            optional("MAIL_PASSWORD", "SMTP password, if the server needs one.", kind="secret", strip=False),
+            boolean("MAIL_USE_TLS", False, "STARTTLS after connecting."),
+            boolean("MAIL_USE_SSL", False, "Connect with implicit TLS."),
+            text(
+                "MAIL_DEFAULT_SENDER",
+                "refportal <no-reply@refportal.invalid>",
+                "The From address of every e-mail.",
+                kind="e-mail address",
+            ),
+            integer("MAIL_TIMEOUT_SECONDS", 30, "Seconds before an SMTP connection or command gives up."),
+            integer("MAIL_BATCH_SIZE", 100, "Messages sent per SMTP connection."),
+            integer(
+                "MAIL_MAX_ATTEMPTS",
+                8,
+                "Attempts before a message that keeps getting temporary errors is marked failed.",
+            ),
+            integer(
+                "MAIL_RETRY_BASE_SECONDS",
+                60,
+                "First retry delay in seconds; it doubles with each attempt (at most 6 hours).",
+            ),
+            integer(
+                "MAIL_CLAIM_LEASE_SECONDS",
+                600,
+                "Seconds after which messages claimed by a sender that died are sent by another (longer than a "
+                "batch takes).",
+            ),
+        ),
+    ),
+    (
+        "The worker",
+        (
+            integer("WORKER_POLL_SECONDS", 5, "Seconds between the worker's looks at the outbox when it is idle."),
+            integer(
+                "REFERENCE_JOBS_INTERVAL_MINUTES",
+                60,
+                "Minutes between two runs of the reference job (reminders and link expiry), across all workers.",
+            ),
+            integer(
+                "REVIEW_JOBS_INTERVAL_MINUTES",
+                15,
+                "Minutes between the worker's runs of the review job (assignment digests, due-date reminders).",
+            ),
+        ),
+    ),
+    (
+        "Delivery reports (bounces)",
+        (
+            optional(
+                "BOUNCE_ADDRESS",
+                "Mailbox that receives delivery reports, e.g. `bounces@refs.example.org`. Set: each message's "
+                "envelope sender is `bounces+<outbox id>-<signature>@refs.example.org` (VERP, signed with a key "
+                "derived from SECRET_KEY; the mailbox must accept the +suffix); the header From stays "
+                "MAIL_DEFAULT_SENDER. Empty: the envelope sender is MAIL_DEFAULT_SENDER.",
+                kind="e-mail address",
+            ),
+            optional(
+                "BOUNCE_WEBHOOK_SECRET",
+                "Bearer secret of `POST /hooks/bounces` (an inbound-mail service posts each raw report); empty: "
+                "the endpoint answers 404.",
+                kind="secret",
+            ),
+            text(
+                "BOUNCE_WEBHOOK_LIMIT",
+                "120 per minute",
+                "Reports accepted from one client address at the webhook.",
+                kind=_FLASK_LIMITER,
+            ),
+            optional(
+                "BOUNCE_IMAP_URL",
+                "The mailbox the worker (and `mail bounces`) polls, e.g. "
+                "`imaps://user:pass@imap.example.org/INBOX` (`?processed=Processed` moves handled reports "
+                "there); empty: no polling.",
+                kind="URL",
+            ),
+            integer("BOUNCE_IMAP_TIMEOUT_SECONDS", 30, "Seconds before an IMAP connection or command gives up."),
+            integer(
+                "BOUNCE_IMAP_INTERVAL_MINUTES",
+                2,
+                "Minutes between two polls of that mailbox by the worker (one worker polls per period).",
+            ),
+        ),
+    ),
+    (
+        "The staff mail console",
+        (
+            integer("MAIL_CONSOLE_PAGE_SIZE", 50, "Messages per page of the mail console (/staff/mail)."),
+            text(
+                "MAIL_RESEND_LIMIT",
+                "20 per hour",
+                "Resends one administrator may make from the mail console.",
+                kind=_FLASK_LIMITER,
+            ),
+        ),
+    ),
+    (
+        "API and webhooks",
+        (
+            text("API_RATE_LIMIT", "600 per minute", "Requests one API key may make.", kind=_FLASK_LIMITER),
+            text(
+                "API_RATE_LIMIT_PER_ADDRESS",
+                "1200 per minute",
+                "Requests to the API from one client address, whatever keys it sends.",
+                kind=_FLASK_LIMITER,
+            ),
+            integer("WEBHOOK_MAX_ATTEMPTS", 8, "Attempts per webhook delivery."),
+            integer(
+                "WEBHOOK_RETRY_BASE_SECONDS",
+                60,
+                "First retry delay of a webhook delivery in seconds (doubling, at most 6 hours).",
+            ),
+            integer(
+                "WEBHOOK_DISABLE_AFTER",
+                10,
+                "Failed deliveries in a row that disable an endpoint (administrators are e-mailed).",
+            ),
+            integer("WEBHOOK_TIMEOUT_SECONDS", 10, "Socket time-out of a webhook delivery, in seconds."),
+            boolean_outside(
+                "WEBHOOK_ALLOW_PRIVATE_ADDRESSES",
+                "production",
+                when=False,
+                description="Whether webhook endpoints may be http or on loopback/private addresses.",
+            ),
+        ),
+    ),
+    (
+        "Accounts and sessions",
+        (
+            integer(
+                "EMAIL_VERIFY_MAX_AGE",
+                3 * 24 * 3600,
+                "Seconds an e-mail verification link stays valid.",
+                shown="259200 (3 days)",
+            ),
+            integer("PASSWORD_RESET_MAX_AGE", 3600, "Seconds a password reset link stays valid."),
+            integer(
+                "STAFF_INVITE_MAX_AGE",
+                7 * 24 * 3600,
+                "Seconds a staff invitation link (to set one's password) stays valid.",
+                shown="604800 (7 days)",
+            ),
+            integer(
+                "EMAILS_PER_ADDRESS_PER_HOUR",
+                3,
+                'Account e-mails (verification, reset, "account exists") sent to one address per hour at most.',
+            ),
+            text("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes", "Login attempts per account.", kind=_FLASK_LIMITER),
+            text("LOGIN_LIMIT_PER_IP", "30 per 15 minutes", "Login attempts per client address.", kind=_FLASK_LIMITER),
+            integer(
+                "SESSION_IDLE_MINUTES",
+                30,
+                "A session ends after this many idle minutes. The idle clock moves once a minute (a page within "
+                "the minute sends no new cookie), so a session may end up to a minute early.",
+            ),
+            integer("SESSION_ABSOLUTE_HOURS", 12, "A session ends this many hours after login in any case."),
+            boolean_outside(
+                "SESSION_COOKIE_SECURE",
+                "production",
+                when=True,
+                description="Send the session (and remember-me) cookie only over HTTPS. Only a local benchmark "
+                "turns it off.",
+                keys=("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"),
+            ),
+        ),
+    ),
+    (
+        "References and ratings",
+        (
+            integer(
+                "REFERENCE_LINK_MAX_AGE",
+                30 * 24 * 3600,
+                "Seconds a referee's link stays valid; the request e-mail states the resulting deadline.",
+                shown="2592000 (30 days)",
+            ),
+            Setting(
+                "REFERENCE_REMINDER_DAYS",
+                "days, comma-separated",
+                "`7,14`",
+                "Days after the invitation when the reference job (`flask references remind`) sends reminders.",
+                lambda n, raw, _c: _day_list(n, raw, (7, 14)),
+                ("REFERENCE_REMINDER_DAYS",),
+            ),
+            integer(
+                "REFERENCE_REMINDER_INTERVAL_HOURS",
+                24,
+                "Least time between two reminders to one referee (automatic or sent by the applicant).",
+            ),
+            integer(
+                "REFERENCE_FRESH_LINK_INTERVAL_MINUTES",
+                10,
+                "Least time between two fresh links a referee asks for after theirs expired.",
+            ),
+            integer(
+                "REFEREE_PAGE_MAX_AGE",
+                24 * 3600,
+                'Seconds a referee\'s sign-in link to "My reference requests" (every request sent to their '
+                "address) stays valid; a newer link revokes the older ones.",
+                shown="86400 (1 day)",
+            ),
+            json_setting(
+                "REFEREE_ROLE_RULES_JSON",
+                "REFEREE_ROLE_RULES",
+                DEFAULT_REFEREE_ROLE_RULES,
+                "the domain's rules (DEFAULT_REFEREE_ROLE_RULES)",
+                'Who the three referees may and must be, per category (`"1"`…`"3"`, `"4:clinical"`, '
+                '`"4:policy"`, `"4:research"`: `offered` roles and `required` [{`description`, `roles`}]); '
+                "a rule naming an unknown role or a required role it does not offer stops the portal at start-up.",
+                by_category=False,
+            ),
+            integer(
+                "RATING_VALID_DAYS",
+                365,
+                "A rating older than this on the decision date (or today, while undecided) is flagged on the "
+                "file; within it, a rating may be reused for a new application (the referee confirms).",
+            ),
+            Setting(
+                "REFEREE_KNOWN_YEARS_MINIMUM",
+                "number",
+                "1",
+                "A referee who has known the applicant for less (as nominated, or as the referee says) is "
+                "flagged on the file.",
+                lambda n, raw, _c: _decimal(n, raw, "1"),
+                ("REFEREE_KNOWN_YEARS_MINIMUM",),
+            ),
+            integer(
+                "NOT_ENOUGH_INFORMATION_LIMIT",
+                6,
+                'A rating with this many "not enough information" answers or more does not count.',
+            ),
+        ),
+    ),
+    (
+        "Applications",
+        (
+            integer(
+                "OTHER_CREDENTIAL_WAIT_DAYS",
+                365,
+                "Days after the decision on one credential before the other may be applied for.",
+            ),
+            json_setting(
+                "FEE_SCHEDULE_JSON",
+                "FEE_SCHEDULE",
+                DEFAULT_FEE_SCHEDULE,
+                "the seed's schedule (DEFAULT_FEE_SCHEDULE)",
+                'Fees per category, e.g. `{"currency":"USD","membership":{"1":50,...},'
+                '"application":{...},"processing":{...}}`.',
+                by_category=True,
+            ),
+            json_setting(
+                "ELIGIBILITY_REQUIREMENTS_JSON",
+                "ELIGIBILITY_REQUIREMENTS",
+                DEFAULT_ELIGIBILITY_REQUIREMENTS,
+                "the domain's thresholds (DEFAULT_ELIGIBILITY_REQUIREMENTS)",
+                "Education, training and RSC thresholds per category.",
+                by_category=True,
+            ),
+        ),
+    ),
+    (
+        "Reviewing",
+        (
+            boolean(
+                "REVIEW_AUTO_DECIDE",
+                True,
+                "When REVIEWS_FOR_CONSENSUS reviewers agree, their recommendation becomes the decision.",
+            ),
+            integer(
+                "REVIEWS_FOR_CONSENSUS", 2, "How many agreeing reviews make a decision when REVIEW_AUTO_DECIDE is on."
+            ),
+            integer(
+                "REVIEW_HORIZON_DAYS",
+                60,
+                "A membership expiring within this many days is flagged on the file as expiring before the review.",
+            ),
+            integer("REVIEWERS_PER_FILE", 2, "Reviewers each file gets (by hand or by auto-assign for a round)."),
+            boolean(
+                "REVIEWERS_READ_UNASSIGNED",
+                True,
+                "Whether a reviewer may read (not review) files they are not assigned to.",
+            ),
+            integer(
+                "REVIEW_ROUND_REVIEW_DAYS",
+                42,
+                "The suggested review due date of a new round: this many days after its submission deadline.",
+            ),
+            integer(
+                "REVIEW_REMINDER_DAYS",
+                3,
+                "Assigned reviewers with unreviewed files are reminded this many days before their round's due date.",
+            ),
+            integer(
+                "ENDORSEMENT_RENEWAL_MONTHS",
+                12,
+                "An endorsement's renewal date: this many months after the decision (stated on the decision "
+                "e-mail and page).",
+            ),
+            integer("QUEUE_PAGE_SIZE", 25, "Applications per page in the reviewer queue."),
+            integer(
+                "QUEUE_COUNT_LIMIT",
+                1000,
+                'The queue counts matching applications exactly up to this many; beyond, it says "more than" '
+                "and pages with Previous/Next (so a page costs the same at any size).",
+            ),
+        ),
+    ),
+    (
+        "Requests, proxies and logs",
+        (
+            integer("MAX_CONTENT_LENGTH", 1024 * 1024, "Largest request body accepted, in bytes."),
+            integer("WTF_CSRF_TIME_LIMIT", 3600 * 8, "Seconds a form's CSRF token stays valid."),
+            text(
+                "RATELIMIT_STORAGE_URI",
+                "memory://",
+                "Flask-Limiter storage. `memory://` counts per process, so each gunicorn worker allows the whole "
+                "limit (production logs a warning at start-up); in production use Redis, "
+                "`redis://127.0.0.1:6379/0`, shared by every worker.",
+                kind="URL",
+            ),
+            boolean("RATELIMIT_ENABLED", True, "Turn rate limits off only for load tests on a private machine."),
+            Setting(
+                "PROXY_COUNT",
+                "0 to 10",
+                "0",
+                "Trusted reverse proxies in front (nginx: 1). Their `X-Forwarded-For/-Proto/-Host` (werkzeug's "
+                "ProxyFix) give the client's address, which the rate limits key on, and HTTPS, which turns on "
+                "HSTS. Another value stops the portal at start-up.",
+                lambda n, raw, _c: _proxy_count(n, raw),
+                ("PROXY_COUNT",),
+            ),
+            Setting(
+                "LOG_FORMAT",
+                "json or text",
+                "json in production, else text",
+                "`json`: one line per request (method, path with any token replaced by `<token>`, status, "
+                "duration, client address, request id) and per error (with its traceback), on stderr.",
+                lambda n, raw, c: _log_format(n, raw, c.env),
+                ("LOG_FORMAT",),
+            ),
+            integer("READY_DATABASE_TIMEOUT_SECONDS", 2, "`/readyz`: seconds the database may take to answer."),
+            integer(
+                "READY_MAX_OUTBOX_AGE_SECONDS",
+                900,
+                "`/readyz`: how long (seconds) a due message may wait in the outbox before the portal reports "
+                "itself not ready.",
+            ),
+        ),
+    ),
+    (
+        "The database engine",
+        (
+            engine_integer("DB_POOL_SIZE", 5, "PostgreSQL: connections the pool keeps open."),
+            engine_integer("DB_MAX_OVERFLOW", 10, "PostgreSQL: extra connections allowed beyond the pool."),
+            engine_integer("DB_POOL_TIMEOUT", 10, "PostgreSQL: seconds to wait for a pooled connection."),
+            engine_integer("DB_POOL_RECYCLE", 1800, "PostgreSQL: seconds after which a pooled connection is replaced."),
+            engine_integer("DB_CONNECT_TIMEOUT", 5, "PostgreSQL: seconds to wait for a new connection."),
+            engine_integer(
+                "DB_STATEMENT_TIMEOUT_MS",
+                30_000,
+                "PostgreSQL: milliseconds a statement may run before it is cancelled.",
+            ),
+            engine_integer("DB_BUSY_TIMEOUT", 15, "SQLite: seconds to wait for another writer before giving up."),
+        ),
+    ),
+    (
+        "The process",
+        (
+            Setting(
+                "REFPORTAL_SKIP_DOTENV",
+                "1 or empty",
+                "empty",
+                "Only in the real environment, never in `.env`: 1 makes the portal ignore `./.env` (the test "
+                "suite sets it).",
+                lambda _n, raw, _c: raw == "1",
+            ),
+        ),
+    ),
+)
+
+SETTINGS: tuple[Setting, ...] = tuple(setting for _title, settings in SECTIONS for setting in settings)
+SETTING = {setting.name: setting for setting in SETTINGS}
+
+
 def instance_path() -> Path:
     """REFPORTAL_INSTANCE_PATH, else ./instance in the working directory (the checkout for `make run`)."""
-    return Path(os.environ.get("REFPORTAL_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+    return SETTING["REFPORTAL_INSTANCE_PATH"].value(Context())
 
 
 def load_dotenv_file() -> None:
     """Read ./.env (the working directory's) under the real environment; the test suite turns it off
     with REFPORTAL_SKIP_DOTENV=1 so a developer's .env cannot change what the tests see."""
-    if os.environ.get("REFPORTAL_SKIP_DOTENV") != "1":
+    if not SETTING["REFPORTAL_SKIP_DOTENV"].value(Context()):
         load_dotenv(Path.cwd() / ".env", override=False)
 
 
@@ -183,9 +754,7 @@ def load_config(overrides: dict | None = None) -> dict:
     """Read every setting from the environment, apply `overrides`, and check the secret key."""
     load_dotenv_file()
     overrides = overrides or {}
-    env = str(overrides.get("ENV_NAME") or os.environ.get("REFPORTAL_ENV") or "production").strip().lower()
-    if env not in ENVIRONMENTS:
-        raise ConfigurationError(f"REFPORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}.")
+    env = _environment("REFPORTAL_ENV", overrides.get("ENV_NAME") or os.environ.get("REFPORTAL_ENV"))
     inst = Path(overrides.get("INSTANCE_PATH") or instance_path())
     settings = _settings_from_environment(env, inst)
     settings.update(overrides)
@@ -195,6 +764,22 @@ def load_config(overrides: dict | None = None) -> dict:
         # Statement parameters (answers, narratives, tokens) never appear in an error's text or a log line.
         settings["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("hide_parameters", True)
     settings["SECRET_KEY"] = _checked_secret_key(settings["SECRET_KEY"], env, inst)
+    return settings
+
+
+def _settings_from_environment(env: str, inst: Path) -> dict:
+    """Every setting of the registry that fills application settings, and those that follow from the
+    environment alone."""
+    context = Context(env=env, instance=inst)
+    settings: dict[str, Any] = {"ENV_NAME": env, "INSTANCE_PATH": str(inst)}
+    for setting in SETTINGS:
+        if setting.keys:
+            value = setting.value(context)
+            settings.update(dict.fromkeys(setting.keys, value))
+    # The viewer shows every queued message, links included: never in production.
+    settings["MAIL_VIEWER"] = env == "development"
+    settings["SESSION_COOKIE_HTTPONLY"] = True
+    settings["SESSION_COOKIE_SAMESITE"] = "Lax"
     return settings
 
 
@@ -208,22 +793,26 @@ def database_url(url: str) -> str:
 
 def engine_options(url: str) -> dict:
     """Connection pool and time-outs: a dead connection is replaced, nothing waits for ever."""
+
+    def read(name: str) -> int:
+        return SETTING[name].value(Context())
+
     options: dict = {"pool_pre_ping": True}
     if url.startswith("postgresql"):
-        statement_ms = _int("DB_STATEMENT_TIMEOUT_MS", 30_000)
+        statement_ms = read("DB_STATEMENT_TIMEOUT_MS")
         options.update(
-            pool_size=_int("DB_POOL_SIZE", 5),
-            max_overflow=_int("DB_MAX_OVERFLOW", 10),
-            pool_timeout=_int("DB_POOL_TIMEOUT", 10),
-            pool_recycle=_int("DB_POOL_RECYCLE", 1800),
+            pool_size=read("DB_POOL_SIZE"),
+            max_overflow=read("DB_MAX_OVERFLOW"),
+            pool_timeout=read("DB_POOL_TIMEOUT"),
+            pool_recycle=read("DB_POOL_RECYCLE"),
             connect_args={
-                "connect_timeout": _int("DB_CONNECT_TIMEOUT", 5),
+                "connect_timeout": read("DB_CONNECT_TIMEOUT"),
                 "options": f"-c statement_timeout={statement_ms}",
             },
         )
     elif url.startswith("sqlite"):
         # Wait for another writer instead of failing at once with "database is locked".
-        options["connect_args"] = {"timeout": _int("DB_BUSY_TIMEOUT", 15)}
+        options["connect_args"] = {"timeout": read("DB_BUSY_TIMEOUT")}
     return options
 
 
@@ -240,123 +829,28 @@ def _checked_secret_key(secret_key: str | None, env: str, inst: Path) -> str:
     )
 
 
-def _proxy_count() -> int:
-    raw = os.environ.get("PROXY_COUNT", "").strip()
-    if not raw:
-        return 0
-    if not raw.isdigit() or int(raw) > 10:
-        raise ConfigurationError(
-            f"PROXY_COUNT must be the number of trusted reverse proxies in front of the portal (0 to 10), got {raw!r}."
-        )
-    return int(raw)
+CONFIGURATION_DOC = "docs/configuration.md"
 
 
-def _log_format(env: str) -> str:
-    value = os.environ.get("LOG_FORMAT", "").strip().lower() or ("json" if env == "production" else "text")
-    if value not in ("json", "text"):
-        raise ConfigurationError(f"LOG_FORMAT must be json or text, got {value!r}.")
-    return value
-
-
-def _settings_from_environment(env: str, inst: Path) -> dict:
-    secret_key = os.environ.get("SECRET_KEY", "")
-    fallbacks = [k.strip() for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if k.strip()]
-    mail_server = os.environ.get("MAIL_SERVER", "").strip() or None
-    return {
-        "ENV_NAME": env,
-        "INSTANCE_PATH": str(inst),
-        "SECRET_KEY": secret_key,
-        "SECRET_KEY_FALLBACKS": fallbacks,
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{inst / 'refportal.db'}",
-        "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
-        "PORTAL_NAME": os.environ.get("PORTAL_NAME", "refportal"),
-        "ASSOCIATION_NAME": os.environ.get("ASSOCIATION_NAME", "INfancy Onward"),
-        "ASSOCIATION_EMAIL": os.environ.get("ASSOCIATION_EMAIL", "endorsement@example.org"),
-        "MAIL_SERVER": mail_server,
-        "MAIL_PORT": _int("MAIL_PORT", 25),
-        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
-        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
-        "MAIL_USE_TLS": _bool(os.environ.get("MAIL_USE_TLS")),
-        "MAIL_USE_SSL": _bool(os.environ.get("MAIL_USE_SSL")),
-        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "refportal <no-reply@refportal.invalid>"),
-        "MAIL_TIMEOUT_SECONDS": _int("MAIL_TIMEOUT_SECONDS", 30),
-        "MAIL_BATCH_SIZE": _int("MAIL_BATCH_SIZE", 100),
-        "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
-        "MAIL_RETRY_BASE_SECONDS": _int("MAIL_RETRY_BASE_SECONDS", 60),
-        "MAIL_CLAIM_LEASE_SECONDS": _int("MAIL_CLAIM_LEASE_SECONDS", 600),
-        # The worker: how often it looks for due mail, and the periods of its jobs.
-        "WORKER_POLL_SECONDS": _int("WORKER_POLL_SECONDS", 5),
-        "REFERENCE_JOBS_INTERVAL_MINUTES": _int("REFERENCE_JOBS_INTERVAL_MINUTES", 60),
-        # The viewer shows every queued message, links included: never in production.
-        "MAIL_VIEWER": env == "development",
-        "EMAIL_VERIFY_MAX_AGE": _int("EMAIL_VERIFY_MAX_AGE", 3 * 24 * 3600),
-        "PASSWORD_RESET_MAX_AGE": _int("PASSWORD_RESET_MAX_AGE", 3600),
-        "REFERENCE_LINK_MAX_AGE": _int("REFERENCE_LINK_MAX_AGE", 30 * 24 * 3600),
-        "REFERENCE_REMINDER_DAYS": _day_list("REFERENCE_REMINDER_DAYS", (7, 14)),
-        "REFERENCE_REMINDER_INTERVAL_HOURS": _int("REFERENCE_REMINDER_INTERVAL_HOURS", 24),
-        "REFERENCE_FRESH_LINK_INTERVAL_MINUTES": _int("REFERENCE_FRESH_LINK_INTERVAL_MINUTES", 10),
-        "REFEREE_PAGE_MAX_AGE": _int("REFEREE_PAGE_MAX_AGE", 24 * 3600),
-        "NOT_ENOUGH_INFORMATION_LIMIT": _int("NOT_ENOUGH_INFORMATION_LIMIT", 6),
-        "RATING_VALID_DAYS": _int("RATING_VALID_DAYS", 365),
-        "REFEREE_ROLE_RULES": _json("REFEREE_ROLE_RULES_JSON", DEFAULT_REFEREE_ROLE_RULES),
-        "REFEREE_KNOWN_YEARS_MINIMUM": _decimal("REFEREE_KNOWN_YEARS_MINIMUM", "1"),
-        "REVIEW_AUTO_DECIDE": _bool(os.environ.get("REVIEW_AUTO_DECIDE"), default=True),
-        "REVIEWS_FOR_CONSENSUS": _int("REVIEWS_FOR_CONSENSUS", 2),
-        "REVIEW_HORIZON_DAYS": _int("REVIEW_HORIZON_DAYS", 60),
-        # Review rounds and assignment.
-        "REVIEWERS_PER_FILE": _int("REVIEWERS_PER_FILE", 2),
-        "REVIEWERS_READ_UNASSIGNED": _bool(os.environ.get("REVIEWERS_READ_UNASSIGNED"), default=True),
-        "REVIEW_ROUND_REVIEW_DAYS": _int("REVIEW_ROUND_REVIEW_DAYS", 42),
-        "REVIEW_REMINDER_DAYS": _int("REVIEW_REMINDER_DAYS", 3),
-        "REVIEW_JOBS_INTERVAL_MINUTES": _int("REVIEW_JOBS_INTERVAL_MINUTES", 15),
-        "ENDORSEMENT_RENEWAL_MONTHS": _int("ENDORSEMENT_RENEWAL_MONTHS", 12),
-        "QUEUE_PAGE_SIZE": _int("QUEUE_PAGE_SIZE", 25),
-        "QUEUE_COUNT_LIMIT": _int("QUEUE_COUNT_LIMIT", 1000),
-        "STAFF_INVITE_MAX_AGE": _int("STAFF_INVITE_MAX_AGE", 7 * 24 * 3600),
-        "OTHER_CREDENTIAL_WAIT_DAYS": _int("OTHER_CREDENTIAL_WAIT_DAYS", 365),
-        "FEE_SCHEDULE": _json_by_category("FEE_SCHEDULE_JSON", DEFAULT_FEE_SCHEDULE),
-        "ELIGIBILITY_REQUIREMENTS": _json_by_category(
-            "ELIGIBILITY_REQUIREMENTS_JSON", DEFAULT_ELIGIBILITY_REQUIREMENTS
-        ),
-        "EMAILS_PER_ADDRESS_PER_HOUR": _int("EMAILS_PER_ADDRESS_PER_HOUR", 3),
-        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
-        "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "30 per 15 minutes"),
-        "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", 30),
-        "SESSION_ABSOLUTE_HOURS": _int("SESSION_ABSOLUTE_HOURS", 12),
-        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        # Secure cookies in production; a benchmark on plain-HTTP loopback may turn them off.
-        "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), default=env == "production"),
-        "REMEMBER_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), default=env == "production"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        # Trusted reverse proxies in front (nginx: 1): their X-Forwarded-For/-Proto/-Host are believed.
-        "PROXY_COUNT": _proxy_count(),
-        "LOG_FORMAT": _log_format(env),
-        "READY_MAX_OUTBOX_AGE_SECONDS": _int("READY_MAX_OUTBOX_AGE_SECONDS", 900),
-        "READY_DATABASE_TIMEOUT_SECONDS": _int("READY_DATABASE_TIMEOUT_SECONDS", 2),
-        "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), default=True),
-        "WTF_CSRF_TIME_LIMIT": _int("WTF_CSRF_TIME_LIMIT", 3600 * 8),
-        # Delivery reports (bounces): the VERP envelope sender, the webhook's secret, the IMAP mailbox.
-        "BOUNCE_ADDRESS": os.environ.get("BOUNCE_ADDRESS", "").strip() or None,
-        "BOUNCE_WEBHOOK_SECRET": os.environ.get("BOUNCE_WEBHOOK_SECRET", "").strip() or None,
-        "BOUNCE_WEBHOOK_LIMIT": os.environ.get("BOUNCE_WEBHOOK_LIMIT", "120 per minute"),
-        "BOUNCE_IMAP_URL": os.environ.get("BOUNCE_IMAP_URL", "").strip() or None,
-        "BOUNCE_IMAP_TIMEOUT_SECONDS": _int("BOUNCE_IMAP_TIMEOUT_SECONDS", 30),
-        "BOUNCE_IMAP_INTERVAL_MINUTES": _int("BOUNCE_IMAP_INTERVAL_MINUTES", 2),
-        # The API: requests per key (Flask-Limiter syntax).
-        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
-        "API_RATE_LIMIT_PER_ADDRESS": os.environ.get("API_RATE_LIMIT_PER_ADDRESS", "1200 per minute"),
-        # Webhooks: the worker's attempts, the first retry's delay (doubling), the failures in a row
-        # that disable an endpoint, the socket time-out; private addresses are refused in production.
-        "WEBHOOK_MAX_ATTEMPTS": _int("WEBHOOK_MAX_ATTEMPTS", 8),
-        "WEBHOOK_RETRY_BASE_SECONDS": _int("WEBHOOK_RETRY_BASE_SECONDS", 60),
-        "WEBHOOK_DISABLE_AFTER": _int("WEBHOOK_DISABLE_AFTER", 10),
-        "WEBHOOK_TIMEOUT_SECONDS": _int("WEBHOOK_TIMEOUT_SECONDS", 10),
-        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": _bool(
-            os.environ.get("WEBHOOK_ALLOW_PRIVATE_ADDRESSES"), default=env != "production"
-        ),
-        # The staff mail console: messages per page, and resends per staff member (Flask-Limiter syntax).
-        "MAIL_CONSOLE_PAGE_SIZE": _int("MAIL_CONSOLE_PAGE_SIZE", 50),
-        "MAIL_RESEND_LIMIT": os.environ.get("MAIL_RESEND_LIMIT", "20 per hour"),
-    }
+def configuration_markdown() -> str:
+    """docs/configuration.md, generated from SECTIONS (`make docs` writes it; a test compares the two)."""
+    lines = [
+        "# Configuration",
+        "",
+        "<!-- Generated from refportal/config.py (SECTIONS) by `make docs`: edit config.py, not this file. -->",
+        "",
+        "Settings come from the environment; a `.env` file in the working directory is read first (real",
+        "environment variables win). [`.env.example`](../.env.example) lists every setting below with a safe",
+        "value to copy. This page is generated from the registry the portal reads its settings through",
+        "(`SECTIONS` in [refportal/config.py](../refportal/config.py)), and tests/core/test_docs.py and",
+        "tests/core/test_config.py fail when this page, the registry and `.env.example` disagree.",
+        "",
+        "Variables read only by the test suite and the benchmark are described in",
+        "[development.md](development.md) and [benchmark.md](benchmark.md).",
+    ]
+    for title, settings in SECTIONS:
+        lines += ["", f"## {title}", "", "| Setting | Kind | Default | Meaning |", "|---|---|---|---|"]
+        for setting in settings:
+            cells = (f"`{setting.name}`", setting.kind, setting.default, setting.description)
+            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from refportal import create_app
-from refportal.config import ConfigurationError, load_config
+from refportal.config import (
+    PLACEHOLDER_SECRET_KEYS,
+    SETTING,
+    SETTINGS,
+    ConfigurationError,
+    Context,
+    load_config,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,26 +83,75 @@ def test_fee_schedule_comes_from_configuration(monkeypatch):
     assert schedule["currency"] == "EUR" and schedule["membership"][2] == 40
 
 
-def test_env_example_lists_every_setting_the_portal_reads():
-    source = (ROOT / "refportal" / "config.py").read_text()
-    read = set(re.findall(r'(?:environ\.get|_int|_json_by_category|_json|_day_list|_decimal)\("([A-Z_]+)"', source))
-    documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
-    assert read - documented == set()
-    assert {
-        "SECRET_KEY",
-        "DATABASE_URL",
-        "MAIL_SERVER",
-        "MAIL_PORT",
-        "MAIL_USERNAME",
-        "MAIL_PASSWORD",
-        "MAIL_USE_TLS",
-        "MAIL_DEFAULT_SENDER",
-        "PORTAL_BASE_URL",
-    } <= documented
+def _env_example() -> dict[str, str]:
+    return dict(re.findall(r"^([A-Z_]+)=(.*)$", (ROOT / ".env.example").read_text(), re.M))
+
+
+# Where .env.example deliberately differs from the default: it is a developer's file to copy and edit.
+EXAMPLE_VALUES = {
+    "REFPORTAL_ENV": "the example is for a developer machine",
+    "MAIL_DEFAULT_SENDER": "an address to replace with one's own",
+}
+
+
+def test_env_example_lists_every_setting_of_the_registry_and_nothing_else():
+    assert set(_env_example()) == {setting.name for setting in SETTINGS}
     for line in (ROOT / ".env.example").read_text().splitlines():
         if re.match(r"^[A-Z_]+=", line):
             continue
         assert line == "" or line.startswith("#"), line
+
+
+def test_the_portal_reads_its_environment_only_through_the_registry():
+    """No module reads an environment variable on its own, so the registry (and the docs made from it)
+    cannot miss one."""
+    readers = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "refportal").rglob("*.py")
+        if re.search(r"os\.environ|os\.getenv|getenv\(", path.read_text())
+    }
+    assert readers == {"refportal/config.py"}
+    source = (ROOT / "refportal" / "config.py").read_text()
+    # config.py itself reads the environment only in Setting.value and REFPORTAL_ENV's override.
+    assert len(re.findall(r"os\.environ", source)) == 2
+
+
+def test_env_example_values_read_as_the_defaults():
+    """Loading .env.example's value of a setting gives what the portal uses without it (in development,
+    which the example sets), except the values it must differ in."""
+    context = Context(env="development", instance=ROOT / "instance")
+    differing = set()
+    for name, raw in _env_example().items():
+        setting = SETTING[name]
+        if setting.read(name, raw, context) != setting.read(name, None, context):
+            differing.add(name)
+    assert differing == set(EXAMPLE_VALUES) | {"SECRET_KEY"}
+    # Both the example's key and no key at all are placeholders: development makes its own.
+    assert _env_example()["SECRET_KEY"] in PLACEHOLDER_SECRET_KEYS
+
+
+def test_every_application_setting_of_the_registry_is_loaded(monkeypatch, tmp_path):
+    monkeypatch.setenv("REFPORTAL_ENV", "development")
+    monkeypatch.setenv("REFPORTAL_INSTANCE_PATH", str(tmp_path))
+    config = load_config()
+    for setting in SETTINGS:
+        for key in setting.keys:
+            assert key in config, setting.name
+
+
+def test_a_registry_setting_changes_what_the_portal_loads(monkeypatch, tmp_path):
+    """The loader reads each setting through the registry: a value set in the environment arrives."""
+    monkeypatch.setenv("REFPORTAL_ENV", "development")
+    monkeypatch.setenv("REFPORTAL_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("QUEUE_COUNT_LIMIT", "77")
+    monkeypatch.setenv("REVIEWERS_READ_UNASSIGNED", "false")
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "true")
+    monkeypatch.setenv("BOUNCE_ADDRESS", "  bounces@example.org ")
+    config = load_config()
+    assert config["QUEUE_COUNT_LIMIT"] == 77
+    assert config["REVIEWERS_READ_UNASSIGNED"] is False
+    assert config["SESSION_COOKIE_SECURE"] is True and config["REMEMBER_COOKIE_SECURE"] is True
+    assert config["BOUNCE_ADDRESS"] == "bounces@example.org"
 
 
 def test_referee_role_rules_come_from_the_settings(monkeypatch, make_app):
