@@ -5,7 +5,7 @@ each): refportal; the same-page floor (bench/floor/: a minimal Flask app answeri
 same bytes, checked before loading); and Flask's one-route "hello". Loads each page of refportal and of the
 same-page floor in turn with wrk on loopback, and reports requests/s, p50/p99 latency and both ratios; SQL
 statements per page at each size; the mail sender against plain smtplib into the same aiosmtpd sink; a
-worker's peak memory. Results: bench/results/latest.md and latest.json, and the table in README.md."""
+worker's peak memory. Results: bench/results/latest.md and latest.json, and the table in docs/benchmark.md."""
 
 from __future__ import annotations
 
@@ -485,12 +485,12 @@ def write(report: dict) -> None:
     table = "\n".join(lines)
     (OUT / "latest.md").write_text(table + "\n")
     (OUT / "latest.json").write_text(json.dumps(report, indent=2))
-    readme = ROOT / "README.md"
-    text = readme.read_text()
+    page = ROOT / "docs" / "benchmark.md"
+    text = page.read_text()
     start, end = "<!-- bench:start -->", "<!-- bench:end -->"
     if start in text:
         text = text[: text.index(start) + len(start)] + "\n" + table + "\n" + text[text.index(end) :]
-        readme.write_text(text)
+        page.write_text(text)
     print(table)
 
 

@@ -3,7 +3,8 @@
 The file's rows in one statement (application, applicant, membership, round, references, ratings, a
 reused rating's application), the viewer's conflicts (two), the opening of the ratings on the audit
 trail (an INSERT, as refportal's page), the reviews, the audit trail, the referees' endorsements and the
-assignments: nine statements where refportal issues fourteen. The rules are refportal's own pure
+assignments: nine statements (refportal's own count for the page is measured by `make bench`: the SQL
+statements column of docs/benchmark.md). The rules are refportal's own pure
 functions (completeness, eligibility, fees, the matrix, the flags) run on plain rows; the objects below
 lend them refportal's model properties (the same functions, without the ORM)."""
 
