@@ -314,7 +314,7 @@ SECTIONS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
             Setting(
                 "DATABASE_URL",
                 "SQLAlchemy URL",
-                "SQLite in `instance/refportal.db`",
+                "SQLite, `refportal.db` in the instance folder",
                 "Where data lives, e.g. `postgresql+psycopg://user:pass@host/refportal` (`postgres://` and "
                 "`postgresql://` are read as psycopg 3).",
                 lambda _n, raw, c: raw or f"sqlite:///{c.instance / 'refportal.db'}",

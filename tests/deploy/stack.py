@@ -1,4 +1,4 @@
-"""The production stack on loopback, as README's "Deploying" section builds it: a wheel installed in a
+"""The production stack on loopback, as docs/deployment.md's "Deploying" section builds it: a wheel installed in a
 fresh virtual environment outside the checkout, PostgreSQL, Redis, gunicorn behind nginx with TLS,
 the worker, and an SMTP server. Each process's output goes to a file shown when a check fails."""
 

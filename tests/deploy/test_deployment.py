@@ -1,4 +1,4 @@
-"""The portal as README's "Deploying" section installs it: the wheel in a fresh virtual environment
+"""The portal as docs/deployment.md's "Deploying" section installs it: the wheel in a fresh virtual environment
 outside the checkout, migrated on PostgreSQL, gunicorn (2 workers, deploy/gunicorn.conf.py) behind
 Debian's nginx (deploy/nginx/refportal.conf) with TLS on loopback, Redis for the rate limits, the
 worker, and a real SMTP server. Everything is checked through https://."""
@@ -158,7 +158,7 @@ def deployment(database):
             .splitlines()[-1]
         )
 
-        # The static files, where README's steps put them for nginx.
+        # The static files, where docs/deployment.md's steps put them for nginx.
         static = folder / "static"
         shutil.copytree(installed_static(venv), static)
         cert, key = self_signed_certificate(folder)
