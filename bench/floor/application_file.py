@@ -457,7 +457,7 @@ def register(app: Flask) -> None:
         current = application.review_cycle
         reviewed_by = {r.reviewer_id for r in reviews if r.cycle == current}
         mine = next((r for r in reviews if r.reviewer_id == viewer.id and r.cycle == current), None)
-        others_hidden = mine is None  # refportal.reviews.services.others_hidden, for a reviewer
+        others_hidden = mine is None  # refportal.reviews.file_page.others_hidden, for a reviewer
         if others_hidden:
             reviews = [r for r in reviews if not (r.cycle == current and r.reviewer_id != viewer.id)]
             trail = [

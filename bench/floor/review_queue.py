@@ -3,7 +3,7 @@
 Four statements, as refportal's page: the signed-in user, the rounds (the round filter's choices), the
 count (stopping past the count limit) and the page's rows with their per-row counts. The filter form is
 refportal's QueueFilterForm read the way WTForms reads it (the same values, the same error messages);
-the filters are refportal.reviews.services' (_filtered), written here with its own SQL clause builders."""
+the filters are refportal.reviews.queue_query's (_filtered), written here with its own SQL clause builders."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ ELIGIBLE = eligible_clause(REQUIREMENTS).label("eligible")
 
 
 def _filtered(form: dict[str, Field], user, today: date, *columns, ordered: bool) -> sa.Select:
-    """refportal.reviews.services._filtered for the form's valid filters."""
+    """refportal.reviews.queue_query._filtered for the form's valid filters."""
     value = {name: f.data for name, f in form.items()}
     q, sort = value["q"] or "", value["sort"] or "submitted"
     mine = value["mine"] or ""

@@ -33,7 +33,7 @@ class Application(Base):
     __tablename__ = "application"
     __table_args__ = (
         sa.Index("ix_application_applicant_status", "applicant_id", "status"),
-        # One index per queue order (reviews.services.SORTS), read in order with a LIMIT: a queue
+        # One index per queue order (reviews.queue_query.SORTS), read in order with a LIMIT: a queue
         # page costs the same at 1,000 and at 100,000 applications.
         # SQLite has no NULLS LAST in an index (it sorts NULL first, so it reads (submitted_at, id) backwards).
         sa.Index("ix_application_queue_newest", sa.text("submitted_at DESC NULLS LAST"), sa.text("id DESC")).ddl_if(
