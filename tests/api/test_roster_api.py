@@ -12,7 +12,7 @@ from refportal.audit.models import AuditEvent
 from refportal.db import utc_today
 from refportal.extensions import db
 from refportal.membership.models import MembershipDeclaration, MembershipStatus
-from tests.api.conftest import bearer
+from tests.api.helpers import bearer
 from tests.api.test_api import problem_of
 
 VALID_UNTIL = (utc_today() + timedelta(days=300)).isoformat()

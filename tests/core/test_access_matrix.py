@@ -9,8 +9,8 @@ import pytest
 
 from refportal.accounts.models import Role
 from refportal.references.links import issue_link, link_token
-from tests.conftest import Browser, csrf_token_from
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
+from tests.web import Browser, csrf_token_from
 
 # Who may use each endpoint.
 ACCESS = {

@@ -11,7 +11,7 @@ from flask_migrate import downgrade, upgrade
 
 from refportal import create_app
 from refportal.extensions import db
-from tests.conftest import base_config, reset_postgres
+from tests.support import base_config, reset_postgres
 
 
 def _empty_database_app(tmp_path, postgres_schema):

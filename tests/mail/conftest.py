@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from refportal.mail.sender import deliver_due
+from tests.builders import ready_applicant
 from tests.mail.bounce_helpers import BOUNCE_BASE, PORTAL_FROM, SECRET
-from tests.references.conftest import ready_applicant
 from tests.references.helpers import nominate_three, send_requests
 
 

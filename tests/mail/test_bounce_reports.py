@@ -17,6 +17,7 @@ from refportal.mail.sender import deliver_due
 from refportal.mail.verp import VerpCheck, bounce_address, check_verp
 from refportal.mail.wire import message_id
 from refportal.references.models import ReferenceStatus
+from tests.builders import ready_applicant
 from tests.mail.bounce_helpers import (
     BOUNCE_BASE,
     CORPUS,
@@ -31,7 +32,6 @@ from tests.mail.bounce_helpers import (
     row_for,
     state,
 )
-from tests.references.conftest import ready_applicant
 from tests.references.helpers import nominate_three, send_requests
 
 

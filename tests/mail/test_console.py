@@ -16,12 +16,12 @@ from refportal.mail.sender import deliver_due
 from refportal.mail.wire import message_id
 from refportal.references.lifecycle import ReferenceStatus
 from refportal.references.models import Reference
-from tests.conftest import Browser, csrf_token_from
+from tests.builders import ready_applicant
 from tests.factories import make_user
 from tests.mail.bounce_helpers import BOUNCE_BASE, PORTAL_FROM, SECRET, post_report, report_about
-from tests.references.conftest import ready_applicant
 from tests.references.helpers import nominate_three, send_requests
 from tests.reviews.test_queue import statements_for
+from tests.web import Browser, csrf_token_from
 
 SAM, RAE, COLE = "sam@example.net", "rae@example.net", "cole@example.net"
 TOKEN_IN_LINK = re.compile(r"/r/([A-Za-z0-9_.-]{20,})")

@@ -18,8 +18,8 @@ from refportal.extensions import db
 from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.sender import deliver_due
 from refportal.mail.services import queue_email
-from tests.conftest import require
 from tests.mail.test_sender import rows
+from tests.support import require
 
 ROOT = Path(__file__).resolve().parents[2]
 

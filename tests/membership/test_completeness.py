@@ -18,9 +18,8 @@ from refportal.extensions import db
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind, MembershipStatus
 from refportal.reviews.queue_query import QueueFilters, queue_rows
 from refportal.submission.completeness import Progress, completeness_of
+from tests.builders import logged_in, with_ratings
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
-from tests.membership.conftest import with_ratings
-from tests.reviews.conftest import logged_in
 
 MEMBERSHIPS = (
     "none",

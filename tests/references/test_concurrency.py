@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from refportal.extensions import db
 from refportal.references.models import Rating, ReferenceStatus
-from tests.conftest import csrf_token_from
 from tests.references.helpers import full_answers, post_rating, referee_path, references
+from tests.web import csrf_token_from
 
 
 def prepared_submission(app, link):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections import deque
 
-from tests.conftest import csrf_token_from
 from tests.references.helpers import full_answers, nominate_three, referee_path, send_requests, submit_rating
+from tests.web import csrf_token_from
 
 WAIVED_MARKERS = {
     "strengths": "WAIVED-STRENGTHS-7f3a",

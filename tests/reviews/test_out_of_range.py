@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from refportal.extensions import db
 from refportal.reviews.models import ReviewAssignment, ReviewRound
-from tests.reviews.conftest import logged_in
+from tests.builders import logged_in
 from tests.reviews.test_rounds import open_round, round_id
 
 DATE_MESSAGE = "Enter a date between 1900 and 2199."

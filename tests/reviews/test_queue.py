@@ -16,8 +16,8 @@ from refportal.applications.models import Application
 from refportal.db import utc_today, utcnow
 from refportal.extensions import db
 from refportal.membership.models import MembershipStatus
+from tests.builders import logged_in, make_submitted_application
 from tests.factories import make_application, make_user
-from tests.reviews.conftest import logged_in, make_submitted_application
 
 
 def names(body: str) -> list[str]:

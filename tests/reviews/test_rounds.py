@@ -20,8 +20,8 @@ from refportal.reviews.models import Decision, Review, ReviewAssignment, ReviewR
 from refportal.reviews.notices import run_review_jobs
 from refportal.reviews.rounds import join_round, rounds_with_progress
 from refportal.transactions import unit_of_work
+from tests.builders import logged_in, make_submitted_application
 from tests.factories import make_user
-from tests.reviews.conftest import logged_in, make_submitted_application
 from tests.reviews.test_queue import statements_for
 
 
@@ -385,7 +385,7 @@ def test_a_recusal_unassigns_hides_the_ratings_and_cannot_be_made_twice(app, peo
         assert db.session.scalar(sa.select(sa.func.count(ReviewAssignment.id))) == 1
     token_page = rita.get(url).get_data(as_text=True)
     assert "Recuse me from this file" not in token_page
-    from tests.conftest import csrf_token_from
+    from tests.web import csrf_token_from
 
     again = rita.client.post(f"{url}/recuse", data={"csrf_token": csrf_token_from(token_page), "reason": "again"})
     assert again.status_code == 400
