@@ -71,19 +71,10 @@ class UserFactory(ModelFactory):
 
 
 class ApplicationFactory(ModelFactory):
-    """A draft category 2 IMH-E application; `eligible=True` records the eligibility answers."""
+    """A draft category 2 IMH-E application (record_eligibility() adds the eligibility answers)."""
 
     class Meta:
         model = Application
-
-    class Params:
-        eligible = factory.Trait(
-            education_level=EducationLevel.BACHELOR,
-            work_years=Decimal("3"),
-            training_hours=40,
-            rsc_hours=30,
-            eligibility_recorded_at=factory.LazyFunction(utcnow),
-        )
 
     applicant = factory.SubFactory(UserFactory)
     credential = Credential.IMH_E

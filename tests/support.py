@@ -8,10 +8,12 @@ from __future__ import annotations
 import functools
 import os
 import re
+import threading
 
 import pytest
 import sqlalchemy as sa
 
+from refportal import create_app
 from refportal.extensions import db
 
 REQUIRE_ALL = os.environ.get("REFPORTAL_REQUIRE_ALL") == "1"
@@ -98,3 +100,33 @@ def mark_schema_current(connection) -> None:
     connection.execute(sa.text("DELETE FROM alembic_version"))
     for head in _migration_heads():
         connection.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": head})
+
+
+def run_together(*calls):
+    """Start every call at the same moment in its own thread; return their results in order."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def runner(index, call):
+        barrier.wait()
+        try:
+            results[index] = call()
+        except Exception as exc:  # noqa: BLE001 - reported as the result
+            results[index] = exc
+
+    threads = [threading.Thread(target=runner, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def empty_database_app(tmp_path, postgres_schema):
+    if postgres_schema is None:
+        return create_app(base_config(tmp_path, f"sqlite:///{tmp_path / 'migrated.db'}")), None
+    engine = sa.create_engine(postgres_schema)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    return create_app(base_config(tmp_path, postgres_schema)), engine

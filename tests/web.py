@@ -4,6 +4,7 @@ followed from e-mails. A plain module: conftest.py files and tests import from h
 from __future__ import annotations
 
 import re
+from collections import deque
 
 from tests.factories import DEFAULT_PASSWORD
 
@@ -45,3 +46,20 @@ def link_in(text: str, path_prefix: str) -> str:
     match = re.search(r"https://portal\.example\.test(" + re.escape(path_prefix) + r"[^\s\"<&]*)", text)
     assert match, f"no {path_prefix} link in:\n{text}"
     return match.group(1)
+
+
+def crawl(browser, start="/dashboard"):
+    """Every same-site page reachable by GET from the dashboard (the applicant's whole world)."""
+    seen, queue, pages = set(), deque([start]), {}
+    while queue:
+        url = queue.popleft()
+        if url in seen:
+            continue
+        seen.add(url)
+        response = browser.get(url)
+        body = response.get_data(as_text=True)
+        pages[url] = body
+        for link in re.findall(r'href="(/[^"#]*)"', body):
+            if not link.startswith(("/static/", "/dev/mail", "/r/")) and link not in seen:
+                queue.append(link)
+    return pages

@@ -21,3 +21,11 @@ def make_keys(app) -> tuple[str, str]:
         _, second = create_key(name="Two", scopes=[Scope.READ_APPLICATIONS], actor=admin)
         db.session.commit()
         return first, second
+
+
+def problem_of(response, status: int) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json(force=True)
+    assert body["status"] == status and body["title"] and body["detail"]
+    return body

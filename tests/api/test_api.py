@@ -13,17 +13,9 @@ from refportal.api.models import ApiKey
 from refportal.audit.models import AuditEvent
 from refportal.extensions import db
 from refportal.references.models import Rating
-from tests.api.helpers import bearer
+from tests.api.helpers import bearer, problem_of
 from tests.builders import logged_in
 from tests.web import Browser
-
-
-def problem_of(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json(force=True)
-    assert body["status"] == status and body["title"] and body["detail"]
-    return body
 
 
 @pytest.mark.parametrize(

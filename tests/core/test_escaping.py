@@ -9,8 +9,7 @@ from refportal.accounts.models import Role
 from refportal.db import utc_today
 from tests.factories import make_user
 from tests.references.helpers import full_answers, nomination, referee_path, submit_rating
-from tests.references.test_waiver import crawl
-from tests.web import Browser, csrf_token_from
+from tests.web import Browser, crawl, csrf_token_from
 
 MARK = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 RAW = ("<script>alert", "<img src=x")

@@ -16,7 +16,7 @@ from refportal.references.nomination import nominate_referee, send_requests
 from refportal.references.rating_form import ITEM_KEYS
 from refportal.references.roles import RefereeRole
 from tests.e2e.pages import check_page
-from tests.e2e.test_journeys import finish_rating, login, rate
+from tests.e2e.steps import finish_rating, login, rate
 from tests.factories import (
     DEFAULT_PASSWORD,
     declare_current_membership,

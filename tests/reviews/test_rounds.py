@@ -22,26 +22,7 @@ from refportal.reviews.rounds import join_round, rounds_with_progress
 from refportal.transactions import unit_of_work
 from tests.builders import logged_in, make_submitted_application
 from tests.factories import make_user
-from tests.reviews.test_queue import statements_for
-
-
-def open_round(admin, name="2026 Q4", opens_on=None, deadline=None, due=None):
-    today = utc_today()
-    return admin.submit(
-        "/review/rounds",
-        {
-            "name": name,
-            "opens_on": (opens_on or today - timedelta(days=30)).isoformat(),
-            "submission_deadline": (deadline or today + timedelta(days=30)).isoformat(),
-            "review_due": (due or today + timedelta(days=60)).isoformat(),
-        },
-        form_url="/review/rounds",
-    )
-
-
-def round_id(app, name="2026 Q4") -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(ReviewRound.id).where(ReviewRound.name == name))
+from tests.reviews.helpers import open_round, round_id, statements_for
 
 
 def submitted_files(app, count: int, *, start: int = 0) -> list[int]:

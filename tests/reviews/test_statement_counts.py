@@ -9,7 +9,7 @@ from refportal.references.links import link_token
 from refportal.references.models import Reference
 from tests.builders import logged_in, make_submitted_application
 from tests.factories import make_user
-from tests.reviews.test_queue import add_applications, statements_for
+from tests.reviews.helpers import add_applications, statements_for
 from tests.web import Browser, csrf_token_from
 
 

@@ -20,7 +20,7 @@ from refportal.references.models import Reference, ReferenceStatus
 from refportal.worker.models import ScheduledJob
 from refportal.worker.schedule import Job, claim, run_due_jobs
 from tests.builders import ready_applicant
-from tests.mail.test_workers import ROOT, queue_many, wait_for
+from tests.mail.helpers import ROOT, queue_many, wait_for
 from tests.references.helpers import nominate_three, references, send_requests
 from tests.support import require
 
