@@ -23,10 +23,13 @@ import sqlalchemy as sa  # noqa: E402
 import refportal.models  # noqa: E402, F401  (every table, for create_all)
 from refportal import create_app  # noqa: E402
 from refportal.accounts.models import Role  # noqa: E402
+from refportal.applications.models import Application  # noqa: E402
+from refportal.db import utc_today  # noqa: E402
 from refportal.extensions import db  # noqa: E402
 from refportal.mail.models import OutboxEmail  # noqa: E402
 from refportal.reviews.assignments import assign  # noqa: E402
-from tests.builders import ask_three_referees, make_submitted_application, rate, ready_application  # noqa: E402
+from refportal.submission.services import submit_application  # noqa: E402
+from tests.builders import ask_three_referees, rate, ready_application  # noqa: E402
 from tests.factories import make_user  # noqa: E402
 from tests.support import (  # noqa: E402
     REQUIRE_ALL,
@@ -224,10 +227,10 @@ def imap_server():
 
 # ------------------------------------------------------------------------------------------------
 # Shared states of an application, built in-process by tests/builders.py and committed (requests
-# through the test client see them). Applicant: applicant@example.org; referees: builders.REFEREES.
+# through the test client see them). Applicant A (a@example.org); referees: builders.REFEREES.
 
 
-def _loaded(application):
+def _loaded(application: Application) -> Application:
     """Commit, and load the application's references and ratings so the test reads them after the
     app context ends."""
     db.session.commit()
@@ -240,38 +243,39 @@ def _loaded(application):
 
 
 @pytest.fixture
-def application_with_three_referees_asked(app):
-    """An eligible category 2 IMH-E application with a declared membership, its three referees
-    nominated and asked (each has a link, none has answered)."""
+def application_with_three_referees_asked(app) -> Application:
+    """Applicant A's eligible category 2 IMH-E application with a declared membership, its three
+    referees nominated and asked (each has a link, none has answered)."""
     with app.app_context():
-        applicant = make_user(email="applicant@example.org", name="Avery Applicant")
+        applicant = make_user(email="a@example.org", name="Applicant A")
         application = ready_application(applicant)
         ask_three_referees(application)
         return _loaded(application)
 
 
 @pytest.fixture
-def application_with_three_ratings(app):
-    """The same application with its three referees' counted ratings in (scores 5, 4 and 3), not yet
-    submitted."""
+def application_with_three_ratings(app, application_with_three_referees_asked) -> Application:
+    """The same application with its three referees' counted ratings in (scores 5, 4 and 3, in the
+    order of builders.REFEREES), not yet submitted."""
     with app.app_context():
-        applicant = make_user(email="applicant@example.org", name="Avery Applicant")
-        application = ready_application(applicant)
-        rate(ask_three_referees(application), ("5", "4", "3"))
+        application = db.session.get(Application, application_with_three_referees_asked.id)
+        references = sorted(application.references, key=lambda reference: reference.id)
+        rate(references, ("5", "4", "3"))
         return _loaded(application)
 
 
 @pytest.fixture
-def people(app):
-    """Applicants A and B (A has a submitted application with three ratings), a reviewer, a second
+def people(app, application_with_three_ratings):
+    """Applicants A and B (A's application with three ratings submitted), a reviewer, a second
     reviewer, an admin; the two reviewers assigned to A's file."""
     with app.app_context():
-        a = make_user(email="a@example.org", name="Applicant A")
         make_user(email="b@example.org", name="Applicant B")
         rita = make_user(email="rev@example.org", name="Rita Reviewer", role=Role.REVIEWER)
         rafe = make_user(email="rev2@example.org", name="Rafe Reviewer", role=Role.REVIEWER)
         admin = make_user(email="admin@example.org", name="Alex Admin", role=Role.ADMIN)
-        application = make_submitted_application(a)
+        application = db.session.get(Application, application_with_three_ratings.id)
+        submit_application(application=application, actor=application.applicant, today=utc_today())
+        db.session.commit()
         for reviewer in (rita, rafe):  # the file's two reviewers
             assign(application=application, reviewer=reviewer, actor=admin)
         db.session.commit()

@@ -1,7 +1,7 @@
 """The suite guards itself: every skip fails a REFPORTAL_REQUIRE_ALL run, it never drops the schema
 of a database not named for tests, a developer's .env cannot change what it sees, no test file imports
-a conftest.py or a test module (shared helpers live in plain modules), and every model has a factory
-that builds a row."""
+a conftest.py or a test module (shared helpers live in plain modules), every model has a factory
+that builds a row, and the shared states are what their names say."""
 
 from __future__ import annotations
 
@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from refportal.applications.lifecycle import ApplicationStatus
 from refportal.config import load_config
 from refportal.db import Base
+from refportal.references.lifecycle import ReferenceStatus
 from tests import factories
+from tests.builders import REFEREES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -144,3 +147,20 @@ def test_each_factory_flushes_a_row_and_commits_nothing(app_ctx, factory):
     assert db.inspect(row).persistent and db.inspect(row).identity is not None
     db.session.rollback()  # nothing was committed: the row is gone
     assert db.session.scalar(db.select(db.func.count()).select_from(factory._meta.model)) == 0
+
+
+def test_the_shared_state_with_three_referees_asked(application_with_three_referees_asked):
+    application = application_with_three_referees_asked
+    assert application.applicant.email == "a@example.org" and application.membership is not None
+    assert application.eligibility_recorded_at is not None
+    references = sorted(application.references, key=lambda reference: reference.id)
+    assert [reference.email for reference in references] == [email for _, email, _ in REFEREES]
+    assert all(reference.status is ReferenceStatus.INVITED and reference.link_nonce for reference in references)
+    assert all(reference.rating is None for reference in references)
+
+
+def test_the_shared_state_with_three_ratings(application_with_three_ratings):
+    references = sorted(application_with_three_ratings.references, key=lambda reference: reference.id)
+    assert all(reference.status is ReferenceStatus.SUBMITTED and reference.rating.counts for reference in references)
+    assert [set(reference.rating.answers.values()) for reference in references] == [{"5"}, {"4"}, {"3"}]
+    assert application_with_three_ratings.status is ApplicationStatus.DRAFT
