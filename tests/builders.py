@@ -58,8 +58,11 @@ def ready_application(applicant: User, *, category: int = 2) -> Application:
     return application
 
 
-def ask_three_referees(application: Application, *, email_prefix: str = "") -> list[Reference]:
-    """The three REFEREES nominated (content waived) and asked: each has a link."""
+def ask_three_referees(
+    application: Application, *, email_prefix: str = "", referees: list[tuple[str, str, RefereeRole]] = REFEREES
+) -> list[Reference]:
+    """Three referees (REFEREES unless given as (name, e-mail, role)) nominated, content waived, and
+    asked: each has a link."""
     references = [
         nominate_referee(
             application=application,
@@ -74,7 +77,7 @@ def ask_three_referees(application: Application, *, email_prefix: str = "") -> l
             endorsed_credential=None,
             endorsed_category=None,
         )
-        for name, email, role in REFEREES
+        for name, email, role in referees
     ]
     send_requests(application=application, actor=application.applicant)
     return references
