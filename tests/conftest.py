@@ -1,16 +1,18 @@
 """Fixtures in the Flask-tutorial style: app, client, runner, login, a fresh database per test,
-the outbox, and a real SMTP server on loopback.
+the outbox, a real SMTP server on loopback, and the shared states of an application (three referees
+asked, three ratings, a submitted file with its reviewers).
 
 The suite runs on SQLite (a new file per test) by default and on PostgreSQL when
 TEST_DATABASE_URL is set (the schema built once, tables emptied after each test). A missing real
 component is a visible skip, or a failure when REFPORTAL_REQUIRE_ALL=1.
+
+Nothing imports this module: helpers live in plain modules (tests/support.py, tests/web.py,
+tests/factories.py, tests/builders.py), checked by tests/core/test_suite_hygiene.py.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import re
 
 # A developer's .env must not change what the tests see (read before refportal is imported).
 os.environ["REFPORTAL_SKIP_DOTENV"] = "1"
@@ -20,51 +22,26 @@ import sqlalchemy as sa  # noqa: E402
 
 import refportal.models  # noqa: E402, F401  (every table, for create_all)
 from refportal import create_app  # noqa: E402
+from refportal.accounts.models import Role  # noqa: E402
+from refportal.applications.models import Application  # noqa: E402
+from refportal.db import utc_today  # noqa: E402
 from refportal.extensions import db  # noqa: E402
 from refportal.mail.models import OutboxEmail  # noqa: E402
-from tests.factories import DEFAULT_PASSWORD  # noqa: E402
-
-REQUIRE_ALL = os.environ.get("REFPORTAL_REQUIRE_ALL") == "1"
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
-
-
-def require(component: str, reason: str) -> None:
-    """Skip (or, under REFPORTAL_REQUIRE_ALL=1, fail) because a real component is missing."""
-    message = f"{component} unavailable: {reason}"
-    if REQUIRE_ALL:
-        pytest.fail(f"REFPORTAL_REQUIRE_ALL=1 and {message}", pytrace=False)
-    pytest.skip(message)
-
-
-def postgres_url() -> str | None:
-    """The test database: TEST_DATABASE_URL's, or under pytest-xdist one per worker beside it
-    (`test_gw0`, `test_gw1`, ...), so workers never share a schema."""
-    if not TEST_DATABASE_URL:
-        return None
-    url = sa.engine.make_url(re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", TEST_DATABASE_URL))
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker:
-        url = url.set(database=f"{url.database}_{worker}")
-    return url.render_as_string(hide_password=False)
-
-
-def is_test_database(name: str | None) -> bool:
-    """The suite drops and rebuilds the schema: only in a database whose name says it is for tests."""
-    return bool(name) and (name.lower().startswith("test") or name.lower().endswith("test"))
-
-
-def _create_worker_database(url: str) -> None:
-    name = sa.engine.make_url(url).database
-    base = sa.engine.make_url(re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", TEST_DATABASE_URL))
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            exists = connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
-            if not exists:
-                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
-
+from refportal.reviews.assignments import assign  # noqa: E402
+from refportal.submission.services import submit_application  # noqa: E402
+from tests.builders import ask_three_referees, rate, ready_application  # noqa: E402
+from tests.factories import make_user  # noqa: E402
+from tests.support import (  # noqa: E402
+    REQUIRE_ALL,
+    base_config,
+    create_worker_database,
+    is_test_database,
+    mark_schema_current,
+    postgres_url,
+    require,
+    reset_postgres,
+)
+from tests.web import Browser  # noqa: E402
 
 # Under REFPORTAL_REQUIRE_ALL=1 every test must run: any skip, whatever its cause, fails the session.
 SKIPPED: list[str] = []
@@ -89,22 +66,6 @@ def pytest_terminal_summary(terminalreporter) -> None:
             terminalreporter.write_line(f"  {line}", red=True)
 
 
-def base_config(tmp_path, database_url: str) -> dict:
-    return {
-        "ENV_NAME": "test",
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key-used-only-by-the-test-suite",
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "PORTAL_BASE_URL": "https://portal.example.test",
-        "MAIL_SERVER": None,
-        "MAIL_VIEWER": True,
-        "RATELIMIT_ENABLED": False,
-        # Cheap argon2id parameters keep the suite fast; production uses the library defaults.
-        "ARGON2_PARAMETERS": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
-    }
-
-
 @pytest.fixture(scope="session")
 def postgres_schema():
     """On PostgreSQL: build the schema once for the session (None on SQLite)."""
@@ -122,7 +83,7 @@ def postgres_schema():
         )
     if os.environ.get("PYTEST_XDIST_WORKER"):
         try:
-            _create_worker_database(url)
+            create_worker_database(url)
         except sa.exc.OperationalError as exc:
             require("PostgreSQL", str(exc).splitlines()[0])
     engine = sa.create_engine(url)
@@ -134,34 +95,6 @@ def postgres_schema():
     reset_postgres(engine)
     engine.dispose()
     return url
-
-
-def reset_postgres(engine) -> None:
-    """Drop whatever an earlier run left and create the current schema."""
-    assert is_test_database(engine.url.database), f"refusing to drop the schema of {engine.url.database!r}"
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-        db.metadata.create_all(conn)
-        mark_schema_current(conn)
-
-
-@functools.cache
-def _migration_heads() -> tuple[str, ...]:
-    from refportal.startup import migration_heads
-
-    return tuple(sorted(migration_heads()))
-
-
-def mark_schema_current(connection) -> None:
-    """Record the migrations' head in a schema built by create_all, as `flask db upgrade` leaves it
-    (the production start-up check and /readyz read it)."""
-    connection.execute(
-        sa.text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
-    )
-    connection.execute(sa.text("DELETE FROM alembic_version"))
-    for head in _migration_heads():
-        connection.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": head})
 
 
 @pytest.fixture
@@ -214,39 +147,6 @@ def runner(app):
     return app.test_cli_runner()
 
 
-CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def csrf_token_from(html: str) -> str:
-    match = CSRF_PATTERN.search(html)
-    assert match, "page has no CSRF token"
-    return match.group(1)
-
-
-class Browser:
-    """The test client used as a person would: GET the form, then POST it with its CSRF token."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def get(self, url, **kwargs):
-        return self.client.get(url, **kwargs)
-
-    def submit(self, url, data, *, form_url=None, follow_redirects=False):
-        page = self.client.get(form_url or url)
-        assert page.status_code == 200, f"GET {form_url or url} answered {page.status_code}"
-        payload = {"csrf_token": csrf_token_from(page.get_data(as_text=True)), **data}
-        return self.client.post(url, data=payload, follow_redirects=follow_redirects)
-
-    def login(self, email, password=DEFAULT_PASSWORD):
-        response = self.submit("/login", {"email": email, "password": password})
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return response
-
-    def logout(self):
-        return self.submit("/logout", {}, form_url="/dashboard")
-
-
 @pytest.fixture
 def browser(client):
     return Browser(client)
@@ -266,13 +166,6 @@ def outbox(app):
             return found
 
     return rows
-
-
-def link_in(text: str, path_prefix: str) -> str:
-    """The first link in an e-mail text whose path starts with `path_prefix`, as a local path."""
-    match = re.search(r"https://portal\.example\.test(" + re.escape(path_prefix) + r"[^\s\"<&]*)", text)
-    assert match, f"no {path_prefix} link in:\n{text}"
-    return match.group(1)
 
 
 @pytest.fixture
@@ -330,3 +223,60 @@ def imap_server():
     server = DovecotServer().start()
     yield server
     server.stop()
+
+
+# ------------------------------------------------------------------------------------------------
+# Shared states of an application, built in-process by tests/builders.py and committed (requests
+# through the test client see them). Applicant A (a@example.org); referees: builders.REFEREES.
+
+
+def _loaded(application: Application) -> Application:
+    """Commit, and load the application's references and ratings so the test reads them after the
+    app context ends."""
+    db.session.commit()
+    db.session.refresh(application)
+    for reference in application.references:
+        db.session.refresh(reference)
+        _ = reference.rating
+    _ = application.applicant, application.membership
+    return application
+
+
+@pytest.fixture
+def application_with_three_referees_asked(app) -> Application:
+    """Applicant A's eligible category 2 IMH-E application with a declared membership, its three
+    referees nominated and asked (each has a link, none has answered)."""
+    with app.app_context():
+        applicant = make_user(email="a@example.org", name="Applicant A")
+        application = ready_application(applicant)
+        ask_three_referees(application)
+        return _loaded(application)
+
+
+@pytest.fixture
+def application_with_three_ratings(app, application_with_three_referees_asked) -> Application:
+    """The same application with its three referees' counted ratings in (scores 5, 4 and 3, in the
+    order of builders.REFEREES), not yet submitted."""
+    with app.app_context():
+        application = db.session.get(Application, application_with_three_referees_asked.id)
+        references = sorted(application.references, key=lambda reference: reference.id)
+        rate(references, ("5", "4", "3"))
+        return _loaded(application)
+
+
+@pytest.fixture
+def people(app, application_with_three_ratings):
+    """Applicants A and B (A's application with three ratings submitted), a reviewer, a second
+    reviewer, an admin; the two reviewers assigned to A's file."""
+    with app.app_context():
+        make_user(email="b@example.org", name="Applicant B")
+        rita = make_user(email="rev@example.org", name="Rita Reviewer", role=Role.REVIEWER)
+        rafe = make_user(email="rev2@example.org", name="Rafe Reviewer", role=Role.REVIEWER)
+        admin = make_user(email="admin@example.org", name="Alex Admin", role=Role.ADMIN)
+        application = db.session.get(Application, application_with_three_ratings.id)
+        submit_application(application=application, actor=application.applicant, today=utc_today())
+        db.session.commit()
+        for reviewer in (rita, rafe):  # the file's two reviewers
+            assign(application=application, reviewer=reviewer, actor=admin)
+        db.session.commit()
+        return {"application_id": application.id}

@@ -1,22 +1,295 @@
-"""Test data in one place."""
+"""Test data in one place: a factory_boy factory for every model, and the committing helpers.
+
+- **Factories** (`UserFactory(...)`, `ApplicationFactory(...)`, ...) add their row to the app's
+  session and *flush* it: the row has its id and is visible to services called in-process, and
+  nothing is committed. Use them inside an app context when the test then calls services directly.
+- **make_* helpers** build with the same factories and then *commit* (and reload what the session
+  holds), for tests whose later requests through the test client must see the rows. Committing in
+  test setup is allowed: refportal.transactions refuses a stray commit only while a view or a unit
+  of work runs.
+
+tests/core/test_suite_hygiene.py checks that every model has a factory here.
+"""
 
 from __future__ import annotations
 
-import itertools
+import hashlib
+import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+
 from refportal.accounts.models import Role, User
+from refportal.api.models import ApiKey, IdempotentRequest, Scope, WebhookDelivery, WebhookEndpoint
 from refportal.applications.categories import Credential, EducationLevel, MentorTrack
 from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application
+from refportal.audit.actions import AuditAction
+from refportal.audit.models import AuditEvent
 from refportal.db import utc_today, utcnow
 from refportal.extensions import db
+from refportal.mail.models import OutboxEmail
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind
+from refportal.references.models import Rating, RefereePageAccess, Reference
+from refportal.references.rating_form import FORM_VERSION, ITEM_KEYS, Recommendation
+from refportal.references.roles import RefereeRole
+from refportal.reviews.models import Decision, Recusal, Review, ReviewAssignment, ReviewRound, ReviewVersion
 from refportal.security.passwords import hash_password
+from refportal.worker.models import ScheduledJob
 
 DEFAULT_PASSWORD = "correct horse battery staple"
-_counter = itertools.count(1)
+
+
+class ModelFactory(SQLAlchemyModelFactory):
+    """Rows in the current app context's session (Flask-SQLAlchemy's scoped session), flushed."""
+
+    class Meta:
+        abstract = True
+        sqlalchemy_session = db.session
+        sqlalchemy_session_persistence = "flush"
+
+
+# ------------------------------------------------------------------------------------------------
+# Accounts and applications
+
+
+class UserFactory(ModelFactory):
+    class Meta:
+        model = User
+
+    class Params:
+        password = DEFAULT_PASSWORD
+        verified = True
+
+    email = factory.Sequence(lambda n: f"person{n + 1}@example.org")
+    name = factory.Sequence(lambda n: f"Person {n + 1}")
+    role = Role.APPLICANT
+    password_hash = factory.LazyAttribute(lambda o: hash_password(o.password))
+    email_verified_at = factory.LazyAttribute(lambda o: utcnow() if o.verified else None)
+
+
+class ApplicationFactory(ModelFactory):
+    """A draft category 2 IMH-E application (record_eligibility() adds the eligibility answers)."""
+
+    class Meta:
+        model = Application
+
+    applicant = factory.SubFactory(UserFactory)
+    credential = Credential.IMH_E
+    category = 2
+    mentor_track = None
+    status = ApplicationStatus.DRAFT
+    decided_at = None
+
+
+class MembershipDeclarationFactory(ModelFactory):
+    """A declared current membership of INfancy Onward, valid for 200 more days."""
+
+    class Meta:
+        model = MembershipDeclaration
+
+    application = factory.SubFactory(ApplicationFactory)
+    kind = MembershipKind.CURRENT_MEMBER
+    association = Association.INFANCY_ONWARD
+    member_number = "IO-1"
+    expires_on = factory.LazyFunction(lambda: utc_today() + timedelta(days=200))
+
+
+# ------------------------------------------------------------------------------------------------
+# References
+
+
+class ReferenceFactory(ModelFactory):
+    """A nominated referee (not yet asked: no link); the services send and rate."""
+
+    class Meta:
+        model = Reference
+
+    application = factory.SubFactory(ApplicationFactory)
+    name = factory.Sequence(lambda n: f"Referee {n + 1}")
+    email = factory.Sequence(lambda n: f"referee{n + 1}@example.net")
+    organisation = "Org"
+    role = RefereeRole.SUPERVISOR
+    setting = "Program"
+    known_years = Decimal(3)
+    waived = True
+    endorsed_credential = None
+    endorsed_category = None
+
+
+class RatingFactory(ModelFactory):
+    """A counted rating: every item 4, recommended."""
+
+    class Meta:
+        model = Rating
+
+    reference = factory.SubFactory(ReferenceFactory)
+    form_version = FORM_VERSION
+    answers = factory.LazyFunction(lambda: {key: "4" for key in ITEM_KEYS})
+    not_enough_information = 0
+    counts = True
+    recommendation = Recommendation.RECOMMEND
+    strengths = "Warm, attuned, steady under pressure."
+    growth = "Could document visits sooner."
+    relationship_role = "Supervisor"
+    relationship_setting = "Program"
+    relationship_years = Decimal(3)
+    referee_role = RefereeRole.SUPERVISOR
+    attestation_name = factory.SelfAttribute("reference.name")
+
+
+class RefereePageAccessFactory(ModelFactory):
+    class Meta:
+        model = RefereePageAccess
+
+    email = factory.Sequence(lambda n: f"referee{n + 1}@example.net")
+
+
+# ------------------------------------------------------------------------------------------------
+# Reviews
+
+
+class ReviewRoundFactory(ModelFactory):
+    """A round open from today, submissions for 30 days, reviews due 30 days later."""
+
+    class Meta:
+        model = ReviewRound
+
+    name = factory.Sequence(lambda n: f"Round {n + 1}")
+    opens_on = factory.LazyFunction(utc_today)
+    submission_deadline = factory.LazyAttribute(lambda o: o.opens_on + timedelta(days=30))
+    review_due = factory.LazyAttribute(lambda o: o.submission_deadline + timedelta(days=30))
+
+
+class ReviewAssignmentFactory(ModelFactory):
+    class Meta:
+        model = ReviewAssignment
+
+    class Params:
+        application = factory.SubFactory(ApplicationFactory)
+
+    application_id = factory.SelfAttribute("application.id")
+    reviewer = factory.SubFactory(UserFactory, role=Role.REVIEWER)
+
+
+class RecusalFactory(ModelFactory):
+    class Meta:
+        model = Recusal
+
+    class Params:
+        application = factory.SubFactory(ApplicationFactory)
+
+    application_id = factory.SelfAttribute("application.id")
+    reviewer = factory.SubFactory(UserFactory, role=Role.REVIEWER)
+    reason = "Supervised the applicant"
+
+
+class ReviewFactory(ModelFactory):
+    class Meta:
+        model = Review
+
+    class Params:
+        application = factory.SubFactory(ApplicationFactory)
+
+    application_id = factory.SelfAttribute("application.id")
+    reviewer = factory.SubFactory(UserFactory, role=Role.REVIEWER)
+    cycle = 1
+    outcome = Decision.ENDORSE
+
+
+class ReviewVersionFactory(ModelFactory):
+    class Meta:
+        model = ReviewVersion
+
+    class Params:
+        review = factory.SubFactory(ReviewFactory)
+
+    review_id = factory.SelfAttribute("review.id")
+    outcome = factory.SelfAttribute("review.outcome")
+    recorded_at = factory.LazyFunction(utcnow)
+
+
+# ------------------------------------------------------------------------------------------------
+# Mail, audit, worker, API
+
+
+class OutboxEmailFactory(ModelFactory):
+    class Meta:
+        model = OutboxEmail
+
+    template = "test_message"
+    to_address = factory.Sequence(lambda n: f"recipient{n + 1}@example.net")
+    subject = "A message from the portal"
+    body_text = "Hello."
+    body_html = "<p>Hello.</p>"
+
+
+class AuditEventFactory(ModelFactory):
+    class Meta:
+        model = AuditEvent
+
+    action = AuditAction.APPLICATION_OPENED
+    object_type = "application"
+    object_id = 1
+    details = factory.LazyFunction(dict)
+
+
+class ScheduledJobFactory(ModelFactory):
+    class Meta:
+        model = ScheduledJob
+
+    name = factory.Sequence(lambda n: f"job_{n + 1}")
+    next_run_at = factory.LazyFunction(utcnow)
+
+
+class ApiKeyFactory(ModelFactory):
+    """A key row (its secret is not kept: use refportal.api.keys.create_key for a usable key)."""
+
+    class Meta:
+        model = ApiKey
+
+    name = factory.Sequence(lambda n: f"Key {n + 1}")
+    prefix = factory.Sequence(lambda n: f"rp_{n + 1:08d}")
+    key_hash = factory.Sequence(lambda n: hashlib.sha256(f"key {n}".encode()).hexdigest())
+    scopes = factory.LazyFunction(lambda: [Scope.READ_APPLICATIONS.value])
+
+
+class IdempotentRequestFactory(ModelFactory):
+    class Meta:
+        model = IdempotentRequest
+
+    class Params:
+        api_key = factory.SubFactory(ApiKeyFactory)
+
+    api_key_id = factory.SelfAttribute("api_key.id")
+    idempotency_key = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    request_hash = factory.Sequence(lambda n: hashlib.sha256(f"request {n}".encode()).hexdigest())
+    status = 200
+    response = factory.LazyFunction(dict)
+
+
+class WebhookEndpointFactory(ModelFactory):
+    class Meta:
+        model = WebhookEndpoint
+
+    url = factory.Sequence(lambda n: f"https://hooks{n + 1}.example.net/refportal")
+    secret = factory.Sequence(lambda n: hashlib.sha256(f"secret {n}".encode()).hexdigest())
+
+
+class WebhookDeliveryFactory(ModelFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    event_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    event_type = AuditAction.APPLICATION_SUBMITTED.value
+    payload = factory.LazyFunction(dict)
+
+
+# ------------------------------------------------------------------------------------------------
+# Committing helpers: for tests whose requests must see the rows
 
 
 def _commit() -> None:
@@ -34,15 +307,8 @@ def make_user(
     verified: bool = True,
     password: str = DEFAULT_PASSWORD,
 ) -> User:
-    n = next(_counter)
-    user = User(
-        email=email or f"person{n}@example.org",
-        name=name or f"Person {n}",
-        role=role,
-        password_hash=hash_password(password),
-        email_verified_at=utcnow() if verified else None,
-    )
-    db.session.add(user)
+    given = {key: value for key, value in (("email", email), ("name", name)) if value}
+    user = UserFactory(role=role, verified=verified, password=password, **given)
     _commit()
     return user
 
@@ -56,7 +322,7 @@ def make_application(
     status: ApplicationStatus = ApplicationStatus.DRAFT,
     decided_at: datetime | None = None,
 ) -> Application:
-    application = Application(
+    application = ApplicationFactory(
         applicant=applicant,
         credential=credential,
         category=category,
@@ -64,7 +330,6 @@ def make_application(
         status=status,
         decided_at=decided_at,
     )
-    db.session.add(application)
     _commit()
     return application
 
@@ -87,13 +352,8 @@ def record_eligibility(
 
 
 def declare_current_membership(application: Application, *, expires_on: date | None = None) -> MembershipDeclaration:
-    declaration = MembershipDeclaration(
-        application=application,
-        kind=MembershipKind.CURRENT_MEMBER,
-        association=Association.INFANCY_ONWARD,
-        member_number="IO-1",
-        expires_on=expires_on or utc_today() + timedelta(days=200),
+    declaration = MembershipDeclarationFactory(
+        application=application, expires_on=expires_on or utc_today() + timedelta(days=200)
     )
-    db.session.add(declaration)
     _commit()
     return declaration

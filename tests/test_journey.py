@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 from refportal.db import utc_today
-from tests.conftest import link_in
+from tests.web import link_in
 
 PASSWORD = "a long journey pass phrase"
 

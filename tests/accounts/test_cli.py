@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from refportal.accounts.models import Role, User
 from refportal.applications.models import Application
 from refportal.extensions import db
-from tests.conftest import Browser
+from tests.web import Browser
 
 
 def test_create_user_with_a_password(app, runner):

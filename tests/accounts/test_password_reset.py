@@ -6,8 +6,8 @@ from refportal.accounts.models import User
 from refportal.extensions import db
 from refportal.security.passwords import verify_password
 from refportal.security.tokens import fingerprint, make_token
-from tests.conftest import link_in
 from tests.factories import make_user
+from tests.web import link_in
 
 NEW = "a brand new pass phrase"
 

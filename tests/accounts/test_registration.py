@@ -9,8 +9,8 @@ from itsdangerous import URLSafeTimedSerializer
 from refportal.accounts.models import Role, User
 from refportal.extensions import db
 from refportal.security.tokens import make_token
-from tests.conftest import link_in
 from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.web import link_in
 
 GOOD = {"name": "Maya Lin", "email": "Maya.Lin@Example.org", "password": DEFAULT_PASSWORD, "confirm": DEFAULT_PASSWORD}
 
@@ -40,7 +40,7 @@ def test_registration_creates_an_unverified_applicant_and_sends_the_link(app, br
 
 def test_links_in_mail_use_the_configured_base_url_not_the_host_header(browser, outbox):
     page = browser.get("/register", headers={"Host": "evil.example.com"})
-    from tests.conftest import csrf_token_from
+    from tests.web import csrf_token_from
 
     browser.client.post(
         "/register",
@@ -219,7 +219,7 @@ def test_password_is_rehashed_when_parameters_change(make_app):
         user = make_user(email="a@example.org")
         old_hash = user.password_hash
     app.config["ARGON2_PARAMETERS"] = {"time_cost": 2, "memory_cost": 2048, "parallelism": 1}
-    from tests.conftest import Browser
+    from tests.web import Browser
 
     Browser(app.test_client()).login("a@example.org")
     with app.app_context():

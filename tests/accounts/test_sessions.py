@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from tests.conftest import Browser, link_in
 from tests.factories import make_user
+from tests.web import Browser, link_in
 
 
 @pytest.fixture

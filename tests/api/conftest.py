@@ -6,8 +6,8 @@ from refportal.accounts.models import Role
 from refportal.api.keys import create_key
 from refportal.api.models import Scope
 from refportal.extensions import db
+from tests.builders import make_submitted_application
 from tests.factories import make_user
-from tests.reviews.conftest import make_submitted_application, people  # noqa: F401  (a fixture here too)
 
 
 @pytest.fixture
@@ -38,17 +38,3 @@ def api_world(app):
             "revoked": revoked,
             "all": both,
         }
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def make_keys(app) -> tuple[str, str]:
-    """Two read keys on `app` (for tests that build their own app)."""
-    with app.app_context():
-        admin = make_user(email="keys-admin@example.org", name="Keys Admin", role=Role.ADMIN)
-        _, first = create_key(name="One", scopes=[Scope.READ_APPLICATIONS], actor=admin)
-        _, second = create_key(name="Two", scopes=[Scope.READ_APPLICATIONS], actor=admin)
-        db.session.commit()
-        return first, second

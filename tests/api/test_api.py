@@ -13,17 +13,9 @@ from refportal.api.models import ApiKey
 from refportal.audit.models import AuditEvent
 from refportal.extensions import db
 from refportal.references.models import Rating
-from tests.api.conftest import bearer
-from tests.conftest import Browser
-from tests.reviews.conftest import logged_in
-
-
-def problem_of(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json(force=True)
-    assert body["status"] == status and body["title"] and body["detail"]
-    return body
+from tests.api.helpers import bearer, problem_of
+from tests.builders import logged_in
+from tests.web import Browser
 
 
 @pytest.mark.parametrize(
@@ -173,7 +165,7 @@ def test_every_use_is_recorded_on_the_key_and_audited(app, api_world, client):
 def test_requests_are_rate_limited_per_key(make_app, api_world):
     app = make_app(RATELIMIT_ENABLED=True, API_RATE_LIMIT="3 per minute")
     del api_world  # the keys of the fixture's app are not this app's: make one here
-    from tests.api.conftest import make_keys
+    from tests.api.helpers import make_keys
 
     read, other = make_keys(app)
     client = app.test_client()

@@ -12,11 +12,9 @@ from refportal.api.models import ApiKey, IdempotentRequest
 from refportal.audit.models import AuditEvent
 from refportal.extensions import db
 from refportal.membership.models import MembershipStatus
-from tests.api.conftest import bearer
-from tests.api.test_api import problem_of
-from tests.api.test_roster_api import post, rows, status_of_a
-from tests.conftest import require
-from tests.references.test_concurrency import run_together
+from tests.api.helpers import bearer, problem_of
+from tests.api.roster import post, rows, status_of_a
+from tests.support import require, run_together
 
 RACERS = 12
 

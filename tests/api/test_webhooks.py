@@ -28,7 +28,7 @@ from refportal.api.models import DeliveryStatus, WebhookDelivery, WebhookEndpoin
 from refportal.api.webhooks import deliver_webhooks
 from refportal.db import utcnow
 from refportal.extensions import db
-from tests.reviews.conftest import logged_in
+from tests.builders import logged_in
 
 
 class Receiver:
@@ -487,7 +487,7 @@ def certificate_for(folder, name: str):
             capture_output=True,
         )
     except FileNotFoundError:
-        from tests.conftest import require
+        from tests.support import require
 
         require("openssl", "the openssl command makes the test's certificate")
     return cert, key

@@ -7,8 +7,8 @@ import pytest
 from refportal.accounts.models import Role
 from refportal.applications.models import Application
 from refportal.extensions import db
-from tests.conftest import csrf_token_from
 from tests.factories import make_application, make_user
+from tests.web import csrf_token_from
 
 PAGES = ["/applications/{id}", "/applications/{id}/eligibility", "/applications/{id}/membership"]
 POSTS = ["/applications/{id}/eligibility", "/applications/{id}/membership", "/applications/{id}/withdraw"]

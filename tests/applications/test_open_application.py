@@ -121,7 +121,7 @@ def test_the_other_credential_is_allowed_after_the_wait(app, browser):
 
 def test_the_wait_is_configurable(make_app):
     app = make_app(OTHER_CREDENTIAL_WAIT_DAYS=30)
-    from tests.conftest import Browser
+    from tests.web import Browser
 
     browser = Browser(app.test_client())
     user = applicant(app, browser)
@@ -171,7 +171,7 @@ def test_fees_follow_the_configured_schedule(make_app):
         "processing": {1: 100, 2: 200, 3: 300, 4: 400},
     }
     app = make_app(FEE_SCHEDULE=schedule)
-    from tests.conftest import Browser
+    from tests.web import Browser
 
     browser = Browser(app.test_client())
     user = applicant(app, browser)

@@ -33,10 +33,9 @@ def test_the_settings_reach_the_database(app_ctx):
 
 
 def test_downgrade_one_step_and_upgrade_again(make_app, tmp_path, postgres_schema):
-    from tests.conftest import reset_postgres
-    from tests.core.test_migrations import _empty_database_app
+    from tests.support import empty_database_app, reset_postgres
 
-    app, pg_engine = _empty_database_app(tmp_path, postgres_schema)
+    app, pg_engine = empty_database_app(tmp_path, postgres_schema)
     try:
         with app.app_context():
             upgrade()

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from refportal.db import utc_today
-from tests.conftest import Browser
 from tests.factories import declare_current_membership, make_application, make_user
+from tests.web import Browser
 
 
 @pytest.fixture(params=["Etc/GMT-14", "Etc/GMT+12"])  # UTC+14 and UTC-12: at any hour one of them is on another date

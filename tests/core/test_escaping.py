@@ -7,10 +7,9 @@ from datetime import timedelta
 
 from refportal.accounts.models import Role
 from refportal.db import utc_today
-from tests.conftest import Browser, csrf_token_from
 from tests.factories import make_user
 from tests.references.helpers import full_answers, nomination, referee_path, submit_rating
-from tests.references.test_waiver import crawl
+from tests.web import Browser, crawl, csrf_token_from
 
 MARK = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 RAW = ("<script>alert", "<img src=x")
@@ -35,7 +34,7 @@ def test_markup_everywhere_is_escaped_everywhere(app, outbox):
             "confirm": "ann pass phrase",
         },
     )
-    from tests.conftest import link_in
+    from tests.web import link_in
 
     applicant.submit(link_in(outbox(to="ann@example.org")[-1].body_text, "/verify-email/"), {})
     applicant.login("ann@example.org", "ann pass phrase")

@@ -39,9 +39,9 @@ from refportal.mail.models import OutboxEmail
 from refportal.membership.models import MembershipDeclaration
 from refportal.references.models import Reference, ReferenceStatus
 from refportal.reviews.models import Review
-from tests.conftest import Browser, csrf_token_from
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
 from tests.references.helpers import full_answers, nominate, nomination
+from tests.web import Browser, csrf_token_from
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 FUZZ = settings(

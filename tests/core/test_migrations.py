@@ -9,23 +9,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from refportal import create_app
 from refportal.extensions import db
-from tests.conftest import base_config, reset_postgres
-
-
-def _empty_database_app(tmp_path, postgres_schema):
-    if postgres_schema is None:
-        return create_app(base_config(tmp_path, f"sqlite:///{tmp_path / 'migrated.db'}")), None
-    engine = sa.create_engine(postgres_schema)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    return create_app(base_config(tmp_path, postgres_schema)), engine
+from tests.support import empty_database_app, reset_postgres
 
 
 def test_upgrade_from_empty_matches_the_models_and_downgrades_to_empty(tmp_path, postgres_schema):
-    app, pg_engine = _empty_database_app(tmp_path, postgres_schema)
+    app, pg_engine = empty_database_app(tmp_path, postgres_schema)
     try:
         with app.app_context():
             upgrade()
@@ -55,7 +44,7 @@ def test_rows_not_yet_sent_lose_their_unsigned_message_to_be_built_again_when_se
     """Message-IDs became signed: a row queued before (its stored message carries the old, guessable
     `<outbox-N@host>`) has its wire message dropped, so the sender builds it with the signed one; a row
     already sent keeps what it was sent with, and no return path (unknown: reports name it by VERP only)."""
-    app, pg_engine = _empty_database_app(tmp_path, postgres_schema)
+    app, pg_engine = empty_database_app(tmp_path, postgres_schema)
     outbox = sa.table(
         "outbox_email",
         *(sa.column(name) for name in ("id", "template", "to_address", "subject", "body_text", "body_html")),

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from refportal.extensions import db
 from refportal.references.models import Reference
-from tests.conftest import csrf_token_from
 from tests.factories import make_application, make_user
+from tests.web import csrf_token_from
 
 ODD_VALUES = [
     "\x00",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from refportal import create_app
-from tests.conftest import base_config
+from tests.support import base_config
 
 
 def in_layout(response) -> bool:

@@ -23,8 +23,9 @@ from refportal.extensions import db, limiter
 from refportal.mail.models import OutboxEmail
 from refportal.mail.services import queue_email
 from refportal.startup import migration_heads
-from tests.conftest import Browser, base_config, csrf_token_from, link_in
 from tests.references.helpers import full_answers, nominate_three, send_requests, submit_rating
+from tests.support import base_config
+from tests.web import Browser, csrf_token_from, link_in
 
 
 def previous_revision() -> str:

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from refportal.extensions import db, limiter
 from refportal.mail.models import OutboxEmail
-from tests.conftest import Browser
 from tests.factories import make_user
+from tests.web import Browser
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import pkgutil
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,8 +26,8 @@ from wtforms.fields.core import UnboundField
 import refportal
 from refportal.accounts.models import Role
 from refportal.extensions import db
-from tests.conftest import Browser, csrf_token_from, link_in
-from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
+from tests.factories import make_user
+from tests.web import Browser, csrf_token_from, link_in
 
 BOUNCE_SECRET = "sweep-bounce-secret"
 ROLES = ("anonymous", "applicant", "referee", "reviewer", "admin")
@@ -165,51 +164,23 @@ def _build_world(app) -> World:
     from refportal.api.models import Scope, WebhookEndpoint
     from refportal.db import utcnow
     from refportal.mail.models import OutboxEmail
-    from refportal.references.answers import submit_rating
     from refportal.references.links import link_token
-    from refportal.references.nomination import nominate_referee, send_requests
-    from refportal.references.roles import RefereeRole
     from refportal.reviews.models import Decision, Review, ReviewAssignment, ReviewRound
-    from tests.reviews.conftest import rating_answers
+    from tests.builders import ask_three_referees, make_submitted_application, rate, ready_application
 
     with app.app_context():
         a = make_user(email="a@example.org", name="Applicant A")
         make_user(email="b@example.org", name="Applicant B")
         reviewer = make_user(email="rev@example.org", name="Rita Reviewer", role=Role.REVIEWER)
         admin = make_user(email="admin@example.org", name="Alex Admin", role=Role.ADMIN)
-        application = make_application(a, category=2)
-        record_eligibility(application)
-        declare_current_membership(application)
-        references = [
-            nominate_referee(
-                application=application,
-                actor=a,
-                name=name,
-                email=email,
-                organisation="Org",
-                role=role,
-                setting="Program",
-                known_years=Decimal(3),
-                waived=True,
-                endorsed_credential=None,
-                endorsed_category=None,
-            )
-            for name, email, role in (
-                ("Hana Ito", "hana@example.net", RefereeRole.SUPERVISOR),
-                ("Omar Haddad", "omar@example.net", RefereeRole.RSC_PROVIDER),
-                ("Lena Berg", "lena@example.net", RefereeRole.COLLEAGUE),
-            )
-        ]
-        send_requests(application=application, actor=a)
-        for reference in references[:2]:
-            submit_rating(reference=reference, nonce=reference.link_nonce, answers=rating_answers(reference.name))
+        application = ready_application(a)
+        references = ask_three_referees(application)
+        rate(references[:2])
         open_reference = references[2]
         token = link_token(open_reference)
         db.session.commit()
         # A second, submitted file for the review routes.
         other = make_user(email="c@example.org", name="Applicant C")
-        from tests.reviews.conftest import make_submitted_application
-
         submitted = make_submitted_application(other, email_prefix="c-")
         review_round = ReviewRound(
             name="2030 Q1",

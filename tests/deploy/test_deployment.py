@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import postgres_url, require
 from tests.deploy.stack import (
     DEPLOY,
     HTTPSClient,
@@ -35,6 +34,7 @@ from tests.deploy.stack import (
     which,
 )
 from tests.smtp import SMTPServer
+from tests.support import postgres_url, require
 
 DATABASE = "refportal_deploy_test"
 PASSWORD = "deploy pass phrase 2026"

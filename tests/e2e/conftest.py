@@ -6,16 +6,14 @@ from __future__ import annotations
 import re
 import shutil
 import threading
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
 from refportal.mail.sender import deliver_due
-from tests.conftest import require
 from tests.smtp import free_port
+from tests.support import require
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

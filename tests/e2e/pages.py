@@ -7,7 +7,7 @@ import re
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.artifacts import ARTIFACTS
 
 AXE = Axe()
 CHECKED: list[str] = []

@@ -10,6 +10,7 @@ from refportal.accounts.models import Role
 from refportal.db import utc_today
 from refportal.references.rating_form import DOMAINS, ITEM_KEYS
 from tests.e2e.pages import check_page
+from tests.e2e.steps import finish_rating, login, rate
 from tests.factories import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.e2e
@@ -22,13 +23,6 @@ REFEREES = [
 ]
 
 
-def login(page, portal, email, password):
-    page.goto(portal.url + "/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("main button[type=submit]")
-
-
 def nominate(page, name, email, role, language="en"):
     page.fill("#name", name)
     page.fill("#email", email)
@@ -39,22 +33,6 @@ def nominate(page, name, email, role, language="en"):
     page.check("#waived-0")
     page.check(f"input[name=language][value={language}]")
     page.click("main button:text-is('Nominate'), main button:text-is('Replace')")
-
-
-def rate(page, keys, score="4"):
-    for key in keys:
-        page.check(f"input[name=item_{key}][value='{score}']")
-
-
-def finish_rating(page, name):
-    page.check("#recommendation-0")
-    page.fill("#strengths", f"{name}: warm and attuned with families.")
-    page.fill("#growth", "Documentation could be quicker.")
-    page.fill("#relationship_role", "Program supervisor")
-    page.fill("#relationship_setting", "Home visiting")
-    page.fill("#relationship_years", "3")
-    page.fill("#attestation_name", name)
-    page.check("#attest")
 
 
 def tab_to(page, selector: str, limit: int = 500) -> None:

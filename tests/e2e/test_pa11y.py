@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from refportal.demo import DEMO_PASSWORD, FAY_REFEREES
-from tests.conftest import csrf_token_from, require
+from tests.support import require
+from tests.web import csrf_token_from
 
 pytestmark = pytest.mark.e2e
 

@@ -3,8 +3,6 @@ from that one page; a request to reuse an earlier rating is confirmed with one b
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 import sqlalchemy as sa
 
@@ -12,11 +10,11 @@ from refportal.accounts.models import User
 from refportal.applications.models import Application
 from refportal.applications.services import withdraw_application
 from refportal.extensions import db
-from refportal.references.nomination import nominate_referee, send_requests
 from refportal.references.rating_form import ITEM_KEYS
 from refportal.references.roles import RefereeRole
+from tests.builders import ask_three_referees, ready_application
 from tests.e2e.pages import check_page
-from tests.e2e.test_journeys import finish_rating, login, rate
+from tests.e2e.steps import finish_rating, login, rate
 from tests.factories import (
     DEFAULT_PASSWORD,
     declare_current_membership,
@@ -33,29 +31,16 @@ MIA = "mia@example.net"
 def asked_by(name: str, email: str) -> None:
     """An applicant whose three referees, Mia among them, have been sent their requests."""
     applicant = make_user(email=email, name=name)
-    application = make_application(applicant, category=2)
-    record_eligibility(application)
-    declare_current_membership(application)
+    application = ready_application(applicant)
     prefix = email.split("@")[0]
-    for referee, address, role in (
-        ("Mia Mentor", MIA, RefereeRole.SUPERVISOR),
-        ("Omar Haddad", f"omar.{prefix}@example.net", RefereeRole.RSC_PROVIDER),
-        ("Lena Berg", f"lena.{prefix}@example.net", RefereeRole.COLLEAGUE),
-    ):
-        nominate_referee(
-            application=application,
-            actor=applicant,
-            name=referee,
-            email=address,
-            organisation="Org",
-            role=role,
-            setting="Program",
-            known_years=Decimal(3),
-            waived=True,
-            endorsed_credential=None,
-            endorsed_category=None,
-        )
-    send_requests(application=application, actor=applicant)
+    ask_three_referees(
+        application,
+        referees=[
+            ("Mia Mentor", MIA, RefereeRole.SUPERVISOR),
+            ("Omar Haddad", f"omar.{prefix}@example.net", RefereeRole.RSC_PROVIDER),
+            ("Lena Berg", f"lena.{prefix}@example.net", RefereeRole.COLLEAGUE),
+        ],
+    )
     db.session.commit()
 
 

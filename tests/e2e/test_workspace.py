@@ -9,7 +9,7 @@ import pytest
 
 from refportal.demo import DEMO_PASSWORD
 from tests.e2e.pages import check_page
-from tests.e2e.test_journeys import login
+from tests.e2e.steps import login
 
 pytestmark = pytest.mark.e2e
 

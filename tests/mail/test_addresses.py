@@ -21,11 +21,11 @@ from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.sender import deliver_due
 from refportal.mail.services import queue_email
 from refportal.references.models import Reference, ReferenceStatus
-from tests.conftest import csrf_token_from
+from tests.builders import ready_applicant
 from tests.factories import make_user
-from tests.mail.test_console import RAE, console_world, row_to  # noqa: F401  (console_world is a fixture)
-from tests.references.conftest import ready_applicant
+from tests.mail.helpers import RAE, row_to
 from tests.references.helpers import nominate, nominate_three, send_requests
+from tests.web import csrf_token_from
 
 ACCENTED = "josé@example.org"
 REFUSED_WORDS = "unaccented letters"

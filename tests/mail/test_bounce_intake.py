@@ -17,7 +17,6 @@ from refportal.mail.imap import FAILURE_LIMIT, HANDLED, IGNORED, REJECTED
 from refportal.mail.models import OutboxEmail
 from refportal.mail.verp import bounce_address
 from refportal.references.models import ReferenceStatus
-from tests.conftest import base_config, require
 from tests.mail.bounce_helpers import (
     BOUNCE_BASE,
     REFEREE,
@@ -29,6 +28,7 @@ from tests.mail.bounce_helpers import (
     row_for,
     state,
 )
+from tests.support import base_config, require
 
 GARBAGE = {
     "binary": bytes(range(256)) * 4,

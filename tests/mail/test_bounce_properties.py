@@ -22,7 +22,7 @@ from refportal.mail.sender import deliver_due
 from refportal.mail.verp import bounce_address
 from refportal.mail.wire import message_id
 from tests.mail.bounce_helpers import BOUNCE_BASE, PORTAL_FROM
-from tests.mail.test_sender import queue
+from tests.mail.helpers import queue
 
 PLAIN, VERP, QUEUED, RETRYING, FAILED = "sent without VERP", "sent with VERP", "queued", "retrying", "failed"
 DOMAIN = "portal.example.test"

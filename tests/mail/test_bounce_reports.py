@@ -17,6 +17,7 @@ from refportal.mail.sender import deliver_due
 from refportal.mail.verp import VerpCheck, bounce_address, check_verp
 from refportal.mail.wire import message_id
 from refportal.references.models import ReferenceStatus
+from tests.builders import ready_applicant
 from tests.mail.bounce_helpers import (
     BOUNCE_BASE,
     CORPUS,
@@ -31,7 +32,6 @@ from tests.mail.bounce_helpers import (
     row_for,
     state,
 )
-from tests.references.conftest import ready_applicant
 from tests.references.helpers import nominate_three, send_requests
 
 
@@ -276,7 +276,7 @@ def test_a_message_not_yet_sent_is_not_bounced_by_its_message_id(plain_world):
     """Queued (never sent) or tried and refused for now (4xx, queued again): no report can be about it."""
     app, smtp_server, _ = plain_world
     smtp_server.handler.rcpt_replies["later@example.net"] = "451 4.3.0 try again later"
-    from tests.mail.test_sender import queue
+    from tests.mail.helpers import queue
 
     app.config["BOUNCE_ADDRESS"] = None
     queue(app, "later@example.net", "queued@example.net")
@@ -308,7 +308,7 @@ def test_the_return_path_that_counts_is_the_one_the_message_was_sent_with(make_a
         BOUNCE_ADDRESS=BOUNCE_BASE if verp_when_queued else None,
         BOUNCE_WEBHOOK_SECRET=SECRET,
     )
-    from tests.mail.test_sender import queue
+    from tests.mail.helpers import queue
 
     queue(app, REFEREE)
     app.config["BOUNCE_ADDRESS"] = None if verp_when_queued else BOUNCE_BASE

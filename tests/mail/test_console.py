@@ -16,56 +16,14 @@ from refportal.mail.sender import deliver_due
 from refportal.mail.wire import message_id
 from refportal.references.lifecycle import ReferenceStatus
 from refportal.references.models import Reference
-from tests.conftest import Browser, csrf_token_from
+from tests.builders import ready_applicant
 from tests.factories import make_user
-from tests.mail.bounce_helpers import BOUNCE_BASE, PORTAL_FROM, SECRET, post_report, report_about
-from tests.references.conftest import ready_applicant
+from tests.mail.helpers import COLE, RAE, SAM, row_to
 from tests.references.helpers import nominate_three, send_requests
-from tests.reviews.test_queue import statements_for
+from tests.reviews.helpers import statements_for
+from tests.web import Browser, csrf_token_from
 
-SAM, RAE, COLE = "sam@example.net", "rae@example.net", "cole@example.net"
 TOKEN_IN_LINK = re.compile(r"/r/([A-Za-z0-9_.-]{20,})")
-
-
-@pytest.fixture
-def console_world(make_app, smtp_server):
-    """Three requests through the real SMTP server: Cole's server says "try later" (retrying), a
-    delivery report bounces Rae's (bounced) and delays Sam's (delayed); staff signed in."""
-    smtp_server.handler.rcpt_replies[COLE] = "451 4.3.0 Mailbox busy, try again later"
-    app = make_app(
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_server.port,
-        MAIL_TIMEOUT_SECONDS=5,
-        MAIL_DEFAULT_SENDER=PORTAL_FROM,
-        BOUNCE_ADDRESS=BOUNCE_BASE,
-        BOUNCE_WEBHOOK_SECRET=SECRET,
-    )
-    applicant, application = ready_applicant(app)
-    nominate_three(applicant, application.id)
-    send_requests(applicant, application.id)
-    with app.app_context():
-        report = deliver_due()
-        assert (report.sent, report.retried) == (2, 1), report
-        make_user(email="rev@example.org", role=Role.REVIEWER)
-        make_user(email="admin@example.org", role=Role.ADMIN)
-    assert post_report(app, report_about(app, "postfix_permanent", recipient=RAE)).status_code == 202
-    assert post_report(app, report_about(app, "exim_delayed", recipient=SAM)).status_code == 202
-    reviewer, admin = Browser(app.test_client()), Browser(app.test_client())
-    reviewer.login("rev@example.org")
-    admin.login("admin@example.org")
-    return app, smtp_server, applicant, application, reviewer, admin
-
-
-def row_to(app, address: str, template: str = "reference_request") -> OutboxEmail:
-    with app.app_context():
-        row = db.session.scalars(
-            sa.select(OutboxEmail)
-            .where(OutboxEmail.to_address == address, OutboxEmail.template == template)
-            .order_by(OutboxEmail.id)
-        ).first()
-        assert row is not None
-        db.session.expunge(row)
-        return row
 
 
 def outbox_count(app) -> int:

@@ -13,8 +13,8 @@ from refportal.db import utcnow
 from refportal.mail.models import OutboxStatus
 from refportal.mail.sender import deliver_due
 from refportal.references.models import ReferenceStatus
-from tests.mail.test_sender import queue, rows
-from tests.references.conftest import ready_applicant
+from tests.builders import ready_applicant
+from tests.mail.helpers import queue, rows
 from tests.references.helpers import nominate_three, references, send_requests
 
 ADDRESSES = [f"r{i}@example.org" for i in range(4)]

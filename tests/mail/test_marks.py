@@ -12,8 +12,8 @@ from refportal.extensions import db
 from refportal.mail import marks as marks_module
 from refportal.mail.marks import MarkFailed, OverlappedSentMarks, sent_marks
 from refportal.mail.models import OutboxEmail, OutboxStatus
-from tests.conftest import require
-from tests.mail.test_sender import queue, rows
+from tests.mail.helpers import queue, rows
+from tests.support import require
 
 
 def on_postgresql(app) -> None:

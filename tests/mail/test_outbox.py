@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.services import HeaderInjection, queue_email
-from tests.conftest import link_in
+from tests.web import link_in
 
 
 def count(app):

@@ -25,11 +25,11 @@ from refportal.references.links import link_token, send_link
 from refportal.references.models import RefereePageAccess, Reference
 from refportal.references.referee_page import send_requests_page_link
 from refportal.security.tokens import PURPOSES, TokenExpired, TokenInvalid, load_token, make_token
-from tests.conftest import Browser
-from tests.core.test_access_matrix import ACCESS
+from tests.core.access import ACCESS
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
 from tests.mail.bounce_helpers import BOUNCE_BASE, PORTAL_FROM, SECRET, post_report, report_about
 from tests.references.helpers import nominate_three, send_requests
+from tests.web import Browser
 
 BASE = "https://portal.example.test"
 WINDOW = 8  # a piece of a signature this long or longer is "usable"

@@ -12,22 +12,7 @@ from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.sender import deliver_due
 from refportal.mail.services import email_failed, queue_email
 from refportal.mail.wire import message_id
-
-
-def queue(app, *addresses):
-    with app.app_context():
-        for address in addresses:
-            queue_email(
-                "verify_email", address, name="N", link="https://portal.example.test/verify-email/x", valid_hours=1
-            )
-        db.session.commit()
-
-
-def rows(app):
-    with app.app_context():
-        found = list(db.session.scalars(sa.select(OutboxEmail).order_by(OutboxEmail.id)))
-        db.session.expunge_all()
-        return found
+from tests.mail.helpers import queue, rows
 
 
 def test_send_without_a_mail_server_keeps_messages_in_the_outbox(app, runner):

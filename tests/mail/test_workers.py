@@ -17,22 +17,8 @@ from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.sender import deliver_due
-from refportal.mail.services import queue_email
-from tests.conftest import require
-from tests.mail.test_sender import rows
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def queue_many(app, count: int) -> list[str]:
-    addresses = [f"bulk{n}@example.org" for n in range(count)]
-    with app.app_context():
-        for address in addresses:
-            queue_email(
-                "verify_email", address, name="N", link="https://portal.example.test/verify-email/x", valid_hours=1
-            )
-        db.session.commit()
-    return addresses
+from tests.mail.helpers import ROOT, queue_many, rows, wait_for
+from tests.support import require
 
 
 def sender_process(app, *args: str) -> subprocess.Popen:
@@ -56,13 +42,6 @@ def sender_process(app, *args: str) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def test_a_sender_killed_mid_batch_loses_nothing_and_duplicates_at_most_the_message_in_flight(smtp_app, smtp_server):

@@ -11,16 +11,21 @@ import pytest
 from flask import current_app
 
 from refportal.accounts.models import Role
-from refportal.applications.categories import Credential
 from refportal.applications.models import Application
 from refportal.db import utc_today
 from refportal.extensions import db
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind, MembershipStatus
 from refportal.reviews.queue_query import QueueFilters, queue_rows
 from refportal.submission.completeness import Progress, completeness_of
-from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
-from tests.membership.conftest import with_ratings
-from tests.reviews.conftest import logged_in
+from tests.builders import logged_in, with_ratings
+from tests.factories import (
+    ApplicationFactory,
+    UserFactory,
+    declare_current_membership,
+    make_application,
+    make_user,
+    record_eligibility,
+)
 
 MEMBERSHIPS = (
     "none",
@@ -156,20 +161,22 @@ def test_the_queue_reads_the_eligibility_thresholds_as_the_checklist_does(app):
     grid = itertools.product(
         tracks, EducationLevel, ("1.5", "2", "40"), ((29, 0), (30, 23), (30, 24), (48, 49), (48, 50))
     )
-    with app.app_context():
-        applicant = make_user()
-        applications = []
-        for (category, track), education, years, (training, rsc) in grid:
-            application = Application(
-                applicant=applicant, credential=Credential.IMH_E, category=category, mentor_track=track
+    with app.app_context():  # built with the flushing factories: the query runs in the same transaction
+        applicant = UserFactory()
+        applications = [
+            ApplicationFactory(
+                applicant=applicant,
+                category=category,
+                mentor_track=track,
+                education_level=education,
+                work_years=Decimal(years),
+                training_hours=training,
+                rsc_hours=rsc,
+                eligibility_recorded_at=utcnow(),
             )
-            application.education_level, application.work_years = education, Decimal(years)
-            application.training_hours, application.rsc_hours = training, rsc
-            application.eligibility_recorded_at = utcnow()
-            applications.append(application)
-        applications.append(Application(applicant=applicant, credential=Credential.IMH_E, category=2))
-        db.session.add_all(applications)
-        db.session.commit()
+            for (category, track), education, years, (training, rsc) in grid
+        ]
+        applications.append(ApplicationFactory(applicant=applicant, category=2))
         requirements = current_app.config["ELIGIBILITY_REQUIREMENTS"]
         in_sql = set(db.session.scalars(sa.select(Application.id).where(eligible_clause(requirements))))
         in_python = {a.id for a in applications if is_eligible(evaluate_eligibility(a, requirements))}

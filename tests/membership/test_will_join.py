@@ -16,10 +16,9 @@ from refportal.audit.models import AuditEvent
 from refportal.db import utc_today
 from refportal.extensions import db
 from refportal.membership.models import MembershipKind, MembershipStatus, VerificationSource
-from tests.conftest import csrf_token_from
+from tests.builders import logged_in, with_ratings
 from tests.factories import make_application, make_user, record_eligibility
-from tests.membership.conftest import with_ratings
-from tests.reviews.conftest import logged_in
+from tests.web import csrf_token_from
 
 NEXT_YEAR = utc_today() + timedelta(days=365)
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from refportal.extensions import db
 from refportal.references.models import Reference
 from refportal.references.rating_form import ITEM_KEYS
-from tests.conftest import csrf_token_from, link_in
+from tests.web import csrf_token_from, link_in
 
 REFEREES = [
     {"name": "Sam Supervisor", "email": "sam@example.net", "role": "supervisor"},

@@ -78,7 +78,7 @@ def test_a_corrected_email_is_checked_like_a_new_one(app, browser, sent):
 def test_replacing_a_referee_who_declined(app, browser, outbox, sent):
     link = referee_path(outbox, "cole@example.net")
     referee = app.test_client()
-    from tests.conftest import csrf_token_from
+    from tests.web import csrf_token_from
 
     decline_page = referee.get(f"{link}/decline").get_data(as_text=True)
     referee.post(f"{link}/decline", data={"csrf_token": csrf_token_from(decline_page), "reason": ""})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from refportal.mail.sender import deliver_due
 from refportal.references.models import ReferenceStatus
-from tests.references.conftest import ready_applicant
+from tests.builders import ready_applicant
 from tests.references.helpers import nominate_three, references, send_requests
 
 

@@ -14,7 +14,6 @@ from refportal.references.models import ReferenceStatus
 from refportal.references.reminders import run_reminders
 from refportal.reviews.decisions import apply_decision
 from refportal.reviews.models import Decision
-from tests.conftest import csrf_token_from
 from tests.references.helpers import (
     full_answers,
     nominate,
@@ -25,6 +24,7 @@ from tests.references.helpers import (
     send_requests,
     submit_rating,
 )
+from tests.web import csrf_token_from
 
 
 def withdraw(browser, application_id):

@@ -4,15 +4,15 @@ correction racing a submission ends in one consistent state."""
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 import sqlalchemy as sa
 
 from refportal.extensions import db
 from refportal.references.models import Rating, ReferenceStatus
-from tests.conftest import csrf_token_from
 from tests.references.helpers import full_answers, post_rating, referee_path, references
+from tests.support import run_together
+from tests.web import csrf_token_from
 
 
 def prepared_submission(app, link):
@@ -21,26 +21,6 @@ def prepared_submission(app, link):
     summary = post_rating(client, link, full_answers(), "review").get_data(as_text=True)
     digest = re.search(r'name="digest" type="hidden" value="([^"]+)"', summary).group(1)
     return client, {"csrf_token": csrf_token_from(summary), "digest": digest}
-
-
-def run_together(*calls):
-    """Start every call at the same moment in its own thread; return their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def runner(index, call):
-        barrier.wait()
-        try:
-            results[index] = call()
-        except Exception as exc:  # noqa: BLE001 - reported as the result
-            results[index] = exc
-
-    threads = [threading.Thread(target=runner, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 def test_fifty_concurrent_submissions_store_exactly_one_rating(app, sam_link):

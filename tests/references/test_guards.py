@@ -10,8 +10,8 @@ from flask import template_rendered
 
 from refportal.extensions import db
 from refportal.references.models import Rating, Reference, ReferenceStatus
-from tests.conftest import csrf_token_from
 from tests.references.helpers import full_answers, post_rating, referee_path, references, submit_rating
+from tests.web import csrf_token_from
 
 
 def digest_on(page: str) -> str:

@@ -6,9 +6,9 @@ import re
 
 from refportal.mail.sender import deliver_due
 from refportal.references.models import ReferenceStatus
-from tests.conftest import csrf_token_from
-from tests.references.conftest import ready_applicant
+from tests.builders import ready_applicant
 from tests.references.helpers import full_answers, nominate_three, post_rating, references, send_requests, submit_rating
+from tests.web import csrf_token_from
 
 
 def delivered_link(smtp_server, to: str) -> str:

@@ -83,8 +83,8 @@ def test_line_breaks_are_refused(app, browser, applicant_app, field, value):
 def test_a_fourth_reference_is_refused(app, browser, applicant_app):
     nominate_three(browser, applicant_app.id)
     # The page offers no fourth form; a hand-made POST is refused all the same.
-    from tests.conftest import csrf_token_from
     from tests.references.helpers import nomination
+    from tests.web import csrf_token_from
 
     page = browser.get(f"/applications/{applicant_app.id}/references/").get_data(as_text=True)
     assert "Nominate referee" not in page

@@ -13,7 +13,6 @@ from refportal.extensions import db
 from refportal.references.models import Rating, Reference, ReferenceStatus
 from refportal.references.rating_form import ITEM_KEYS, Recommendation
 from refportal.security.tokens import make_token
-from tests.conftest import csrf_token_from
 from tests.references.helpers import (
     full_answers,
     post_rating,
@@ -21,6 +20,7 @@ from tests.references.helpers import (
     references,
     submit_rating,
 )
+from tests.web import csrf_token_from
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import re
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from tests.conftest import Browser, csrf_token_from, link_in
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
 from tests.references.helpers import (
     REFEREES,
@@ -19,6 +18,7 @@ from tests.references.helpers import (
     send_requests,
     submit_rating,
 )
+from tests.web import Browser, csrf_token_from, link_in
 
 SHARED = "sam@example.net"  # supervises both applicants
 

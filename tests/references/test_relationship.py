@@ -29,8 +29,8 @@ def test_the_form_starts_from_what_the_applicant_declared(app, sam_link):
 
 def test_a_different_role_and_an_endorsement_are_stored_and_flagged(app, sam_link, outbox):
     from refportal.accounts.models import Role
+    from tests.builders import logged_in
     from tests.factories import make_user
-    from tests.reviews.conftest import logged_in
 
     answers = full_answers(
         referee_role="colleague", endorsement="imh-e", endorsed_category="3", endorsement_number="MI-2041"

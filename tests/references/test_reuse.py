@@ -17,9 +17,9 @@ from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
 from refportal.references.lifecycle import ReferenceStatus
 from refportal.references.models import Rating, Reference
-from tests.conftest import Browser, csrf_token_from, link_in
+from tests.builders import make_submitted_application
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
-from tests.reviews.conftest import make_submitted_application
+from tests.web import Browser, csrf_token_from, link_in
 
 HANA = "hana@example.net"
 

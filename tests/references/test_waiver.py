@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections import deque
 
-from tests.conftest import csrf_token_from
 from tests.references.helpers import full_answers, nominate_three, referee_path, send_requests, submit_rating
+from tests.web import crawl, csrf_token_from
 
 WAIVED_MARKERS = {
     "strengths": "WAIVED-STRENGTHS-7f3a",
@@ -18,23 +17,6 @@ WAIVED_MARKERS = {
 }
 DECLINE_MARKER = "WAIVED-DECLINE-REASON-66aa"
 OPEN_MARKER = "OPEN-STRENGTHS-ab12"
-
-
-def crawl(browser, start="/dashboard"):
-    """Every same-site page reachable by GET from the dashboard (the applicant's whole world)."""
-    seen, queue, pages = set(), deque([start]), {}
-    while queue:
-        url = queue.popleft()
-        if url in seen:
-            continue
-        seen.add(url)
-        response = browser.get(url)
-        body = response.get_data(as_text=True)
-        pages[url] = body
-        for link in re.findall(r'href="(/[^"#]*)"', body):
-            if not link.startswith(("/static/", "/dev/mail", "/r/")) and link not in seen:
-                queue.append(link)
-    return pages
 
 
 def test_no_applicant_page_or_email_shows_waived_content(app, browser, outbox, applicant_app):

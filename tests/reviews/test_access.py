@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import csrf_token_from
-from tests.reviews.conftest import logged_in
+from tests.builders import logged_in
+from tests.web import csrf_token_from
 
 GETS = ["/review/", "/review/export.csv", "/review/applications/{id}", "/review/applications/{id}/ratings.csv"]
 POSTS = [

@@ -6,8 +6,8 @@ import sqlalchemy as sa
 
 from refportal.accounts.models import Role, User
 from refportal.extensions import db
-from tests.conftest import Browser, link_in
-from tests.reviews.conftest import logged_in
+from tests.builders import logged_in
+from tests.web import Browser, link_in
 
 
 def account(app, email) -> User:

@@ -20,7 +20,7 @@ from refportal.extensions import db
 from refportal.membership.models import MembershipStatus, VerificationSource
 from refportal.reviews.file_page import READINGS_SHOWN
 from refportal.reviews.models import Review
-from tests.reviews.conftest import logged_in
+from tests.builders import logged_in
 
 READ = AuditAction.FILE_RATINGS_READ
 
@@ -182,7 +182,7 @@ def test_a_decided_application_takes_no_more_reviews(app, people):
     rita = logged_in(app, "rev@example.org")
     token_page = rita.get(url(people)).get_data(as_text=True)
     assert "Your review" not in token_page
-    from tests.conftest import csrf_token_from
+    from tests.web import csrf_token_from
 
     response = rita.client.post(
         url(people, "/review"), data={"csrf_token": csrf_token_from(token_page), "outcome": "endorse"}

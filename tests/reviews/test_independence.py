@@ -11,8 +11,8 @@ from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.extensions import db
 from refportal.reviews.models import Decision, Review, ReviewVersion
-from tests.conftest import csrf_token_from
-from tests.reviews.conftest import logged_in
+from tests.builders import logged_in
+from tests.web import csrf_token_from
 
 LOCKED_WORDS = "Your review is locked"
 

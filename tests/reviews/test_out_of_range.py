@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from refportal.extensions import db
 from refportal.reviews.models import ReviewAssignment, ReviewRound
-from tests.reviews.conftest import logged_in
-from tests.reviews.test_rounds import open_round, round_id
+from tests.builders import logged_in
+from tests.reviews.helpers import open_round, round_id
 
 DATE_MESSAGE = "Enter a date between 1900 and 2199."
 FAR_DAYS = ["9999-12-31", "0001-01-01", "2200-01-01", "1899-12-31"]

@@ -7,17 +7,16 @@ import io
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
-from refportal.accounts.models import Role, User
+from refportal.accounts.models import Role
 from refportal.applications.categories import Credential
 from refportal.applications.lifecycle import ApplicationStatus
-from refportal.applications.models import Application
 from refportal.db import utc_today, utcnow
 from refportal.extensions import db
 from refportal.membership.models import MembershipStatus
+from tests.builders import logged_in, make_submitted_application
 from tests.factories import make_application, make_user
-from tests.reviews.conftest import logged_in, make_submitted_application
+from tests.reviews.helpers import add_applications, statements_for
 
 
 def names(body: str) -> list[str]:
@@ -109,31 +108,6 @@ def test_the_csv_export_is_the_filtered_queue(app, varied):
         "verified",
         "3",
     )
-
-
-def add_applications(app, count: int, start: int = 0) -> None:
-    with app.app_context():
-        password_hash = db.session.scalar(sa.select(User.password_hash).limit(1))
-        for n in range(start, start + count):
-            user = User(email=f"bulk{n}@example.org", name=f"Bulk {n}", password_hash=password_hash)
-            db.session.add(Application(applicant=user, credential=Credential.IMH_E, category=1 + n % 4))
-        db.session.commit()
-
-
-def statements_for(app, browser, url: str) -> int:
-    counter = {"n": 0}
-
-    def count(*_):
-        counter["n"] += 1
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        assert browser.get(url).status_code in (200, 302)  # a saved draft redirects
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
-    return counter["n"]
 
 
 def test_statements_per_page_do_not_grow_with_the_number_of_applications(app, varied):

@@ -16,8 +16,8 @@ from refportal.db import utc_today
 from refportal.extensions import db
 from refportal.membership.models import MembershipDeclaration, MembershipStatus, VerificationSource
 from refportal.membership.roster import RosterInvalid, parse_roster
+from tests.builders import logged_in
 from tests.factories import declare_current_membership, make_application, make_user
-from tests.reviews.conftest import logged_in
 
 NEXT_YEAR = (utc_today() + timedelta(days=365)).isoformat()
 LAST_YEAR = (utc_today() - timedelta(days=365)).isoformat()
@@ -58,7 +58,7 @@ ROSTER = (
 
 def upload(browser, text: str):
     page = browser.get("/admin/roster").get_data(as_text=True)
-    from tests.conftest import csrf_token_from
+    from tests.web import csrf_token_from
 
     return browser.client.post(
         "/admin/roster",
@@ -115,7 +115,7 @@ def test_the_parser_lists_every_fault():
 def test_a_file_that_is_not_csv_is_refused(app, declared):
     browser = logged_in(app, "admin@example.org")
     page = browser.get("/admin/roster").get_data(as_text=True)
-    from tests.conftest import csrf_token_from
+    from tests.web import csrf_token_from
 
     response = browser.client.post(
         "/admin/roster",
@@ -272,7 +272,7 @@ HEADER = "member_number,email,name,expires_on\n"
 def test_a_garbage_roster_is_refused_with_a_clear_message(app, declared, content, message):
     browser = logged_in(app, "admin@example.org")
     page = browser.get("/admin/roster").get_data(as_text=True)
-    from tests.conftest import csrf_token_from
+    from tests.web import csrf_token_from
 
     response = browser.client.post(
         "/admin/roster",

@@ -20,28 +20,9 @@ from refportal.reviews.models import Decision, Review, ReviewAssignment, ReviewR
 from refportal.reviews.notices import run_review_jobs
 from refportal.reviews.rounds import join_round, rounds_with_progress
 from refportal.transactions import unit_of_work
+from tests.builders import logged_in, make_submitted_application
 from tests.factories import make_user
-from tests.reviews.conftest import logged_in, make_submitted_application
-from tests.reviews.test_queue import statements_for
-
-
-def open_round(admin, name="2026 Q4", opens_on=None, deadline=None, due=None):
-    today = utc_today()
-    return admin.submit(
-        "/review/rounds",
-        {
-            "name": name,
-            "opens_on": (opens_on or today - timedelta(days=30)).isoformat(),
-            "submission_deadline": (deadline or today + timedelta(days=30)).isoformat(),
-            "review_due": (due or today + timedelta(days=60)).isoformat(),
-        },
-        form_url="/review/rounds",
-    )
-
-
-def round_id(app, name="2026 Q4") -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(ReviewRound.id).where(ReviewRound.name == name))
+from tests.reviews.helpers import open_round, round_id, statements_for
 
 
 def submitted_files(app, count: int, *, start: int = 0) -> list[int]:
@@ -385,7 +366,7 @@ def test_a_recusal_unassigns_hides_the_ratings_and_cannot_be_made_twice(app, peo
         assert db.session.scalar(sa.select(sa.func.count(ReviewAssignment.id))) == 1
     token_page = rita.get(url).get_data(as_text=True)
     assert "Recuse me from this file" not in token_page
-    from tests.conftest import csrf_token_from
+    from tests.web import csrf_token_from
 
     again = rita.client.post(f"{url}/recuse", data={"csrf_token": csrf_token_from(token_page), "reason": "again"})
     assert again.status_code == 400

@@ -7,10 +7,10 @@ import pytest
 from refportal.extensions import db
 from refportal.references.links import link_token
 from refportal.references.models import Reference
-from tests.conftest import Browser, csrf_token_from
+from tests.builders import logged_in, make_submitted_application
 from tests.factories import make_user
-from tests.reviews.conftest import logged_in, make_submitted_application
-from tests.reviews.test_queue import add_applications, statements_for
+from tests.reviews.helpers import add_applications, statements_for
+from tests.web import Browser, csrf_token_from
 
 
 @pytest.fixture

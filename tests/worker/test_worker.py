@@ -19,10 +19,10 @@ from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.references.models import Reference, ReferenceStatus
 from refportal.worker.models import ScheduledJob
 from refportal.worker.schedule import Job, claim, run_due_jobs
-from tests.conftest import require
-from tests.mail.test_workers import ROOT, queue_many, wait_for
-from tests.references.conftest import ready_applicant
+from tests.builders import ready_applicant
+from tests.mail.helpers import ROOT, queue_many, wait_for
 from tests.references.helpers import nominate_three, references, send_requests
+from tests.support import require
 
 
 def worker_process(app, **settings: str) -> subprocess.Popen:

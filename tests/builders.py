@@ -1,0 +1,124 @@
+"""Fuller states of an application, built in-process through the portal's own services: three
+referees nominated and asked, their ratings, the file submitted. One place for "nominate three,
+send, rate"; the shared fixtures in tests/conftest.py are built on these. A plain module (not a
+conftest, not a test module): tests and conftest.py files import from here.
+
+Every builder runs inside an app context and flushes; the caller commits when a request must see
+the rows (or uses a make_* helper or fixture that does)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from refportal.accounts.models import User
+from refportal.applications.models import Application
+from refportal.db import utc_today
+from refportal.extensions import db
+from refportal.references.answers import submit_rating
+from refportal.references.models import Reference
+from refportal.references.nomination import nominate_referee, send_requests
+from refportal.references.rating_form import ITEM_KEYS
+from refportal.references.roles import RefereeRole
+from refportal.submission.services import submit_application
+from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
+from tests.web import Browser
+
+# The three referees of every in-process file: a supervisor, an RSC provider, a colleague.
+REFEREES = [
+    ("Hana Ito", "hana@example.net", RefereeRole.SUPERVISOR),
+    ("Omar Haddad", "omar@example.net", RefereeRole.RSC_PROVIDER),
+    ("Lena Berg", "lena@example.net", RefereeRole.COLLEAGUE),
+]
+
+
+def rating_answers(name: str, score: str = "4", **items) -> dict:
+    """A complete rating as the rating service takes it: every item `score` unless named in `items`."""
+    return {
+        "items": {**{key: score for key in ITEM_KEYS}, **items},
+        "recommendation": "recommend",
+        "strengths": f"Strengths by {name}",
+        "growth": f"Growth by {name}",
+        "for_reviewers": "",
+        "relationship_role": "Supervisor",
+        "relationship_setting": "Program",
+        "relationship_years": "3",
+        "referee_role": "supervisor",
+        "endorsement": "none",
+        "attestation_name": name,
+        "attest": True,
+    }
+
+
+def ready_application(applicant: User, *, category: int = 2) -> Application:
+    """An eligible IMH-E application of `applicant` with a declared membership: everything but the
+    references (committed)."""
+    application = make_application(applicant, category=category)
+    record_eligibility(application)
+    declare_current_membership(application)
+    return application
+
+
+def ask_three_referees(
+    application: Application, *, email_prefix: str = "", referees: list[tuple[str, str, RefereeRole]] = REFEREES
+) -> list[Reference]:
+    """Three referees (REFEREES unless given as (name, e-mail, role)) nominated, content waived, and
+    asked: each has a link."""
+    references = [
+        nominate_referee(
+            application=application,
+            actor=application.applicant,
+            name=name,
+            email=email_prefix + email,
+            organisation="Org",
+            role=role,
+            setting="Program",
+            known_years=Decimal(3),
+            waived=True,
+            endorsed_credential=None,
+            endorsed_category=None,
+        )
+        for name, email, role in referees
+    ]
+    send_requests(application=application, actor=application.applicant)
+    return references
+
+
+def rate(references: list[Reference], scores: tuple[str, ...] = ("4", "4", "4")) -> None:
+    """The first len(scores) referees submit a counted rating, every item at their score."""
+    for reference, score in zip(references, scores, strict=False):
+        submit_rating(reference=reference, nonce=reference.link_nonce, answers=rating_answers(reference.name, score))
+
+
+def with_ratings(application: Application, counted: int = 3) -> None:
+    """Three referees nominated and asked; `counted` of them have submitted a rating that counts
+    (committed)."""
+    references = ask_three_referees(application)
+    rate(references[:counted])
+    db.session.commit()
+
+
+def make_submitted_application(applicant: User, *, scores=("5", "4", "3"), email_prefix="") -> Application:
+    """A category 2 IMH-E application with three counted ratings, submitted for review (committed)."""
+    application = ready_application(applicant)
+    rate(ask_three_referees(application, email_prefix=email_prefix), scores)
+    submit_application(application=application, actor=applicant, today=utc_today())
+    db.session.commit()
+    return application
+
+
+def ready_applicant(app) -> tuple[Browser, Application]:
+    """A logged-in applicant (their Browser) with an eligible category 2 IMH-E application and a
+    declared membership: everything but the references."""
+    with app.app_context():
+        user = make_user(email="applicant@example.org", name="Avery Applicant")
+        application = ready_application(user)
+    browser = Browser(app.test_client())
+    browser.login("applicant@example.org")
+    return browser, application
+
+
+def logged_in(app, email: str) -> Browser:
+    """A new client of `app`, logged in as `email` (the default password)."""
+    browser = Browser(app.test_client())
+    browser.login(email)
+    return browser
