@@ -13,7 +13,7 @@ from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
-from tests.conftest import Browser
+from tests.web import Browser
 
 DEMO_PASSWORD = "demo-password-2026"
 
