@@ -122,7 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     from refportal.api.admin_views import bp as api_admin_bp
     from refportal.api.views import install_api
     from refportal.applications.views import bp as applications_bp
-    from refportal.mail.hooks import hooks_bp
+    from refportal.mail.hooks import install_hooks
     from refportal.mail.views import viewer_bp
     from refportal.mail_console.views import bp as mail_console_bp
     from refportal.membership.views import bp as membership_bp
@@ -143,7 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reviews_bp)
     app.register_blueprint(rounds_bp)
     app.register_blueprint(admin_bp)
-    app.register_blueprint(hooks_bp)
+    install_hooks(app)
     app.register_blueprint(mail_console_bp)
     app.register_blueprint(api_admin_bp)
     install_api(app)

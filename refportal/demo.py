@@ -148,6 +148,7 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
         lifecycle.transition(application, lifecycle.Event.ENDORSE, actor=None)
         application.submitted_at = decided - timedelta(days=60)
         application.decided_at = decided
+        application.review_round = None  # submitted long before this quarter's round
 
     eve = users["eve@example.org"]
     if not _has_application(eve):

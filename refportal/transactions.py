@@ -3,8 +3,11 @@
 - **A request** is one transaction (as indico's request handler): the view runs its services, which
   flush but never commit; once the view has returned, the request commits (`install_request_transaction`);
   if the view raises (an error, an abort), what it changed is rolled back. A service's refusal is caught
-  by `attempt()`, which rolls back that call's changes and hands the refusal to the view to show; what
-  the request records besides (a file's reading, an API key's use) is still committed at its end.
+  by `attempt()`, which rolls back what the request changed so far and hands the refusal to the view to
+  show; what the request records after it (a file's reading while the page is drawn, an API key's use) is
+  committed at its end. A request answered with a server error keeps nothing, except what is recorded
+  through `keep_after_failure()` (an API key's use); a request whose commit fails keeps nothing in the
+  browser either (its session, flashed messages included, is the one it came with).
 - **Outside a request** (a worker job, the mail sender's marks, a command), `with unit_of_work():`
   commits on success and rolls back on any error.
 - Anything else that commits fails: while a view or a unit of work runs, the session refuses a commit
@@ -12,6 +15,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,7 +24,7 @@ from functools import wraps
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from flask import Flask, Response
+from flask import Flask, Response, current_app, g, request, session
 from sqlalchemy.orm import Session
 
 from refportal.exceptions import Refused
@@ -77,13 +81,33 @@ class Result(Generic[T]):
 
 
 def attempt(action: Callable[[], T]) -> Result[T]:
-    """Run a service call in the request's transaction; a refusal rolls back what it changed and is handed
-    back. (The request commits at its end.)"""
+    """Run a service call in the request's transaction; a refusal rolls back what the request changed so
+    far (so call it before recording anything else) and is handed back. (The request commits at its end.)"""
     try:
         return Result(value=action())
     except Refused as refusal:
         rollback()
         return Result(refusal=refusal)
+
+
+def keep_after_failure(action: Callable[[], None]) -> None:
+    """For a request answered with a server error, whose changes are not kept: throw them away, then record
+    `action`'s writes on their own (an audit record that must outlive the failure)."""
+    rollback()
+    try:
+        action()
+        _commit()
+    except Exception:
+        rollback()
+        logging.getLogger(__name__).exception("a record kept after a failed request could not be written")
+
+
+def _forget_the_requests_session() -> None:
+    """The browser's session as the request brought it: a failed commit keeps no flash, login or logout."""
+    brought = current_app.session_interface.open_session(current_app, request)
+    session.clear()
+    session.update(brought or {})
+    g.pop("_login_user", None)  # Flask-Login loads the user again from that session
 
 
 def install_request_transaction(app: Flask) -> None:
@@ -109,7 +133,12 @@ def install_request_transaction(app: Flask) -> None:
     @app.after_request
     def _commit_the_request(response: Response) -> Response:
         if response.status_code < 500:
-            _commit()  # a failure raises: the error page, and the rollback
+            try:
+                _commit()
+            except Exception:  # the error page follows, with nothing of this request kept
+                rollback()
+                _forget_the_requests_session()
+                raise
         return response
 
     if not sa.event.contains(db.session, "before_commit", _refuse_stray_commits):

@@ -24,7 +24,7 @@ from refportal.db import utc_today
 from refportal.errors import register_error_format
 from refportal.extensions import csrf, db, limiter
 from refportal.security.headers import mark_no_store
-from refportal.transactions import Result, attempt, rollback
+from refportal.transactions import Result, attempt, keep_after_failure, rollback
 
 
 class ApiBlueprint(Blueprint):
@@ -102,7 +102,15 @@ def _authenticate() -> None:
 def _note_use(response: Response) -> Response:
     key: ApiKey | None = g.get("api_key")
     if key is not None:
-        keys.note_use(key, request.method, request.path, response.status_code)  # committed with the request
+        status = response.status_code
+
+        def note() -> None:
+            keys.note_use(key, request.method, request.path, status)
+
+        if status >= 500:
+            keep_after_failure(note)  # the failed request keeps nothing else; every use stays audited
+        else:
+            note()  # committed with the request
     response.headers.pop("Set-Cookie", None)
     return mark_no_store(response)
 

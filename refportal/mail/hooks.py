@@ -14,14 +14,32 @@ import email.policy
 import hmac
 from email.parser import BytesHeaderParser
 
-from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from refportal.errors import register_error_format
 from refportal.extensions import csrf, db, limiter
 from refportal.mail.bounces import record_bounce_report, report_at_fault
 from refportal.transactions import rollback
 
 hooks_bp = Blueprint("hooks", __name__, url_prefix="/hooks")
+
+
+def install_hooks(app: Flask) -> None:
+    """The machine endpoints, answering JSON for every error too: an HTTP error as itself, a failure (a
+    database lost at the request's commit, after the view answered) as 503, so the service retries."""
+    app.register_blueprint(hooks_bp)
+    register_error_format(app, "/hooks/", http_error=_http_error, unexpected=_retry_later)
+
+
+def _retry_later() -> Response:
+    return _answer(503, error="the report could not be recorded now; send it again later")
+
+
+def _http_error(error: HTTPException) -> Response:
+    if error.code is None or error.code >= 500:
+        return _retry_later()
+    return _answer(error.code, error=error.name.lower())
 
 
 def _answer(status: int, **body: object) -> Response:
@@ -72,5 +90,5 @@ def bounces() -> Response:
         if report_at_fault(exc):
             return _answer(202, outcome="rejected", outbox_id=None, error="the report cannot be recorded")
         # Not the report's fault: the database is unavailable. 503 so the service retries it later.
-        return _answer(503, error="the report could not be recorded now; send it again later")
+        return _retry_later()
     return _answer(202, outcome=verdict.kind, outbox_id=verdict.outbox_id if verdict.kind != "ignore" else None)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from refportal.api.keys import key_hash
 from refportal.api.models import ApiKey
+from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.extensions import db
 from refportal.references.models import Rating
@@ -241,3 +242,22 @@ def test_every_operation_taking_a_body_refuses_json_nested_too_deeply(app, api_w
             content_type="application/json",
         )
         assert "nested too deeply" in problem_of(response, 400)["detail"], (method, path)
+
+
+def test_a_use_answered_with_a_server_error_is_still_audited(app, api_world, client, monkeypatch):
+    """The failed request keeps nothing else, but every use of a key stays on the trail."""
+    import refportal.api.applications as api_applications
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a fault in the portal")
+
+    monkeypatch.setattr(api_applications, "one_application", broken)
+    app.config["TESTING"] = False  # the 500 problem document, as in production
+    response = client.get(f"/api/v1/applications/{api_world['submitted']}", headers=bearer(api_world["read"]))
+    assert response.status_code == 500 and response.is_json
+    with app.app_context():
+        key = db.session.scalars(sa.select(ApiKey).where(ApiKey.key_hash == key_hash(api_world["read"]))).one()
+        uses = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == AuditAction.API_KEY_USED, AuditEvent.object_id == key.id)
+        ).all()
+    assert [use.details["status"] for use in uses] == [500]

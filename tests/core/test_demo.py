@@ -74,3 +74,11 @@ def test_fays_file_is_decided_by_the_two_demo_reviewers(demo):
         assert db.session.get(Application, application_id).status is ApplicationStatus.ENDORSED
         to_fay = set(db.session.scalars(sa.select(OutboxEmail.template).where(OutboxEmail.to_address == fay.email)))
         assert "application_decision" in to_fay
+
+
+def test_devs_past_endorsement_joined_no_round_of_this_quarter(demo):
+    with demo.app_context():
+        dev = db.session.scalar(sa.select(User).where(User.email == "dev@example.org"))
+        application = db.session.scalar(sa.select(Application).where(Application.applicant_id == dev.id))
+        assert application.status is ApplicationStatus.ENDORSED
+        assert application.review_round is None

@@ -11,9 +11,13 @@ import sqlalchemy as sa
 from flask import abort
 
 from refportal.accounts.models import User
+from refportal.applications.lifecycle import ApplicationStatus
+from refportal.applications.models import Application
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.transactions import StrayCommit, attempt, unit_of_work
+from tests.factories import make_application, make_user
+from tests.web import Browser, csrf_token_from
 
 PACKAGE = Path(__file__).resolve().parents[2] / "refportal"
 
@@ -111,3 +115,49 @@ def test_a_unit_of_work_commits_or_rolls_back_and_a_commit_inside_it_is_refused(
         db.session.add(User(email="stray@example.org", name="stray", password_hash="x"))
         db.session.commit()
     assert sorted(db.session.scalars(sa.select(User.name))) == ["unit"]
+
+
+def _lost(*args, **kwargs):
+    raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+
+def test_every_view_runs_in_the_requests_transaction(app):
+    """A view registered after create_app wrapped them would escape the one commit per request."""
+    unwrapped = [e for e, view in app.view_functions.items() if "transactional" not in view.__code__.co_qualname]
+    assert unwrapped == []
+
+
+def test_a_logout_whose_commit_fails_leaves_every_session_as_it_was(app, monkeypatch):
+    with app.app_context():
+        email = make_user().email
+    here, elsewhere = Browser(app.test_client()), Browser(app.test_client())
+    here.login(email)
+    elsewhere.login(email)
+    token = csrf_token_from(here.get("/dashboard").get_data(as_text=True))
+    app.config["TESTING"] = False  # the 500 page, as in production
+    monkeypatch.setattr(db.session, "commit", _lost)
+    response = here.client.post("/logout", data={"csrf_token": token})
+    monkeypatch.undo()
+    assert response.status_code == 500
+    assert "You are logged out." not in response.get_data(as_text=True)
+    assert here.get("/dashboard").status_code == 200  # still signed in here, as everywhere else
+    assert elsewhere.get("/dashboard").status_code == 200
+
+
+def test_an_action_whose_commit_fails_is_not_confirmed_now_or_on_the_next_page(app, browser, monkeypatch):
+    with app.app_context():
+        user = make_user()
+        application_id = make_application(applicant=user).id
+        email = user.email
+    browser.login(email)
+    page = f"/applications/{application_id}"
+    token = csrf_token_from(browser.get(page).get_data(as_text=True))
+    app.config["TESTING"] = False
+    monkeypatch.setattr(db.session, "commit", _lost)
+    response = browser.client.post(f"{page}/withdraw", data={"csrf_token": token})
+    monkeypatch.undo()
+    assert response.status_code == 500
+    assert "The application is withdrawn." not in response.get_data(as_text=True)
+    assert "The application is withdrawn." not in browser.get(page).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Application, application_id).status is ApplicationStatus.DRAFT

@@ -400,3 +400,25 @@ def test_while_the_database_is_unreachable_reports_wait_in_the_mailbox(sent_worl
     with app.app_context():
         assert poll_bounce_mailbox().acted == 1
     assert state(app)["references"][REFEREE] == ReferenceStatus.BOUNCED
+
+
+def test_a_database_lost_at_the_requests_commit_is_a_503_to_retry_and_changes_nothing(sent_world, monkeypatch):
+    """The request commits after the view answered 202: a failure there is still the machine's 503, in JSON."""
+    app, _, _ = sent_world
+    raw = report_about(app, "postfix_permanent")
+    app.config["TESTING"] = False
+
+    def lost(*args, **kwargs):
+        raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(db.session, "commit", lost)
+    response = post_report(app, raw)
+    monkeypatch.undo()
+    assert response.status_code == 503 and response.is_json
+    assert state(app)["references"][REFEREE] == ReferenceStatus.INVITED
+
+
+def test_an_http_error_at_the_webhook_is_answered_in_json(sent_world):
+    app, _, _ = sent_world
+    response = app.test_client().get("/hooks/bounces")
+    assert response.status_code == 405 and response.is_json
