@@ -310,6 +310,12 @@ def _settings_from_environment(env: str, inst: Path) -> dict:
         "REVIEW_REMINDER_DAYS": _int("REVIEW_REMINDER_DAYS", 3),
         "REVIEW_JOBS_INTERVAL_MINUTES": _int("REVIEW_JOBS_INTERVAL_MINUTES", 15),
         "ENDORSEMENT_RENEWAL_MONTHS": _int("ENDORSEMENT_RENEWAL_MONTHS", 12),
+        # The public registry: endorsees who have not chosen are listed (true) or not (false); entries
+        # per page; how long anyone may cache its pages; requests per client address (Flask-Limiter syntax).
+        "REGISTRY_LISTED_BY_DEFAULT": _bool(os.environ.get("REGISTRY_LISTED_BY_DEFAULT"), default=True),
+        "REGISTRY_PAGE_SIZE": _int("REGISTRY_PAGE_SIZE", 25),
+        "REGISTRY_CACHE_SECONDS": _int("REGISTRY_CACHE_SECONDS", 300),
+        "REGISTRY_RATE_LIMIT": os.environ.get("REGISTRY_RATE_LIMIT", "120 per minute"),
         "QUEUE_PAGE_SIZE": _int("QUEUE_PAGE_SIZE", 25),
         "QUEUE_COUNT_LIMIT": _int("QUEUE_COUNT_LIMIT", 1000),
         "STAFF_INVITE_MAX_AGE": _int("STAFF_INVITE_MAX_AGE", 7 * 24 * 3600),

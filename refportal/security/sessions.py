@@ -8,7 +8,7 @@ from flask import Flask, current_app, flash, request, session
 from flask_login import current_user, logout_user
 
 # Answer without reading or writing the session (health checks, machine hooks: no user, no cookie).
-SESSIONLESS_BLUEPRINTS = frozenset({"health", "hooks"})
+SESSIONLESS_BLUEPRINTS = frozenset({"health", "hooks", "registry"})
 # The idle clock moves in steps of a minute: a page within a minute of the last step leaves the cookie as
 # it is (no new signature, no Set-Cookie), and a session may end up to a minute before its idle limit.
 CLOCK_STEP_SECONDS = 60
