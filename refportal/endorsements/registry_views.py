@@ -10,7 +10,7 @@ import io
 import json
 from datetime import datetime
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, request
 
 from refportal.applications.categories import Credential
 from refportal.db import utc_today
@@ -20,7 +20,8 @@ from refportal.endorsements.services import normalized_number
 from refportal.extensions import limiter
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
-limiter.limit(lambda: current_app.config["REGISTRY_RATE_LIMIT"])(bp)
+# One count per client address for all the registry's pages (guessing numbers and searching alike).
+limiter.shared_limit(lambda: current_app.config["REGISTRY_RATE_LIMIT"], scope="registry")(bp)
 
 EXPORT_COLUMNS = ("number", "name", "credential", "category", "category_name", "status", "valid_until", "city")
 
@@ -31,7 +32,7 @@ def search():
     form = RegistrySearchForm(request.args)
     today = utc_today()
     if not form.validate():
-        page = render_template("registry/search.html", form=form, results=None, today=today)
+        page = _render("registry/search.html", form=form, results=None, today=today)
         return _public(Response(page, status=400), changed_at=None, indexable=False)
     search = registry.RegistrySearch(
         name=form.name.data or "",
@@ -42,7 +43,7 @@ def search():
     results = registry.search_registry(
         search, page=form.page.data or 1, page_size=current_app.config["REGISTRY_PAGE_SIZE"]
     )
-    page = render_template("registry/search.html", form=form, results=results, today=today, args=_args_without_page())
+    page = _render("registry/search.html", form=form, results=results, today=today, args=_args_without_page())
     return _public(Response(page), changed_at=registry.registry_changed_at(today), indexable=True)
 
 
@@ -53,9 +54,9 @@ def verification(number: str):
     normalized = normalized_number(number)
     found = registry.verify(normalized, today) if normalized else None
     if found is None:
-        page = render_template("registry/not_found.html", number=number[:40])
+        page = _render("registry/not_found.html", number=number[:40])
         return _public(Response(page, status=404), changed_at=None, indexable=False)
-    page = render_template("registry/verification.html", verification=found, today=today)
+    page = _render("registry/verification.html", verification=found, today=today)
     return _public(Response(page), changed_at=found.changed_at, indexable=found.entry is not None)
 
 
@@ -78,6 +79,12 @@ def export_json():
     body = json.dumps({"entries": [entry.as_dict() for entry in registry.export_registry()]}, ensure_ascii=False)
     response = Response(body, mimetype="application/json")
     return _public(response, changed_at=registry.registry_changed_at(utc_today()), indexable=False)
+
+
+def _render(template: str, **context: object) -> str:
+    """The template without Flask's context processors: Flask-Login's would load the user from the
+    session (and the answer would then vary by cookie)."""
+    return current_app.jinja_env.get_template(template).render(**context)
 
 
 def _safe_cell(value: object) -> object:

@@ -24,7 +24,9 @@ def people(app):
     """Four endorsees: two listed (one showing her city), one who opted out, one whose endorsement lapsed."""
     numbers = {
         "ana": endorse(app, name="Ana Alvarez", category=2),
-        "ben": endorse(app, name="Ben Brooks", credential=Credential.ECMH_E, category=4, mentor_track=MentorTrack.CLINICAL),
+        "ben": endorse(
+            app, name="Ben Brooks", credential=Credential.ECMH_E, category=4, mentor_track=MentorTrack.CLINICAL
+        ),
         "olga": endorse(app, name="Olga Optout", category=3),
         "lars": endorse(app, name="Lars Lapsed", category=1),
     }
@@ -215,7 +217,12 @@ def add_endorsements(app, count: int, start: int = 0) -> None:
 
 def test_registry_statements_do_not_grow_with_the_registry(app, people):
     client = app.test_client()
-    urls = ("/registry/", "/registry/?name=bulk&category=2&page=2", f"/registry/{people['ana']}", "/registry/export.json")
+    urls = (
+        "/registry/",
+        "/registry/?name=bulk&category=2&page=2",
+        f"/registry/{people['ana']}",
+        "/registry/export.json",
+    )
     add_endorsements(app, 10)
     small = [statements_for(app, client, url) for url in urls]
     add_endorsements(app, 190, start=10)
