@@ -49,7 +49,7 @@ class RegistryEntry:
         return category_name(self.credential, self.category, self.mentor_track)
 
     def as_dict(self) -> dict[str, object]:
-        """The entry as the export and the API give it (the same fields as the page)."""
+        """The entry as the export and the API give it (the same fields as the page; the date ISO 8601 there)."""
         return {
             "number": self.number,
             "name": self.name,
@@ -57,7 +57,7 @@ class RegistryEntry:
             "category": self.category,
             "category_name": self.category_name,
             "status": self.status.value,
-            "valid_until": self.valid_until.isoformat(),
+            "valid_until": self.valid_until,
             "city": self.city,
         }
 

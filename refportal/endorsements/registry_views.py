@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Blueprint, Response, current_app, request
 
@@ -76,7 +76,8 @@ def export_csv():
 @bp.get("/export.json")
 def export_json():
     """Every listed entry as JSON, for the association's website."""
-    body = json.dumps({"entries": [entry.as_dict() for entry in registry.export_registry()]}, ensure_ascii=False)
+    entries = [entry.as_dict() for entry in registry.export_registry()]
+    body = json.dumps({"entries": entries}, ensure_ascii=False, default=date.isoformat)
     response = Response(body, mimetype="application/json")
     return _public(response, changed_at=registry.registry_changed_at(utc_today()), indexable=False)
 

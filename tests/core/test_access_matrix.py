@@ -79,6 +79,7 @@ ACCESS = {
     "api.Applications": "machine",
     "api.OneApplication": "machine",
     "api.Roster": "machine",
+    "api.Registry": "machine",
     "api_pages.docs": "public",
     "api-docs.openapi_json": "public",
     "api_admin.index": "admin",
