@@ -73,9 +73,18 @@ class Application(ma.Schema):
     changed_at = ma.fields.AwareDateTime(required=True)
 
 
+# One line of text: no control characters (a NUL cannot even be searched for in PostgreSQL); as a
+# pattern, so the OpenAPI description says it.
+SINGLE_LINE = ma.validate.Regexp(
+    r"^[^\x00-\x1f\x7f-\x9f]*$", error="Use a single line of text, without control characters."
+)
+
+
 class RegistryArguments(Strict):
     name = ma.fields.String(
-        load_default="", validate=ma.validate.Length(max=120), metadata={"description": "Part of the name."}
+        load_default="",
+        validate=[ma.validate.Length(max=120), SINGLE_LINE],
+        metadata={"description": "Part of the name."},
     )
     credential = ma.fields.String(
         load_default=None,
@@ -85,7 +94,7 @@ class RegistryArguments(Strict):
     category = ma.fields.Integer(load_default=None, validate=ma.validate.Range(1, 4))
     place = ma.fields.String(
         load_default="",
-        validate=ma.validate.Length(max=120),
+        validate=[ma.validate.Length(max=120), SINGLE_LINE],
         metadata={"description": "Part of the city or region (only where the endorsee shows it)."},
     )
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(1, 10_000))

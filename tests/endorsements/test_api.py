@@ -57,7 +57,17 @@ def test_a_key_without_the_scope_is_refused(app, client, keys):
 
 
 @pytest.mark.parametrize(
-    "query", ["category=9", "credential=x", "page=0", "limit=100000", "name=" + "x" * 200, "nope=1"]
+    "query",
+    [
+        "category=9",
+        "credential=x",
+        "page=0",
+        "limit=100000",
+        "name=" + "x" * 200,
+        "nope=1",
+        "name=a%00b",
+        "place=%0d%0a",
+    ],
 )
 def test_bad_parameters_are_a_422_problem(app, client, keys, query):
     registry_key, _ = keys
