@@ -11,7 +11,7 @@ default ENDORSEMENT_RENEWAL_MONTHS), active — so no endorsement is lost.
 """
 
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -182,7 +182,7 @@ def _issue_records_for_endorsed_applications():
         sa.select(application).where(application.c.status == "endorsed", application.c.decided_at.is_not(None))
     ).all()
     numbers = set()
-    now = datetime.utcnow()
+    now = datetime.now(UTC).replace(tzinfo=None)  # stored as naive UTC, as UTCDateTime does
     for row in rows:
         number = _number(row.credential, numbers)
         decided = row.decided_at.date()

@@ -80,8 +80,9 @@ def issue_endorsement(*, application: Application, actor: User | None) -> Endors
 
 
 def issue_on_endorsement(sender: object, *, application: Application, actor: User | None) -> None:
-    """Subscribed to applications.lifecycle.closed (in create_app): an endorsed file gets its record."""
-    if application.status is ApplicationStatus.ENDORSED:
+    """Subscribed to applications.lifecycle.closed (in create_app): an endorsed file gets its record.
+    (An application that was never stored, as the lifecycle's own tests move, has no file to endorse.)"""
+    if application.status is ApplicationStatus.ENDORSED and application.id is not None:
         issue_endorsement(application=application, actor=actor)
 
 
