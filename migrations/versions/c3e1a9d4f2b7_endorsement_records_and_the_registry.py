@@ -90,6 +90,7 @@ def upgrade():
     with op.batch_alter_table("endorsement", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_endorsement_holder_id"), ["holder_id"], unique=False)
         batch_op.create_index("ix_endorsement_registry", ["status", "credential", "category"], unique=False)
+        batch_op.create_index(batch_op.f("ix_endorsement_updated_at"), ["updated_at"], unique=False)
 
     op.create_table(
         "endorsement_change",
@@ -139,6 +140,8 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("holder_id", name=op.f("pk_registry_listing")),
     )
+    with op.batch_alter_table("registry_listing", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_registry_listing_updated_at"), ["updated_at"], unique=False)
     _issue_records_for_endorsed_applications()
 
 
@@ -235,5 +238,6 @@ def downgrade():
     op.drop_table("endorsement_change")
     with op.batch_alter_table("endorsement", schema=None) as batch_op:
         batch_op.drop_index("ix_endorsement_registry")
+        batch_op.drop_index(batch_op.f("ix_endorsement_updated_at"))
         batch_op.drop_index(batch_op.f("ix_endorsement_holder_id"))
     op.drop_table("endorsement")

@@ -37,7 +37,8 @@ class Endorsement(Base):
     status: Mapped[EndorsementStatus] = mapped_column(enum_column(EndorsementStatus), default=EndorsementStatus.ACTIVE)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Indexed: the registry's Last-Modified is the latest of these (read from the index, at any size).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)
 
     holder: Mapped[User] = relationship()
     changes: Mapped[list[EndorsementChange]] = relationship(
@@ -78,4 +79,4 @@ class RegistryListing(Base):
     listed: Mapped[bool] = mapped_column()
     show_city: Mapped[bool] = mapped_column(default=False)
     city: Mapped[str | None] = mapped_column(sa.String(120))  # city or region, as the endorsee writes it
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)
