@@ -145,12 +145,67 @@ def build(n: int, password_hash: str) -> None:
                     )
                 ],
             )
+        add_endorsements(conn, n, now)
         if conn.dialect.name == "postgresql":
-            for table in ("user_account", "application", "reference"):
+            for table in ("user_account", "application", "reference", "endorsement"):
                 conn.execute(
                     sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
                 )
             conn.execute(sa.text("ANALYZE"))
+
+
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def number_for(i: int) -> str:
+    """The endorsement number of application `i` (random-looking, as refportal's, and the same every run)."""
+    rng = random.Random(f"endorsement-{i}")
+    return ("IMH-" if i % 2 else "ECMH-") + "".join(rng.choice(NUMBER_ALPHABET) for _ in range(8))
+
+
+def add_endorsements(conn: sa.Connection, n: int, now) -> None:
+    """An endorsement for every endorsed application (a fifth of them): active, one in seven lapsed; a
+    third of the holders opted out of the registry, half of the others show a city."""
+    meta = db.metadata
+    endorsements, changes, listings = (
+        meta.tables[t] for t in ("endorsement", "endorsement_change", "registry_listing")
+    )
+    endorsed = [i for i in range(1, n + 1) if i % 5 == 4]
+    for start in range(0, len(endorsed), CHUNK):
+        chunk = endorsed[start : start + CHUNK]
+        conn.execute(
+            endorsements.insert(),
+            [
+                dict(
+                    id=i,
+                    number=number_for(i),
+                    holder_id=i,
+                    application_id=i,
+                    credential="imh-e" if i % 2 else "ecmh-e",
+                    category=1 + i % 4,
+                    mentor_track="clinical" if i % 4 == 3 else None,
+                    issued_on=(now - timedelta(days=i % 300)).date(),
+                    period_starts_on=(now - timedelta(days=i % 300)).date(),
+                    period_ends_on=(now + timedelta(days=365 - i % 300)).date(),
+                    status="lapsed" if i % 7 == 0 else "active",
+                    status_changed_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+                for i in chunk
+            ],
+        )
+        conn.execute(
+            changes.insert(),
+            [dict(endorsement_id=i, status="active", event="issue", changed_at=now) for i in chunk],
+        )
+        conn.execute(
+            listings.insert(),
+            [
+                dict(holder_id=i, listed=i % 3 != 0, show_city=i % 2 == 0, city=f"City {i % 50}", updated_at=now)
+                for i in chunk
+            ],
+        )
 
 
 ROUND_DAYS = 50

@@ -198,8 +198,8 @@ def session(base: str, email: str | None, path: str) -> tuple[str, str]:
             data=urllib.parse.urlencode({"csrf_token": token, "email": email, "password": PASSWORD}).encode(),
         )
     page = opener.open(base + path).read().decode()
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    return "; ".join(f"{c.name}={c.value}" for c in jar), token
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)  # the registry's pages have no form to post
+    return "; ".join(f"{c.name}={c.value}" for c in jar), found.group(1) if found else ""
 
 
 def wrk(url: str, cookie: str = "", body: str | None = None) -> dict:
@@ -270,7 +270,10 @@ def draft_form(client, path: str) -> dict:
 
 
 def pages_to_measure(link: str) -> dict[str, tuple[str | None, str, str, object]]:
-    """Each key page: (who signs in, or None for the referee's link), path, method, POST form."""
+    """Each key page: (who signs in, or None for the referee's link and the registry's anonymous pages),
+    path, method, POST form."""
+    import data
+
     return {
         "referee form GET": (None, link, "GET", None),
         "referee draft save (POST)": (None, link, "POST", draft_form),
@@ -286,6 +289,8 @@ def pages_to_measure(link: str) -> dict[str, tuple[str | None, str, str, object]
         "application file": ("reviewer@example.org", "/review/applications/2", "GET", None),
         "my assigned files": ("reviewer@example.org", "/review/mine", "GET", None),
         "review rounds": ("reviewer@example.org", "/review/rounds", "GET", None),
+        "registry search (anonymous)": (None, "/registry/?name=applicant+1&category=1", "GET", None),
+        "registry verification (anonymous)": (None, f"/registry/{data.number_for(4)}", "GET", None),
     }
 
 

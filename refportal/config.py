@@ -652,6 +652,19 @@ SECTIONS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
                 "An endorsement's renewal date: this many months after the decision (stated on the decision "
                 "e-mail and page).",
             ),
+            boolean(
+                "REGISTRY_LISTED_BY_DEFAULT",
+                True,
+                "Whether an endorsee who has not chosen is listed in the public registry (true: they opt out).",
+            ),
+            integer("REGISTRY_PAGE_SIZE", 25, "Entries per page of the public registry's search."),
+            integer("REGISTRY_CACHE_SECONDS", 300, "How long anyone may cache the public registry's pages (max-age)."),
+            text(
+                "REGISTRY_RATE_LIMIT",
+                "120 per minute",
+                "Requests per client address to the public registry, its pages and exports together "
+                "(Flask-Limiter syntax).",
+            ),
             integer("QUEUE_PAGE_SIZE", 25, "Applications per page in the reviewer queue."),
             integer(
                 "QUEUE_COUNT_LIMIT",

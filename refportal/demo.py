@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import click
@@ -13,10 +13,12 @@ from flask.cli import with_appcontext
 from refportal.accounts.models import Role, User
 from refportal.accounts.services import create_user, find_user_by_email
 from refportal.applications import lifecycle
-from refportal.applications.categories import Credential, EducationLevel
+from refportal.applications.categories import Credential, EducationLevel, MentorTrack
 from refportal.applications.models import Application
 from refportal.applications.services import open_application, record_eligibility
 from refportal.db import utc_today, utcnow
+from refportal.endorsements.models import Endorsement, EndorsementChange
+from refportal.endorsements.services import save_listing_choices
 from refportal.extensions import db
 from refportal.membership.models import Association, MembershipKind
 from refportal.membership.services import declare_membership
@@ -53,6 +55,16 @@ DEMO_USERS = [
         Role.APPLICANT,
         "ECMH-E category 2, submitted with three ratings: ready to review",
     ),
+    ("gia@example.org", "Gia Romano", Role.APPLICANT, "endorsed IMH-E 3, listed in the registry with her city"),
+    ("hal@example.org", "Hal Nguyen", Role.APPLICANT, "endorsed ECMH-E 4 (Mentor, Clinical), listed without a city"),
+    ("imani@example.org", "Imani Brooks", Role.APPLICANT, "endorsed IMH-E 2, not listed: verification page only"),
+]
+
+# The demo's registry: (e-mail, credential, category, mentor track, days since the decision, listed, city).
+DEMO_ENDORSEES = [
+    ("gia@example.org", Credential.IMH_E, 3, None, 200, True, "Ann Arbor, Michigan"),
+    ("hal@example.org", Credential.ECMH_E, 4, MentorTrack.CLINICAL, 40, True, None),
+    ("imani@example.org", Credential.IMH_E, 2, None, 300, False, None),
 ]
 
 # Eve's referees answer in the demo; their links are in the mail viewer like any other.
@@ -143,12 +155,30 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
             training_hours=35,
             rsc_hours=0,
         )
-        # A past endorsement, as the lifecycle makes one (the demo skips the references), dated back.
-        lifecycle.transition(application, lifecycle.Event.SUBMIT, actor=dev)
-        lifecycle.transition(application, lifecycle.Event.ENDORSE, actor=None)
-        application.submitted_at = decided - timedelta(days=60)
-        application.decided_at = decided
-        application.review_round = None  # submitted long before this quarter's round
+        _endorse_in_the_past(application, decided)
+
+    for email, credential, category, track, days_ago, listed, city in DEMO_ENDORSEES:
+        endorsee = users[email]
+        if _has_application(endorsee):
+            continue
+        decided = utcnow() - timedelta(days=days_ago)
+        application = open_application(
+            applicant=endorsee,
+            credential=credential,
+            category=category,
+            mentor_track=track,
+            now=decided - timedelta(days=120),
+        )
+        record_eligibility(
+            application=application,
+            actor=endorsee,
+            education_level=EducationLevel.MASTER,
+            work_years=Decimal("8"),
+            training_hours=60,
+            rsc_hours=60,
+        )
+        _endorse_in_the_past(application, decided)
+        save_listing_choices(holder=endorsee, listed=listed, show_city=city is not None, city=city)
 
     eve = users["eve@example.org"]
     if not _has_application(eve):
@@ -161,6 +191,25 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
             assign(application=application, reviewer=users[reviewer], actor=users["admin@example.org"])
 
     return [(email, role.value, note) for email, _, role, note in DEMO_USERS]
+
+
+def _endorse_in_the_past(application: Application, decided: datetime) -> None:
+    """A past endorsement, as the lifecycle makes one (the demo skips the references), dated back with
+    its endorsement record."""
+    lifecycle.transition(application, lifecycle.Event.SUBMIT, actor=application.applicant)
+    lifecycle.transition(application, lifecycle.Event.ENDORSE, actor=None)
+    application.submitted_at = decided - timedelta(days=60)
+    application.decided_at = decided
+    application.review_round = None  # submitted long before this quarter's round
+    endorsement = db.session.scalars(sa.select(Endorsement).where(Endorsement.application_id == application.id)).one()
+    endorsement.issued_on = endorsement.period_starts_on = decided.date()
+    ends_on = application.renews_on(current_app.config["ENDORSEMENT_RENEWAL_MONTHS"])
+    assert ends_on is not None
+    endorsement.period_ends_on, endorsement.status_changed_at = ends_on, decided
+    for change in db.session.scalars(
+        sa.select(EndorsementChange).where(EndorsementChange.endorsement_id == endorsement.id)
+    ):
+        change.changed_at = decided
 
 
 def _seed_references(applicant: User, today: date) -> None:

@@ -29,6 +29,8 @@ from refportal.applications.models import Application
 from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.db import utc_today, utcnow
+from refportal.endorsements.lifecycle import EndorsementStatus
+from refportal.endorsements.models import Endorsement, EndorsementChange, RegistryListing
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind
@@ -286,6 +288,45 @@ class WebhookDeliveryFactory(ModelFactory):
     event_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
     event_type = AuditAction.APPLICATION_SUBMITTED.value
     payload = factory.LazyFunction(dict)
+
+
+# ------------------------------------------------------------------------------------------------
+# Endorsements and the registry
+
+
+class EndorsementFactory(ModelFactory):
+    """An endorsement in force for a year, not tied to an application unless one is given."""
+
+    class Meta:
+        model = Endorsement
+
+    holder = factory.SubFactory(UserFactory)
+    number = factory.Sequence(lambda n: f"IMH-T{n + 1:07d}")
+    credential = Credential.IMH_E
+    category = 2
+    issued_on = factory.LazyFunction(utc_today)
+    period_starts_on = factory.LazyFunction(utc_today)
+    period_ends_on = factory.LazyFunction(lambda: utc_today() + timedelta(days=365))
+
+
+class EndorsementChangeFactory(ModelFactory):
+    class Meta:
+        model = EndorsementChange
+
+    endorsement = factory.SubFactory(EndorsementFactory)
+    status = EndorsementStatus.ACTIVE
+    event = "issue"
+
+
+class RegistryListingFactory(ModelFactory):
+    class Meta:
+        model = RegistryListing
+
+    class Params:
+        holder = factory.SubFactory(UserFactory)
+
+    holder_id = factory.SelfAttribute("holder.id")
+    listed = True
 
 
 # ------------------------------------------------------------------------------------------------

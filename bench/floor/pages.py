@@ -7,6 +7,8 @@ from floor import (
     application_page,
     my_assigned_files,
     referee_form,
+    registry_search,
+    registry_verification,
     review_queue,
     review_rounds,
 )
@@ -19,4 +21,6 @@ ALL = [
     application_file,
     my_assigned_files,
     review_rounds,
+    registry_search,
+    registry_verification,
 ]

@@ -20,6 +20,7 @@ class KeyForm(FlaskForm):
             [
                 (Scope.READ_APPLICATIONS.value, "read:applications — applications, statuses and decisions"),
                 (Scope.WRITE_ROSTER.value, "write:roster — import the membership roster"),
+                (Scope.READ_REGISTRY.value, "read:registry — the public registry of endorsements"),
             ]
         ),
         option_widget=widgets.CheckboxInput(),

@@ -12,6 +12,7 @@ from refportal.db import Base, UTCDateTime, enum_column, utcnow
 class Scope(enum.Enum):
     READ_APPLICATIONS = "read:applications"
     WRITE_ROSTER = "write:roster"
+    READ_REGISTRY = "read:registry"
 
 
 class ApiKey(Base):

@@ -7,6 +7,7 @@ import marshmallow as ma
 
 from refportal.applications.categories import Credential
 from refportal.applications.lifecycle import ApplicationStatus
+from refportal.endorsements.lifecycle import IN_FORCE
 from refportal.membership.models import MembershipStatus
 from refportal.references.lifecycle import ReferenceStatus
 
@@ -70,6 +71,53 @@ class Application(ma.Schema):
     )
     references = ma.fields.Nested(ReferenceCounts, required=True)
     changed_at = ma.fields.AwareDateTime(required=True)
+
+
+# One line of text: no control characters (a NUL cannot even be searched for in PostgreSQL); as a
+# pattern, so the OpenAPI description says it.
+SINGLE_LINE = ma.validate.Regexp(
+    r"^[^\x00-\x1f\x7f-\x9f]*$", error="Use a single line of text, without control characters."
+)
+
+
+class RegistryArguments(Strict):
+    name = ma.fields.String(
+        load_default="",
+        validate=[ma.validate.Length(max=120), SINGLE_LINE],
+        metadata={"description": "Part of the name."},
+    )
+    credential = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.OneOf([c.value for c in Credential]),
+        metadata={"description": "imh-e or ecmh-e."},
+    )
+    category = ma.fields.Integer(load_default=None, validate=ma.validate.Range(1, 4))
+    place = ma.fields.String(
+        load_default="",
+        validate=[ma.validate.Length(max=120), SINGLE_LINE],
+        metadata={"description": "Part of the city or region (only where the endorsee shows it)."},
+    )
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(1, 10_000))
+    limit = ma.fields.Integer(
+        load_default=50, validate=ma.validate.Range(1, MAX_PAGE), metadata={"description": "Entries per page."}
+    )
+
+
+class RegistryEntry(ma.Schema):
+    number = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    credential = ma.fields.String(required=True, metadata={"description": "IMH-E or ECMH-E."})
+    category = ma.fields.Integer(required=True)
+    category_name = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf([s.value for s in IN_FORCE]))
+    valid_until = ma.fields.Date(required=True)
+    city = ma.fields.String(required=True, allow_none=True)
+
+
+class RegistryPage(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(RegistryEntry), required=True)
+    page = ma.fields.Integer(required=True)
+    next_page = ma.fields.Integer(required=True, allow_none=True, metadata={"description": "null on the last page."})
 
 
 class ApplicationPage(ma.Schema):

@@ -20,7 +20,9 @@ from refportal.api import applications, keys, roster_requests, schemas
 from refportal.api.models import ApiKey, Scope
 from refportal.api.parser import ApiParser
 from refportal.api.problems import API_PREFIX, DETAILS, ProblemSchema, problem, problem_for
+from refportal.applications.categories import Credential
 from refportal.db import utc_today
+from refportal.endorsements import registry
 from refportal.errors import register_error_format
 from refportal.extensions import csrf, db, limiter
 from refportal.security.headers import mark_no_store
@@ -191,6 +193,32 @@ class OneApplication(MethodView):
             abort(404, message=f"There is no application {application_id}.")
         assert found is not None  # abort() raised
         return found
+
+
+@blp.route("/registry")
+class Registry(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(schemas.RegistryArguments, location="query", as_kwargs=True, unknown=ma.RAISE)
+    @blp.response(200, schemas.RegistryPage)
+    @problems(422)
+    @requires(Scope.READ_REGISTRY)
+    def get(self, name: str, credential: str | None, category: int | None, place: str, page: int, limit: int) -> dict:
+        """The public registry: endorsements in force whose holders chose to be listed, by name.
+
+        The same entries and fields as the registry's pages and export (a city only where its holder
+        shows it)."""
+        search = registry.RegistrySearch(
+            name=name.strip(),
+            credential=Credential(credential) if credential else None,
+            category=category,
+            place=place.strip(),
+        )
+        found = registry.search_registry(search, page=page, page_size=limit)
+        return {
+            "items": [entry.as_dict() for entry in found.entries],
+            "page": found.page,
+            "next_page": found.page + 1 if found.has_next else None,
+        }
 
 
 @blp.route("/roster")

@@ -29,6 +29,9 @@ class AuditAction(enum.StrEnum):
     APPLICATION_OPENED = "application.opened"
     APPLICATION_SUBMITTED = "application.submitted"
     APPLICATION_WITHDRAWN = "application.withdrawn"
+    # Endorsements and the public registry
+    ENDORSEMENT_ISSUED = "endorsement.issued"
+    REGISTRY_LISTING_CHANGED = "endorsement.registry_listing_changed"
     # Mail
     EMAIL_BOUNCED = "email.bounced"
     EMAIL_DELAYED = "email.delayed"

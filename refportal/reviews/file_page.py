@@ -15,6 +15,7 @@ from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application
 from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
+from refportal.endorsements.checks import Claim, RegistryCheck, check_claims
 from refportal.extensions import db
 from refportal.references.models import Reference
 from refportal.reviews.aggregation import Endorsement, FlagRules
@@ -106,6 +107,23 @@ def endorsements_of(emails: list[str]) -> dict[str, list[Endorsement]]:
         if credential is not None:
             granted.append(Endorsement(credential, category, decided_at))
     return found
+
+
+def referee_registry_checks(application: Application) -> dict[int, RegistryCheck]:
+    """Each rating's endorsement number (where the referee gave one) checked against the registry on the
+    rating date, by rating id."""
+    claims = [
+        Claim(
+            key=rating.id,
+            number=rating.endorsement_number,
+            credential=rating.endorsed_credential,
+            category=rating.endorsed_category,
+            on=rating.submitted_at.date(),
+        )
+        for rating in (reference.rating for reference in application.references)
+        if rating is not None and rating.endorsement_number
+    ]
+    return check_claims(claims) if claims else {}
 
 
 def flag_rules(application: Application, today: date) -> FlagRules:

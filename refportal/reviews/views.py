@@ -150,6 +150,7 @@ def _render_file(
     reviews, audit = file_page.visible_to(application, current_user, file_page.reviews_of(application), trail)
     decisions.lock_after_reading_others(application, current_user, reviews)
     endorsements = file_page.endorsements_of([r.email for r in application.references])
+    registry_checks = file_page.referee_registry_checks(application)
     mine = next((r for r in reviews if r.reviewer_id == current_user.id and r.cycle == application.review_cycle), None)
     if review_form is None:
         review_form = ReviewForm(
@@ -169,6 +170,7 @@ def _render_file(
         item_text=item_text,
         flags=file_flags(application, matrix, file_page.flag_rules(application, today), endorsements),
         endorsements=endorsements,
+        registry_checks=registry_checks,
         reviews=reviews,
         others_hidden=file_page.others_hidden(application, current_user, reviews),
         audit=audit,

@@ -89,7 +89,19 @@ def world(app, outbox):
             outcome=Decision.ENDORSE,
             locked_at=utcnow(),
         )
-        db.session.add_all([review_round, assignment, api_key, endpoint, review])
+        from refportal.applications.categories import Credential
+        from refportal.endorsements.models import Endorsement
+
+        endorsement = Endorsement(
+            number="IMH-7K3QX9P2",
+            holder_id=a.id,
+            credential=Credential.IMH_E,
+            category=2,
+            issued_on=date(2026, 1, 5),
+            period_starts_on=date(2026, 1, 5),
+            period_ends_on=date(2027, 1, 5),
+        )
+        db.session.add_all([review_round, assignment, api_key, endpoint, review, endorsement])
         db.session.flush()
         reference.application.review_round_id = review_round.id  # a joined round: "delete" is refused, it stays
         db.session.commit()
@@ -106,6 +118,7 @@ def world(app, outbox):
             "user_id": a.id,
             "email_id": 1,
             "token": token,
+            "number": endorsement.number,
             "filename": "portal.css",
         }
     clients = {

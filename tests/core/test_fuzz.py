@@ -1043,6 +1043,79 @@ def test_mail_console_filters(app, world):
     example()
 
 
+def test_registry_search(app, world):
+    counts = COUNTS.setdefault("registry search (GET)", Counter())
+    anonymous = app.test_client()
+
+    @FUZZ
+    @given(change=changes(["name", "credential", "category", "place", "page"]))
+    def example(change):
+        response = anonymous.get("/registry/", query_string=change)
+        assert response.status_code in (200, 400)
+        assert "Set-Cookie" not in response.headers
+        body = response.get_data(as_text=True)
+        refused = 'class="error"' in body
+        assert refused == (response.status_code == 400)
+        counts["refused" if refused else "accepted"] += 1
+        for value in change.values():
+            if "<" in value and value.strip():
+                assert value not in body  # echoed back only escaped
+
+    example()
+
+
+def test_registry_listing(app, world):
+    from datetime import date
+
+    from refportal.applications.categories import Credential
+    from refportal.endorsements.models import Endorsement, RegistryListing
+
+    with app.app_context():
+        holder = db.session.scalars(sa.select(User).where(User.email == "fuzz@example.org")).one()
+        db.session.add(
+            Endorsement(
+                number="IMH-FUZZ0000",
+                holder_id=holder.id,
+                credential=Credential.IMH_E,
+                category=2,
+                issued_on=date(2026, 1, 1),
+                period_starts_on=date(2026, 1, 1),
+                period_ends_on=date(2027, 1, 1),
+            )
+        )
+        db.session.commit()
+    listing = sa.select(RegistryListing.listed, RegistryListing.show_city, RegistryListing.city)
+
+    def verify(data):
+        [(listed, show_city, city)] = rows(app, listing)
+        assert listed == (data.get("listed", "") not in ("", "false"))
+        assert show_city == (data.get("show_city", "") not in ("", "false"))
+        assert city == (clean(data.get("city", "")) or None)
+        page = world["applicant"].get("/endorsements/registry-listing").get_data(as_text=True)
+        if city and "<" in city:
+            assert str(escape(city)) in page and city not in page
+
+    def reset():
+        with app.app_context():
+            db.session.execute(sa.delete(RegistryListing))
+            db.session.commit()
+
+    run_case(
+        app,
+        FormCase(
+            "registry listing",
+            "/endorsements/registry-listing",
+            {"listed": "y", "show_city": "y", "city": "Lansing, Michigan"},
+            ["listed", "show_city", "city"],
+            world["applicant"],
+            snapshot=lambda: rows(app, listing),
+            accepted=redirected,
+            verify=verify,
+            reset=reset,
+        ),
+    )
+
+
 # ------------------------------------------------------------------------------------------------
 # The report
 

@@ -202,7 +202,19 @@ def _build_world(app) -> World:
         )
         key, key_value = create_key(name="CRM", scopes=list(Scope), actor=admin)
         endpoint = WebhookEndpoint(url="https://crm.example.org/hooks", secret="s" * 64, created_by_id=admin.id)
-        db.session.add_all([assignment, review, endpoint])
+        from refportal.applications.categories import Credential
+        from refportal.endorsements.models import Endorsement
+
+        endorsement = Endorsement(
+            number="IMH-7K3QX9P2",
+            holder_id=a.id,
+            credential=Credential.IMH_E,
+            category=2,
+            issued_on=date(2026, 1, 5),
+            period_starts_on=date(2026, 1, 5),
+            period_ends_on=date(2027, 1, 5),
+        )
+        db.session.add_all([assignment, review, endpoint, endorsement])
         db.session.commit()
         first_email = db.session.scalar(sa.select(sa.func.min(OutboxEmail.id)))
         ids = {
@@ -219,6 +231,7 @@ def _build_world(app) -> World:
             "filename": "portal.css",
             "submitted_id": submitted.id,
             "reference_token": token,
+            "number": endorsement.number,
         }
     clients = {role: Browser(app.test_client()) for role in ROLES}
     for role, email in (

@@ -1,0 +1,87 @@
+"""/registry/: the public registry's search, anonymous (one statement: the page of listed entries, by
+name; refportal adds one for the registry's date, its Last-Modified)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Flask, render_template, request, url_for
+
+from floor.common import connect
+from refportal.accounts.models import User
+from refportal.applications.categories import CATEGORIES, Credential, MentorTrack, category_name
+from refportal.endorsements.models import Endorsement, RegistryListing
+
+IN_FORCE = ("active", "renewal_due", "grace")
+PAGE_SIZE = 25  # refportal's REGISTRY_PAGE_SIZE
+CREDENTIALS = [("", "Any")] + [(c.value, c.short) for c in Credential]
+FIELDS = ("name", "credential", "category", "place")
+CATEGORY_CHOICES = [("", "Any")] + [(str(n), str(n)) for n in CATEGORIES]
+
+
+def _statement(name: str, credential: str, category: str, place: str, page: int) -> sa.Select:
+    statement = (
+        sa.select(
+            Endorsement.number,
+            User.name,
+            Endorsement.credential,
+            Endorsement.category,
+            Endorsement.mentor_track,
+            Endorsement.status,
+            Endorsement.period_ends_on,
+            sa.case((RegistryListing.show_city.is_(True), RegistryListing.city), else_=None).label("city"),
+        )
+        .join(User, User.id == Endorsement.holder_id)
+        .outerjoin(RegistryListing, RegistryListing.holder_id == Endorsement.holder_id)
+        .where(
+            Endorsement.status.in_(IN_FORCE),
+            sa.or_(RegistryListing.listed.is_(None), RegistryListing.listed.is_(True)),
+            User.deactivated_at.is_(None),
+        )
+    )
+    if name:
+        statement = statement.where(sa.func.lower(User.name).contains(name.lower(), autoescape=True))
+    if credential:
+        statement = statement.where(Endorsement.credential == Credential(credential))
+    if category:
+        statement = statement.where(Endorsement.category == int(category))
+    if place:
+        statement = statement.where(
+            RegistryListing.show_city.is_(True),
+            sa.func.lower(RegistryListing.city).contains(place.lower(), autoescape=True),
+        )
+    return statement.order_by(User.name, Endorsement.number).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
+
+
+def register(app: Flask) -> None:
+    @app.get("/registry/")
+    def registry_search():
+        # None where the query string has no such field: no option is selected then (an empty value is).
+        form = {key: (request.args.get(key) or "").strip() or request.args.get(key) for key in FIELDS}
+        page = int(request.args.get("page") or 1)
+        with connect() as conn:
+            rows = conn.execute(_statement(page=page, **{k: v or "" for k, v in form.items()})).all()
+        entries = [
+            {
+                "number": row.number,
+                "name": row.name,
+                "credential": row.credential.short,
+                "category_name": category_name(
+                    row.credential, row.category, row.mentor_track and MentorTrack(row.mentor_track)
+                ),
+                "city": row.city or "",
+                "status": row.status.value.replace("_", " ").capitalize(),
+                "valid_until": row.period_ends_on.strftime("%d %B %Y"),
+            }
+            for row in rows[:PAGE_SIZE]
+        ]
+        args = {k: v for k, v in request.args.items() if k != "page"}
+        return render_template(
+            "registry_search.html",
+            form=form,
+            credentials=CREDENTIALS,
+            categories=CATEGORY_CHOICES,
+            entries=entries,
+            page=page,
+            previous_url=url_for("registry_search", page=page - 1, **args) if page > 1 else None,
+            next_url=url_for("registry_search", page=page + 1, **args) if len(rows) > PAGE_SIZE else None,
+        )

@@ -1,0 +1,1 @@
+"""Endorsements after the decision: the records, the public registry and its verification pages."""

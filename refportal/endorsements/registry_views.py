@@ -1,0 +1,115 @@
+"""The public registry: search, one endorsement's verification page, and the export. Built for anonymous
+traffic: no session is read or written (no cookie), every page carries an ETag, Last-Modified and
+Cache-Control: public (a repeat answers 304), requests are rate limited per address, and a page that
+is not about listed entries tells search engines not to index it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime
+
+from flask import Blueprint, Response, current_app, request
+
+from refportal.applications.categories import Credential
+from refportal.db import utc_today
+from refportal.endorsements import registry
+from refportal.endorsements.forms import RegistrySearchForm
+from refportal.endorsements.services import normalized_number
+from refportal.extensions import limiter
+
+bp = Blueprint("registry", __name__, url_prefix="/registry")
+# One count per client address for all the registry's pages (guessing numbers and searching alike).
+limiter.shared_limit(lambda: current_app.config["REGISTRY_RATE_LIMIT"], scope="registry")(bp)
+
+EXPORT_COLUMNS = ("number", "name", "credential", "category", "category_name", "status", "valid_until", "city")
+
+
+@bp.get("/")
+def search():
+    """Search the listed endorsees by name, credential, category and city or region."""
+    form = RegistrySearchForm(request.args)
+    today = utc_today()
+    if not form.validate():
+        page = _render("registry/search.html", form=form, results=None, today=today)
+        return _public(Response(page, status=400), changed_at=None, indexable=False)
+    search = registry.RegistrySearch(
+        name=form.name.data or "",
+        credential=Credential(form.credential.data) if form.credential.data else None,
+        category=int(form.category.data) if form.category.data else None,
+        place=form.place.data or "",
+    )
+    results = registry.search_registry(
+        search, page=form.page.data or 1, page_size=current_app.config["REGISTRY_PAGE_SIZE"]
+    )
+    page = _render("registry/search.html", form=form, results=results, today=today, args=_args_without_page())
+    return _public(Response(page), changed_at=registry.registry_changed_at(today), indexable=True)
+
+
+@bp.get("/<string:number>")
+def verification(number: str):
+    """One endorsement, by its number: valid today or not, with its period; the entry itself only when listed."""
+    today = utc_today()
+    normalized = normalized_number(number)
+    found = registry.verify(normalized, today) if normalized else None
+    if found is None:
+        page = _render("registry/not_found.html", number=number[:40])
+        return _public(Response(page, status=404), changed_at=None, indexable=False)
+    page = _render("registry/verification.html", verification=found, today=today)
+    return _public(Response(page), changed_at=found.changed_at, indexable=found.entry is not None)
+
+
+@bp.get("/export.csv")
+def export_csv():
+    """Every listed entry as CSV, for the association's website."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for entry in registry.export_registry():
+        writer.writerow({k: ("" if v is None else _safe_cell(v)) for k, v in entry.as_dict().items()})
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = "attachment; filename=registry.csv"
+    return _public(response, changed_at=registry.registry_changed_at(utc_today()), indexable=False)
+
+
+@bp.get("/export.json")
+def export_json():
+    """Every listed entry as JSON, for the association's website."""
+    entries = [entry.as_dict() for entry in registry.export_registry()]
+    body = json.dumps({"entries": entries}, ensure_ascii=False, default=date.isoformat)
+    response = Response(body, mimetype="application/json")
+    return _public(response, changed_at=registry.registry_changed_at(utc_today()), indexable=False)
+
+
+def _render(template: str, **context: object) -> str:
+    """The template without Flask's context processors: Flask-Login's would load the user from the
+    session (and the answer would then vary by cookie)."""
+    return current_app.jinja_env.get_template(template).render(**context)
+
+
+def _safe_cell(value: object) -> object:
+    """A spreadsheet would run a cell starting with = + - @ as a formula: such text is quoted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _args_without_page() -> dict[str, str]:
+    return {k: v for k, v in request.args.items() if k != "page"}
+
+
+def _public(response: Response, *, changed_at: datetime | None, indexable: bool) -> Response:
+    """Cacheable by anyone for REGISTRY_CACHE_SECONDS, validated by ETag and Last-Modified; a 304 when
+    the client's copy is current."""
+    if response.status_code == 200:
+        response.headers["Cache-Control"] = f"public, max-age={current_app.config['REGISTRY_CACHE_SECONDS']}"
+        response.last_modified = changed_at
+        response.add_etag()
+    else:
+        response.headers["Cache-Control"] = "no-cache"
+    if not indexable:
+        response.headers["X-Robots-Tag"] = "noindex"
+    if response.status_code == 200:
+        response.make_conditional(request)  # in place: a 304 without a body when the copy is current
+    return response
