@@ -359,4 +359,37 @@ def _settings_from_environment(env: str, inst: Path) -> dict:
         # The staff mail console: messages per page, and resends per staff member (Flask-Limiter syntax).
         "MAIL_CONSOLE_PAGE_SIZE": _int("MAIL_CONSOLE_PAGE_SIZE", 50),
         "MAIL_RESEND_LIMIT": os.environ.get("MAIL_RESEND_LIMIT", "20 per hour"),
+        **_document_settings(inst),
+    }
+
+
+def _document_settings(inst: Path) -> dict:
+    """The document store: its backend, limits, and the clamd that scans every upload."""
+    storage = os.environ.get("DOCUMENT_STORAGE", "").strip().lower() or "filesystem"
+    if storage not in ("database", "filesystem", "s3"):
+        raise ConfigurationError(f"DOCUMENT_STORAGE must be database, filesystem or s3, got {storage!r}.")
+    bucket = os.environ.get("DOCUMENT_S3_BUCKET", "").strip()
+    if storage == "s3" and not bucket:
+        raise ConfigurationError("DOCUMENT_STORAGE=s3 needs DOCUMENT_S3_BUCKET.")
+    return {
+        "DOCUMENT_STORAGE": storage,
+        "DOCUMENT_DIRECTORY": os.environ.get("DOCUMENT_DIRECTORY", "").strip() or str(inst / "documents"),
+        "DOCUMENT_S3_BUCKET": bucket,
+        "DOCUMENT_S3_PREFIX": os.environ.get("DOCUMENT_S3_PREFIX", "documents/"),
+        "DOCUMENT_S3_ENDPOINT_URL": os.environ.get("DOCUMENT_S3_ENDPOINT_URL", "").strip(),
+        "DOCUMENT_S3_REGION": os.environ.get("DOCUMENT_S3_REGION", "").strip(),
+        "DOCUMENT_S3_ACCESS_KEY_ID": os.environ.get("DOCUMENT_S3_ACCESS_KEY_ID", "").strip(),
+        "DOCUMENT_S3_SECRET_ACCESS_KEY": os.environ.get("DOCUMENT_S3_SECRET_ACCESS_KEY", "").strip(),
+        "DOCUMENT_S3_TIMEOUT_SECONDS": _int("DOCUMENT_S3_TIMEOUT_SECONDS", 10),
+        # Limits: bytes per file (the upload routes' request limit follows it), files per application,
+        # pixels per image (read from the header), indirect objects per PDF.
+        "DOCUMENT_MAX_BYTES": _int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024),
+        "DOCUMENT_MAX_PER_APPLICATION": _int("DOCUMENT_MAX_PER_APPLICATION", 30),
+        "DOCUMENT_MAX_IMAGE_PIXELS": _int("DOCUMENT_MAX_IMAGE_PIXELS", 40_000_000),
+        "DOCUMENT_MAX_PDF_OBJECTS": _int("DOCUMENT_MAX_PDF_OBJECTS", 20_000),
+        # clamd: tcp://host:port or unix:///path (Debian's clamav-daemon listens on the unix socket).
+        "CLAMD_ADDRESS": os.environ.get("CLAMD_ADDRESS", "unix:///run/clamav/clamd.ctl").strip(),
+        "CLAMD_TIMEOUT_SECONDS": _int("CLAMD_TIMEOUT_SECONDS", 60),
+        "DOCUMENT_SCAN_RETRY_BASE_SECONDS": _int("DOCUMENT_SCAN_RETRY_BASE_SECONDS", 60),
+        "DOCUMENT_SCAN_LEASE_SECONDS": _int("DOCUMENT_SCAN_LEASE_SECONDS", 600),
     }

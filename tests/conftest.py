@@ -100,6 +100,8 @@ def base_config(tmp_path, database_url: str) -> dict:
         "MAIL_SERVER": None,
         "MAIL_VIEWER": True,
         "RATELIMIT_ENABLED": False,
+        # No clamd unless a test starts one (the clamd_server fixture): uploads stay pending.
+        "CLAMD_ADDRESS": "",
         # Cheap argon2id parameters keep the suite fast; production uses the library defaults.
         "ARGON2_PARAMETERS": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
     }
@@ -328,5 +330,35 @@ def imap_server():
     if dovecot_binary() is None:
         require("dovecot", "Debian's dovecot-imapd is not installed (make dovecot, as root)")
     server = DovecotServer().start()
+    yield server
+    server.stop()
+
+
+# ------------------------------------------------------------------------------------------------
+# The document store's real servers: clamd (Debian's clamav-daemon) and an S3-compatible object store
+
+
+@pytest.fixture(scope="session")
+def clamd_server():
+    """clamd on loopback (TCP and a unix socket) with the tests' own signatures (EICAR and the files
+    documents_servers.INFECTED_TEST_FILES names); shared by the session (it takes seconds to start)."""
+    from tests.documents_samples import INFECTED_TEST_FILES
+    from tests.documents_servers import ClamdServer, clamd_binary
+
+    if clamd_binary() is None:
+        require("clamd", "Debian's clamav-daemon is not installed (make system-packages, as root)")
+    server = ClamdServer(INFECTED_TEST_FILES).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3-compatible server on loopback."""
+    from tests.documents_servers import MotoServer, moto_binary
+
+    if moto_binary() is None:
+        require("moto_server", "the dev extra is not installed (pip install -e '.[dev]')")
+    server = MotoServer().start()
     yield server
     server.stop()
