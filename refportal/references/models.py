@@ -96,6 +96,18 @@ class Reference(Base):
         return self.status is ReferenceStatus.SUBMITTED and not self.counts
 
     @property
+    def accepts_rating(self) -> bool:
+        """Asked and not answered: a rating may come in (from the referee, or entered by staff from their
+        signed paper form)."""
+        return lifecycle.allows(self, lifecycle.Event.SUBMIT)
+
+    @property
+    def applicant_may_read_content(self) -> bool:
+        """The applicant sees every reference's status; its content (the rating, its signed form) only
+        where they did not waive the right to see it."""
+        return not self.waived
+
+    @property
     def link_works(self) -> bool:
         return self.status in lifecycle.LINK_WORKS
 
