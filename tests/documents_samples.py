@@ -12,7 +12,14 @@ from pypdf import PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, StreamObject, TextStringObject
 
 
-def pdf(text: str = "signed rating form", *, payload_bytes: int = 0, javascript: str | None = None) -> bytes:
+def pdf(
+    text: str = "signed rating form",
+    *,
+    payload_bytes: int = 0,
+    javascript: str | None = None,
+    attachment: bytes | None = None,
+    password: str | None = None,
+) -> bytes:
     """A one-page PDF; `payload_bytes` of page content make it that much larger."""
     writer = PdfWriter()
     page = writer.add_blank_page(width=612, height=792)
@@ -28,6 +35,10 @@ def pdf(text: str = "signed rating form", *, payload_bytes: int = 0, javascript:
             {NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject(javascript)}
         )
         writer._root_object[NameObject("/OpenAction")] = writer._add_object(action)
+    if attachment is not None:
+        writer.add_attachment("payload.bin", attachment)
+    if password is not None:
+        writer.encrypt(password, algorithm="AES-128")
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

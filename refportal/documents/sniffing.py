@@ -20,8 +20,10 @@ SIGNATURES = (
 # A PDF's header may follow up to 1 KB of other bytes (readers accept that); nothing else may.
 PDF_HEADER_WINDOW = 1024
 FILENAME_LIMIT = 160
-# PDF names that run code or act on opening: a PDF holding any of them is refused.
-PDF_ACTIVE_NAMES = frozenset({"/JavaScript", "/JS", "/Launch", "/EmbeddedFile", "/RichMedia", "/XFA"})
+# What runs code, launches programs or carries other files in a PDF: a dictionary with one of these
+# keys, an action of one of these kinds, or an embedded file refuses the PDF.
+PDF_ACTIVE_KEYS = frozenset({"/JavaScript", "/JS", "/Launch", "/EmbeddedFiles", "/EF", "/RichMedia", "/XFA"})
+PDF_ACTIVE_ACTIONS = frozenset({"/JavaScript", "/Launch", "/RichMediaExecute", "/ImportData", "/SubmitForm"})
 
 
 class UnacceptableFile(Refused):
@@ -111,10 +113,9 @@ def _is_active(obj) -> bool:
 
     if not isinstance(obj, DictionaryObject):
         return False
-    if any(key in PDF_ACTIVE_NAMES for key in obj):
+    if any(key in PDF_ACTIVE_KEYS for key in obj):
         return True
-    action = obj.get("/S")
-    return action is not None and str(action) in PDF_ACTIVE_NAMES
+    return str(obj.get("/S", "")) in PDF_ACTIVE_ACTIONS or str(obj.get("/Type", "")) == "/EmbeddedFile"
 
 
 def _check_image(stream: IO[bytes], max_pixels: int) -> None:

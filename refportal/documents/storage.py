@@ -155,8 +155,10 @@ def storage_named(name: str) -> Storage:
         return DatabaseStorage()
     if name == "filesystem":
         return FilesystemStorage(config["DOCUMENT_DIRECTORY"])
-    if name == "s3":
-        return S3Storage(config)
+    if name == "s3":  # one client per app: making one costs more than most requests
+        if "refportal.documents.s3" not in current_app.extensions:
+            current_app.extensions["refportal.documents.s3"] = S3Storage(config)
+        return current_app.extensions["refportal.documents.s3"]
     raise StorageError(f"unknown document storage {name!r}")
 
 

@@ -19,6 +19,8 @@ REFUSED = [
     ("a PDF with JavaScript", pdf(javascript="app.alert('hello')"), "form.pdf", "contains JavaScript"),
     ("a 50,000 × 50,000 pixel image", png_claiming(50_000, 50_000), "scan.png", "image is too large"),
     ("a 10,000 × 10,000 pixel image", png_claiming(10_000, 10_000), "scan.png", "(10,000 × 10,000 pixels)"),
+    ("a PDF carrying a file", pdf(attachment=EXECUTABLE), "form.pdf", "contains JavaScript or other active content"),
+    ("a password-protected PDF", pdf(password="secret"), "form.pdf", "password-protected"),
     ("a damaged PDF", b"%PDF-1.7\n" + b"\x00garbage" * 50, "form.pdf", "could not be read"),
     ("an empty file", b"", "form.pdf", "The file is empty"),
     ("a path in the name", pdf(), "../../etc/form.pdf", "must not contain “/” or “\\”"),
@@ -62,3 +64,14 @@ def test_an_accepted_upload_keeps_the_type_its_content_shows(app, owner, content
             application_id=owner, purpose=DocumentPurpose.TRANSCRIPT, upload=upload(content, filename), actor=None
         )
         assert (document.content_type, document.filename) == (content_type, filename)
+
+
+def test_a_pdf_with_more_objects_than_the_limit_is_refused(app, owner):
+    with app.app_context():
+        app.config["DOCUMENT_MAX_PDF_OBJECTS"] = 3
+        outcome = attempt(
+            lambda: store_document(
+                application_id=owner, purpose=DocumentPurpose.TRANSCRIPT, upload=upload(pdf()), actor=None
+            )
+        )
+        assert outcome.refusal is not None and "too complex to check" in outcome.refusal.message
