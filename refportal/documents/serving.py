@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response, stream_with_context
+from flask import Response
 from werkzeug.http import dump_options_header
 
 from refportal.documents.models import Document
@@ -24,7 +24,7 @@ def content_disposition(filename: str, *, inline: bool) -> str:
 
 def document_response(document: Document, *, inline: bool) -> Response:
     inline = inline and document.shows_inline
-    response = Response(stream_with_context(document_chunks(document)), mimetype=document.content_type)
+    response = Response(document_chunks(document), mimetype=document.content_type)
     response.headers["Content-Length"] = str(document.size)
     response.headers["Content-Disposition"] = content_disposition(document.filename, inline=inline)
     response.headers["Content-Security-Policy"] = SANDBOX_CSP

@@ -22,6 +22,12 @@ CHUNK = 64 * 1024
 BACKENDS = ("database", "filesystem", "s3")
 
 
+def _read_and_close(handle: IO[bytes]) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+
+
 class StorageError(RuntimeError):
     """The backend could not keep or give back the bytes."""
 
@@ -31,7 +37,10 @@ class Storage(Protocol):
 
     def put(self, key: str, stream: IO[bytes]) -> None: ...
 
-    def chunks(self, key: str) -> Iterator[bytes]: ...
+    def chunks(self, key: str) -> Iterator[bytes]:
+        """The bytes, opened now (a missing object raises StorageError here); the iterator needs no
+        application context, so a response can stream it after the request's context has ended."""
+        ...
 
     def delete(self, key: str) -> None: ...
 
@@ -49,8 +58,7 @@ class DatabaseStorage:
         data = db.session.scalar(sa.select(DocumentBlob.data).where(DocumentBlob.key == key))
         if data is None:
             raise StorageError(f"no bytes kept for {key}")
-        for start in range(0, len(data), CHUNK):
-            yield data[start : start + CHUNK]
+        return (data[start : start + CHUNK] for start in range(0, len(data), CHUNK))
 
     def delete(self, key: str) -> None:
         db.session.execute(sa.delete(DocumentBlob).where(DocumentBlob.key == key))
@@ -88,9 +96,7 @@ class FilesystemStorage:
             handle = self._path(key).open("rb")
         except FileNotFoundError as exc:
             raise StorageError(f"no bytes kept for {key}") from exc
-        with handle:
-            while chunk := handle.read(CHUNK):
-                yield chunk
+        return _read_and_close(handle)
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -139,10 +145,7 @@ class S3Storage:
             body = self.client.get_object(Bucket=self.bucket, Key=self._object(key))["Body"]
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"the object store did not give back {key}: {exc}") from exc
-        try:
-            yield from body.iter_chunks(CHUNK)
-        finally:
-            body.close()
+        return _read_and_close(body)
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._object(key))

@@ -65,6 +65,8 @@ ACCESS = {
     "rounds.assign": "admin",
     "rounds.unassign": "admin",
     "reviews.recuse": "staff",
+    "paper_rating.enter": "staff",
+    "documents.download": "owner_or_staff",
     "admin.users": "admin",
     "admin.invite": "admin",
     "admin.change_role": "admin",
@@ -102,6 +104,7 @@ ALLOWED = {
     "applicant": {"applicant_a", "applicant_b"},
     "owner": {"applicant_a"},
     "staff": {"reviewer", "admin"},
+    "owner_or_staff": {"applicant_a", "reviewer", "admin"},  # an application's document (not a rating's form)
     "admin": {"admin"},
     # Machine endpoints authenticate with a bearer secret, never a session: nobody with a browser.
     "machine": set(),
@@ -170,6 +173,7 @@ def world(app, outbox):
         db.session.add_all([review_round, assignment, api_key, endpoint, review])
         db.session.flush()
         reference.application.review_round_id = review_round.id  # a joined round: "delete" is refused, it stays
+        document = _scanned_document(application.id, reviewer)
         db.session.commit()
         token = link_token(reference)
         ids = {
@@ -185,6 +189,7 @@ def world(app, outbox):
             "email_id": 1,
             "token": token,
             "filename": "portal.css",
+            "document_id": document.id,
         }
     clients = {
         "anonymous": Browser(app.test_client()),
@@ -200,6 +205,27 @@ def world(app, outbox):
         clients[role].login(email)
     clients["referee_of_a"].get(f"/r/{token}")  # the referee has opened their link
     return ids, clients
+
+
+def _scanned_document(application_id: int, uploader):
+    """A transcript of the application, scanned clean (so opening it is a download, not "wait")."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from refportal.documents.lifecycle import ScanEvent, transition
+    from refportal.documents.models import DocumentPurpose
+    from refportal.documents.services import store_document
+    from tests.documents_samples import pdf
+
+    document = store_document(
+        application_id=application_id,
+        purpose=DocumentPurpose.TRANSCRIPT,
+        upload=FileStorage(io.BytesIO(pdf()), filename="transcript.pdf"),
+        actor=uploader,
+    )
+    transition(document, ScanEvent.CLEAN)
+    return document
 
 
 def denied(response) -> bool:
