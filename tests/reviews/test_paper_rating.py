@@ -38,39 +38,43 @@ def paper_app(make_app, clamd_server):
 
 @pytest.fixture
 def world(paper_app):
+    with paper_app.app_context():
+        return asked_referees()
+
+
+def asked_referees() -> dict:
     """An application whose three referees were asked (the first not waived), two reviewers (who read
     unassigned files: REVIEWERS_READ_UNASSIGNED), an administrator, another applicant."""
-    with paper_app.app_context():
-        applicant = make_user(email="applicant@example.org", name="Ana Applicant")
-        make_user(email="other@example.org", name="Otto Other")
-        make_user(email="admin@example.org", name="Alex Admin", role=Role.ADMIN)
-        make_user(email="rev@example.org", name="Rita Reviewer", role=Role.REVIEWER)
-        make_user(email="rev2@example.org", name="Rafe Reviewer", role=Role.REVIEWER)
-        application = make_application(applicant, category=2)
-        record_eligibility(application)
-        references = [
-            nominate_referee(
-                application=application,
-                actor=applicant,
-                name=name,
-                email=email,
-                organisation="Org",
-                role=role,
-                setting="Program",
-                known_years=Decimal(3),
-                waived=waived,
-                endorsed_credential=None,
-                endorsed_category=None,
-            )
-            for name, email, role, waived in (
-                ("Sam Supervisor", "sam@example.net", RefereeRole.SUPERVISOR, False),
-                ("Rae Provider", "rae@example.net", RefereeRole.RSC_PROVIDER, True),
-                ("Cole League", "cole@example.net", RefereeRole.COLLEAGUE, True),
-            )
-        ]
-        send_requests(application=application, actor=applicant)
-        db.session.commit()
-        return {"application": application.id, "references": [r.id for r in references]}
+    applicant = make_user(email="applicant@example.org", name="Ana Applicant")
+    make_user(email="other@example.org", name="Otto Other")
+    make_user(email="admin@example.org", name="Alex Admin", role=Role.ADMIN)
+    make_user(email="rev@example.org", name="Rita Reviewer", role=Role.REVIEWER)
+    make_user(email="rev2@example.org", name="Rafe Reviewer", role=Role.REVIEWER)
+    application = make_application(applicant, category=2)
+    record_eligibility(application)
+    references = [
+        nominate_referee(
+            application=application,
+            actor=applicant,
+            name=name,
+            email=email,
+            organisation="Org",
+            role=role,
+            setting="Program",
+            known_years=Decimal(3),
+            waived=waived,
+            endorsed_credential=None,
+            endorsed_category=None,
+        )
+        for name, email, role, waived in (
+            ("Sam Supervisor", "sam@example.net", RefereeRole.SUPERVISOR, False),
+            ("Rae Provider", "rae@example.net", RefereeRole.RSC_PROVIDER, True),
+            ("Cole League", "cole@example.net", RefereeRole.COLLEAGUE, True),
+        )
+    ]
+    send_requests(application=application, actor=applicant)
+    db.session.commit()
+    return {"application": application.id, "references": [r.id for r in references]}
 
 
 def paper_url(world, index: int = 0) -> str:
