@@ -288,6 +288,12 @@ def test_the_signed_form_opens_only_for_those_who_may_read_the_rating(paper_app,
         browser = logged_in(paper_app, email)
         got = (browser.get(f"/documents/{not_waived}").status_code, browser.get(f"/documents/{waived}").status_code)
         assert got == (first, second), email
+    # The applicant's own page of each reference offers the form only where they may read the rating.
+    applicant = logged_in(paper_app, "applicant@example.org")
+    base = f"/applications/{world['application']}/references"
+    assert f"/documents/{not_waived}" in applicant.get(f"{base}/{world['references'][0]}").get_data(as_text=True)
+    page = applicant.get(f"{base}/{world['references'][1]}").get_data(as_text=True)
+    assert "/documents/" not in page and "Entered by" not in page
     anonymous = paper_app.test_client().get(f"/documents/{not_waived}")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
     with paper_app.app_context():
