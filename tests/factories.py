@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -11,6 +12,7 @@ from refportal.applications.categories import Credential, EducationLevel, Mentor
 from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application
 from refportal.db import utc_today, utcnow
+from refportal.documents.models import Document
 from refportal.extensions import db
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind
 from refportal.security.passwords import hash_password
@@ -97,3 +99,22 @@ def declare_current_membership(application: Application, *, expires_on: date | N
     db.session.add(declaration)
     _commit()
     return declaration
+
+
+def make_scanned_document(application_id: int, uploader: User | None = None) -> Document:
+    """A transcript (a small PDF) of the application, stored by the configured backend and scanned clean."""
+    from werkzeug.datastructures import FileStorage
+
+    from refportal.documents.lifecycle import ScanEvent, transition
+    from refportal.documents.models import DocumentPurpose
+    from refportal.documents.services import store_document
+    from tests.documents_samples import pdf
+
+    document = store_document(
+        application_id=application_id,
+        purpose=DocumentPurpose.TRANSCRIPT,
+        upload=FileStorage(io.BytesIO(pdf()), filename="transcript.pdf"),
+        actor=uploader,
+    )
+    transition(document, ScanEvent.CLEAN)
+    return document

@@ -10,7 +10,13 @@ import pytest
 from refportal.accounts.models import Role
 from refportal.references.links import issue_link, link_token
 from tests.conftest import Browser, csrf_token_from
-from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
+from tests.factories import (
+    declare_current_membership,
+    make_application,
+    make_scanned_document,
+    make_user,
+    record_eligibility,
+)
 
 # Who may use each endpoint.
 ACCESS = {
@@ -173,7 +179,7 @@ def world(app, outbox):
         db.session.add_all([review_round, assignment, api_key, endpoint, review])
         db.session.flush()
         reference.application.review_round_id = review_round.id  # a joined round: "delete" is refused, it stays
-        document = _scanned_document(application.id, reviewer)
+        document = make_scanned_document(application.id, reviewer)
         db.session.commit()
         token = link_token(reference)
         ids = {
@@ -205,27 +211,6 @@ def world(app, outbox):
         clients[role].login(email)
     clients["referee_of_a"].get(f"/r/{token}")  # the referee has opened their link
     return ids, clients
-
-
-def _scanned_document(application_id: int, uploader):
-    """A transcript of the application, scanned clean (so opening it is a download, not "wait")."""
-    import io
-
-    from werkzeug.datastructures import FileStorage
-
-    from refportal.documents.lifecycle import ScanEvent, transition
-    from refportal.documents.models import DocumentPurpose
-    from refportal.documents.services import store_document
-    from tests.documents_samples import pdf
-
-    document = store_document(
-        application_id=application_id,
-        purpose=DocumentPurpose.TRANSCRIPT,
-        upload=FileStorage(io.BytesIO(pdf()), filename="transcript.pdf"),
-        actor=uploader,
-    )
-    transition(document, ScanEvent.CLEAN)
-    return document
 
 
 def denied(response) -> bool:

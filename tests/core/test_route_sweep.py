@@ -28,7 +28,13 @@ import refportal
 from refportal.accounts.models import Role
 from refportal.extensions import db
 from tests.conftest import Browser, csrf_token_from, link_in
-from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
+from tests.factories import (
+    declare_current_membership,
+    make_application,
+    make_scanned_document,
+    make_user,
+    record_eligibility,
+)
 
 BOUNCE_SECRET = "sweep-bounce-secret"
 ROLES = ("anonymous", "applicant", "referee", "reviewer", "admin")
@@ -232,6 +238,7 @@ def _build_world(app) -> World:
         key, key_value = create_key(name="CRM", scopes=list(Scope), actor=admin)
         endpoint = WebhookEndpoint(url="https://crm.example.org/hooks", secret="s" * 64, created_by_id=admin.id)
         db.session.add_all([assignment, review, endpoint])
+        document = make_scanned_document(application.id, a)
         db.session.commit()
         first_email = db.session.scalar(sa.select(sa.func.min(OutboxEmail.id)))
         ids = {
@@ -247,6 +254,8 @@ def _build_world(app) -> World:
             "email_id": first_email,
             "filename": "portal.css",
             "submitted_id": submitted.id,
+            "submitted_reference_id": submitted.references[0].id,
+            "document_id": document.id,
             "reference_token": token,
         }
     clients = {role: Browser(app.test_client()) for role in ROLES}
@@ -304,6 +313,8 @@ def _path_values(rule, world: World) -> dict[str, Any]:
             values[argument] = world.ids["tokens"].get(rule.endpoint, world.ids["reference_token"])
         elif argument == "application_id" and rule.rule.startswith(("/review/", "/api/")):
             values[argument] = world.ids["submitted_id"]
+        elif argument == "reference_id" and rule.rule.startswith("/review/"):
+            values[argument] = world.ids["submitted_reference_id"]
         else:
             values[argument] = world.ids[argument]
     return values
