@@ -63,8 +63,8 @@ def megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.0f} MB"
 
 
-def check_upload(upload: FileStorage | None, *, application_id: int) -> tuple[str, str, int]:
-    """The upload's checked name, its content type and size; refused (UnacceptableFile) otherwise."""
+def check_upload(upload: FileStorage | None, *, application_id: int) -> tuple[IO[bytes], str, str, int]:
+    """The upload's stream, checked name, content type and size; refused (UnacceptableFile) otherwise."""
     cfg = current_app.config
     if upload is None or not upload.filename:
         raise UnacceptableFile("Choose a file to upload.")
@@ -86,7 +86,7 @@ def check_upload(upload: FileStorage | None, *, application_id: int) -> tuple[st
         max_pixels=cfg["DOCUMENT_MAX_IMAGE_PIXELS"],
         max_pdf_objects=cfg["DOCUMENT_MAX_PDF_OBJECTS"],
     )
-    return filename, content_type, size
+    return stream, filename, content_type, size
 
 
 def store_document(
@@ -94,9 +94,7 @@ def store_document(
 ) -> Document:
     """Keep an upload for an application: checked by content, scanned at once when clamd answers (an
     infected file is refused and not kept), else kept pending for the worker's scan."""
-    filename, content_type, size = check_upload(upload, application_id=application_id)
-    assert upload is not None
-    stream = upload.stream
+    stream, filename, content_type, size = check_upload(upload, application_id=application_id)
     verdict = _scan_now(stream)
     if verdict is not None and not verdict.clean:
         log.warning("upload refused by the virus scan: %s", verdict.signature)
