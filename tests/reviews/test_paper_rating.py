@@ -331,3 +331,32 @@ def test_a_5_mb_signed_form_goes_through_a_spooled_file(paper_app, world, storag
     with paper_app.app_context():
         document = db.session.scalars(sa.select(Document)).one()
         assert document.size == len(five_mb) and document.scan_state is ScanState.CLEAN
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_paper_rating_racing_the_referees_own_submission_leaves_one_rating(paper_app, world, outbox, attempt):
+    """Real threads: the referee submits from their link while staff enter the paper form; one rating is
+    stored, the other side is told, nothing answers 500, and a refused paper entry keeps no document."""
+    from tests.references.helpers import referee_path
+    from tests.references.test_concurrency import prepared_submission, run_together
+
+    link = referee_path(outbox, "sam@example.net")
+    referee, data = prepared_submission(paper_app, link)
+    admin = logged_in(paper_app, "admin@example.org")
+    token = csrf_token_from(admin.get(paper_url(world)).get_data(as_text=True))
+    paper = {"csrf_token": token, **full_answers(), "signed_form": (io.BytesIO(SIGNED), "signed.pdf")}
+    own, entered = run_together(
+        lambda: referee.post(f"{link}/submit", data=data),
+        lambda: admin.client.post(paper_url(world), data=paper),
+    )
+    assert not isinstance(own, Exception) and not isinstance(entered, Exception), (own, entered)
+    assert own.status_code != 500 and entered.status_code != 500
+    with paper_app.app_context():
+        ratings = db.session.scalars(sa.select(Rating)).all()
+        documents = db.session.scalar(sa.select(sa.func.count(Document.id)))
+    assert len(ratings) == 1
+    if ratings[0].entered_by_id is not None:  # the paper entry won
+        assert entered.status_code == 302 and documents == 1
+    else:
+        assert entered.status_code == 409 and "rating is already in" in entered.get_data(as_text=True)
+        assert documents == 0
