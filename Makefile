@@ -42,9 +42,10 @@ run: install
 
 # Debian packages the tests run for real (program:package): Chromium for the browser tests (never a
 # browser download of Playwright's own), nginx and Redis for the deployment test, dovecot as the bounce
-# mailbox. Installed as root with apt when missing; no service is started by the install (the tests
-# start their own on loopback ports).
-SYSTEM_PACKAGES := chromium:chromium nginx:nginx redis-server:redis-server dovecot:dovecot-imapd
+# mailbox, clamd (clamav-daemon) as the document store's virus scanner (the tests give it signatures of
+# their own; no freshclam). Installed as root with apt when missing; no service is started by the install
+# (the tests start their own on loopback ports).
+SYSTEM_PACKAGES := chromium:chromium nginx:nginx redis-server:redis-server dovecot:dovecot-imapd clamd:clamav-daemon
 system-packages:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do program=$${pair%%:*}; \
 	  command -v $$program >/dev/null 2>&1 || [ -x /usr/sbin/$$program ] || missing="$$missing $${pair#*:}"; done; \

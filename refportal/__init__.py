@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 from refportal import extensions as ext
 from refportal.config import load_config
 from refportal.db import MAX_ID, database_id
+from refportal.documents.uploads import install_upload_limits
 from refportal.logs import configure_logging, install_request_logging
 from refportal.resources import MIGRATIONS_FOLDER, TEMPLATE_FOLDER, TRANSLATIONS_FOLDER
 from refportal.transactions import install_request_transaction
@@ -40,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     _load_rules(app)
     _register_blueprints(app)
     install_request_transaction(app)  # one commit per request (refportal.transactions)
+    install_upload_limits(app)  # pages that take a document accept a larger body
     _register_cli(app)
 
     from refportal.errors import install_error_pages
@@ -130,6 +132,8 @@ def _register_blueprints(app: Flask) -> None:
     from refportal.membership.views import bp as membership_bp
     from refportal.references.referee_views import bp as referee_bp
     from refportal.references.views import bp as references_bp
+    from refportal.reviews.document_views import bp as documents_bp
+    from refportal.reviews.paper_views import bp as paper_bp
     from refportal.reviews.round_views import bp as rounds_bp
     from refportal.reviews.views import bp as reviews_bp
     from refportal.submission.views import bp as submission_bp
@@ -145,6 +149,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(references_bp)
     app.register_blueprint(referee_bp)
     app.register_blueprint(reviews_bp)
+    app.register_blueprint(paper_bp)
+    app.register_blueprint(documents_bp)
     app.register_blueprint(rounds_bp)
     app.register_blueprint(admin_bp)
     install_hooks(app)

@@ -173,6 +173,13 @@ def _proxy_count(name: str, raw: str | None) -> int:
     return int(raw)
 
 
+def _document_storage(name: str, raw: str | None) -> str:
+    storage = (raw or "").strip().lower() or "filesystem"
+    if storage not in ("database", "filesystem", "s3"):
+        raise ConfigurationError(f"{name} must be database, filesystem or s3, got {storage!r}.")
+    return storage
+
+
 def _log_format(name: str, raw: str | None, env: str) -> str:
     value = (raw or "").strip().lower() or ("json" if env == "production" else "text")
     if value not in ("json", "text"):
@@ -213,6 +220,12 @@ def text(name: str, default: str, description: str, *, kind: str = "text") -> Se
     """Taken as written; the default only when the variable is not set at all."""
     shown = f"`{default}`" if default else "empty"
     return Setting(name, kind, shown, description, lambda _n, raw, _c: default if raw is None else raw, (name,))
+
+
+def stripped(name: str, default: str, description: str, *, kind: str = "text") -> Setting:
+    """Taken without surrounding spaces; the default when unset."""
+    shown = f"`{default}`" if default else "empty"
+    return Setting(name, kind, shown, description, lambda _n, raw, _c: default if raw is None else raw.strip(), (name,))
 
 
 def optional(name: str, description: str, *, kind: str = "text", strip: bool = True) -> Setting:
@@ -449,6 +462,56 @@ SECTIONS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
                 "Resends one administrator may make from the mail console.",
                 kind=_FLASK_LIMITER,
             ),
+        ),
+    ),
+    (
+        "Documents and their scanning",
+        (
+            Setting(
+                "DOCUMENT_STORAGE",
+                "database, filesystem or s3",
+                "filesystem",
+                "Where uploaded documents are kept: in the database, in DOCUMENT_DIRECTORY, or in an "
+                "S3-compatible object store (several web machines; needs DOCUMENT_S3_BUCKET).",
+                lambda n, raw, _c: _document_storage(n, raw),
+                ("DOCUMENT_STORAGE",),
+            ),
+            Setting(
+                "DOCUMENT_DIRECTORY",
+                "folder",
+                "`documents` in the instance folder",
+                "The filesystem backend's folder.",
+                lambda _n, raw, c: (raw or "").strip() or str(c.instance / "documents"),
+                ("DOCUMENT_DIRECTORY",),
+            ),
+            stripped("DOCUMENT_S3_BUCKET", "", "The S3 backend's bucket."),
+            text("DOCUMENT_S3_PREFIX", "documents/", "The S3 backend's key prefix."),
+            stripped("DOCUMENT_S3_ENDPOINT_URL", "", "An S3-compatible server's address (empty: AWS)."),
+            stripped("DOCUMENT_S3_REGION", "", "The S3 backend's region."),
+            stripped("DOCUMENT_S3_ACCESS_KEY_ID", "", "The S3 backend's access key id (empty: boto3's own lookup)."),
+            stripped("DOCUMENT_S3_SECRET_ACCESS_KEY", "", "The S3 backend's secret access key.", kind="secret"),
+            integer("DOCUMENT_S3_TIMEOUT_SECONDS", 10, "Connect and read time-out of the S3 backend."),
+            integer(
+                "DOCUMENT_MAX_BYTES",
+                10 * 1024 * 1024,
+                "Largest document, in bytes (the upload pages' request limit follows it).",
+            ),
+            integer("DOCUMENT_MAX_PER_APPLICATION", 30, "Documents one application may hold."),
+            integer("DOCUMENT_MAX_IMAGE_PIXELS", 40_000_000, "Largest image, in pixels (read from its header)."),
+            integer("DOCUMENT_MAX_PDF_OBJECTS", 20_000, "Largest PDF, in indirect objects."),
+            stripped(
+                "CLAMD_ADDRESS",
+                "unix:///run/clamav/clamd.ctl",
+                "clamd, which scans every upload: `tcp://host:port` or `unix:///path` (Debian's "
+                "clamav-daemon listens on the unix socket). Empty: uploads wait, pending, for the worker.",
+            ),
+            integer("CLAMD_TIMEOUT_SECONDS", 60, "Time-out of one scan."),
+            integer(
+                "DOCUMENT_SCAN_RETRY_BASE_SECONDS",
+                60,
+                "First wait before a failed scan is tried again (doubling, at most 6 h).",
+            ),
+            integer("DOCUMENT_SCAN_LEASE_SECONDS", 600, "How long a worker holds a document it is scanning."),
         ),
     ),
     (
@@ -789,6 +852,8 @@ def _settings_from_environment(env: str, inst: Path) -> dict:
         if setting.keys:
             value = setting.value(context)
             settings.update(dict.fromkeys(setting.keys, value))
+    if settings["DOCUMENT_STORAGE"] == "s3" and not settings["DOCUMENT_S3_BUCKET"]:
+        raise ConfigurationError("DOCUMENT_STORAGE=s3 needs DOCUMENT_S3_BUCKET.")
     # The viewer shows every queued message, links included: never in production.
     settings["MAIL_VIEWER"] = env == "development"
     settings["SESSION_COOKIE_HTTPONLY"] = True

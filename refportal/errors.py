@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -63,6 +63,8 @@ def install_error_pages(app: Flask) -> None:
         machine = _format_for(app)
         if machine is not None:
             return machine[0](error)
+        if error.code == 413:  # a page that takes a file names its own limit
+            return _page(413, g.get("too_large_message"))
         if error.code in MESSAGES:
             return _page(error.code)
         return error

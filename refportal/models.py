@@ -4,6 +4,7 @@ from refportal.accounts.models import Role, User  # noqa: F401
 from refportal.api.models import ApiKey, IdempotentRequest, WebhookDelivery, WebhookEndpoint  # noqa: F401
 from refportal.applications.models import Application  # noqa: F401
 from refportal.audit.models import AuditEvent  # noqa: F401
+from refportal.documents.models import Document, DocumentBlob  # noqa: F401
 from refportal.endorsements.models import Endorsement, EndorsementChange, RegistryListing  # noqa: F401
 from refportal.mail.models import OutboxEmail, OutboxStatus  # noqa: F401
 from refportal.membership.models import MembershipDeclaration, MembershipStatus  # noqa: F401

@@ -280,3 +280,33 @@ def people(app, application_with_three_ratings):
             assign(application=application, reviewer=reviewer, actor=admin)
         db.session.commit()
         return {"application_id": application.id}
+
+
+# ------------------------------------------------------------------------------------------------
+# The document store's real servers: clamd (Debian's clamav-daemon) and an S3-compatible object store
+
+
+@pytest.fixture(scope="session")
+def clamd_server():
+    """clamd on loopback (TCP and a unix socket) with the tests' own signatures (EICAR and the files
+    documents_servers.INFECTED_TEST_FILES names); shared by the session (it takes seconds to start)."""
+    from tests.documents_samples import INFECTED_TEST_FILES
+    from tests.documents_servers import ClamdServer, clamd_binary
+
+    if clamd_binary() is None:
+        require("clamd", "Debian's clamav-daemon is not installed (make system-packages, as root)")
+    server = ClamdServer(INFECTED_TEST_FILES).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3-compatible server on loopback."""
+    from tests.documents_servers import MotoServer, moto_binary
+
+    if moto_binary() is None:
+        require("moto_server", "the dev extra is not installed (pip install -e '.[dev]')")
+    server = MotoServer().start()
+    yield server
+    server.stop()

@@ -14,6 +14,7 @@ tests/core/test_suite_hygiene.py checks that every model has a factory here.
 from __future__ import annotations
 
 import hashlib
+import io
 import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -29,6 +30,7 @@ from refportal.applications.models import Application
 from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.db import utc_today, utcnow
+from refportal.documents.models import Document, DocumentBlob, DocumentPurpose
 from refportal.endorsements.lifecycle import EndorsementStatus
 from refportal.endorsements.models import Endorsement, EndorsementChange, RegistryListing
 from refportal.extensions import db
@@ -330,6 +332,35 @@ class RegistryListingFactory(ModelFactory):
 
 
 # ------------------------------------------------------------------------------------------------
+# Documents (a row only: store_document, or make_scanned_document, keeps real bytes in a backend)
+
+
+class DocumentFactory(ModelFactory):
+    class Meta:
+        model = Document
+
+    class Params:
+        application = factory.SubFactory(ApplicationFactory)
+
+    application_id = factory.SelfAttribute("application.id")
+    purpose = DocumentPurpose.TRANSCRIPT
+    filename = "transcript.pdf"
+    content_type = "application/pdf"
+    size = 4
+    sha256 = factory.Sequence(lambda n: hashlib.sha256(f"document {n}".encode()).hexdigest())
+    storage = "database"
+    storage_key = factory.Sequence(lambda n: f"test/{n + 1}")
+
+
+class DocumentBlobFactory(ModelFactory):
+    class Meta:
+        model = DocumentBlob
+
+    key = factory.Sequence(lambda n: f"test/{n + 1}")
+    data = b"%PDF"
+
+
+# ------------------------------------------------------------------------------------------------
 # Committing helpers: for tests whose requests must see the rows
 
 
@@ -398,3 +429,22 @@ def declare_current_membership(application: Application, *, expires_on: date | N
     )
     _commit()
     return declaration
+
+
+def make_scanned_document(application_id: int, uploader: User | None = None) -> Document:
+    """A transcript (a small PDF) of the application, stored by the configured backend and scanned clean."""
+    from werkzeug.datastructures import FileStorage
+
+    from refportal.documents.lifecycle import ScanEvent, transition
+    from refportal.documents.models import DocumentPurpose
+    from refportal.documents.services import store_document
+    from tests.documents_samples import pdf
+
+    document = store_document(
+        application_id=application_id,
+        purpose=DocumentPurpose.TRANSCRIPT,
+        upload=FileStorage(io.BytesIO(pdf()), filename="transcript.pdf"),
+        actor=uploader,
+    )
+    transition(document, ScanEvent.CLEAN)
+    return document

@@ -70,6 +70,8 @@ def base_config(tmp_path, database_url: str) -> dict:
         "MAIL_VIEWER": True,
         "RATELIMIT_ENABLED": False,
         # Cheap argon2id parameters keep the suite fast; production uses the library defaults.
+        # No clamd unless a test starts one (the clamd_server fixture): uploads stay pending.
+        "CLAMD_ADDRESS": "",
         "ARGON2_PARAMETERS": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
     }
 

@@ -29,6 +29,10 @@ class AuditAction(enum.StrEnum):
     APPLICATION_OPENED = "application.opened"
     APPLICATION_SUBMITTED = "application.submitted"
     APPLICATION_WITHDRAWN = "application.withdrawn"
+    # Documents (every download is one, like a reading of the ratings)
+    DOCUMENT_DOWNLOADED = "document.downloaded"
+    DOCUMENT_QUARANTINED = "document.quarantined"
+    DOCUMENT_UPLOADED = "document.uploaded"
     # Endorsements and the public registry
     ENDORSEMENT_ISSUED = "endorsement.issued"
     REGISTRY_LISTING_CHANGED = "endorsement.registry_listing_changed"

@@ -121,6 +121,19 @@ def submit_rating(*, reference: Reference, nonce: str, answers: dict) -> Rating:
         raise RatingIncomplete()
     now = utcnow()
     _conditional_update(reference, nonce, Event.SUBMIT, submitted_at=now, draft=answers)
+    rating = rating_from_answers(reference, answers, now)
+    db.session.add(rating)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # another submission stored its rating first
+        raise LinkClosed() from exc
+    record(AuditAction.REFERENCE_SUBMITTED, obj=reference, counts=rating.counts)
+    announce_rating(reference, rating, now)
+    return rating
+
+
+def rating_from_answers(reference: Reference, answers: dict, now: datetime) -> Rating:
+    """A complete set of answers (rating_problems finds none) as the reference's rating, dated `now`."""
     na_count = not_enough_information_count(answers["items"])
     rating = Rating(
         reference=reference,
@@ -140,13 +153,6 @@ def submit_rating(*, reference: Reference, nonce: str, answers: dict) -> Rating:
         attestation_name=answers["attestation_name"].strip(),
         submitted_at=now,
     )
-    db.session.add(rating)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:  # another submission stored its rating first
-        raise LinkClosed() from exc
-    record(AuditAction.REFERENCE_SUBMITTED, obj=reference, counts=rating.counts)
-    _tell_everyone_it_is_in(reference, rating, now)
     return rating
 
 
@@ -181,7 +187,7 @@ def confirm_reuse(*, reference: Reference, nonce: str) -> Rating:
     except IntegrityError as exc:  # a concurrent confirmation stored its copy first
         raise LinkClosed() from exc
     record(AuditAction.REFERENCE_REUSE_CONFIRMED, obj=reference, rating=original.id, counts=rating.counts)
-    _tell_everyone_it_is_in(reference, rating, now)
+    announce_rating(reference, rating, now)
     return rating
 
 
@@ -206,7 +212,7 @@ REUSED_COLUMNS = (
 )
 
 
-def _tell_everyone_it_is_in(reference: Reference, rating: Rating, now: datetime) -> None:
+def announce_rating(reference: Reference, rating: Rating, now: datetime) -> None:
     """The referee's receipt, the applicant's notice, and "all three are in" when this was the third."""
     tell_referee(reference, "reference_receipt", submitted_at=now)
     tell_applicant(reference, "reference_submitted", counted=rating.counts)

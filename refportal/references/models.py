@@ -6,9 +6,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from refportal.accounts.models import User
 from refportal.applications.categories import Credential
 from refportal.applications.models import Application
 from refportal.db import Base, UTCDateTime, enum_column, utcnow
+from refportal.documents.models import Document
 from refportal.references import lifecycle
 from refportal.references.lifecycle import ReferenceStatus
 from refportal.references.rating_form import Recommendation
@@ -94,6 +96,18 @@ class Reference(Base):
         return self.status is ReferenceStatus.SUBMITTED and not self.counts
 
     @property
+    def accepts_rating(self) -> bool:
+        """Asked and not answered: a rating may come in (from the referee, or entered by staff from their
+        signed paper form)."""
+        return lifecycle.allows(self, lifecycle.Event.SUBMIT)
+
+    @property
+    def applicant_may_read_content(self) -> bool:
+        """The applicant sees every reference's status; its content (the rating, its signed form) only
+        where they did not waive the right to see it."""
+        return not self.waived
+
+    @property
     def link_works(self) -> bool:
         return self.status in lifecycle.LINK_WORKS
 
@@ -152,6 +166,16 @@ class Rating(Base):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The earlier rating this one reuses (the referee confirmed it for a new application).
     reused_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rating.id", ondelete="SET NULL"))
+    # A rating staff entered on the referee's behalf from the paper or PDF form the referee signed: who
+    # entered it, and the signed form (kept in the document store).
+    entered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    signed_form_id: Mapped[int | None] = mapped_column(sa.ForeignKey("document.id", ondelete="SET NULL"))
 
     reference: Mapped[Reference] = relationship(back_populates="rating")
     reused_from: Mapped[Rating | None] = relationship(remote_side=[id])
+    entered_by: Mapped[User | None] = relationship()
+    signed_form: Mapped[Document | None] = relationship()
+
+    @property
+    def entered_by_staff(self) -> bool:
+        return self.signed_form_id is not None or self.entered_by_id is not None

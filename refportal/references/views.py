@@ -122,7 +122,7 @@ def send_requests(application_id: int):
 def show(application_id: int, reference_id: int):
     """One reference: its status and dates; its content only where the right to see it was not waived."""
     reference = owned_reference(application_id, reference_id)
-    rating = None if reference.waived else reference.rating
+    rating = reference.rating if reference.applicant_may_read_content else None
     return mark_no_store(
         _page(
             "references/show.html",

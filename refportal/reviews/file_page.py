@@ -15,6 +15,7 @@ from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application
 from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
+from refportal.documents.models import Document
 from refportal.endorsements.checks import Claim, RegistryCheck, check_claims
 from refportal.extensions import db
 from refportal.references.models import Reference
@@ -54,15 +55,18 @@ READINGS_SHOWN = 20  # every drawing of a file with ratings is a reading: the fi
 
 
 def audit_trail(application: Application) -> tuple[list[tuple[AuditEvent, User | None]], int]:
-    """Every recorded change to the application and its references, oldest first, each with its actor,
+    """Every recorded change to the application, its references and its documents, oldest first, each with its actor,
     with the latest READINGS_SHOWN readings of its ratings among them; and how many earlier readings are
     kept and not listed. One statement (window functions rank the readings)."""
     reference_ids = [r.id for r in application.references]
+    document_ids = sa.select(Document.id).where(Document.application_id == application.id).scalar_subquery()
     mine = sa.or_(
         sa.and_(AuditEvent.object_type == Application.__tablename__, AuditEvent.object_id == application.id),
         sa.and_(AuditEvent.object_type == Reference.__tablename__, AuditEvent.object_id.in_(reference_ids or [-1])),
+        sa.and_(AuditEvent.object_type == Document.__tablename__, AuditEvent.object_id.in_(document_ids)),
     )
-    reading = AuditEvent.action == AuditAction.FILE_RATINGS_READ
+    # Openings of the ratings and of the file's documents are readings.
+    reading = AuditEvent.action.in_((AuditAction.FILE_RATINGS_READ, AuditAction.DOCUMENT_DOWNLOADED))
     ranked = (
         sa.select(
             AuditEvent.id,

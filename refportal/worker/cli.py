@@ -1,6 +1,6 @@
-"""`flask --app refportal worker`: send the outbox continuously and run the periodic jobs on their
-cadence, in one long-running process (no cron entry). SIGTERM or SIGINT: the message in flight is
-finished and marked, the rest of its batch handed back, and the process exits."""
+"""`flask --app refportal worker`: send the outbox continuously, scan pending documents, and run the
+periodic jobs on their cadence, in one long-running process (no cron entry). SIGTERM or SIGINT: the
+message in flight is finished and marked, the rest of its batch handed back, and the process exits."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import click
 from flask import current_app
 
 from refportal.api.webhooks import deliver_webhooks
+from refportal.documents.services import scan_due_documents
 from refportal.mail.cli import single_sender_on_sqlite
 from refportal.mail.sender import deliver_due
 from refportal.startup import check_schema
@@ -57,6 +58,20 @@ def worker_command() -> None:
                 busy = busy or hooks.claimed > 0
                 if hooks.claimed:
                     log.info("webhooks: sent %s, retry later %s, failed %s", hooks.sent, hooks.retried, hooks.failed)
+            try:
+                scans = scan_due_documents(should_stop=stopping.is_set)
+            except Exception:  # a scanning problem never stops e-mail and the periodic jobs
+                rollback()
+                log.exception("document scanning failed; the worker goes on")
+            else:
+                busy = busy or scans.clean + scans.quarantined > 0
+                if scans.claimed:
+                    log.info(
+                        "documents: clean %s, quarantined %s, retry later %s",
+                        scans.clean,
+                        scans.quarantined,
+                        scans.retried,
+                    )
             run_due_jobs(should_stop=stopping.is_set)
             if not busy:
                 stopping.wait(interval)

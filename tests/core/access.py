@@ -60,6 +60,8 @@ ACCESS = {
     "rounds.assign": "admin",
     "rounds.unassign": "admin",
     "reviews.recuse": "staff",
+    "paper_rating.enter": "staff",
+    "documents.download": "owner_or_staff",
     "admin.users": "admin",
     "admin.invite": "admin",
     "admin.change_role": "admin",

@@ -10,7 +10,13 @@ import pytest
 from refportal.accounts.models import Role
 from refportal.references.links import issue_link, link_token
 from tests.core.access import ACCESS
-from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
+from tests.factories import (
+    declare_current_membership,
+    make_application,
+    make_scanned_document,
+    make_user,
+    record_eligibility,
+)
 from tests.web import Browser, csrf_token_from
 
 # Who may use each endpoint (tests/core/access.py), by role.
@@ -24,6 +30,7 @@ ALLOWED = {
     "applicant": {"applicant_a", "applicant_b"},
     "owner": {"applicant_a"},
     "staff": {"reviewer", "admin"},
+    "owner_or_staff": {"applicant_a", "reviewer", "admin"},  # an application's document (not a rating's form)
     "admin": {"admin"},
     # Machine endpoints authenticate with a bearer secret, never a session: nobody with a browser.
     "machine": set(),
@@ -104,6 +111,7 @@ def world(app, outbox):
         db.session.add_all([review_round, assignment, api_key, endpoint, review, endorsement])
         db.session.flush()
         reference.application.review_round_id = review_round.id  # a joined round: "delete" is refused, it stays
+        document = make_scanned_document(application.id, reviewer)
         db.session.commit()
         token = link_token(reference)
         ids = {
@@ -120,6 +128,7 @@ def world(app, outbox):
             "token": token,
             "number": endorsement.number,
             "filename": "portal.css",
+            "document_id": document.id,
         }
     clients = {
         "anonymous": Browser(app.test_client()),

@@ -26,7 +26,7 @@ from wtforms.fields.core import UnboundField
 import refportal
 from refportal.accounts.models import Role
 from refportal.extensions import db
-from tests.factories import make_user
+from tests.factories import make_scanned_document, make_user
 from tests.web import Browser, csrf_token_from, link_in
 
 BOUNCE_SECRET = "sweep-bounce-secret"
@@ -215,6 +215,7 @@ def _build_world(app) -> World:
             period_ends_on=date(2027, 1, 5),
         )
         db.session.add_all([assignment, review, endpoint, endorsement])
+        document = make_scanned_document(application.id, a)
         db.session.commit()
         first_email = db.session.scalar(sa.select(sa.func.min(OutboxEmail.id)))
         ids = {
@@ -230,6 +231,8 @@ def _build_world(app) -> World:
             "email_id": first_email,
             "filename": "portal.css",
             "submitted_id": submitted.id,
+            "submitted_reference_id": submitted.references[0].id,
+            "document_id": document.id,
             "reference_token": token,
             "number": endorsement.number,
         }
@@ -288,6 +291,8 @@ def _path_values(rule, world: World) -> dict[str, Any]:
             values[argument] = world.ids["tokens"].get(rule.endpoint, world.ids["reference_token"])
         elif argument == "application_id" and rule.rule.startswith(("/review/", "/api/")):
             values[argument] = world.ids["submitted_id"]
+        elif argument == "reference_id" and rule.rule.startswith("/review/"):
+            values[argument] = world.ids["submitted_reference_id"]
         else:
             values[argument] = world.ids[argument]
     return values

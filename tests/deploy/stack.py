@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 
 # What the deploy files name for a real server, and what the test stack uses instead.
+# The locations that proxy to gunicorn: every page, and the pages that take a document (a larger body).
+UPSTREAM_LOCATIONS = 2
 NGINX_PLACEHOLDERS = (
     "listen 80;",
     "listen [::]:80;",
@@ -163,7 +165,8 @@ def nginx_site(*, https_port: int, http_port: int, cert: Path, key: Path, upstre
         "/srv/refportal/static/": f"{static}/",
     }
     for placeholder in NGINX_PLACEHOLDERS:
-        assert site.count(placeholder) == 1, f"deploy/nginx/refportal.conf no longer has {placeholder!r} once"
+        times = UPSTREAM_LOCATIONS if placeholder == "http://127.0.0.1:8000" else 1
+        assert site.count(placeholder) == times, f"deploy/nginx/refportal.conf no longer has {placeholder!r} {times}×"
         site = site.replace(placeholder, replacements[placeholder])
     return site
 

@@ -337,6 +337,16 @@ def test_static_files_come_from_nginx(deployment):
     assert response.text == (deployment["static"] / "portal.css").read_text()
 
 
+def test_a_page_that_takes_a_document_gets_a_larger_body_through_nginx_and_the_others_keep_1_mb(deployment):
+    """2 MB reach the portal on the paper-rating page (it answers: no CSRF token here), while nginx itself
+    refuses them (413) anywhere else."""
+    body = {"signed_form": "x" * (2 * 1024 * 1024)}
+    upload = client(deployment).request("POST", "/review/applications/1/references/1/paper", form=body)
+    assert upload.status == 400 and "X-Request-ID" in upload.headers  # the portal's answer
+    elsewhere = client(deployment).request("POST", "/login", form=body)
+    assert elsewhere.status == 413 and "X-Request-ID" not in elsewhere.headers  # nginx's
+
+
 def test_readyz_is_200_and_503_for_the_same_install_without_its_database(deployment):
     ready = client(deployment).get("/readyz")
     assert ready.status == 200 and '"status":"ready"' in ready.text.replace(" ", "")

@@ -104,3 +104,11 @@ def submit_rating(client, path: str, data: dict):
     assert summary.status_code == 200 and "Check your rating" in body, body
     digest = re.search(r'name="digest" type="hidden" value="([^"]+)"', body).group(1)
     return client.post(f"{path}/submit", data={"csrf_token": csrf_token_from(body), "digest": digest})
+
+
+def prepared_submission(app, link):
+    """A referee's browser on the summary page: its CSRF token and the digest of the saved answers."""
+    client = app.test_client()
+    summary = post_rating(client, link, full_answers(), "review").get_data(as_text=True)
+    digest = re.search(r'name="digest" type="hidden" value="([^"]+)"', summary).group(1)
+    return client, {"csrf_token": csrf_token_from(summary), "digest": digest}

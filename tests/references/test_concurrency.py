@@ -3,24 +3,14 @@ correction racing a submission ends in one consistent state."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import sqlalchemy as sa
 
 from refportal.extensions import db
 from refportal.references.models import Rating, ReferenceStatus
-from tests.references.helpers import full_answers, post_rating, referee_path, references
+from tests.references.helpers import full_answers, prepared_submission, referee_path, references
 from tests.support import run_together
 from tests.web import csrf_token_from
-
-
-def prepared_submission(app, link):
-    """A referee's browser on the summary page: its CSRF token and the digest of the saved answers."""
-    client = app.test_client()
-    summary = post_rating(client, link, full_answers(), "review").get_data(as_text=True)
-    digest = re.search(r'name="digest" type="hidden" value="([^"]+)"', summary).group(1)
-    return client, {"csrf_token": csrf_token_from(summary), "digest": digest}
 
 
 def test_fifty_concurrent_submissions_store_exactly_one_rating(app, sam_link):

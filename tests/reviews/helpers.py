@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 
-from refportal.accounts.models import User
+from refportal.accounts.models import Role, User
 from refportal.applications.categories import Credential
 from refportal.applications.models import Application
 from refportal.db import utc_today
 from refportal.extensions import db
+from refportal.references.nomination import nominate_referee, send_requests
+from refportal.references.roles import RefereeRole
 from refportal.reviews.models import ReviewRound
+from tests.factories import make_application, make_user, record_eligibility
 
 
 def add_applications(app, count: int, start: int = 0) -> None:
@@ -56,3 +60,38 @@ def open_round(admin, name="2026 Q4", opens_on=None, deadline=None, due=None):
 def round_id(app, name="2026 Q4") -> int:
     with app.app_context():
         return db.session.scalar(sa.select(ReviewRound.id).where(ReviewRound.name == name))
+
+
+def asked_referees() -> dict:
+    """An application whose three referees were asked (the first not waived), two reviewers (who read
+    unassigned files: REVIEWERS_READ_UNASSIGNED), an administrator, another applicant."""
+    applicant = make_user(email="applicant@example.org", name="Ana Applicant")
+    make_user(email="other@example.org", name="Otto Other")
+    make_user(email="admin@example.org", name="Alex Admin", role=Role.ADMIN)
+    make_user(email="rev@example.org", name="Rita Reviewer", role=Role.REVIEWER)
+    make_user(email="rev2@example.org", name="Rafe Reviewer", role=Role.REVIEWER)
+    application = make_application(applicant, category=2)
+    record_eligibility(application)
+    references = [
+        nominate_referee(
+            application=application,
+            actor=applicant,
+            name=name,
+            email=email,
+            organisation="Org",
+            role=role,
+            setting="Program",
+            known_years=Decimal(3),
+            waived=waived,
+            endorsed_credential=None,
+            endorsed_category=None,
+        )
+        for name, email, role, waived in (
+            ("Sam Supervisor", "sam@example.net", RefereeRole.SUPERVISOR, False),
+            ("Rae Provider", "rae@example.net", RefereeRole.RSC_PROVIDER, True),
+            ("Cole League", "cole@example.net", RefereeRole.COLLEAGUE, True),
+        )
+    ]
+    send_requests(application=application, actor=applicant)
+    db.session.commit()
+    return {"application": application.id, "references": [r.id for r in references]}

@@ -3,10 +3,7 @@ message in flight; a periodic job runs once per period however many workers race
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 from datetime import timedelta
 
@@ -20,40 +17,10 @@ from refportal.references.models import Reference, ReferenceStatus
 from refportal.worker.models import ScheduledJob
 from refportal.worker.schedule import Job, claim, run_due_jobs
 from tests.builders import ready_applicant
-from tests.mail.helpers import ROOT, queue_many, wait_for
+from tests.mail.helpers import queue_many, wait_for
 from tests.references.helpers import nominate_three, references, send_requests
 from tests.support import require
-
-
-def worker_process(app, **settings: str) -> subprocess.Popen:
-    """`flask --app refportal worker` in its own process, configured like `app`."""
-    env = {
-        **os.environ,
-        "REFPORTAL_ENV": "test",
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REFPORTAL_INSTANCE_PATH": app.instance_path,
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": str(app.config["MAIL_PORT"]),
-        "MAIL_TIMEOUT_SECONDS": "5",
-        "PORTAL_BASE_URL": app.config["PORTAL_BASE_URL"],
-        "WORKER_POLL_SECONDS": "1",
-        **settings,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "refportal", "worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def stop(process: subprocess.Popen, timeout: float = 15) -> str:
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=timeout)
-    return output
+from tests.worker.helpers import stop, worker_process
 
 
 def statuses(app) -> list[OutboxStatus]:
