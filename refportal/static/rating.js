@@ -11,6 +11,8 @@
   var pendingSubmitter = null;  // a button pressed while an answer was being saved: pressed again after
 
   function say(message) { if (status) { status.textContent = message; } }
+  // The form's state for anyone watching (and the browser tests): saved, dirty or saving.
+  function mark() { form.dataset.state = saving ? "saving" : (dirty || timer ? "dirty" : "saved"); }
 
   function save() {
     timer = null;
@@ -18,6 +20,7 @@
     if (saving) { again = true; return; }
     saving = true;
     dirty = false;
+    mark();
     var body = new FormData(form);
     body.set("autosave", "1");
     fetch(form.action, { method: "POST", body: body, credentials: "same-origin", headers: { "Accept": "application/json" } })
@@ -36,6 +39,7 @@
       .catch(function () { dirty = true; say(form.dataset.failedMessage); })
       .then(function () {
         saving = false;
+        mark();
         if (pendingSubmitter) {
           var button = pendingSubmitter;
           pendingSubmitter = null;
@@ -49,7 +53,9 @@
     dirty = true;
     if (timer) { clearTimeout(timer); }
     timer = setTimeout(save, 800);
+    mark();
   }
+  mark();
 
   form.addEventListener("change", schedule);
   form.addEventListener("input", function (event) {
