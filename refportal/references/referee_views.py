@@ -52,6 +52,7 @@ from refportal.references.rating_form import (
     DOMAINS,
     LOW_SCORE,
     NOT_ENDORSED,
+    NOT_ENOUGH_INFORMATION,
     NOT_ENOUGH_INFORMATION_LABEL,
     SCALE,
     Recommendation,
@@ -421,9 +422,17 @@ def _render_summary(reference: Reference, token: str, answers: dict) -> Response
             not_enough_limit=limit,
             low_items=referee_answers.low_items_beside_recommendation(answers),
             low_score=LOW_SCORE,
+            rating_counts=_rating_counts(answers),
             items_by_key={item.key: item for domain in DOMAINS for item in domain.items},
         )
     )
+
+
+def _rating_counts(answers: dict) -> list[tuple[str, int]]:
+    """How many statements got each answer, in the scale's order (answers given at least once)."""
+    given = list(answers["items"].values())
+    labels = [*SCALE, (NOT_ENOUGH_INFORMATION, NOT_ENOUGH_INFORMATION_LABEL)]
+    return [(str(label), given.count(value)) for value, label in labels if value in given]
 
 
 def _endorsement_text(answers: dict) -> str:

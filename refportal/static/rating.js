@@ -23,7 +23,8 @@
     mark();
     var body = new FormData(form);
     body.set("autosave", "1");
-    fetch(form.action, { method: "POST", body: body, credentials: "same-origin", headers: { "Accept": "application/json" } })
+    // form.action would be the buttons named "action": the attribute is the step's address.
+    fetch(form.getAttribute("action"), { method: "POST", body: body, credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (data) {
           if (response.ok && typeof data.version === "number") {

@@ -46,6 +46,9 @@ def press(page, run: Run, key: str) -> None:
 
 
 def tab_to(page, run: Run, selector: str, limit: int = 400) -> None:
+    """Tab until `selector` has the focus (no key at all when it has it already)."""
+    if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
+        return
     for _ in range(limit):
         press(page, run, "Tab")
         if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):

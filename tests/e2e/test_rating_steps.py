@@ -9,9 +9,9 @@ import json
 
 import pytest
 
+from tests.e2e import test_pa11y
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.rating_measures import Run, answer_by_touch, complete, count_requests, page_name, record_page
-from tests.e2e.test_pa11y import pa11y, pa11y_settings, summary  # noqa: F401 (a fixture)
 from tests.references.conftest import ready_applicant
 from tests.references.helpers import REFEREES, full_answers, nominate, post_rating, send_requests
 
@@ -21,6 +21,8 @@ PHONE = {"width": 360, "height": 640}
 DESKTOP = {"width": 1280, "height": 800}
 THREE_SCREENS = 3 * PHONE["height"]
 MEASURES = ARTIFACTS / "rating-measures.json"
+pa11y_settings = test_pa11y.pa11y_settings  # the fixture: pa11y's runners, standard and Chromium
+pa11y, summary = test_pa11y.pa11y, test_pa11y.summary
 
 
 def asked(portal, languages=("en", "es", "en")) -> dict[str, str]:
@@ -49,16 +51,17 @@ def test_the_form_is_completed_by_keyboard_and_by_touch_at_both_widths(chromium,
     ):
         context = chromium.new_context(viewport=viewport, has_touch=touch, java_script_enabled=javascript)
         page = context.new_page()
+        page.set_default_timeout(15_000)
         run = Run()
         count_requests(page, run, portal.url)
         page.goto(links[email])
-        complete(page, run, keyboard=keyboard)
+        complete(page, run, keyboard=keyboard, axe=javascript)  # axe-core needs the page's JavaScript
         assert page.locator("main h1").inner_text() in ("Thank you", "Gracias")
         context.close()
         runs[name] = run.as_dict()
     save_measures("after: completing the form", runs)
     for name, run in runs.items():
-        assert all(p["axe"] == 0 for p in run["pages"]), (name, run["pages"])
+        assert all(p["axe"] in (0, None) for p in run["pages"]), (name, run["pages"])
         if "360" in name:
             too_tall = [p for p in run["pages"] if p["height"] > THREE_SCREENS]
             assert not too_tall, f"{name}: taller than three screens: {too_tall}"
