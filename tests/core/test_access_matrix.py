@@ -42,6 +42,12 @@ ACCESS = {
     "references.request_reuse": "owner",
     "referee.rating_form": "referee",
     "referee.save_or_review": "referee",
+    "referee.rating_step": "referee",
+    "referee.save_step": "referee",
+    "referee.summary": "referee",
+    "referee.printable": "referee",
+    "blank_forms.index": "staff",
+    "blank_forms.blank_form": "staff",
     "referee.submit": "referee",
     "referee.decline": "referee",
     "referee.confirm_reuse": "referee",
@@ -185,6 +191,8 @@ def world(app, outbox):
             "email_id": 1,
             "token": token,
             "filename": "portal.css",
+            "number": 2,
+            "credential": "imh-e",
         }
     clients = {
         "anonymous": Browser(app.test_client()),

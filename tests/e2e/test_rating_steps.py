@@ -84,6 +84,8 @@ def test_a_draft_survives_closing_the_tab_at_every_step(chromium, portal):
         page = context.new_page()
         page.goto(link)
         assert page.locator("main .progress strong").inner_text() == f"Step {number} of 7"
+        boxes = [target.bounding_box() for target in page.locator("label.choice, main button").all()]
+        assert all(box["width"] >= 44 and box["height"] >= 44 for box in boxes), boxes  # touch targets
         answer_by_touch(page, Run())
         page.wait_for_selector("form[data-draft][data-state=saved]")
         context.close()
@@ -124,5 +126,7 @@ def test_every_step_passes_axe_and_pa11y_in_english_and_spanish(chromium, portal
                 figures.update(language=language, width=viewport["width"], pa11y=len(issues))
                 found[f"{language} {viewport['width']} {figures['page']}"] = figures
                 assert figures["axe"] == 0 and issues == [], f"{url} at {viewport}:\n{summary(issues)}"
+                if viewport is PHONE:
+                    assert figures["height"] <= THREE_SCREENS, figures
             page.context.close()
     save_measures("after: axe and pa11y per step", found)
