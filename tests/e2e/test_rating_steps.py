@@ -130,3 +130,25 @@ def test_every_step_passes_axe_and_pa11y_in_english_and_spanish(chromium, portal
                     assert figures["height"] <= THREE_SCREENS, figures
             page.context.close()
     save_measures("after: axe and pa11y per step", found)
+
+
+def test_leaving_with_an_answer_not_yet_saved_asks_first(chromium, portal):
+    link = asked(portal)["sam@example.net"]
+    page = chromium.new_context().new_page()
+    page.goto(link)
+    asked_first = []
+
+    def answer(dialog):
+        asked_first.append(dialog.type)
+        dialog.dismiss()  # stay on the page
+
+    page.on("dialog", answer)
+    page.click("#relationship_role")
+    page.keyboard.type("Supervisor")  # saved only after a pause: not yet
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(0)
+    assert asked_first == ["beforeunload"] and not page.is_closed()
+    page.wait_for_selector("form[data-draft][data-state=saved]")  # then saved, as answers are
+    with page.expect_event("close"):
+        page.close(run_before_unload=True)  # nothing unsaved: no question
+    assert asked_first == ["beforeunload"]
