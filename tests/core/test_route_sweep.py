@@ -248,6 +248,8 @@ def _build_world(app) -> World:
             "filename": "portal.css",
             "submitted_id": submitted.id,
             "reference_token": token,
+            "number": 2,
+            "credential": "imh-e",
         }
     clients = {role: Browser(app.test_client()) for role in ROLES}
     for role, email in (
