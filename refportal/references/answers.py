@@ -31,6 +31,7 @@ from refportal.references.notices import tell_applicant, tell_referee
 from refportal.references.rating_form import (
     FORM_VERSION,
     ITEM_KEYS,
+    LOW_SCORE,
     NOT_ENDORSED,
     NOT_ENOUGH_INFORMATION,
     SCALE,
@@ -39,6 +40,7 @@ from refportal.references.rating_form import (
 )
 from refportal.references.reuse import is_still_valid
 from refportal.references.roles import RefereeRole
+from refportal.references.steps import Step, merge_step
 
 
 class RatingIncomplete(Refused):
@@ -53,33 +55,77 @@ def draft_digest(answers: dict) -> str:
     return hashlib.sha256(json.dumps(answers, sort_keys=True).encode()).hexdigest()
 
 
-def _conditional_update(reference: Reference, nonce: str, event: Event, **values: Any) -> None:
-    """Apply `event` only if the link is still this one and the state still allows it: one statement,
-    so a concurrent submission, decline or revocation cannot be overwritten."""
+class DraftConflict(Refused):
+    """The draft was saved from another tab or window since this page was opened."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "Your answers were saved from another tab or window since this page was opened. "
+                "What you typed here is still below: press the button again to keep it."
+            )
+        )
+
+
+def _conditional_update(
+    reference: Reference, nonce: str, event: Event, *, version: int | None = None, **values: Any
+) -> None:
+    """Apply `event` only if the link is still this one and the state still allows it (and, given a
+    draft `version`, the draft is still that one): one statement, so a concurrent submission, decline,
+    revocation or save from another tab cannot be overwritten."""
+    conditions = [Reference.id == reference.id, Reference.link_nonce == nonce, Reference.status.in_(sources(event))]
+    if version is not None:
+        conditions.append(Reference.draft_version == version)
     changed = rows_changed(
-        db.session,
-        sa.update(Reference)
-        .where(Reference.id == reference.id, Reference.link_nonce == nonce, Reference.status.in_(sources(event)))
-        .values(status=uniform_target(event), **values),
+        db.session, sa.update(Reference).where(*conditions).values(status=uniform_target(event), **values)
     )
     if changed != 1:
+        if version is not None and _still_open(reference, nonce, event):
+            raise DraftConflict()
         raise LinkClosed()
     # The session's copy now says what the row says, without reading it back.
     for name, value in {"status": uniform_target(event), **values}.items():
         set_committed_value(reference, name, value)
 
 
-def save_draft(*, reference: Reference, nonce: str, answers: dict) -> None:
-    """Keep the referee's answers so far (server-side, to resume from the same link)."""
+def _still_open(reference: Reference, nonce: str, event: Event) -> bool:
+    """Whether the link still allows `event` (so a refused conditional update met a newer draft)."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Reference.id)).where(
+                Reference.id == reference.id, Reference.link_nonce == nonce, Reference.status.in_(sources(event))
+            )
+        )
+        == 1
+    )
+
+
+def save_draft(*, reference: Reference, nonce: str, answers: dict, version: int | None = None) -> int:
+    """Keep the referee's answers so far (server-side, to resume from the same link); given the
+    draft `version` the answers were made from, refused (DraftConflict) when a newer draft was saved.
+    Returns the new version."""
+    if version is not None and version != reference.draft_version:
+        raise DraftConflict()
+    new_version = reference.draft_version + 1
     _conditional_update(
         reference,
         nonce,
         Event.SAVE_DRAFT,
+        version=reference.draft_version,
         draft=answers,
+        draft_version=new_version,
         draft_saved_at=utcnow(),
         opened_at=reference.opened_at or utcnow(),
     )
     record(AuditAction.REFERENCE_DRAFT_SAVED, obj=reference)
+    return new_version
+
+
+def save_step(*, reference: Reference, nonce: str, answers: dict, owned: Step | None, version: int | None) -> int:
+    """Merge the answers one step owns into the draft (the whole form's answers when `owned` is None)."""
+    return save_draft(
+        reference=reference, nonce=nonce, answers=merge_step(reference.draft, answers, owned), version=version
+    )
 
 
 def rating_problems(answers: dict) -> dict[str, str]:
@@ -112,6 +158,24 @@ def rating_problems(answers: dict) -> dict[str, str]:
     if not answers.get("attest"):
         problems["attest"] = _("Confirm that you are the referee named in the request.")
     return problems
+
+
+def not_enough_information_items(answers: dict) -> list[str]:
+    """The items answered "not enough information to rate", in the form's order."""
+    items = answers.get("items", {})
+    return [key for key in ITEM_KEYS if items.get(key) == NOT_ENOUGH_INFORMATION]
+
+
+def low_items_beside_recommendation(answers: dict) -> list[str]:
+    """Items scored at or below LOW_SCORE while the overall recommendation is positive: reviewers will
+    question them (empty when the applicant is not recommended)."""
+    try:
+        positive = Recommendation(answers.get("recommendation")).is_positive
+    except ValueError:
+        return []
+    items = answers.get("items", {})
+    scores = {value for value, _ in SCALE if int(value) <= LOW_SCORE}
+    return [key for key in ITEM_KEYS if positive and items.get(key) in scores]
 
 
 def submit_rating(*, reference: Reference, nonce: str, answers: dict) -> Rating:

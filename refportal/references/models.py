@@ -59,6 +59,9 @@ class Reference(Base):
     link_nonce: Mapped[str | None] = mapped_column(sa.String(64))
     link_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     draft: Mapped[dict | None] = mapped_column(sa.JSON)  # the referee's saved answers
+    # Raised by every save of the draft: a save names the version it was made from, so a stale tab
+    # cannot write over a newer draft.
+    draft_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     application: Mapped[Application] = relationship(back_populates="references")
     rating: Mapped[Rating | None] = relationship(back_populates="reference", uselist=False)

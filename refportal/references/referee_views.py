@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -21,7 +32,8 @@ from refportal.applications.categories import Credential
 from refportal.extensions import csrf
 from refportal.i18n import use_referee_language
 from refportal.references import answers as referee_answers
-from refportal.references import links, referee_page, reuse
+from refportal.references import links, prefill, referee_page, reuse, steps
+from refportal.references import printable as printable_form
 from refportal.references.competencies import competencies_html
 from refportal.references.forms import (
     RATING_FORMS,
@@ -38,13 +50,16 @@ from refportal.references.forms import (
 from refportal.references.models import Reference, ReferenceStatus
 from refportal.references.rating_form import (
     DOMAINS,
+    LOW_SCORE,
     NOT_ENDORSED,
+    NOT_ENOUGH_INFORMATION,
     NOT_ENOUGH_INFORMATION_LABEL,
     SCALE,
     Recommendation,
     item_text,
 )
 from refportal.references.roles import REFEREE_SIDE_LABELS, RefereeRole
+from refportal.references.steps import Step
 from refportal.security.headers import mark_no_store
 from refportal.security.tokens import TokenExpired, TokenInvalid
 from refportal.transactions import attempt
@@ -98,7 +113,7 @@ def _link_problem(problem: LinkProblem) -> ResponseReturnValue:
 
 def _typed_answers() -> dict:
     """What the referee sent to the rating form, unchecked (nothing for other pages or a body too large)."""
-    if request.endpoint != "referee.save_or_review":
+    if request.endpoint not in ("referee.save_or_review", "referee.save_step"):
         return {}
     try:
         return typed_from_request(request.form)
@@ -167,33 +182,150 @@ def _check_state(reference: Reference) -> None:
         raise LinkProblem("expired", 410, reference)
 
 
-def _render_form(reference: Reference, token: str, form: RatingFormBase, status: int = 200) -> Response:
+def _render_step(reference: Reference, token: str, current: Step, form: RatingFormBase, status: int = 200) -> Response:
+    """One step of the rating form, with the progress, back and next."""
     application = reference.application
     return make_response(
         render_template(
-            "referee/form.html",
+            "referee/step.html",
             reference=reference,
             application=application,
             token=token,
             form=form,
-            competencies_html=competencies_html(form, application.credential),
+            step=current,
+            step_count=steps.STEP_COUNT,
+            version=reference.draft_version,
+            competencies_html=competencies_html(form, application.credential, current.domains)
+            if current.domains
+            else None,
             deadline=links.link_deadline(reference),
         ),
         status,
     )
 
 
+def _saved_form(reference: Reference) -> RatingFormBase:
+    """The rating form filled with the saved draft, over what the nomination (and the referee's own
+    earlier ratings) said."""
+    defaults = {**nomination_defaults(reference), **prefill.earlier_details(reference)}
+    return RATING_FORMS[reference.application.credential](data=form_data_from_answers(reference.draft, defaults))
+
+
 @bp.get("/<token>")
 def rating_form(token: str) -> ResponseReturnValue:
-    """The rating form, filled with the saved draft; opening it only records the first visit."""
+    """The first step not yet answered (the summary when every answer is in), filled with the saved
+    draft; opening it only records the first visit."""
     reference = _resolve(token)
     links.record_opened(reference)
     if reference.reuses_id is not None:
         return _render_reuse(reference, token)
-    form = RATING_FORMS[reference.application.credential](
-        data=form_data_from_answers(reference.draft, nomination_defaults(reference))
+    if reference.draft is None:
+        return _render_step(reference, token, steps.STEPS[0], _saved_form(reference))
+    first = steps.first_step_with_problems(referee_answers.rating_problems(reference.draft))
+    if first is None:
+        return _render_summary(reference, token, reference.draft)
+    return _render_step(reference, token, first, _saved_form(reference))
+
+
+@bp.get("/<token>/step/<int:number>")
+def rating_step(token: str, number: int) -> ResponseReturnValue:
+    """One step of the form; `?missing=1` marks what this step still lacks for submitting."""
+    reference = _resolve(token)
+    current = steps.step(number)
+    if reference.reuses_id is not None or current is None:
+        return redirect(
+            url_for("referee.summary" if number == steps.SUMMARY_STEP else "referee.rating_form", token=token)
+        )
+    form = _saved_form(reference)
+    if request.args.get("missing") and reference.draft is not None:
+        problems = referee_answers.rating_problems(reference.draft)
+        mine = {field: message for field, message in problems.items() if steps.step_of_problem(field) is current}
+        _mark(form, mine)
+        if mine:
+            form.form_errors.append(_("Some answers are missing: they are marked below."))
+    return _render_step(reference, token, current, form)
+
+
+def _mark(form: RatingFormBase, problems: dict[str, str]) -> None:
+    for field, message in problems.items():
+        getattr(form, field).errors = [*getattr(form, field).errors, message]
+
+
+@bp.post("/<token>/step/<int:number>")
+@csrf.exempt  # checked by the form itself, so a timed-out token keeps every answer on the page
+def save_step(token: str, number: int) -> ResponseReturnValue:
+    """Save one step's answers into the draft (merged: other steps' answers stay), then go on, back,
+    or stay. `autosave=1` (the page's script, as answers are given) answers in JSON."""
+    reference = _resolve(token)
+    current = steps.step(number)
+    autosave = request.form.get("autosave") == "1"
+    if reference.reuses_id is not None or current is None:
+        if autosave:
+            return jsonify(message=_("This page cannot be saved.")), 404
+        flash(_("That step does not exist. Here is the first step you have not finished."), "error")
+        return redirect(url_for("referee.rating_form", token=token))
+    form = RATING_FORMS[reference.application.credential]()
+    if not form.validate():
+        if autosave:
+            return jsonify(message=_("Some answers could not be saved yet.")), 400
+        if form.csrf_token.errors:
+            form.form_errors.append(CSRF_TIMEOUT_MESSAGE)
+        return _render_step(reference, token, current, form, 400 if form.csrf_token.errors else 200)
+    answers = answers_from_form(form)
+    version = _posted_version()
+    outcome = attempt(
+        lambda: referee_answers.save_step(
+            reference=reference, nonce=_nonce(reference), answers=answers, owned=current, version=version
+        )
     )
-    return _render_form(reference, token, form)
+    if outcome.refusal is not None:
+        if autosave:
+            return jsonify(message=outcome.refusal.message), 409
+        form.form_errors.append(outcome.refusal.message)
+        return _render_step(reference, token, current, form, 409)
+    if autosave:
+        return jsonify(version=outcome.value)
+    action = request.form.get("action")
+    if action == "back" and current.number > 1:
+        return redirect(url_for("referee.rating_step", token=token, number=current.number - 1))
+    if action == "save":
+        flash(_("Your draft is saved. You can close this page and come back with the same link."), "success")
+        return redirect(url_for("referee.rating_step", token=token, number=current.number))
+    if current.number == len(steps.STEPS):
+        return redirect(url_for("referee.summary", token=token))
+    return redirect(url_for("referee.rating_step", token=token, number=current.number + 1))
+
+
+def _posted_version() -> int | None:
+    """The draft version the page was drawn from (None from a page that does not say)."""
+    try:
+        return int(request.form["version"])
+    except (KeyError, ValueError):
+        return None
+
+
+@bp.get("/<token>/printable")
+def printable(token: str) -> ResponseReturnValue:
+    """The rating form as a blank page to print, for this request (its applicant named)."""
+    reference = _resolve(token)
+    return render_template(
+        "referee/printable.html",
+        application=reference.application,
+        reference=reference,
+        **printable_form.blank_form_context(reference.application.credential),
+    )
+
+
+@bp.get("/<token>/summary")
+def summary(token: str) -> ResponseReturnValue:
+    """The summary before submitting; while answers are missing, the first step that lacks one."""
+    reference = _resolve(token)
+    if reference.reuses_id is not None or reference.draft is None:
+        return redirect(url_for("referee.rating_form", token=token))
+    first = steps.first_step_with_problems(referee_answers.rating_problems(reference.draft))
+    if first is not None:
+        return redirect(url_for("referee.rating_step", token=token, number=first.number, missing=1))
+    return _render_summary(reference, token, reference.draft)
 
 
 def _render_reuse(reference: Reference, token: str, problem: str | None = None, status: int = 200) -> Response:
@@ -230,44 +362,77 @@ def confirm_reuse(token: str) -> ResponseReturnValue:
 @bp.post("/<token>")
 @csrf.exempt  # checked by the form itself, so a timed-out token keeps every answer on the page
 def save_or_review(token: str) -> ResponseReturnValue:
-    """Save a draft, or check the answers and show the summary before the final submission."""
+    """The whole form at once (every step's answers): save a draft, or check the answers and show
+    the summary before the final submission."""
     reference = _resolve(token)
     if reference.reuses_id is not None:  # a reuse request is confirmed or declined, not filled in
         return redirect(url_for("referee.rating_form", token=token))
     form = RATING_FORMS[reference.application.credential]()
+    whole = steps.WHOLE_FORM
     if not form.validate():
         if form.csrf_token.errors:
             form.form_errors.append(CSRF_TIMEOUT_MESSAGE)
-        return _render_form(reference, token, form, 400 if form.csrf_token.errors else 200)
+        return _render_step(reference, token, whole, form, 400 if form.csrf_token.errors else 200)
     answers = answers_from_form(form)
-    attempt(lambda: referee_answers.save_draft(reference=reference, nonce=_nonce(reference), answers=answers))
+    outcome = attempt(
+        lambda: referee_answers.save_step(
+            reference=reference, nonce=_nonce(reference), answers=answers, owned=None, version=_posted_version()
+        )
+    )
+    if outcome.refusal is not None:
+        form.form_errors.append(outcome.refusal.message)
+        return _render_step(reference, token, whole, form, 409)
     if request.form.get("action") != "review":
         flash(_("Your draft is saved. You can close this page and come back with the same link."), "success")
         return redirect(url_for("referee.rating_form", token=token))
     problems = referee_answers.rating_problems(answers)
     if problems:
-        for field, message in problems.items():
-            getattr(form, field).errors = [*getattr(form, field).errors, message]
+        _mark(form, problems)
         form.form_errors.append(
             _("Some answers are missing: they are marked below. Your answers are saved as a draft.")
         )
-        return _render_form(reference, token, form)
-    return render_template(
-        "referee/summary.html",
-        reference=reference,
-        token=token,
-        answers=answers,
-        domains=DOMAINS,
-        item_text=item_text,
-        scale=dict(SCALE),
-        not_enough=NOT_ENOUGH_INFORMATION_LABEL,
-        recommendation=Recommendation(answers["recommendation"]),
-        application=reference.application,
-        years=format_decimal(Decimal(str(answers["relationship_years"]))),
-        referee_role_label=REFEREE_SIDE_LABELS[RefereeRole(answers["referee_role"])],
-        endorsement_text=_endorsement_text(answers),
-        form=ConfirmForm(digest=referee_answers.draft_digest(answers)),
+        return _render_step(reference, token, whole, form)
+    return _render_summary(reference, token, answers)
+
+
+def _render_summary(reference: Reference, token: str, answers: dict) -> Response:
+    """Every answer, what reviewers will question (many "not enough information" answers, very low
+    scores beside a recommendation), and the one button that submits exactly these answers."""
+    limit = current_app.config["NOT_ENOUGH_INFORMATION_LIMIT"]
+    recommendation = Recommendation(answers["recommendation"])
+    return make_response(
+        render_template(
+            "referee/summary.html",
+            reference=reference,
+            token=token,
+            answers=answers,
+            domains=DOMAINS,
+            item_text=item_text,
+            scale=dict(SCALE),
+            not_enough=NOT_ENOUGH_INFORMATION_LABEL,
+            recommendation=recommendation,
+            application=reference.application,
+            years=format_decimal(Decimal(str(answers["relationship_years"]))),
+            referee_role_label=REFEREE_SIDE_LABELS[RefereeRole(answers["referee_role"])],
+            endorsement_text=_endorsement_text(answers),
+            form=ConfirmForm(digest=referee_answers.draft_digest(answers)),
+            step_count=steps.STEP_COUNT,
+            step_of_item=steps.step_of_item,
+            not_enough_items=referee_answers.not_enough_information_items(answers),
+            not_enough_limit=limit,
+            low_items=referee_answers.low_items_beside_recommendation(answers),
+            low_score=LOW_SCORE,
+            rating_counts=_rating_counts(answers),
+            items_by_key={item.key: item for domain in DOMAINS for item in domain.items},
+        )
     )
+
+
+def _rating_counts(answers: dict) -> list[tuple[str, int]]:
+    """How many statements got each answer, in the scale's order (answers given at least once)."""
+    given = list(answers["items"].values())
+    labels = [*SCALE, (NOT_ENOUGH_INFORMATION, NOT_ENOUGH_INFORMATION_LABEL)]
+    return [(str(label), given.count(value)) for value, label in labels if value in given]
 
 
 def _endorsement_text(answers: dict) -> str:

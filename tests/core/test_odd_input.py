@@ -110,6 +110,10 @@ def test_odd_values_in_the_reference_forms_never_cause_a_500(app, browser, outbo
         for action in ("save", "review", value):
             data = {"csrf_token": page_token, "action": action, **{field: value for field in rating_fields}}
             assert referee.post(link, data=data).status_code < 500, (action, value[:20])
+        for step, extra in ((1, {}), (6, {"version": value}), (2, {"version": value, "autosave": "1"})):
+            data = {"csrf_token": page_token, "action": value, **extra, **{field: value for field in rating_fields}}
+            assert referee.post(f"{link}/step/{step}", data=data).status_code < 500, (step, value[:20])
+        assert referee.get(f"{link}/step/{value[:50]}").status_code < 500
         assert referee.post(f"{link}/decline", data={"csrf_token": page_token, "reason": value}).status_code < 500
         assert referee.post(f"{link}/submit", data={"csrf_token": page_token, "digest": value}).status_code < 500
         assert referee.get(f"/r/{value[:200]}").status_code < 500

@@ -234,7 +234,9 @@ def _build_world(app) -> World:
             "submitted_reference_id": submitted.references[0].id,
             "document_id": document.id,
             "reference_token": token,
-            "number": endorsement.number,
+            "endorsement_number": endorsement.number,
+            "number": 2,
+            "credential": "imh-e",
         }
     clients = {role: Browser(app.test_client()) for role in ROLES}
     for role, email in (
@@ -293,6 +295,8 @@ def _path_values(rule, world: World) -> dict[str, Any]:
             values[argument] = world.ids["submitted_id"]
         elif argument == "reference_id" and rule.rule.startswith("/review/"):
             values[argument] = world.ids["submitted_reference_id"]
+        elif argument == "number" and rule.rule.startswith("/registry/"):
+            values[argument] = world.ids["endorsement_number"]  # elsewhere "number" is a rating step
         else:
             values[argument] = world.ids[argument]
     return values

@@ -8,9 +8,11 @@ import pytest
 
 from refportal.accounts.models import Role
 from refportal.db import utc_today
-from refportal.references.rating_form import DOMAINS, ITEM_KEYS
+from refportal.references.rating_form import DOMAINS
+from refportal.references.steps import STEPS
 from tests.e2e.pages import check_page
-from tests.e2e.steps import finish_rating, login, rate
+from tests.e2e.rating_measures import Run, complete
+from tests.e2e.steps import login, rate
 from tests.factories import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.e2e
@@ -33,15 +35,6 @@ def nominate(page, name, email, role, language="en"):
     page.check("#waived-0")
     page.check(f"input[name=language][value={language}]")
     page.click("main button:text-is('Nominate'), main button:text-is('Replace')")
-
-
-def tab_to(page, selector: str, limit: int = 500) -> None:
-    """Press Tab until the element matching `selector` has the focus (keyboard only)."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
-            return
-    raise AssertionError(f"Tab never reached {selector}")
 
 
 def test_the_four_journeys(chromium, portal):
@@ -99,26 +92,30 @@ def test_the_four_journeys(chromium, portal):
     applicant.click("text=Send the requests")
     check_page(applicant, "references asked")
 
-    # 2. Referee one: half the form, a draft, the browser closed, back by the same link, submitted.
+    # 2. Referee one: the first steps, half of the third, a draft, the browser closed, back by the same
+    #    link (to the step left unfinished), submitted.
     link = portal.link("sam@example.net", "/r/")
     first_visit = chromium.new_context()
     sam = first_visit.new_page()
     sam.goto(link)
-    check_page(sam, "rating form")
-    rate(sam, ITEM_KEYS[:10])
-    sam.fill("#strengths", "Half written before the break")
+    check_page(sam, "rating form, step 1")
+    sam.fill("#relationship_role", "Program supervisor")
+    sam.fill("#relationship_setting", "Home visiting")
+    sam.click("text=Save and continue")
+    check_page(sam, "rating form, step 2")
+    rate(sam, STEPS[1].item_keys)
+    sam.click("text=Save and continue")
+    rate(sam, STEPS[2].item_keys[:2])
     sam.click("text=Save draft")
     check_page(sam, "draft saved")
     first_visit.close()
     sam = chromium.new_context().new_page()
     sam.goto(link)
-    assert sam.is_checked(f"input[name=item_{ITEM_KEYS[0]}][value='4']")
-    assert sam.input_value("#strengths") == "Half written before the break"
-    rate(sam, ITEM_KEYS[10:])
-    finish_rating(sam, "Sam Supervisor")
-    sam.click("text=Review and submit")
-    check_page(sam, "summary before submitting")
-    sam.click("text=Submit the rating")
+    assert sam.inner_text("main .progress strong") == "Step 3 of 7"
+    assert sam.is_checked(f"input[name=item_{STEPS[2].item_keys[0]}][value='4']")
+    run = Run()
+    complete(sam, run)
+    assert all(p["axe"] == 0 for p in run.pages), run.pages
     check_page(sam, "thank you")
 
     #    Referee two, asked in Spanish, declines with a reason.
@@ -137,33 +134,12 @@ def test_the_four_journeys(chromium, portal):
     cole.goto(portal.link("cole@example.net", "/r/"))
     check_page(cole, "rating form at 360 px")
     assert cole.evaluate("document.documentElement.scrollWidth") <= 360
-    for box in [cole.locator(sel).first.bounding_box() for sel in ("input[type=radio]", "main button", "#attest")]:
-        assert box["width"] >= 24 and box["height"] >= 24, box
-    for key in ITEM_KEYS:
-        tab_to(cole, f"input[name=item_{key}]")
-        for _ in range(3):
-            cole.keyboard.press("ArrowDown")  # the fourth choice: "4 – Consistent"
-    tab_to(cole, "input[name=recommendation]")
-    cole.keyboard.press("Space")
-    for field, text in (
-        ("strengths", "Calm under pressure."),
-        ("growth", "Writing reports."),
-        ("relationship_role", "Colleague"),
-        ("relationship_setting", "Home visiting"),
-        ("relationship_years", "2"),
-        ("attestation_name", "Cole League"),
-    ):
-        tab_to(cole, f"#{field}")
-        cole.keyboard.type(text)
-    tab_to(cole, "#attest")
-    cole.keyboard.press("Space")
-    tab_to(cole, "button[value=review]")
-    cole.keyboard.press("Enter")
-    cole.wait_for_selector("text=Check your rating before you submit")
-    check_page(cole, "summary at 360 px")
-    tab_to(cole, "button[type=submit]")
-    cole.keyboard.press("Enter")
-    cole.wait_for_selector("text=Thank you")
+    box = cole.locator("main button").first.bounding_box()
+    assert box["width"] >= 44 and box["height"] >= 44, box
+    run = Run()
+    complete(cole, run)
+    assert all(p["axe"] == 0 for p in run.pages), run.pages
+    assert cole.locator("main h1").inner_text() == "Thank you"
 
     # 3. The applicant sees the statuses and replaces the referee who declined; the new one submits.
     applicant.goto(portal.url + "/dashboard")
@@ -177,10 +153,7 @@ def test_the_four_journeys(chromium, portal):
     nominate(applicant, "Nia New", "nia@example.net", "rsc_provider")
     nia = chromium.new_context().new_page()
     nia.goto(portal.link("nia@example.net", "/r/"))
-    rate(nia, ITEM_KEYS, "5")
-    finish_rating(nia, "Nia New")
-    nia.click("text=Review and submit")
-    nia.click("text=Submit the rating")
+    complete(nia, Run(), axe=False)
     applicant.reload()
     assert applicant.locator("text=Replace this referee").count() == 0
     applicant.goto(applicant.url.replace("/references/", "/submit"))

@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 from refportal.applications.categories import Credential
 from refportal.references.competencies import _draw, competencies_html
 from refportal.references.forms import RATING_FORMS
-from refportal.references.rating_form import ITEM_KEYS
+from refportal.references.rating_form import DOMAINS, ITEM_KEYS
 
 ANSWERS = {
     f"item_{key}": value
@@ -27,7 +27,7 @@ def test_the_kept_section_with_its_slots_filled_is_the_full_drawing(app, languag
         blank = form_class(meta={"csrf": False})
         answered = form_class(meta={"csrf": False}, data=ANSWERS)
         for form in (blank, answered, blank):  # the second and third use the kept section
-            assert competencies_html(form, credential) == _draw(form, credential)
+            assert competencies_html(form, credential) == _draw(form, credential, DOMAINS)
         html = str(competencies_html(answered, credential))
     assert html.count(" checked") == len(ITEM_KEYS)
     assert ("Exemplary" if language == "en" else "Ejemplar") in html

@@ -33,7 +33,7 @@ def test_nominate_mail_link_draft_resume_submit_decline(smtp_app, smtp_server):
         == 302
     )
     second_visit = smtp_app.test_client()
-    page = second_visit.get(link).get_data(as_text=True)
+    page = second_visit.get(f"{link}/step/6").get_data(as_text=True)
     assert "Draft words" in page
     assert submit_rating(second_visit, link, full_answers(strengths="Draft words, finished")).status_code == 200
 

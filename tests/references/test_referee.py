@@ -38,8 +38,10 @@ def test_opening_the_link_shows_the_form_and_records_opened(app, referee, sam_li
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Reference rating for Avery Applicant" in body and "Infant Family Specialist" in body
-    assert "infants and toddlers" in body  # the IMH-E wording
-    assert body.count("Not enough information to rate") >= len(ITEM_KEYS)
+    assert "Step 1 of 7" in body and "About you and the applicant" in body
+    competencies = referee.get(f"{sam_link}/step/2").get_data(as_text=True)
+    assert "Step 2 of 7" in competencies and "infants and toddlers" in competencies  # the IMH-E wording
+    assert competencies.count('value="na"') == 4  # Theoretical Foundations, Law, Systems: 4 statements
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Referrer-Policy"] == "same-origin"
     reference = sam(app)
@@ -62,11 +64,15 @@ def test_a_draft_survives_closing_the_browser(app, make_app, referee, sam_link):
     assert response.status_code == 302
     assert sam(app).status is ReferenceStatus.IN_PROGRESS
     fresh_browser = app.test_client()
-    body = fresh_browser.get(sam_link).get_data(as_text=True)
+    body = fresh_browser.get(f"{sam_link}/step/6").get_data(as_text=True)
     assert "Half typed &lt;b&gt;bold&lt;/b&gt;" in body
+    body = fresh_browser.get(f"{sam_link}/step/2").get_data(as_text=True)
     assert (
         '<input checked id="item_theory_development-3" name="item_theory_development" type="radio" value="4">' in body
     )
+    body = fresh_browser.get(sam_link).get_data(as_text=True)  # the first step not finished: the items
+    assert "Step 3 of 7" in body and 'id="item_others_conflict"' in body
+    body = fresh_browser.get(f"{sam_link}/step/1").get_data(as_text=True)
     assert 'value="3.0"' in body or 'value="3"' in body  # relationship years
     saved = sam(app).draft
     assert saved["items"]["theory_development"] == "4" and saved["strengths"] == "Half typed <b>bold</b>"

@@ -45,8 +45,10 @@ def test_the_rating_form_in_spanish_and_the_switch_to_english(app, browser, outb
     referee = app.test_client()
     page = referee.get(link).get_data(as_text=True)
     assert '<html lang="es">' in page and "Valoración de referencia para Avery Applicant" in page
-    assert "Aplica en su trabajo diario el conocimiento sobre el desarrollo de bebés y niños pequeños." in page
-    assert "No hay suficiente información para valorar" in page and "Guardar borrador" in page
+    assert "Paso 1 de 7" in page and "Guardar borrador" in page
+    step = referee.get(f"{link}/step/2").get_data(as_text=True)
+    assert "Aplica en su trabajo diario el conocimiento sobre el desarrollo de bebés y niños pequeños." in step
+    assert "No hay suficiente información para valorar" in step
     english = referee.get(f"{link}?lang=en").get_data(as_text=True)
     assert '<html lang="en">' in english and "Reference rating for Avery Applicant" in english
     again = referee.get(link).get_data(as_text=True)

@@ -19,6 +19,7 @@ def pages(app, people):
     with app.app_context():
         reference = db.session.query(Reference).first()
         reference.status = reference.status.__class__.IN_PROGRESS
+        reference.draft = None  # the link opens the form's first step at both sizes (not the summary)
         db.session.commit()
         link = f"/r/{link_token(reference)}"
     reviewer = logged_in(app, "rev@example.org")
