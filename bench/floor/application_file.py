@@ -71,6 +71,7 @@ class _Reference(SimpleNamespace):
     has_ended = Reference.has_ended
     counts = Reference.counts
     rating_not_counted = Reference.rating_not_counted
+    accepts_rating = Reference.accepts_rating
 
 
 def _file_statement(application_id: int) -> sa.Select:
@@ -152,6 +153,8 @@ def _file_statement(application_id: int) -> sa.Select:
             r.attestation_name,
             r.submitted_at.label("rating_submitted_at"),
             r.reused_from_id,
+            r.signed_form_id,
+            r.entered_by_id,
             earlier_ref.application_id.label("reused_application_id"),
         )
         .select_from(a)
@@ -193,6 +196,10 @@ def _application(rows) -> _Application:
             continue
         rating = None
         if row.rating_id is not None:
+            if row.signed_form_id is not None or row.entered_by_id is not None:
+                # A rating staff entered from a signed paper form (its document, who entered it) is not
+                # drawn: the benchmark's ratings are the referees' own.
+                abort(501)
             rating = SimpleNamespace(
                 answers=row.answers,
                 not_enough_information=row.not_enough_information,
