@@ -236,17 +236,13 @@ def statements_per_page(url: str, link: str) -> dict[str, int]:
     counts = {}
     with app.app_context():
         engine = db.engine
-    for name, (email, path, method, _form) in pages_to_measure(link).items():
+    for name, (email, path, method, form_for) in pages_to_measure(link).items():
         client = app.test_client()
         if email:
             page = client.get("/login").get_data(as_text=True)
             token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
             client.post("/login", data={"csrf_token": token, "email": email, "password": PASSWORD})
-        data = None
-        if method == "POST":
-            page = client.get(link).get_data(as_text=True)
-            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-            data = {"csrf_token": token, "action": "save", "strengths": "bench"}
+        data = form_for(client, path) if method == "POST" else None
         counter = [0]
 
         def listener(*_, counter=counter):
@@ -262,11 +258,19 @@ def statements_per_page(url: str, link: str) -> dict[str, int]:
     return counts
 
 
-def draft_form(client, path: str) -> dict:
-    """The draft-save POST's form (`client`, a test client, has opened the form at `path`)."""
+# The step measured: the first competency step (three domains, nine statements), the heaviest page.
+REFEREE_STEP = 2
+# Its save: "Save draft" (stays on the step) with one statement answered. No "version": every request
+# of a load repeats one body, so none claims the page's draft version; the save's UPDATE is still
+# conditional on the version it read.
+STEP_SAVE = {"action": "save", "item_theory_development": "3"}
+
+
+def step_save_form(client, path: str) -> dict:
+    """The step save's form (`client`, a test client, opens the step at `path` for its CSRF token)."""
     page = client.get(path).get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    return {"csrf_token": token, "action": "save", "strengths": "bench"}
+    return {"csrf_token": token, **STEP_SAVE}
 
 
 def pages_to_measure(link: str) -> dict[str, tuple[str | None, str, str, object]]:
@@ -275,8 +279,8 @@ def pages_to_measure(link: str) -> dict[str, tuple[str | None, str, str, object]
     import data
 
     return {
-        "referee form GET": (None, link, "GET", None),
-        "referee draft save (POST)": (None, link, "POST", draft_form),
+        "referee step GET": (None, f"{link}/step/{REFEREE_STEP}", "GET", None),
+        "referee step save (POST)": (None, f"{link}/step/{REFEREE_STEP}", "POST", step_save_form),
         "applicant dashboard": ("applicant1@example.org", "/dashboard", "GET", None),
         "application page": ("applicant1@example.org", "/applications/1", "GET", None),
         "reviewer queue, first page": ("reviewer@example.org", "/review/", "GET", None),
@@ -302,7 +306,7 @@ def load_pages(base: str, floor_base: str, link: str) -> dict[str, dict]:
         cookie, token = session(base, email, path)
         body = None
         if method == "POST":
-            body = urllib.parse.urlencode({"csrf_token": token, "action": "save", "strengths": "bench"})
+            body = urllib.parse.urlencode({"csrf_token": token, **STEP_SAVE})
         ours, floor = wrk(base + path, cookie, body), wrk(floor_base + path, cookie, body)
         results[name] = {**ours, "floor": floor}
         log(

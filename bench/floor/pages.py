@@ -6,7 +6,7 @@ from floor import (
     application_file,
     application_page,
     my_assigned_files,
-    referee_form,
+    referee_step,
     registry_search,
     registry_verification,
     review_queue,
@@ -14,7 +14,7 @@ from floor import (
 )
 
 ALL = [
-    referee_form,
+    referee_step,
     applicant_dashboard,
     application_page,
     review_queue,

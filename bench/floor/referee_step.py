@@ -1,15 +1,17 @@
-"""/r/<token>: the referee's rating form (GET), and saving a draft of it (POST, action=save).
+"""/r/<token>/step/<n>: a competency step of the referee's rating form (GET), and saving it (POST,
+action=save, next or back: the step's answers merged into the draft, under the draft's version).
 
 One statement reads the reference, its application and the applicant's name (refportal's own join);
-opening the link the first time (invited or bounced) and saving a draft each write what refportal
-writes: the reference, its audit event, and the application's changed_at/updated_at. The token is
-checked as refportal.security.tokens does (itsdangerous, the same salt, digest, keys and max age),
-and a link that does not lead to the form gets the same explanation page (invalid, expired, revoked,
-submitted, declined, cancelled), in the same template.
+saving writes what refportal writes: the reference (a conditional UPDATE on the link, the state and
+the draft version read), its audit event, and the application's changed_at/updated_at. The merge is
+refportal's own (refportal.references.steps.merge_step). The token is checked as
+refportal.security.tokens does (itsdangerous, the same salt, digest, keys and max age), and a link that
+does not lead to the form gets the same explanation page (invalid, expired, revoked, submitted,
+declined, cancelled), in the same template.
 
-Not covered (the floor answers 501): the referee's pages in another language than English (no bench
-reference has one), a request to reuse an earlier rating (reuse.html; none in the bench data), and
-action=review (the summary page)."""
+Not covered (the floor answers 501): the steps without competencies (about you, the recommendation),
+`?missing=1`, the page's automatic saves (autosave=1, answered in JSON), and the referee's pages in
+another language than English (no bench reference has one)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import math
 import os
 import secrets
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
@@ -28,7 +30,7 @@ from markupsafe import Markup
 
 from floor.common import connect, csrf_token, csrf_valid
 from refportal.accounts.models import User
-from refportal.applications.categories import CATEGORIES, Credential, category_name
+from refportal.applications.categories import CATEGORIES, Credential
 from refportal.applications.models import Application
 from refportal.audit.models import AuditEvent
 from refportal.i18n import DEFAULT_LANGUAGE, LANGUAGES, SESSION_KEY
@@ -45,6 +47,7 @@ from refportal.references.rating_form import (
     item_text,
 )
 from refportal.references.roles import REFEREE_SIDE_LABELS
+from refportal.references.steps import STEP_COUNT, STEPS, SUMMARY_STEP, merge_step, step
 
 PURPOSE = "reference-rating"  # refportal.references.links.TOKEN_PURPOSE: the token's salt and "act"
 MAX_AGE = int(os.environ.get("REFERENCE_LINK_MAX_AGE", "").strip() or 30 * 24 * 3600)  # refportal's default
@@ -53,7 +56,6 @@ FALLBACK_KEYS = [k.strip() for k in os.environ.get("SECRET_KEY_FALLBACKS", "").s
 R, A, U = Reference.__table__, Application.__table__, User.__table__
 AUDIT = AuditEvent.__table__
 LINK_WORKS = sources(Event.SAVE_DRAFT)  # where the link works: a draft may be saved
-OPENS = sources(Event.OPEN)  # a first visit moves these to "opened"
 
 # The labels, in English, drawn once (refportal's lazy strings need Flask-Babel when they are drawn).
 # A lazy string is not escaped in a template (its __html__ is itself): Markup keeps that.
@@ -68,6 +70,17 @@ SECTIONS = {
         for domain in DOMAINS
     ]
     for credential in (*Credential, None)
+}
+# Each competency step's statements, by credential.
+STEP_SECTIONS = {
+    credential: {
+        current.number: [
+            (Markup(str(domain.title)), [(item.key, item_text(item, credential)) for item in domain.items])
+            for domain in current.domains
+        ]
+        for current in STEPS
+    }
+    for credential in Credential
 }
 ITEM_KEYS = [item.key for domain in DOMAINS for item in domain.items]
 RECOMMENDATIONS = [(r.value, Markup(str(r.label))) for r in Recommendation]
@@ -103,6 +116,10 @@ CSRF_TIMEOUT_MESSAGE = (
     "This page was open for a long time, so it could not be sent safely. Nothing you typed is lost: "
     "everything is still below. Press the button again."
 )
+DRAFT_CONFLICT = (
+    "Your answers were saved from another tab or window since this page was opened. "
+    "What you typed here is still below: press the button again to keep it."
+)
 SAVED = "Your draft is saved. You can close this page and come back with the same link."
 TYPED_KEYS = (
     "recommendation",
@@ -120,21 +137,13 @@ SELECT = sa.select(
     R.c.id,
     R.c.application_id,
     R.c.reuses_id,
-    R.c.name,
-    R.c.role,
-    R.c.known_years,
-    R.c.endorsed_credential,
-    R.c.endorsed_category,
-    R.c.waived,
     R.c.language,
     R.c.status,
     R.c.opened_at,
     R.c.link_nonce,
-    R.c.link_issued_at,
     R.c.draft,
+    R.c.draft_version,
     A.c.credential,
-    A.c.category,
-    A.c.mentor_track,
     U.c.name.label("applicant_name"),
 ).select_from(R.outerjoin(A, A.c.id == R.c.application_id).outerjoin(U, U.c.id == A.c.applicant_id))
 
@@ -245,75 +254,7 @@ def _problem_page(problem: Problem, token: str):
                 not_enough=NOT_ENOUGH,
                 keys=TYPED_KEYS,
             )
-    return render_template("referee_form.html", **context), problem.status
-
-
-def _deadline(row) -> str:
-    day = (row.link_issued_at + timedelta(seconds=MAX_AGE)).astimezone(UTC).date()
-    return f"{day:%B} {day.day}, {day.year}"  # Babel's "long" date in English
-
-
-def _form_page(row, token: str, values: dict, errors: dict, form_errors: list, status: int = 200):
-    return render_template(
-        "referee_form.html",
-        kind=None,
-        token=token,
-        applicant=row.applicant_name,
-        credential=row.credential.short,
-        category=category_name(row.credential, row.category, row.mentor_track),
-        referee=row.name,
-        deadline=_deadline(row),
-        waived=row.waived,
-        csrf=csrf_token(),
-        sections=SECTIONS[row.credential],
-        scale=SCALE_CHOICES,
-        recommendations=RECOMMENDATIONS,
-        referee_roles=REFEREE_ROLES,
-        endorsements=ENDORSEMENTS,
-        categories=CATEGORY_VALUES,
-        v=values,
-        errors=errors,
-        form_errors=form_errors,
-        crlf="\r\n",
-    ), status
-
-
-def _years_shown(value) -> str:
-    """A DecimalField's value with places=1."""
-    return "" if value is None else str(value.quantize(Decimal(".1")))
-
-
-def _saved_values(row) -> dict:
-    """The form's values from the saved draft over what the nomination said
-    (refportal.references.forms.nomination_defaults and form_data_from_answers)."""
-    data: dict = {
-        "referee_role": row.role.value,
-        "relationship_years": row.known_years,
-        "endorsement": NOT_ENDORSED,
-    }
-    if row.endorsed_credential is not None:
-        data.update(endorsement=row.endorsed_credential.value, endorsed_category=str(row.endorsed_category))
-    draft = row.draft
-    items = {}
-    if draft:
-        data.update({field: draft.get(field) for field in ANSWER_FIELDS if draft.get(field) not in (None, "")})
-        if "relationship_years" in data:
-            try:
-                data["relationship_years"] = Decimal(str(data["relationship_years"]))
-            except InvalidOperation:
-                del data["relationship_years"]
-        items = {key: str(value) if value is not None else None for key, value in draft.get("items", {}).items()}
-    values = {
-        field: "" if data.get(field) is None else str(data[field])
-        for field in ANSWER_FIELDS
-        if field not in ("relationship_years", "attest")
-    }
-    for field in ("recommendation", "referee_role", "endorsement", "endorsed_category"):
-        values[field] = None if data.get(field) is None else str(data[field])
-    values["relationship_years"] = _years_shown(data.get("relationship_years"))
-    values["attest"] = bool(data.get("attest"))
-    values["items"] = items
-    return values
+    return render_template("referee_step.html", **context), problem.status
 
 
 def _control(value: str, paragraphs: bool) -> bool:
@@ -379,6 +320,51 @@ def _validated(form) -> tuple[dict, dict, dict]:
     return answers, values, errors
 
 
+def _step_page(row, token: str, current, items: dict, errors: dict, form_errors: list, status: int = 200):
+    return render_template(
+        "referee_step.html",
+        kind=None,
+        whole=False,
+        token=token,
+        applicant=row.applicant_name,
+        step=current,
+        step_count=STEP_COUNT,
+        version=row.draft_version,
+        csrf=csrf_token(),
+        sections=STEP_SECTIONS[row.credential][current.number],
+        scale=SCALE_CHOICES,
+        items=items,
+        errors=errors,
+        messages_of_form=form_errors,
+    ), status
+
+
+def _conflict_page(row, token: str, current, values: dict):
+    """The step as sent, saying a newer draft was saved from elsewhere (refportal's DraftConflict)."""
+    return _step_page(row, token, current, values["items"], {}, [DRAFT_CONFLICT], 409)
+
+
+def _saved_items(row) -> dict:
+    """The saved draft's answers to the statements (refportal.references.forms.form_data_from_answers)."""
+    return dict((row.draft or {}).get("items", {})) if row.draft else {}
+
+
+def _posted_version(form) -> int | None:
+    """The draft version the page was drawn from (refportal's referee_views._posted_version)."""
+    try:
+        return int(form["version"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _competency_step(number: int):
+    """The step, when it is one this floor draws (a step of competency statements); else NotCovered."""
+    current = step(number)
+    if current is not None and not current.domains:
+        raise NotCovered
+    return current
+
+
 def register(app: Flask) -> None:
     keys = [*FALLBACK_KEYS, app.secret_key]  # itsdangerous signs with the last, verifies with any
     serializer = URLSafeTimedSerializer(keys, salt=PURPOSE, signer_kwargs={"digest_method": hashlib.sha256})
@@ -388,70 +374,90 @@ def register(app: Flask) -> None:
         response.headers["Referrer-Policy"] = "same-origin"
         return response
 
-    @app.get("/r/<token>")
-    def referee_form(token: str):
+    def problem_response(problem: Problem):
+        return no_store(app.make_response(_problem_page(problem, request.view_args["token"])))
+
+    @app.get("/r/<token>/step/<int:number>")
+    def rating_step(token: str, number: int):
         try:
             with connect() as conn:
                 try:
                     row = _resolve(conn, serializer, token)
                 except Problem as problem:
-                    return no_store(app.make_response(_problem_page(problem, token)))
-                if row.reuses_id is not None:
-                    raise NotCovered
-                if row.status in OPENS:  # the first visit is recorded, nothing else
-                    now = datetime.now(UTC)
-                    opened_at = row.opened_at or now
-                    conn.execute(
-                        R.update().where(R.c.id == row.id).values(status=ReferenceStatus.OPENED, opened_at=opened_at)
-                    )
-                    _changed(conn, row, "reference.opened", now)
-                    conn.commit()
-            return no_store(app.make_response(_form_page(row, token, _saved_values(row), {}, [])))
+                    return problem_response(problem)
+            current = _competency_step(number)
+            if row.reuses_id is not None or current is None:
+                return no_store(redirect(f"/r/{token}/summary" if number == SUMMARY_STEP else f"/r/{token}"))
+            if request.args.get("missing"):
+                raise NotCovered
+            return no_store(app.make_response(_step_page(row, token, current, _saved_items(row), {}, [])))
         except NotCovered:
             abort(501)
 
-    @app.post("/r/<token>")
-    def referee_save(token: str):
+    @app.post("/r/<token>/step/<int:number>")
+    def save_step(token: str, number: int):
         try:
             with connect() as conn:
                 try:
                     row = _resolve(conn, serializer, token)
                 except Problem as problem:
-                    return no_store(app.make_response(_problem_page(problem, token)))
-                if row.reuses_id is not None:
-                    return no_store(redirect(f"/r/{token}"))
+                    return problem_response(problem)
                 form = request.form
+                if form.get("autosave") == "1":
+                    raise NotCovered
+                current = _competency_step(number)
+                if row.reuses_id is not None or current is None:
+                    flash("That step does not exist. Here is the first step you have not finished.", "error")
+                    return no_store(redirect(f"/r/{token}"))
                 answers, values, errors = _validated(form)
                 form_errors = [] if csrf_valid(form.get("csrf_token")) else [CSRF_TIMEOUT_MESSAGE]
                 if errors or form_errors:
-                    return no_store(
-                        app.make_response(
-                            _form_page(row, token, values, errors, form_errors, 400 if form_errors else 200)
-                        )
-                    )
-                if form.get("action") == "review":
-                    raise NotCovered
+                    page = _step_page(row, token, current, values["items"], errors, form_errors)
+                    return no_store(app.make_response((page[0], 400 if form_errors else 200)))
+                version = _posted_version(form)
+                if version is not None and version != row.draft_version:
+                    return no_store(app.make_response(_conflict_page(row, token, current, values)))
                 now = datetime.now(UTC)
                 changed = conn.execute(
                     R.update()
-                    .where(R.c.id == row.id, R.c.link_nonce == row.link_nonce, R.c.status.in_(LINK_WORKS))
+                    .where(
+                        R.c.id == row.id,
+                        R.c.link_nonce == row.link_nonce,
+                        R.c.status.in_(LINK_WORKS),
+                        R.c.draft_version == row.draft_version,
+                    )
                     .values(
                         status=uniform_target(Event.SAVE_DRAFT),
-                        draft=answers,
+                        draft=merge_step(row.draft, answers, current),
+                        draft_version=row.draft_version + 1,
                         draft_saved_at=now,
                         opened_at=row.opened_at or now,
                     )
                 ).rowcount
-                if changed != 1:  # answered or withdrawn meanwhile: the page that says so
+                if changed != 1:
+                    still_open = conn.execute(
+                        sa.select(sa.func.count(R.c.id)).where(
+                            R.c.id == row.id, R.c.link_nonce == row.link_nonce, R.c.status.in_(LINK_WORKS)
+                        )
+                    ).scalar_one()
                     conn.rollback()
-                    try:
+                    if still_open == 1:  # a newer draft was saved meanwhile (another tab)
+                        return no_store(app.make_response(_conflict_page(row, token, current, values)))
+                    try:  # answered or withdrawn meanwhile: the page that says so
                         _resolve(conn, serializer, token)
                     except Problem as problem:
-                        return no_store(app.make_response(_problem_page(problem, token)))
-                    return no_store(app.make_response(_problem_page(Problem("revoked", 410), token)))
+                        return problem_response(problem)
+                    return problem_response(Problem("revoked", 410))
                 _changed(conn, row, "reference.draft_saved", now)
                 conn.commit()
-            flash(SAVED, "success")
-            return no_store(redirect(f"/r/{token}"))
+            action = form.get("action")
+            if action == "back" and current.number > 1:
+                return no_store(redirect(f"/r/{token}/step/{current.number - 1}"))
+            if action == "save":
+                flash(SAVED, "success")
+                return no_store(redirect(f"/r/{token}/step/{current.number}"))
+            if current.number == len(STEPS):
+                return no_store(redirect(f"/r/{token}/summary"))
+            return no_store(redirect(f"/r/{token}/step/{current.number + 1}"))
         except NotCovered:
             abort(501)
