@@ -130,6 +130,22 @@ def prepare(n: int) -> tuple[str, str]:
             ).scalar_one()
             conn.execute(sa.text("UPDATE reference SET status = 'in_progress', submitted_at = NULL WHERE id = 1"))
             conn.execute(sa.text("DELETE FROM rating WHERE reference_id = 1"))
+            # The drafts the step save's load writes to, one per connection at a time: the first
+            # reference of the draft applications with the highest ids (no measured page links to them).
+            conn.execute(
+                sa.text(
+                    "UPDATE reference SET status = 'in_progress', submitted_at = NULL WHERE id IN ("
+                    "SELECT min(r.id) FROM reference r JOIN application a ON a.id = r.application_id "
+                    "WHERE a.status = 'draft' GROUP BY a.id ORDER BY a.id DESC LIMIT :k)"
+                ),
+                {"k": SAVE_DRAFTS},
+            )
+            conn.execute(
+                sa.text(
+                    "DELETE FROM rating WHERE reference_id IN (SELECT id FROM reference "
+                    "WHERE status = 'in_progress' AND id <> 1)"
+                )
+            )
         data.add_review_rounds(reviewer_id)
         token = link_token(db.session.get(Reference, 1))
         db.engine.dispose()
@@ -185,6 +201,22 @@ class Server:
         self.log.close()
 
 
+def save_paths(url: str) -> list[str]:
+    """The step save's paths for the load: one per draft prepare() set aside, so concurrent saves do not
+    meet one draft's version."""
+    from refportal.references.links import link_token
+    from refportal.references.models import Reference
+
+    app = app_for(url)
+    with app.app_context():
+        drafts = db.session.scalars(
+            sa.select(Reference).where(Reference.status == "in_progress", Reference.id != 1).order_by(Reference.id)
+        ).all()
+        paths = [f"/r/{link_token(reference)}/step/{REFEREE_STEP}" for reference in drafts]
+        db.engine.dispose()
+    return paths
+
+
 def session(base: str, email: str | None, path: str) -> tuple[str, str]:
     """Log in as `email` (None: no one, a referee) and open `path` as a browser would; returns the Cookie
     header (its session holds the CSRF secret, as a browser's does after one page) and the page's token."""
@@ -202,7 +234,8 @@ def session(base: str, email: str | None, path: str) -> tuple[str, str]:
     return "; ".join(f"{c.name}={c.value}" for c in jar), found.group(1) if found else ""
 
 
-def wrk(url: str, cookie: str = "", body: str | None = None) -> dict:
+def wrk(url: str, cookie: str = "", body: str | None = None, paths: list[str] | None = None) -> dict:
+    """wrk on `url`; given `paths`, each of its two threads goes round its own half of them."""
     args = [shutil.which("wrk"), "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency"]
     if cookie:
         args += ["-H", f"Cookie: {cookie}"]
@@ -213,6 +246,14 @@ def wrk(url: str, cookie: str = "", body: str | None = None) -> dict:
             f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
             'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
         )
+        if paths:
+            script.write(
+                f"local paths = {{{', '.join(json.dumps(p) for p in paths)}}}\n"
+                "local half, made, counter = math.floor(#paths / 2), 0, 0\n"
+                'function setup(thread) thread:set("offset", made * half); made = made + 1 end\n'
+                "function request() counter = counter + 1\n"
+                "  return wrk.format(nil, paths[offset + counter % half + 1]) end\n"
+            )
         script.close()
         args += ["-s", script.name]
     output = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
@@ -263,6 +304,7 @@ REFEREE_STEP = 2
 # Its save: "Save draft" (stays on the step) with one statement answered. No "version": every request
 # of a load repeats one body, so none claims the page's draft version; the save's UPDATE is still
 # conditional on the version it read.
+SAVE_DRAFTS = 32  # drafts the step save's load goes round (16 connections, two threads, each its half)
 STEP_SAVE = {"action": "save", "item_theory_development": "3"}
 
 
@@ -298,7 +340,7 @@ def pages_to_measure(link: str) -> dict[str, tuple[str | None, str, str, object]
     }
 
 
-def load_pages(base: str, floor_base: str, link: str) -> dict[str, dict]:
+def load_pages(base: str, floor_base: str, link: str, save_paths_of_run: list[str]) -> dict[str, dict]:
     """Each page of refportal and then of the same-page floor, with one session (refportal's cookie,
     which the floor reads too)."""
     results = {}
@@ -307,7 +349,8 @@ def load_pages(base: str, floor_base: str, link: str) -> dict[str, dict]:
         body = None
         if method == "POST":
             body = urllib.parse.urlencode({"csrf_token": token, **STEP_SAVE})
-        ours, floor = wrk(base + path, cookie, body), wrk(floor_base + path, cookie, body)
+        paths = save_paths_of_run if method == "POST" else None
+        ours, floor = wrk(base + path, cookie, body, paths), wrk(floor_base + path, cookie, body, paths)
         results[name] = {**ours, "floor": floor}
         log(
             f"  {name}: {ours['rps']:.0f} req/s (p50 {ours['p50_ms']:.1f} ms, p99 {ours['p99_ms']:.1f} ms); "
@@ -428,7 +471,7 @@ def main() -> None:
         try:
             hello = wrk(hello_server.base + "/")
             log(f"{n:,}: hello {hello['rps']:.0f} req/s")
-            pages = load_pages(server.base, floor_server.base, link)
+            pages = load_pages(server.base, floor_server.base, link, save_paths(url))
             memory = server.peak_memory_kib()
         finally:
             server.stop()
