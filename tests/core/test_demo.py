@@ -48,9 +48,10 @@ def viewer_link(browser: Browser, address: str, path_prefix: str) -> str:
 def test_ivans_link_in_the_mail_viewer_opens_his_saved_draft(demo):
     browser = Browser(demo.test_client())
     link = viewer_link(browser, "ivan.ruiz@example.net", "/r/")
-    form = browser.get(link)
-    assert form.status_code == 200
-    assert "Seeks out supervision." in form.get_data(as_text=True)
+    form = browser.get(link)  # his first unfinished step
+    assert form.status_code == 200 and " of 7" in form.get_data(as_text=True)
+    overall = browser.get(f"{link}/step/6")  # the narrative he had begun is in place
+    assert "Seeks out supervision." in overall.get_data(as_text=True)
 
 
 def test_fays_file_is_decided_by_the_two_demo_reviewers(demo):

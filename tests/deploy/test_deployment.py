@@ -24,6 +24,7 @@ from tests.deploy.stack import (
     Processes,
     build_and_install,
     free_port,
+    free_ports,
     http_get,
     installed_static,
     nginx_site,
@@ -109,7 +110,7 @@ def deployment(database):
         figures["wheel build and install (s)"] = round(time.monotonic() - started, 1)
         run_folder = folder / "run"
         run_folder.mkdir()
-        redis_port, gunicorn_port, https_port, http_port = free_port(), free_port(), free_port(), free_port()
+        redis_port, gunicorn_port, https_port, http_port = free_ports(4)
         env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": os.environ.get("HOME", "/root"),
@@ -280,7 +281,8 @@ def test_a_spanish_referee_page_is_spanish(deployment):
     page = client(deployment).get(f"/r/{deployment['spanish_token']}")
     assert page.status == 200
     assert '<html lang="es">' in page.text and "Valoración de referencia para Ana Deploy" in page.text
-    assert "No hay suficiente información para valorar" in page.text
+    scale = client(deployment).get(f"/r/{deployment['spanish_token']}/step/2")  # a step with the scale
+    assert scale.status == 200 and "No hay suficiente información para valorar" in scale.text
 
 
 def test_a_verification_email_reaches_the_smtp_server_through_the_worker(deployment):
