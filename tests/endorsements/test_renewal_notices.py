@@ -294,3 +294,25 @@ def test_the_dashboard_says_when_the_window_opens_while_active(app):
     ends = endorsement(app, number)[1]
     page = logged_in(app, "nora@example.org").get("/dashboard").get_data(as_text=True)
     assert f"The renewal window opens on {(ends - 60 * DAY).strftime('%d %B %Y')}" in page
+
+
+def test_a_window_opened_late_sends_no_reminder_for_a_day_before_its_notice(app):
+    number = endorse(app, name="Wes Window", email="wes@example.org")
+    ends = endorsement(app, number)[1]
+    assert run(app, ends - 20 * DAY) == 1  # the 30-day reminder's day passed before the window was opened
+    assert run(app, ends - 19 * DAY) == 0
+    assert run(app, ends - 7 * DAY) == 1
+    assert templates_to(app, "wes@example.org") == ["endorsement_renewal_open", "endorsement_renewal_reminder"]
+
+
+def test_a_closed_account_gets_no_email_but_its_endorsement_still_moves(app):
+    number = endorse(app, name="Cleo Closed", email="cleo@example.org")
+    ends = endorsement(app, number)[1]
+    with app.app_context():
+        holder = db.session.scalars(sa.select(Endorsement).where(Endorsement.number == number)).one().holder
+        holder.deactivated_at = utcnow()
+        db.session.commit()
+    assert run(app, ends - 60 * DAY) == 0
+    assert run(app, ends + 31 * DAY) == 0
+    assert endorsement(app, number)[0] is S.LAPSED
+    assert templates_to(app, "cleo@example.org") == []
