@@ -412,6 +412,11 @@ SECTIONS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
                 15,
                 "Minutes between the worker's runs of the review job (assignment digests, due-date reminders).",
             ),
+            integer(
+                "ENDORSEMENT_JOBS_INTERVAL_MINUTES",
+                60,
+                "Minutes between the worker's runs of the endorsement job (renewal notices, reminders, grace, lapse).",
+            ),
         ),
     ),
     (
@@ -714,6 +719,32 @@ SECTIONS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
                 12,
                 "An endorsement's renewal date: this many months after the decision (stated on the decision "
                 "e-mail and page).",
+            ),
+            integer(
+                "ENDORSEMENT_RENEWAL_WINDOW_DAYS",
+                60,
+                "An endorsement's renewal window opens this many days before its period ends (the endorsee is told).",
+            ),
+            integer(
+                "ENDORSEMENT_GRACE_DAYS",
+                30,
+                "Days of grace after an endorsement's period ends without a renewal; after them it lapses.",
+            ),
+            Setting(
+                "ENDORSEMENT_REMINDER_DAYS",
+                "days, comma-separated",
+                "`30,7`",
+                "Days before an endorsement's period ends when the endorsee is reminded to renew.",
+                lambda n, raw, _c: _day_list(n, raw, (7, 30)),
+                ("ENDORSEMENT_REMINDER_DAYS",),
+            ),
+            Setting(
+                "ENDORSEMENT_GRACE_REMINDER_DAYS",
+                "days, comma-separated",
+                "`7,21`",
+                "Days into the grace period when the endorsee is reminded that their endorsement will lapse.",
+                lambda n, raw, _c: _day_list(n, raw, (7, 21)),
+                ("ENDORSEMENT_GRACE_REMINDER_DAYS",),
             ),
             boolean(
                 "REGISTRY_LISTED_BY_DEFAULT",

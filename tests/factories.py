@@ -32,7 +32,7 @@ from refportal.audit.models import AuditEvent
 from refportal.db import utc_today, utcnow
 from refportal.documents.models import Document, DocumentBlob, DocumentPurpose
 from refportal.endorsements.lifecycle import EndorsementStatus
-from refportal.endorsements.models import Endorsement, EndorsementChange, RegistryListing
+from refportal.endorsements.models import Endorsement, EndorsementChange, EndorsementNotice, RegistryListing
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind
@@ -318,6 +318,19 @@ class EndorsementChangeFactory(ModelFactory):
     endorsement = factory.SubFactory(EndorsementFactory)
     status = EndorsementStatus.ACTIVE
     event = "issue"
+
+
+class EndorsementNoticeFactory(ModelFactory):
+    class Meta:
+        model = EndorsementNotice
+
+    class Params:
+        endorsement = factory.SubFactory(EndorsementFactory)
+
+    endorsement_id = factory.SelfAttribute("endorsement.id")
+    period_ends_on = factory.SelfAttribute("endorsement.period_ends_on")
+    kind = "renewal_open"
+    sent_on = factory.LazyFunction(utc_today)
 
 
 class RegistryListingFactory(ModelFactory):

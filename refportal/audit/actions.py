@@ -36,6 +36,9 @@ class AuditAction(enum.StrEnum):
     # Endorsements and the public registry
     ENDORSEMENT_ISSUED = "endorsement.issued"
     REGISTRY_LISTING_CHANGED = "endorsement.registry_listing_changed"
+    ENDORSEMENT_RENEWAL_OPENED = "endorsement.renewal_opened"
+    ENDORSEMENT_PERIOD_ENDED = "endorsement.period_ended"
+    ENDORSEMENT_LAPSED = "endorsement.lapsed"
     # Mail
     EMAIL_BOUNCED = "email.bounced"
     EMAIL_DELAYED = "email.delayed"

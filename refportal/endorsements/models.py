@@ -80,3 +80,17 @@ class RegistryListing(Base):
     show_city: Mapped[bool] = mapped_column(default=False)
     city: Mapped[str | None] = mapped_column(sa.String(120))  # city or region, as the endorsee writes it
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)
+
+
+class EndorsementNotice(Base):
+    """One notice of the annual cycle sent to an endorsee (the renewal window open, a reminder, grace, the
+    lapse): each kind at most once per endorsement and period."""
+
+    __tablename__ = "endorsement_notice"
+    __table_args__ = (sa.UniqueConstraint("endorsement_id", "period_ends_on", "kind", name="uq_endorsement_notice"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endorsement_id: Mapped[int] = mapped_column(sa.ForeignKey("endorsement.id", ondelete="CASCADE"))
+    period_ends_on: Mapped[date] = mapped_column(sa.Date)
+    kind: Mapped[str] = mapped_column(sa.String(32))  # e.g. "renewal_open", "reminder_7", "grace", "lapsed"
+    sent_on: Mapped[date] = mapped_column(sa.Date)

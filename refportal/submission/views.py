@@ -14,6 +14,7 @@ from refportal.applications.eligibility import evaluate_eligibility
 from refportal.applications.models import Application
 from refportal.applications.views import owned_application
 from refportal.db import utc_today
+from refportal.endorsements.renewal_notices import cycle_dates
 from refportal.endorsements.services import endorsements_held_by
 from refportal.extensions import db
 from refportal.forms import ActionForm
@@ -60,7 +61,8 @@ def dashboard():
     rows = []
     for application in applications:
         rows.append((application, services.file_completeness(application, today)))
-    return render_template("submission/dashboard.html", rows=rows, endorsements=endorsements_held_by(current_user))
+    endorsements = [(endorsement, cycle_dates(endorsement)) for endorsement in endorsements_held_by(current_user)]
+    return render_template("submission/dashboard.html", rows=rows, endorsements=endorsements)
 
 
 @bp.get("/applications/<int:application_id>")

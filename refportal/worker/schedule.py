@@ -34,6 +34,7 @@ class Job:
 
 def registered_jobs() -> tuple[Job, ...]:
     """Every periodic job the settings call for; a slice's new scheduled work is one entry here."""
+    from refportal.endorsements.renewal_notices import run_endorsement_jobs
     from refportal.mail.imap import run_bounce_poll
     from refportal.references.reminders import run_scheduled_reminders
     from refportal.reviews.notices import run_review_jobs
@@ -41,6 +42,7 @@ def registered_jobs() -> tuple[Job, ...]:
     jobs = [
         Job("reference_reminders", "REFERENCE_JOBS_INTERVAL_MINUTES", run_scheduled_reminders),
         Job("review_assignments", "REVIEW_JOBS_INTERVAL_MINUTES", run_review_jobs),
+        Job("endorsement_cycle", "ENDORSEMENT_JOBS_INTERVAL_MINUTES", run_endorsement_jobs),
     ]
     if current_app.config.get("BOUNCE_IMAP_URL"):
         jobs.append(Job("bounce_mailbox", "BOUNCE_IMAP_INTERVAL_MINUTES", run_bounce_poll))
