@@ -1,7 +1,7 @@
 """endorsement notices of the annual cycle
 
 Revision ID: d5a7c2e9b381
-Revises: c4d2e8a1f735
+Revises: c3d5e7f9a1b2
 Create Date: 2026-12-02 10:50:00.000000
 
 The notices the worker's endorsement job sent (the renewal window open, reminders, grace, the lapse):
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "d5a7c2e9b381"
-down_revision = "c4d2e8a1f735"
+down_revision = "c3d5e7f9a1b2"
 branch_labels = None
 depends_on = None
 
