@@ -48,6 +48,28 @@ DEFAULT_ELIGIBILITY_REQUIREMENTS = {
 }
 
 
+# What a year's renewal asks for, per category (domain.md, "After the decision"): training hours in the
+# year, RSC hours received (a dict by mentor track where it differs), and for mentors endorsed
+# `senior_after_years` or more, the lower `senior_rsc_hours`.
+DEFAULT_RENEWAL_REQUIREMENTS = {
+    1: {"training_hours": 15, "rsc_hours": 0},
+    2: {"training_hours": 15, "rsc_hours": 12},
+    3: {"training_hours": 15, "rsc_hours": 12},
+    4: {
+        "training_hours": 15,
+        "rsc_hours": {"clinical": 12, "policy": 0, "research": 0},
+        "senior_after_years": 3,
+        "senior_rsc_hours": {"clinical": 10, "policy": 0, "research": 0},
+    },
+}
+
+# The attestations a renewal may ask the endorsee to sign (ENDORSEMENT_RENEWAL_ATTESTATIONS picks them).
+RENEWAL_ATTESTATIONS = {
+    "code_of_ethics": "I have read the Code of Ethics again and I sign it for the coming year.",
+    "no_sanction": "No licensing or certification board has sanctioned me or restricted my practice this year.",
+}
+
+
 # Who the three referees may and must be, per category (domain.md, "References"). Keys: category, or
 # "4:<track>" for mentors; `offered` are the roles the applicant can choose, each `required` entry
 # must be held by one of the three (each referee counts for one requirement).
@@ -128,6 +150,18 @@ def _day_list(name: str, raw: str | None, default: tuple[int, ...]) -> tuple[int
         return tuple(sorted(int(part) for part in raw.split(",") if part.strip()))
     except ValueError as exc:
         raise ConfigurationError(f"{name} must be whole numbers of days separated by commas, got {raw!r}.") from exc
+
+
+def _attestations(name: str, raw: str | None) -> tuple[str, ...]:
+    if raw is None:
+        return tuple(RENEWAL_ATTESTATIONS)
+    keys = tuple(part.strip() for part in raw.split(",") if part.strip())
+    unknown = [key for key in keys if key not in RENEWAL_ATTESTATIONS]
+    if unknown:
+        raise ConfigurationError(
+            f"{name} names unknown attestations {', '.join(unknown)}; known: {', '.join(RENEWAL_ATTESTATIONS)}."
+        )
+    return keys
 
 
 def _json(name: str, raw: str | None, default: dict) -> dict:
@@ -745,6 +779,41 @@ SECTIONS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
                 "Days into the grace period when the endorsee is reminded that their endorsement will lapse.",
                 lambda n, raw, _c: _day_list(n, raw, (7, 21)),
                 ("ENDORSEMENT_GRACE_REMINDER_DAYS",),
+            ),
+            json_setting(
+                "ENDORSEMENT_RENEWAL_REQUIREMENTS_JSON",
+                "ENDORSEMENT_RENEWAL_REQUIREMENTS",
+                DEFAULT_RENEWAL_REQUIREMENTS,
+                "the domain's rules (DEFAULT_RENEWAL_REQUIREMENTS)",
+                "Training and RSC hours a year's renewal needs, per category (RSC by mentor track for category 4).",
+                by_category=True,
+            ),
+            integer(
+                "ENDORSEMENT_RENEWAL_RSC_PROVIDER_TRAINING_HOURS",
+                3,
+                "Of the year's training hours, those on reflective supervision/consultation an endorsee who "
+                "provides RSC needs.",
+            ),
+            integer(
+                "ENDORSEMENT_RENEWAL_DEI_HOURS",
+                0,
+                "Of the year's training hours, those on diversity, equity and inclusion every renewal needs (0: none).",
+            ),
+            Setting(
+                "ENDORSEMENT_RENEWAL_ATTESTATIONS",
+                "names, comma-separated",
+                "`code_of_ethics,no_sanction`",
+                "The attestations a renewal asks the endorsee to sign: any of "
+                + ", ".join(f"`{key}`" for key in RENEWAL_ATTESTATIONS)
+                + " (empty: none).",
+                lambda n, raw, _c: _attestations(n, raw),
+                ("ENDORSEMENT_RENEWAL_ATTESTATIONS",),
+            ),
+            integer("ENDORSEMENT_RENEWAL_FEE", 40, "The renewal fee, in whole units of FEE_SCHEDULE's currency."),
+            integer(
+                "ENDORSEMENT_RENEWAL_LATE_FEE",
+                35,
+                "Added to the renewal fee when the renewal is submitted after the period ended (in the grace).",
             ),
             boolean(
                 "REGISTRY_LISTED_BY_DEFAULT",

@@ -5,9 +5,16 @@ from refportal.api.models import ApiKey, IdempotentRequest, WebhookDelivery, Web
 from refportal.applications.models import Application  # noqa: F401
 from refportal.audit.models import AuditEvent  # noqa: F401
 from refportal.documents.models import Document, DocumentBlob  # noqa: F401
-from refportal.endorsements.models import Endorsement, EndorsementChange, RegistryListing  # noqa: F401
+from refportal.endorsements.models import (  # noqa: F401
+    Endorsement,
+    EndorsementChange,
+    EndorsementNotice,
+    RegistryListing,
+    Renewal,
+)
 from refportal.mail.models import OutboxEmail, OutboxStatus  # noqa: F401
 from refportal.membership.models import MembershipDeclaration, MembershipStatus  # noqa: F401
+from refportal.portfolio.models import Portfolio, RscEntry, TrainingEntry  # noqa: F401
 from refportal.references.models import Rating, RefereePageAccess, Reference, ReferenceStatus  # noqa: F401
 from refportal.reviews.models import (  # noqa: F401
     Decision,

@@ -32,10 +32,18 @@ from refportal.audit.models import AuditEvent
 from refportal.db import utc_today, utcnow
 from refportal.documents.models import Document, DocumentBlob, DocumentPurpose
 from refportal.endorsements.lifecycle import EndorsementStatus
-from refportal.endorsements.models import Endorsement, EndorsementChange, EndorsementNotice, RegistryListing
+from refportal.endorsements.models import (
+    Endorsement,
+    EndorsementChange,
+    EndorsementNotice,
+    RegistryListing,
+    Renewal,
+    RenewalStatus,
+)
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind
+from refportal.portfolio.models import Portfolio, RscEntry, RscFormat, TrainingEntry
 from refportal.references.models import Rating, RefereePageAccess, Reference
 from refportal.references.rating_form import FORM_VERSION, ITEM_KEYS, Recommendation
 from refportal.references.roles import RefereeRole
@@ -461,3 +469,59 @@ def make_scanned_document(application_id: int, uploader: User | None = None) -> 
     )
     transition(document, ScanEvent.CLEAN)
     return document
+
+
+# ------------------------------------------------------------------------------------------------
+# Renewals and their portfolios
+
+
+class PortfolioFactory(ModelFactory):
+    class Meta:
+        model = Portfolio
+
+
+class TrainingEntryFactory(ModelFactory):
+    """Three hours of training last month."""
+
+    class Meta:
+        model = TrainingEntry
+
+    portfolio = factory.SubFactory(PortfolioFactory)
+    title = factory.Sequence(lambda n: f"Reflective practice workshop {n + 1}")
+    provider = "Regional infant mental health association"
+    taken_on = factory.LazyFunction(lambda: utc_today() - timedelta(days=30))
+    hours = Decimal("3")
+
+
+class RscEntryFactory(ModelFactory):
+    """Six hours of individual RSC over the last three months."""
+
+    class Meta:
+        model = RscEntry
+
+    portfolio = factory.SubFactory(PortfolioFactory)
+    provider = "Morgan Reyes"
+    provider_credential = "IMH-E Mentor–Clinical"
+    starts_on = factory.LazyFunction(lambda: utc_today() - timedelta(days=90))
+    ends_on = factory.LazyFunction(lambda: utc_today() - timedelta(days=1))
+    hours = Decimal("6")
+    format = RscFormat.INDIVIDUAL
+
+
+class RenewalFactory(ModelFactory):
+    """A draft renewal of an endorsement due for renewal, with an empty portfolio."""
+
+    class Meta:
+        model = Renewal
+
+    endorsement = factory.SubFactory(
+        EndorsementFactory,
+        status=EndorsementStatus.RENEWAL_DUE,
+        issued_on=factory.LazyFunction(lambda: utc_today() - timedelta(days=330)),
+        period_starts_on=factory.LazyFunction(lambda: utc_today() - timedelta(days=330)),
+        period_ends_on=factory.LazyFunction(lambda: utc_today() + timedelta(days=35)),
+    )
+    period_ends_on = factory.SelfAttribute("endorsement.period_ends_on")
+    portfolio = factory.SubFactory(PortfolioFactory)
+    status = RenewalStatus.DRAFT
+    attestations = factory.LazyFunction(list)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -11,6 +12,8 @@ from refportal.accounts.models import User
 from refportal.applications.categories import Credential, MentorTrack, category_name
 from refportal.db import Base, UTCDateTime, enum_column, utcnow
 from refportal.endorsements.lifecycle import IN_FORCE, EndorsementStatus
+from refportal.membership.models import Association, MembershipStatus, VerificationSource
+from refportal.portfolio.models import Portfolio
 
 
 class Endorsement(Base):
@@ -94,3 +97,77 @@ class EndorsementNotice(Base):
     period_ends_on: Mapped[date] = mapped_column(sa.Date)
     kind: Mapped[str] = mapped_column(sa.String(32))  # e.g. "renewal_open", "reminder_7", "grace", "lapsed"
     sent_on: Mapped[date] = mapped_column(sa.Date)
+
+
+class RenewalStatus(enum.Enum):
+    DRAFT = "draft"  # the endorsee is filling it in
+    SUBMITTED = "submitted"  # waiting for staff
+    MORE_REQUESTED = "more_requested"  # staff asked for more; the endorsee may edit and submit again
+    APPROVED = "approved"  # the endorsement has its next period
+    REFUSED = "refused"
+
+    @property
+    def label(self) -> str:
+        return {"more_requested": "More information requested"}.get(self.value, self.value.capitalize())
+
+
+class Renewal(Base):
+    """One year's renewal of an endorsement: the membership, the year's training and RSC (its portfolio),
+    the attestations signed, and staff's decision. At most one per endorsement and period."""
+
+    __tablename__ = "endorsement_renewal"
+    __table_args__ = (
+        sa.UniqueConstraint("endorsement_id", "period_ends_on", name="uq_endorsement_renewal_period"),
+        sa.Index("ix_endorsement_renewal_status", "status", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endorsement_id: Mapped[int] = mapped_column(sa.ForeignKey("endorsement.id", ondelete="CASCADE"))
+    # The period this renewal renews (its last day); approval starts the next one the day after.
+    period_ends_on: Mapped[date] = mapped_column(sa.Date)
+    portfolio_id: Mapped[int] = mapped_column(sa.ForeignKey("portfolio.id"), unique=True)
+    status: Mapped[RenewalStatus] = mapped_column(enum_column(RenewalStatus), default=RenewalStatus.DRAFT)
+    # Raised by every change: a change made from an older page is refused (two tabs).
+    version: Mapped[int] = mapped_column(default=1)
+    provides_rsc: Mapped[bool] = mapped_column(default=False)  # the endorsee provides RSC to others
+    # The membership the endorsee holds for the next period, as declared, and its verification.
+    association: Mapped[Association | None] = mapped_column(enum_column(Association))
+    association_name: Mapped[str | None] = mapped_column(sa.String(120))  # when `association` is OTHER
+    member_number: Mapped[str | None] = mapped_column(sa.String(40))
+    membership_expires_on: Mapped[date | None] = mapped_column(sa.Date)
+    membership_status: Mapped[MembershipStatus] = mapped_column(
+        enum_column(MembershipStatus), default=MembershipStatus.DECLARED
+    )
+    membership_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    membership_verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    membership_verification_source: Mapped[VerificationSource | None] = mapped_column(enum_column(VerificationSource))
+    membership_note: Mapped[str | None] = mapped_column(sa.String(500))
+    # The attestations signed (their keys, as ENDORSEMENT_RENEWAL_ATTESTATIONS names them), with the time.
+    attestations: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    attested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    late: Mapped[bool] = mapped_column(default=False)  # submitted after the period ended: the late fee is owed
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    # What staff asked for, or why they refused: shown to the endorsee.
+    staff_message: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    endorsement: Mapped[Endorsement] = relationship()
+    portfolio: Mapped[Portfolio] = relationship()
+
+    @property
+    def association_label(self) -> str:
+        if self.association is Association.OTHER and self.association_name:
+            return self.association_name
+        return self.association.label if self.association else "—"
+
+    @property
+    def is_editable(self) -> bool:
+        """The endorsee may still change it (a draft, or sent back for more)."""
+        return self.status in (RenewalStatus.DRAFT, RenewalStatus.MORE_REQUESTED)
+
+    @property
+    def is_waiting_for_staff(self) -> bool:
+        return self.status is RenewalStatus.SUBMITTED

@@ -1,0 +1,3 @@
+"""Evidence of professional development as entries: in-service training and reflective
+supervision/consultation (RSC) received. A portfolio is owned by whatever asks for the evidence (an
+endorsement's renewal; an application's file), which keeps its id; the entries know only their portfolio."""
