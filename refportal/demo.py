@@ -18,6 +18,7 @@ from refportal.applications.models import Application
 from refportal.applications.services import open_application, record_eligibility
 from refportal.db import utc_today, utcnow
 from refportal.endorsements.models import Endorsement, EndorsementChange
+from refportal.endorsements.renewal_notices import advance
 from refportal.endorsements.services import save_listing_choices
 from refportal.extensions import db
 from refportal.membership.models import Association, MembershipKind
@@ -58,6 +59,8 @@ DEMO_USERS = [
     ("gia@example.org", "Gia Romano", Role.APPLICANT, "endorsed IMH-E 3, listed in the registry with her city"),
     ("hal@example.org", "Hal Nguyen", Role.APPLICANT, "endorsed ECMH-E 4 (Mentor, Clinical), listed without a city"),
     ("imani@example.org", "Imani Brooks", Role.APPLICANT, "endorsed IMH-E 2, not listed: verification page only"),
+    ("jo@example.org", "Jo Park", Role.APPLICANT, "endorsed IMH-E 2 eleven months ago: the renewal is open"),
+    ("kim@example.org", "Kim Osei", Role.APPLICANT, "endorsed ECMH-E 1, not renewed: lapsed, may reinstate"),
 ]
 
 # The demo's registry: (e-mail, credential, category, mentor track, days since the decision, listed, city).
@@ -65,6 +68,8 @@ DEMO_ENDORSEES = [
     ("gia@example.org", Credential.IMH_E, 3, None, 200, True, "Ann Arbor, Michigan"),
     ("hal@example.org", Credential.ECMH_E, 4, MentorTrack.CLINICAL, 40, True, None),
     ("imani@example.org", Credential.IMH_E, 2, None, 300, False, None),
+    ("jo@example.org", Credential.IMH_E, 2, None, 335, True, "Grand Rapids, Michigan"),
+    ("kim@example.org", Credential.ECMH_E, 1, None, 420, True, None),
 ]
 
 # Eve's referees answer in the demo; their links are in the mail viewer like any other.
@@ -177,8 +182,9 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
             training_hours=60,
             rsc_hours=60,
         )
-        _endorse_in_the_past(application, decided)
+        endorsement = _endorse_in_the_past(application, decided)
         save_listing_choices(holder=endorsee, listed=listed, show_city=city is not None, city=city)
+        advance(endorsement, today)  # as the worker's job would have: Jo's window opens, Kim's lapses
 
     eve = users["eve@example.org"]
     if not _has_application(eve):
@@ -193,7 +199,7 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
     return [(email, role.value, note) for email, _, role, note in DEMO_USERS]
 
 
-def _endorse_in_the_past(application: Application, decided: datetime) -> None:
+def _endorse_in_the_past(application: Application, decided: datetime) -> Endorsement:
     """A past endorsement, as the lifecycle makes one (the demo skips the references), dated back with
     its endorsement record."""
     lifecycle.transition(application, lifecycle.Event.SUBMIT, actor=application.applicant)
@@ -210,6 +216,7 @@ def _endorse_in_the_past(application: Application, decided: datetime) -> None:
         sa.select(EndorsementChange).where(EndorsementChange.endorsement_id == endorsement.id)
     ):
         change.changed_at = decided
+    return endorsement
 
 
 def _seed_references(applicant: User, today: date) -> None:
