@@ -9,8 +9,8 @@ from refportal.db import utc_today
 from refportal.demo import seed_demo_data
 from refportal.endorsements.lifecycle import EndorsementStatus
 from refportal.endorsements.models import Endorsement
-from refportal.mail.models import OutboxEmail
 from refportal.extensions import db
+from refportal.mail.models import OutboxEmail
 
 
 def test_the_demo_registry(app, client):
