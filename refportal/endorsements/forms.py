@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Form, SelectField, StringField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms import BooleanField, Form, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from refportal.applications.categories import CATEGORIES, Credential
+from refportal.endorsements.lifecycle import EndorsementStatus
 from refportal.forms import OptionalChoice, SingleLine, WholeNumber, choices, strip_text
 
 MAX_PAGE = 10_000
@@ -34,3 +35,24 @@ class ListingForm(FlaskForm):
     listed = BooleanField("List me in the public registry")
     show_city = BooleanField("Show my city or region in the registry")
     city = StringField("City or region", filters=[strip_text], validators=[Optional(), Length(max=120), SingleLine()])
+
+
+class StaffEndorsementFilterForm(Form):
+    """The staff list's filters (GET: a plain form without CSRF, it changes nothing)."""
+
+    q = StringField(
+        "Name, e-mail or number", filters=[strip_text], validators=[Optional(), Length(max=120), SingleLine()]
+    )
+    status = SelectField(
+        "Status",
+        choices=choices([("", "Any status")] + [(s.value, s.label) for s in EndorsementStatus]),
+        validators=[Optional()],
+    )
+
+
+class RevokeForm(FlaskForm):
+    reason = TextAreaField(
+        "Why it is revoked (the holder is told)",
+        filters=[strip_text],
+        validators=[DataRequired("Say why the endorsement is revoked."), Length(max=2000)],
+    )

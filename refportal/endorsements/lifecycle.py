@@ -17,7 +17,9 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from refportal.db import utcnow
+import sqlalchemy as sa
+
+from refportal.db import rows_changed, utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 
@@ -95,11 +97,23 @@ def target(endorsement: Endorsement, event: Event) -> EndorsementStatus:
 
 def transition(endorsement: Endorsement, event: Event, *, at: datetime | None = None) -> EndorsementStatus:
     """Move the endorsement on (TransitionRefused if the table has no such move) and add the change to
-    its history; returns the state before."""
-    from refportal.endorsements.models import EndorsementChange
+    its history; returns the state before.
+
+    A stored endorsement moves by one conditional UPDATE on the state read: if another request or the
+    worker moved it meanwhile (two tabs, two staff members), the move is refused, never made twice."""
+    from refportal.endorsements.models import Endorsement, EndorsementChange
 
     before, after = endorsement.status, target(endorsement, event)
     at = at or utcnow()
+    if endorsement.id is not None:
+        moved = rows_changed(
+            db.session,
+            sa.update(Endorsement)
+            .where(Endorsement.id == endorsement.id, Endorsement.status == before)
+            .values(status=after, status_changed_at=at),
+        )
+        if not moved:
+            raise TransitionRefused("This endorsement changed meanwhile: reload the page to see where it stands.")
     endorsement.status, endorsement.status_changed_at = after, at
     db.session.add(EndorsementChange(endorsement=endorsement, status=after, event=event.value, changed_at=at))
     return before

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+
+def is_endorsement_route(path: str) -> bool:
+    """Whether a route's `<number>` is an endorsement's number (elsewhere it is a rating step)."""
+    return path.startswith(("/registry/", "/endorsements/", "/staff/endorsements/"))
+
+
 # Who may use each endpoint.
 ACCESS = {
     "static": "public",
@@ -17,6 +23,10 @@ ACCESS = {
     "accounts.logout": "authenticated",
     "submission.dashboard": "authenticated",
     "endorsements.listing": "applicant",
+    "endorsements.relinquish": "owner",
+    "staff_endorsements.index": "admin",
+    "staff_endorsements.show": "admin",
+    "staff_endorsements.revoke": "admin",
     "registry.search": "public",
     "registry.verification": "public",
     "registry.export_csv": "public",

@@ -9,7 +9,7 @@ import pytest
 
 from refportal.accounts.models import Role
 from refportal.references.links import issue_link, link_token
-from tests.core.access import ACCESS
+from tests.core.access import ACCESS, is_endorsement_route
 from tests.factories import (
     declare_current_membership,
     make_application,
@@ -157,7 +157,7 @@ def denied(response) -> bool:
 def requests_for(app, ids):
     for rule in app.url_map.iter_rules():
         values = {arg: ids[arg] for arg in rule.arguments}
-        if "number" in values and rule.rule.startswith("/registry/"):
+        if "number" in values and is_endorsement_route(rule.rule):
             values["number"] = ids["endorsement_number"]  # elsewhere "number" is a rating step
         url = app.url_map.bind("localhost").build(rule.endpoint, values)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):

@@ -26,6 +26,7 @@ from wtforms.fields.core import UnboundField
 import refportal
 from refportal.accounts.models import Role
 from refportal.extensions import db
+from tests.core.access import is_endorsement_route
 from tests.factories import make_scanned_document, make_user
 from tests.web import Browser, csrf_token_from, link_in
 
@@ -295,7 +296,7 @@ def _path_values(rule, world: World) -> dict[str, Any]:
             values[argument] = world.ids["submitted_id"]
         elif argument == "reference_id" and rule.rule.startswith("/review/"):
             values[argument] = world.ids["submitted_reference_id"]
-        elif argument == "number" and rule.rule.startswith("/registry/"):
+        elif argument == "number" and is_endorsement_route(rule.rule):
             values[argument] = world.ids["endorsement_number"]  # elsewhere "number" is a rating step
         else:
             values[argument] = world.ids[argument]
