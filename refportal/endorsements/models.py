@@ -74,6 +74,14 @@ class RegistryListing(Base):
     whether they are listed, and no city is shown."""
 
     __tablename__ = "registry_listing"
+    __table_args__ = (
+        # The registry's search by part of a city (lower(city) LIKE '%term%'): trigrams, on PostgreSQL.
+        sa.Index(
+            "ix_registry_listing_city_trgm",
+            sa.text("lower(city) gin_trgm_ops"),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
+    )
 
     holder_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
     listed: Mapped[bool] = mapped_column()
