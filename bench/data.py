@@ -149,13 +149,18 @@ def build(n: int, password_hash: str, endorsements: int | None = None) -> None:
                 ],
             )
         add_endorsements(conn, n, now)
-        add_registered_holders(conn, n, max(0, (n if endorsements is None else endorsements) - n // 5), password_hash, now)
+        extra = max(0, (n if endorsements is None else endorsements) - n // 5)
+        add_registered_holders(conn, n, extra, password_hash, now)
         if conn.dialect.name == "postgresql":
             for table in ("user_account", "application", "reference", "endorsement"):
                 conn.execute(
                     sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
                 )
-            conn.execute(sa.text("ANALYZE"))
+    if db.engine.dialect.name == "postgresql":
+        # VACUUM too: it merges the trigram indexes' pending entries (written in bulk after the migrations
+        # built them empty), as autovacuum would on a live database.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
 
 
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -212,16 +217,110 @@ def add_endorsements(conn: sa.Connection, n: int, now) -> None:
         )
 
 
-FIRST_NAMES = (
-    "Amara Ben Carmen Dana Elif Farah Grace Hana Ines Jonas Kofi Lena Maya Nora Omar Priya Quinn Rosa Sami "
-    "Tomas Uma Vera Wen Ximena Yara Zoe Ana Bruno Chloe Diego Eva Felix Gabriel Hugo Iris Jade Kai Leo Mila Noah"
-).split()
-LAST_NAMES = (
-    "Okafor Silva Nguyen Kowalski Haddad Moreau Tanaka Ibrahim Larsen Rossi Novak Fischer Costa Mensah Dubois "
-    "Petrov Alvarez Kim Sato Murphy Jensen Popescu Yilmaz Cohen Ferreira Nakamura Osei Schmidt Varga Lindqvist "
-    "Ortega Park Quispe Romero Santos Tremblay Ueda Vasquez Weber Abebe Bauer Castro Diallo Eriksen Fontaine "
-    "Garcia Hoang Ito Jovanovic Kaur Lopez Mbeki Nieminen Oliveira Pereira Reyes Sokolov Torres Walsh Zhou"
-).split()
+FIRST_NAMES = [
+    "Amara",
+    "Ben",
+    "Carmen",
+    "Dana",
+    "Elif",
+    "Farah",
+    "Grace",
+    "Hana",
+    "Ines",
+    "Jonas",
+    "Kofi",
+    "Lena",
+    "Maya",
+    "Nora",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Tomas",
+    "Uma",
+    "Vera",
+    "Wen",
+    "Ximena",
+    "Yara",
+    "Zoe",
+    "Ana",
+    "Bruno",
+    "Chloe",
+    "Diego",
+    "Eva",
+    "Felix",
+    "Gabriel",
+    "Hugo",
+    "Iris",
+    "Jade",
+    "Kai",
+    "Leo",
+    "Mila",
+    "Noah",
+]
+LAST_NAMES = [
+    "Okafor",
+    "Silva",
+    "Nguyen",
+    "Kowalski",
+    "Haddad",
+    "Moreau",
+    "Tanaka",
+    "Ibrahim",
+    "Larsen",
+    "Rossi",
+    "Novak",
+    "Fischer",
+    "Costa",
+    "Mensah",
+    "Dubois",
+    "Petrov",
+    "Alvarez",
+    "Kim",
+    "Sato",
+    "Murphy",
+    "Jensen",
+    "Popescu",
+    "Yilmaz",
+    "Cohen",
+    "Ferreira",
+    "Nakamura",
+    "Osei",
+    "Schmidt",
+    "Varga",
+    "Lindqvist",
+    "Ortega",
+    "Park",
+    "Quispe",
+    "Romero",
+    "Santos",
+    "Tremblay",
+    "Ueda",
+    "Vasquez",
+    "Weber",
+    "Abebe",
+    "Bauer",
+    "Castro",
+    "Diallo",
+    "Eriksen",
+    "Fontaine",
+    "Garcia",
+    "Hoang",
+    "Ito",
+    "Jovanovic",
+    "Kaur",
+    "Lopez",
+    "Mbeki",
+    "Nieminen",
+    "Oliveira",
+    "Pereira",
+    "Reyes",
+    "Sokolov",
+    "Torres",
+    "Walsh",
+    "Zhou",
+]
 SURNAME_SEARCHED = "Okafor"  # the bench's search by name: a sixtieth of the registered holders bear it
 
 

@@ -103,7 +103,7 @@ def _entries() -> sa.Select:
 def _filtered(search: RegistrySearch) -> sa.Select:
     statement = _entries()
     if search.name:
-        statement = statement.where(_contains(sa.func.lower(User.name), search.name))
+        statement = statement.where(contains_text(sa.func.lower(User.name), search.name))
     if search.credential is not None:
         statement = statement.where(Endorsement.credential == search.credential)
     if search.category is not None:
@@ -112,12 +112,12 @@ def _filtered(search: RegistrySearch) -> sa.Select:
         # Only a city the holder chose to show can be searched by.
         statement = statement.where(
             RegistryListing.show_city.is_(True),
-            _contains(sa.func.lower(RegistryListing.city), search.place),
+            contains_text(sa.func.lower(RegistryListing.city), search.place),
         )
     return statement.order_by(User.name, Endorsement.number)
 
 
-def _contains(lowered: sa.ColumnElement[str], text: str) -> sa.ColumnElement[bool]:
+def contains_text(lowered: sa.ColumnElement[str], text: str) -> sa.ColumnElement[bool]:
     """`lowered` (lower() of a column, the very expression of its trigram index on PostgreSQL) contains
     `text`, case-insensitively: one LIKE pattern, built here, so the planner sees the whole pattern and
     reads the index (ix_user_account_name_trgm, ix_registry_listing_city_trgm)."""

@@ -40,7 +40,8 @@ def add_holders(app, start: int, stop: int) -> None:
                 sa.text(
                     "INSERT INTO endorsement (id, number, holder_id, credential, category, issued_on, "
                     "period_starts_on, period_ends_on, status, status_changed_at, created_at, updated_at) "
-                    "SELECT g, 'IMH-' || lpad(g::text, 8, '0'), g, CASE WHEN g % 2 = 1 THEN 'imh-e' ELSE 'ecmh-e' END, 1 + g % 4, "
+                    "SELECT g, 'IMH-' || lpad(g::text, 8, '0'), g, "
+                    "CASE WHEN g % 2 = 1 THEN 'imh-e' ELSE 'ecmh-e' END, 1 + g % 4, "
                     "current_date, current_date, current_date + 365, "
                     "CASE WHEN g % 7 = 0 THEN 'lapsed' ELSE 'active' END, now(), now(), now() "
                     "FROM generate_series(:start, :stop - 1) g"
