@@ -74,20 +74,21 @@ class RegistryListing(Base):
     whether they are listed, and no city is shown."""
 
     __tablename__ = "registry_listing"
-    __table_args__ = (
-        # The registry's search by part of a city (lower(city) LIKE '%term%'): trigrams, on PostgreSQL.
-        sa.Index(
-            "ix_registry_listing_city_trgm",
-            sa.text("lower(city) gin_trgm_ops"),
-            postgresql_using="gin",
-        ).ddl_if(dialect="postgresql"),
-    )
 
     holder_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
     listed: Mapped[bool] = mapped_column()
     show_city: Mapped[bool] = mapped_column(default=False)
     city: Mapped[str | None] = mapped_column(sa.String(120))  # city or region, as the endorsee writes it
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)
+
+
+# The registry's search by part of a city (lower(city) LIKE '%term%'): trigrams, on PostgreSQL.
+sa.Index(
+    "ix_registry_listing_city_trgm",
+    sa.func.lower(RegistryListing.city).label("city_lower"),
+    postgresql_using="gin",
+    postgresql_ops={"city_lower": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
 
 
 class EndorsementNotice(Base):
