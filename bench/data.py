@@ -1,5 +1,7 @@
 """Bulk benchmark data: N applications, each with an applicant, three submitted references and
-ratings, a membership declaration and audit events — written with executemany, not the ORM."""
+ratings, a membership declaration and audit events; and a registry of N endorsements (a fifth through the
+endorsed applications, the others held by endorsees registered without an application) — written with
+executemany, not the ORM."""
 
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ from refportal.references.rating_form import ITEM_KEYS
 CHUNK = 5000
 
 
-def build(n: int, password_hash: str) -> None:
-    """Fill an empty schema with `n` applications (call inside an app context)."""
+def build(n: int, password_hash: str, endorsements: int | None = None) -> None:
+    """Fill an empty schema with `n` applications and `endorsements` endorsements (at least one per endorsed
+    application, a fifth of `n`; by default `n`) (call inside an app context)."""
     meta = db.metadata
     users, apps, refs, ratings, memberships, events = (
         meta.tables[t]
@@ -146,12 +149,18 @@ def build(n: int, password_hash: str) -> None:
                 ],
             )
         add_endorsements(conn, n, now)
+        extra = max(0, (n if endorsements is None else endorsements) - n // 5)
+        add_registered_holders(conn, n, extra, password_hash, now)
         if conn.dialect.name == "postgresql":
             for table in ("user_account", "application", "reference", "endorsement"):
                 conn.execute(
                     sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
                 )
-            conn.execute(sa.text("ANALYZE"))
+    if db.engine.dialect.name == "postgresql":
+        # VACUUM too: it merges the trigram indexes' pending entries (written in bulk after the migrations
+        # built them empty), as autovacuum would on a live database.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
 
 
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -204,6 +213,178 @@ def add_endorsements(conn: sa.Connection, n: int, now) -> None:
             [
                 dict(holder_id=i, listed=i % 3 != 0, show_city=i % 2 == 0, city=f"City {i % 50}", updated_at=now)
                 for i in chunk
+            ],
+        )
+
+
+FIRST_NAMES = [
+    "Amara",
+    "Ben",
+    "Carmen",
+    "Dana",
+    "Elif",
+    "Farah",
+    "Grace",
+    "Hana",
+    "Ines",
+    "Jonas",
+    "Kofi",
+    "Lena",
+    "Maya",
+    "Nora",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Tomas",
+    "Uma",
+    "Vera",
+    "Wen",
+    "Ximena",
+    "Yara",
+    "Zoe",
+    "Ana",
+    "Bruno",
+    "Chloe",
+    "Diego",
+    "Eva",
+    "Felix",
+    "Gabriel",
+    "Hugo",
+    "Iris",
+    "Jade",
+    "Kai",
+    "Leo",
+    "Mila",
+    "Noah",
+]
+LAST_NAMES = [
+    "Okafor",
+    "Silva",
+    "Nguyen",
+    "Kowalski",
+    "Haddad",
+    "Moreau",
+    "Tanaka",
+    "Ibrahim",
+    "Larsen",
+    "Rossi",
+    "Novak",
+    "Fischer",
+    "Costa",
+    "Mensah",
+    "Dubois",
+    "Petrov",
+    "Alvarez",
+    "Kim",
+    "Sato",
+    "Murphy",
+    "Jensen",
+    "Popescu",
+    "Yilmaz",
+    "Cohen",
+    "Ferreira",
+    "Nakamura",
+    "Osei",
+    "Schmidt",
+    "Varga",
+    "Lindqvist",
+    "Ortega",
+    "Park",
+    "Quispe",
+    "Romero",
+    "Santos",
+    "Tremblay",
+    "Ueda",
+    "Vasquez",
+    "Weber",
+    "Abebe",
+    "Bauer",
+    "Castro",
+    "Diallo",
+    "Eriksen",
+    "Fontaine",
+    "Garcia",
+    "Hoang",
+    "Ito",
+    "Jovanovic",
+    "Kaur",
+    "Lopez",
+    "Mbeki",
+    "Nieminen",
+    "Oliveira",
+    "Pereira",
+    "Reyes",
+    "Sokolov",
+    "Torres",
+    "Walsh",
+    "Zhou",
+]
+SURNAME_SEARCHED = "Okafor"  # the bench's search by name: a sixtieth of the registered holders bear it
+
+
+def holder_name(k: int) -> str:
+    return f"{FIRST_NAMES[k % len(FIRST_NAMES)]} {LAST_NAMES[k // len(FIRST_NAMES) % len(LAST_NAMES)]}"
+
+
+def add_registered_holders(conn: sa.Connection, n: int, count: int, password_hash: str, now) -> None:
+    """`count` endorsees registered without an application (their endorsements came from before the portal),
+    user and endorsement ids from n + 1: active, one in seven lapsed; a third opted out of the registry,
+    half of the others show a city, as for the endorsed applications."""
+    meta = db.metadata
+    users, endorsements, changes, listings = (
+        meta.tables[t] for t in ("user_account", "endorsement", "endorsement_change", "registry_listing")
+    )
+    for start in range(n + 1, n + count + 1, CHUNK):
+        ids = range(start, min(n + count, start + CHUNK - 1) + 1)
+        conn.execute(
+            users.insert(),
+            [
+                dict(
+                    id=i,
+                    email=f"holder{i}@example.org",
+                    name=holder_name(i),
+                    password_hash=password_hash,
+                    role="applicant",
+                    email_verified_at=now,
+                    created_at=now,
+                    session_version=1,
+                )
+                for i in ids
+            ],
+        )
+        conn.execute(
+            endorsements.insert(),
+            [
+                dict(
+                    id=i,
+                    number=number_for(i),
+                    holder_id=i,
+                    application_id=None,
+                    credential="imh-e" if i % 2 else "ecmh-e",
+                    category=1 + i % 4,
+                    mentor_track="clinical" if i % 4 == 3 else None,
+                    issued_on=(now - timedelta(days=i % 700)).date(),
+                    period_starts_on=(now - timedelta(days=i % 300)).date(),
+                    period_ends_on=(now + timedelta(days=365 - i % 300)).date(),
+                    status="lapsed" if i % 7 == 0 else "active",
+                    status_changed_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+                for i in ids
+            ],
+        )
+        conn.execute(
+            changes.insert(),
+            [dict(endorsement_id=i, status="active", event="issue", changed_at=now) for i in ids],
+        )
+        conn.execute(
+            listings.insert(),
+            [
+                dict(holder_id=i, listed=i % 3 != 0, show_city=i % 2 == 0, city=f"City {i % 50}", updated_at=now)
+                for i in ids
             ],
         )
 

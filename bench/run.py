@@ -40,8 +40,12 @@ from refportal.extensions import db  # noqa: E402
 from refportal.security.passwords import hash_password  # noqa: E402
 
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
+# Only the pages whose names hold one of these words (e.g. "registry"), without the mail drain; the
+# results go to bench/results/latest-<words>.md and .json and to docs/benchmark.md's section of the same name.
+SELECTED = [word.strip() for word in os.environ.get("BENCH_PAGES", "").split(",") if word.strip()]
 DURATION = int(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+DATABASE_PREFIX = os.environ.get("BENCH_DATABASE_PREFIX", "refportal_bench")  # the databases: <prefix>_<size>
 ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SECRET = "benchmark-secret-key-not-used-anywhere-else"
 PASSWORD = "benchmark pass phrase"
@@ -78,7 +82,7 @@ def free_port() -> int:
 
 
 def fresh_database(n: int) -> str:
-    name = f"refportal_bench_{n}"
+    name = f"{DATABASE_PREFIX}_{n}"
     engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -277,7 +281,7 @@ def statements_per_page(url: str, link: str) -> dict[str, int]:
     counts = {}
     with app.app_context():
         engine = db.engine
-    for name, (email, path, method, form_for) in pages_to_measure(link).items():
+    for name, (email, path, method, form_for) in selected_pages(link).items():
         client = app.test_client()
         if email:
             page = client.get("/login").get_data(as_text=True)
@@ -335,16 +339,26 @@ def pages_to_measure(link: str) -> dict[str, tuple[str | None, str, str, object]
         "application file": ("reviewer@example.org", "/review/applications/2", "GET", None),
         "my assigned files": ("reviewer@example.org", "/review/mine", "GET", None),
         "review rounds": ("reviewer@example.org", "/review/rounds", "GET", None),
+        "registry, first page (anonymous)": (None, "/registry/", "GET", None),
+        "registry search by name (anonymous)": (None, f"/registry/?name={data.SURNAME_SEARCHED}", "GET", None),
         "registry search (anonymous)": (None, "/registry/?name=applicant+1&category=1", "GET", None),
         "registry verification (anonymous)": (None, f"/registry/{data.number_for(4)}", "GET", None),
     }
+
+
+def selected_pages(link: str) -> dict[str, tuple[str | None, str, str, object]]:
+    """The pages of this run: every key page, or those BENCH_PAGES names."""
+    pages = pages_to_measure(link)
+    if not SELECTED:
+        return pages
+    return {name: page for name, page in pages.items() if any(word in name for word in SELECTED)}
 
 
 def load_pages(base: str, floor_base: str, link: str, save_paths_of_run: list[str]) -> dict[str, dict]:
     """Each page of refportal and then of the same-page floor, with one session (refportal's cookie,
     which the floor reads too)."""
     results = {}
-    for name, (email, path, method, _form) in pages_to_measure(link).items():
+    for name, (email, path, method, _form) in selected_pages(link).items():
         cookie, token = session(base, email, path)
         body = None
         if method == "POST":
@@ -367,7 +381,7 @@ def same_bytes(url: str, link: str) -> dict[str, str]:
 
     refportal_app, floor_app = app_for(url), create_floor(url, SECRET)
     differences = {
-        name: compare(refportal_app, floor_app, SECRET, login, page) for name, page in pages_to_measure(link).items()
+        name: compare(refportal_app, floor_app, SECRET, login, page) for name, page in selected_pages(link).items()
     }
     with refportal_app.app_context():
         db.engine.dispose()
@@ -445,6 +459,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "duration_s": DURATION,
         "connections": CONNECTIONS,
+        "pages": SELECTED or "all",
         "sizes": {},
     }
     hello_server = Server("hello:app", {}, ROOT / "bench")
@@ -471,7 +486,7 @@ def main() -> None:
         try:
             hello = wrk(hello_server.base + "/")
             log(f"{n:,}: hello {hello['rps']:.0f} req/s")
-            pages = load_pages(server.base, floor_server.base, link, save_paths(url))
+            pages = load_pages(server.base, floor_server.base, link, [] if SELECTED else save_paths(url))
             memory = server.peak_memory_kib()
         finally:
             server.stop()
@@ -485,7 +500,8 @@ def main() -> None:
             "worker_peak_kib": memory,
         }
     hello_server.stop()
-    report["mail"] = mail_drain(prepare(1000)[0])
+    if not SELECTED:
+        report["mail"] = mail_drain(prepare(1000)[0])
     write(report)
     if not all(all(entry["same_bytes"].values()) for entry in report["sizes"].values()):
         sys.exit("a same-page floor did not answer with refportal's bytes: its ratio means nothing (see above)")
@@ -504,7 +520,7 @@ def write(report: dict) -> None:
         "| SQL statements |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name in pages_to_measure(""):
+    for name in selected_pages(""):
         for n in sizes:
             entry = report["sizes"][n]
             page = entry["pages"][name]
@@ -517,29 +533,43 @@ def write(report: dict) -> None:
                 f"{ratio:.2f} {'✓' if same and ratio >= FLOOR_TARGET else '✗'}{'' if same else ' (bytes differ)'} | "
                 f"{page['rps'] / entry['hello']['rps']:.2f} | {entry['statements'][name]} |"
             )
-    queue = "reviewer queue, first page"
-    growth = large["pages"][queue]["p50_ms"] / small["pages"][queue]["p50_ms"]
     same = all(report["sizes"][n]["statements"] == small["statements"] for n in sizes)
-    mail = report["mail"]
     hello = ", ".join(f"{report['sizes'][n]['hello']['rps']:,.0f}" for n in sizes)
     lines += [
         "",
         f"- Targets: × same-page ≥ {FLOOR_TARGET}, p99/p50 ≤ {TAIL_TARGET:g} at {report['connections']} connections; "
         f"Flask's hello served {hello} req/s (at each size in turn).",
-        f"- Queue page time at {sizes[-1]:,} vs {sizes[0]:,} applications (p50): {growth:.2f}× "
-        f"(target ≤ 1.5 {'✓' if growth <= 1.5 else '✗'})",
-        f"- SQL statements per page equal at every size: {'yes ✓' if same else 'no ✗'}",
-        f"- Mail: {mail['messages']:,} messages, median of {mail['rounds']} alternating rounds: refportal's sender "
-        f"{mail['refportal_seconds']} s, plain smtplib {mail['smtplib_seconds']} s: {mail['ratio']}× "
-        f"(target ≥ {MAIL_TARGET} {'✓' if mail['ratio'] >= MAIL_TARGET else '✗'})",
-        f"- Peak memory of a worker at {sizes[-1]:,} applications: {large['worker_peak_kib'] / 1024:.0f} MiB",
     ]
+    queue = "reviewer queue, first page"
+    if queue in large["pages"]:
+        growth = large["pages"][queue]["p50_ms"] / small["pages"][queue]["p50_ms"]
+        lines.append(
+            f"- Queue page time at {sizes[-1]:,} vs {sizes[0]:,} applications (p50): {growth:.2f}× "
+            f"(target ≤ 1.5 {'✓' if growth <= 1.5 else '✗'})"
+        )
+    registry_pages = [name for name in large["pages"] if name.startswith("registry")]
+    if registry_pages and len(sizes) > 1:
+        growths = ", ".join(
+            f"{name} {large['pages'][name]['p50_ms'] / small['pages'][name]['p50_ms']:.2f}×" for name in registry_pages
+        )
+        lines.append(f"- Registry page time at {sizes[-1]:,} vs {sizes[0]:,} endorsements (p50): {growths}")
+    lines.append(f"- SQL statements per page equal at every size: {'yes ✓' if same else 'no ✗'}")
+    if "mail" in report:
+        mail = report["mail"]
+        lines.append(
+            f"- Mail: {mail['messages']:,} messages, median of {mail['rounds']} alternating rounds: refportal's "
+            f"sender {mail['refportal_seconds']} s, plain smtplib {mail['smtplib_seconds']} s: {mail['ratio']}× "
+            f"(target ≥ {MAIL_TARGET} {'✓' if mail['ratio'] >= MAIL_TARGET else '✗'})"
+        )
+    lines.append(f"- Peak memory of a worker at {sizes[-1]:,} applications: {large['worker_peak_kib'] / 1024:.0f} MiB")
     table = "\n".join(lines)
-    (OUT / "latest.md").write_text(table + "\n")
-    (OUT / "latest.json").write_text(json.dumps(report, indent=2))
+    slug = "-".join(SELECTED)
+    suffix = f"-{slug}" if slug else ""
+    (OUT / f"latest{suffix}.md").write_text(table + "\n")
+    (OUT / f"latest{suffix}.json").write_text(json.dumps(report, indent=2))
     page = ROOT / "docs" / "benchmark.md"
     text = page.read_text()
-    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    start, end = f"<!-- bench{':' + slug if slug else ''}:start -->", f"<!-- bench{':' + slug if slug else ''}:end -->"
     if start in text:
         text = text[: text.index(start) + len(start)] + "\n" + table + "\n" + text[text.index(end) :]
         page.write_text(text)

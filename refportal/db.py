@@ -22,6 +22,15 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# The trigram operator classes of the registry's name and place indexes (PostgreSQL only; the
+# migration creates the extension the same way).
+sa.event.listen(
+    Base.metadata,
+    "before_create",
+    sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

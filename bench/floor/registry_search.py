@@ -10,6 +10,7 @@ from floor.common import connect
 from refportal.accounts.models import User
 from refportal.applications.categories import CATEGORIES, Credential, MentorTrack, category_name
 from refportal.endorsements.models import Endorsement, RegistryListing
+from refportal.endorsements.registry import contains_text  # its LIKE pattern: the trigram indexes read
 
 IN_FORCE = ("active", "renewal_due", "grace")
 PAGE_SIZE = 25  # refportal's REGISTRY_PAGE_SIZE
@@ -39,7 +40,7 @@ def _statement(name: str, credential: str, category: str, place: str, page: int)
         )
     )
     if name:
-        statement = statement.where(sa.func.lower(User.name).contains(name.lower(), autoescape=True))
+        statement = statement.where(contains_text(sa.func.lower(User.name), name))
     if credential:
         statement = statement.where(Endorsement.credential == Credential(credential))
     if category:
@@ -47,7 +48,7 @@ def _statement(name: str, credential: str, category: str, place: str, page: int)
     if place:
         statement = statement.where(
             RegistryListing.show_city.is_(True),
-            sa.func.lower(RegistryListing.city).contains(place.lower(), autoescape=True),
+            contains_text(sa.func.lower(RegistryListing.city), place),
         )
     return statement.order_by(User.name, Endorsement.number).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
 

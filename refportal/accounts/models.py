@@ -18,7 +18,7 @@ class Role(enum.Enum):
 
 class User(UserMixin, Base):
     __tablename__ = "user_account"
-    __table_args__ = (sa.Index("ix_user_account_name", "name", "id"),)  # the queue sorted by name
+    __table_args__ = (sa.Index("ix_user_account_name", "name", "id"),)  # the queue and the registry sorted by name
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
@@ -51,3 +51,13 @@ class User(UserMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role.value}>"
+
+
+# The registry's search by part of a name (lower(name) LIKE '%term%'): a trigram index of that very
+# expression on PostgreSQL, so a search at 100,000 endorsements reads the index, not every account.
+sa.Index(
+    "ix_user_account_name_trgm",
+    sa.func.lower(User.name).label("name_lower"),
+    postgresql_using="gin",
+    postgresql_ops={"name_lower": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")

@@ -85,6 +85,15 @@ class RegistryListing(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)
 
 
+# The registry's search by part of a city (lower(city) LIKE '%term%'): trigrams, on PostgreSQL.
+sa.Index(
+    "ix_registry_listing_city_trgm",
+    sa.func.lower(RegistryListing.city).label("city_lower"),
+    postgresql_using="gin",
+    postgresql_ops={"city_lower": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
+
+
 class EndorsementNotice(Base):
     """One notice of the annual cycle sent to an endorsee (the renewal window open, a reminder, grace, the
     lapse): each kind at most once per endorsement and period."""

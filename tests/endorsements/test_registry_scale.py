@@ -1,0 +1,131 @@
+"""The public registry at scale, on PostgreSQL (skipped on SQLite): with 20,000 endorsements written in
+bulk and analysed, the search by part of a name reads the trigram index of lower(name), the search by
+place the trigram index of lower(city), the unfiltered first page walks the name index (no Seq Scan of
+endorsement or user_account), and each page runs as many statements as in a registry of twenty."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from refportal.endorsements import registry
+from refportal.extensions import db
+from tests.reviews.helpers import statements_for
+
+LARGE = 20_000
+
+FIRST = "ARRAY['Amara','Ben','Carmen','Dana','Elif','Farah','Grace','Hana']"
+LAST = "ARRAY['Okafor','Silva','Nguyen','Kowalski','Haddad','Moreau','Tanaka','Ibrahim','Larsen','Rossi']"
+
+
+def add_holders(app, start: int, stop: int) -> None:
+    """Endorsees `start`..`stop` in three INSERT ... SELECT statements (ids from 1,000,000: clear of any
+    fixture's), then VACUUM ANALYZE (the trigram indexes' pending entries merged, statistics current): an
+    active endorsement (one in seven lapsed), a third opted out, half of the others showing a city."""
+    params = {"start": 1_000_000 + start, "stop": 1_000_000 + stop}
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO user_account (id, email, name, password_hash, role, created_at, session_version) "
+                    "SELECT g, 'holder' || g || '@example.org', "
+                    f"({FIRST})[1 + g % 8] || ' ' || ({LAST})[1 + (g / 8) % 10] || ' ' || g, "
+                    "'not a hash', 'applicant', now(), 1 FROM generate_series(:start, :stop - 1) g"
+                ),
+                params,
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO endorsement (id, number, holder_id, credential, category, issued_on, "
+                    "period_starts_on, period_ends_on, status, status_changed_at, created_at, updated_at) "
+                    "SELECT g, 'IMH-' || lpad(g::text, 8, '0'), g, "
+                    "CASE WHEN g % 2 = 1 THEN 'imh-e' ELSE 'ecmh-e' END, 1 + g % 4, "
+                    "current_date, current_date, current_date + 365, "
+                    "CASE WHEN g % 7 = 0 THEN 'lapsed' ELSE 'active' END, now(), now(), now() "
+                    "FROM generate_series(:start, :stop - 1) g"
+                ),
+                params,
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO registry_listing (holder_id, listed, show_city, city, updated_at) "
+                    "SELECT g, g % 3 <> 0, g % 2 = 0, 'City ' || (g % 50), now() "
+                    "FROM generate_series(:start, :stop - 1) g"
+                ),
+                params,
+            )
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in ("user_account", "endorsement", "registry_listing"):
+                conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
+
+
+def plan_of(app, search: registry.RegistrySearch, page: int = 1) -> str:
+    """EXPLAIN of the very statement (and parameters) search_registry sends for this page."""
+    with app.test_request_context():
+        statement = registry.page_statement(search, page=page, page_size=app.config["REGISTRY_PAGE_SIZE"])
+        with db.engine.connect() as conn:
+
+            def explain(_conn, _cursor, sql, parameters, _context, _many):
+                return "EXPLAIN " + sql, parameters
+
+            sa.event.listen(conn, "before_cursor_execute", explain, retval=True)
+            return "\n".join(conn.execute(statement).scalars())
+
+
+@pytest.fixture
+def large(app):
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("query plans are checked on PostgreSQL (the first pass of .ci/run)")
+    add_holders(app, 0, LARGE)
+    return app
+
+
+def test_the_search_by_name_reads_the_trigram_index(large):
+    plan = plan_of(large, registry.RegistrySearch(name="Okafor 1000081"))
+    assert re.search(r"Bitmap Index Scan on ix_user_account_name_trgm", plan), plan
+    assert not re.search(r"Seq Scan on (user_account|endorsement)\b", plan), plan
+
+
+def test_the_search_by_place_reads_the_trigram_index(large):
+    plan = plan_of(large, registry.RegistrySearch(place="city 17"))
+    assert re.search(r"Bitmap Index Scan on ix_registry_listing_city_trgm", plan), plan
+    assert not re.search(r"Seq Scan on registry_listing\b", plan), plan
+
+
+def test_the_search_finds_by_part_of_a_name_whatever_its_case(large):
+    with large.test_request_context():
+        found = registry.search_registry(registry.RegistrySearch(name="OKAFOR 1000081"), page=1, page_size=25)
+        # 1000081: not a multiple of 3 (listed) nor of 7 (lapsed); 1 + 1000081 % 8 is Ben, 1 + 125010 % 10 Okafor.
+        assert [entry.name for entry in found.entries] == ["Ben Okafor 1000081"]
+
+
+@pytest.mark.parametrize("page", [1, 20])
+def test_the_unfiltered_pages_walk_the_name_index(large, page):
+    """Read in the order of ix_user_account_name (name, id), the entry's number sorted within one name
+    (an incremental sort): no Seq Scan, no sort of the whole registry."""
+    plan = plan_of(large, registry.RegistrySearch(), page=page)
+    assert not re.search(r"Seq Scan on (user_account|endorsement|registry_listing)\b", plan), plan
+    assert "Index Scan using ix_user_account_name on user_account" in plan, plan
+    assert not re.search(r"(^|->  )Sort  \(", plan, re.MULTILINE), plan
+
+
+def test_statements_per_page_are_the_same_at_twenty_and_at_twenty_thousand(app):
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the registry at scale is checked on PostgreSQL")
+    client = app.test_client()
+    urls = (
+        "/registry/",
+        "/registry/?page=3",
+        "/registry/?name=okafor",
+        "/registry/?place=city+17&category=2",
+        "/registry/IMH-01000001",
+    )
+    add_holders(app, 0, 20)
+    small = [statements_for(app, client, url) for url in urls]
+    add_holders(app, 20, LARGE)
+    large = [statements_for(app, client, url) for url in urls]
+    assert small == large == [2, 2, 2, 2, 1]
