@@ -1,7 +1,7 @@
 """the registry's search by part of a name or a city reads trigram indexes (PostgreSQL)
 
 Revision ID: 32601b836dd0
-Revises: d5a7c2e9b381
+Revises: e7b1c4d2a9f0
 Create Date: 2026-12-02 13:40:00.000000
 
 The registry searches `lower(user_account.name) LIKE '%term%'` and `lower(registry_listing.city) LIKE
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "32601b836dd0"
-down_revision = "d5a7c2e9b381"
+down_revision = "e7b1c4d2a9f0"
 branch_labels = None
 depends_on = None
 
