@@ -77,9 +77,7 @@ def register_user(*, name: str, email: str, password: str, language: str = "en")
             reset=external_url("accounts.forgot_password"),
         )
         return None
-    user = User(
-        name=name, email=email, password_hash=hash_password(password), role=Role.APPLICANT, language=language
-    )
+    user = User(name=name, email=email, password_hash=hash_password(password), role=Role.APPLICANT, language=language)
     db.session.add(user)
     db.session.flush()
     record(AuditAction.ACCOUNT_REGISTERED, obj=user, actor=user)

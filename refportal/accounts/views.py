@@ -113,7 +113,9 @@ def settings():
         if done:
             name = LANGUAGES[form.language.data]
             flash_success(
-                f"Your endorsement e-mails will be in {name}." if changed else f"Your endorsement e-mails stay in {name}."
+                f"Your endorsement e-mails will be in {name}."
+                if changed
+                else f"Your endorsement e-mails stay in {name}."
             )
             return redirect(url_for("accounts.settings"))
     return render_template("accounts/settings.html", form=form)

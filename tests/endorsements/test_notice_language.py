@@ -12,20 +12,34 @@ import pytest
 import sqlalchemy as sa
 
 from refportal.accounts.models import User
+from refportal.applications.lifecycle import ApplicationStatus
 from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.endorsements.models import Endorsement
 from refportal.endorsements.renewal_notices import run_annual_cycle
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
+from refportal.reviews.decisions import apply_decision
+from refportal.reviews.models import Decision
 from tests.builders import logged_in
 from tests.endorsements.helpers import endorse
-from tests.factories import DEFAULT_PASSWORD
+from tests.factories import DEFAULT_PASSWORD, make_application, make_user
 
 DAY = timedelta(days=1)
-MONTHS_ES = (
-    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
-).split()
+MONTHS_ES = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+]
 
 
 def spanish_date(day: date) -> str:
@@ -106,7 +120,9 @@ def test_every_notice_of_the_year_in_spanish(app):
     assert "saldrá del registro público" in grace.body_text
 
     grace_reminder = notices["endorsement_grace_reminder"]
-    assert grace_reminder.subject == f"Recordatorio: su acreditación IMH-E caduca después del {spanish_date(grace_ends)}"
+    assert (
+        grace_reminder.subject == f"Recordatorio: su acreditación IMH-E caduca después del {spanish_date(grace_ends)}"
+    )
     assert "dentro de 23 días" in grace_reminder.body_text
 
     lapsed = notices["endorsement_lapsed"]
@@ -133,7 +149,10 @@ def test_every_notice_of_the_year_in_english_by_default(app):
     assert notices["endorsement_renewal_open"].subject == (
         f"Your IMH-E endorsement: renewal is open until {english_date(ends)}"
     )
-    assert notices["endorsement_renewal_reminder"].subject == f"Reminder: renew your IMH-E endorsement by {english_date(ends)}"
+    assert (
+        notices["endorsement_renewal_reminder"].subject
+        == f"Reminder: renew your IMH-E endorsement by {english_date(ends)}"
+    )
     assert "in 30 days" in notices["endorsement_renewal_reminder"].body_text
     assert notices["endorsement_lapsed"].subject == "Your IMH-E endorsement has lapsed"
     for notice in notices.values():
@@ -154,6 +173,65 @@ def test_a_stored_language_the_portal_does_not_write_in_is_english(app, stored):
     assert opened.body_text.startswith("Dear Uma Unknown,") and 'lang="en"' in opened.body_html
 
 
+def decide(app, language: str, outcome: Decision, message: str = "") -> OutboxEmail:
+    """A submitted application of an applicant whose account is in `language`, decided; the e-mail."""
+    with app.app_context():
+        applicant = make_user(name="Lucía Ramos", email="lucia@example.org")
+        applicant.language = language
+        application = make_application(applicant, status=ApplicationStatus.SUBMITTED)
+        with app.test_request_context():
+            apply_decision(application=application, outcome=outcome, message=message, actor=None)
+            db.session.commit()
+    [email] = [e for e in notices_to_any(app, "lucia@example.org") if e.template == "application_decision"]
+    return email
+
+
+def notices_to_any(app, address: str) -> list[OutboxEmail]:
+    with app.app_context():
+        rows = db.session.scalars(sa.select(OutboxEmail).where(OutboxEmail.to_address == address)).all()
+        db.session.expunge_all()
+        return list(rows)
+
+
+def test_the_decision_is_in_the_applicants_language(app):
+    email = decide(app, "es", Decision.ENDORSE)
+    assert email.subject == "Su acreditación IMH-E ha sido concedida"
+    assert email.body_text.startswith("Estimado/a Lucía Ramos:")
+    assert "Enhorabuena: los revisores le han concedido la acreditación como Infant Family Specialist (IMH-E)." in (
+        email.body_text
+    )
+    assert re.search(
+        r"Acreditación concedida el \d{1,2} de \w+ de \d{4}; renuévela antes del \d{1,2} de \w+ de \d{4}\.",
+        email.body_text,
+    )
+    assert 'lang="es"' in email.body_html and "Ver su solicitud" in email.body_html
+
+
+@pytest.mark.parametrize(
+    ("outcome", "subject", "sentence"),
+    [
+        (
+            Decision.MORE_INFORMATION,
+            "Se necesita más información para su solicitud de IMH-E",
+            "Su solicitud vuelve a estar abierta",
+        ),
+        (Decision.DEFER, "Decisión sobre su solicitud de IMH-E", "Los revisores han aplazado su solicitud de IMH-E"),
+        (Decision.DENY, "Decisión sobre su solicitud de IMH-E", "Los revisores han decidido no conceder por ahora"),
+    ],
+)
+def test_every_other_decision_in_spanish_keeps_the_reviewers_words(app, outcome, subject, sentence):
+    email = decide(app, "es", outcome, message="Please add the training certificates.")
+    assert email.subject == subject and sentence in email.body_text
+    assert "El mensaje de los revisores:" in email.body_text
+    assert "Please add the training certificates." in email.body_text  # as the reviewers wrote it
+
+
+def test_the_decision_in_english_and_for_an_unknown_stored_language(app):
+    email = decide(app, "xx", Decision.ENDORSE)
+    assert email.subject == "Your IMH-E endorsement is granted"
+    assert email.body_text.startswith("Dear Lucía Ramos,") and "renew by" in email.body_text
+
+
 def language_changes(app) -> int:
     with app.app_context():
         return db.session.scalar(
@@ -172,7 +250,9 @@ def test_the_account_page_sets_the_language_of_the_notices(app):
     assert "Your endorsement e-mails will be in Español." in response.get_data(as_text=True)
     assert language_of(app, "lucia@example.org") == "es"
     assert language_changes(app) == 1
-    assert re.search(r'<option selected value="es">|<option value="es" selected>', browser.get("/account").get_data(as_text=True))
+    assert re.search(
+        r'<option selected value="es">|<option value="es" selected>', browser.get("/account").get_data(as_text=True)
+    )
 
     # The same choice again changes nothing (and is not audited twice).
     response = browser.submit("/account", {"language": "es"}, follow_redirects=True)
@@ -212,7 +292,12 @@ def test_the_account_page_needs_a_login_and_a_csrf_token(app, client):
     assert language_of(app, "lucia@example.org") == "en" and language_changes(app) == 0
 
 
-REGISTRATION = {"name": "Maya Lin", "email": "maya@example.org", "password": DEFAULT_PASSWORD, "confirm": DEFAULT_PASSWORD}
+REGISTRATION = {
+    "name": "Maya Lin",
+    "email": "maya@example.org",
+    "password": DEFAULT_PASSWORD,
+    "confirm": DEFAULT_PASSWORD,
+}
 
 
 def test_registration_may_choose_the_language(app, browser):
