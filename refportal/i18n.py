@@ -3,8 +3,9 @@
 The referee's pages and the e-mails that carry their link are in the referee's language: the reference
 stores the language the applicant chose, and the referee can switch on the page (kept in their session).
 Every account stores a preferred language (`User.language`, chosen on the account page or at
-registration): the notices of the endorsement year (renewal open, reminders, grace, lapse) are rendered
-in the holder's language. Everything else, the portal's own pages included, is in English."""
+registration): the e-mails about its endorsement (the decision on its application, the notices of the
+endorsement year) are rendered in it, under `force_locale(known_language(...))`. Everything else, the
+portal's own pages (the account page included), is in English."""
 
 from __future__ import annotations
 
