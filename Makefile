@@ -27,7 +27,7 @@ install: $(STAMP) $(CATALOGS)
 # Refresh the catalogue after changing translatable text: extract, then merge into each language.
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o refportal/translations/messages.pot .
-	$(BIN)/pybabel update -i refportal/translations/messages.pot -d refportal/translations
+	$(BIN)/pybabel update -w 120 -i refportal/translations/messages.pot -d refportal/translations
 
 # Development defaults; a .env file or the environment may override them.
 run: export REFPORTAL_ENV ?= development

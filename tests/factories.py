@@ -80,6 +80,7 @@ class UserFactory(ModelFactory):
     role = Role.APPLICANT
     password_hash = factory.LazyAttribute(lambda o: hash_password(o.password))
     email_verified_at = factory.LazyAttribute(lambda o: utcnow() if o.verified else None)
+    language = "en"
 
 
 class ApplicationFactory(ModelFactory):

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from refportal.forms import SingleLine, ValidEmail, strip_text
+from refportal.forms import SingleLine, ValidEmail, choices, strip_text
+from refportal.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from refportal.security.passwords import MAX_PASSWORD_LENGTH, password_problem
 
 
@@ -29,6 +30,19 @@ class NewPasswordMixin:
             raise ValidationError(problem)
 
 
+def language_field() -> SelectField:
+    """The language of the e-mails about the account's endorsement. The service checks the value against
+    refportal.i18n.LANGUAGES (its refusal is the message a value not offered gets)."""
+    return SelectField(
+        "Language of your endorsement e-mails",
+        choices=choices(LANGUAGES.items()),
+        default=DEFAULT_LANGUAGE,
+        validate_choice=False,
+        description="The renewal, grace and lapse notices about your endorsement are written in it. "
+        "The portal's pages stay in English.",
+    )
+
+
 class RegistrationForm(NewPasswordMixin, FlaskForm):
     name = StringField(
         "Full name",
@@ -40,6 +54,13 @@ class RegistrationForm(NewPasswordMixin, FlaskForm):
         filters=[strip_text],
         validators=[DataRequired("Enter your e-mail address."), Length(max=254), ValidEmail()],
     )
+    language = language_field()
+
+
+class AccountSettingsForm(FlaskForm):
+    """The account page: the language of the e-mails about the account's endorsement."""
+
+    language = language_field()
 
 
 class LoginForm(FlaskForm):

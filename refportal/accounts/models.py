@@ -33,6 +33,9 @@ class User(UserMixin, Base):
     organisation: Mapped[str | None] = mapped_column(sa.String(160))
     # Part of the session's user id: raising it ends every session (logout, new password).
     session_version: Mapped[int] = mapped_column(default=1, server_default=sa.text("1"))
+    # The language of the e-mails about the account's endorsement (refportal.i18n.LANGUAGES; the
+    # portal's own pages stay in English).
+    language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_version}"

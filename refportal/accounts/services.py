@@ -14,6 +14,7 @@ from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
+from refportal.i18n import LANGUAGES
 from refportal.mail.addresses import normalize_email
 from refportal.mail.services import external_url, queue_email, sent_recently
 from refportal.security.passwords import hash_password, password_problem, verify_password
@@ -36,7 +37,25 @@ def _account_email(template: str, to: str, **context: Any) -> bool:
     return True
 
 
-def register_user(*, name: str, email: str, password: str) -> User | None:
+def check_language(language: str | None) -> str:
+    """A language the portal writes its e-mails in, else a refusal (nothing is changed)."""
+    if language not in LANGUAGES:
+        offered = ", ".join(f"{name} ({code})" for code, name in LANGUAGES.items())
+        raise Refused(f"Choose one of the languages offered: {offered}.", field="language")
+    return language
+
+
+def set_language(*, user: User, language: str | None) -> bool:
+    """The language of the e-mails about the account's endorsement; True when it changed."""
+    language = check_language(language)
+    if user.language == language:
+        return False
+    before, user.language = user.language, language
+    record(AuditAction.ACCOUNT_LANGUAGE_CHANGED, obj=user, actor=user, before=before, after=language)
+    return True
+
+
+def register_user(*, name: str, email: str, password: str, language: str = "en") -> User | None:
     """Create an applicant account (unverified) and queue the verification e-mail.
 
     An address that already has an account gets an e-mail saying so instead; the page answers the
@@ -47,6 +66,7 @@ def register_user(*, name: str, email: str, password: str) -> User | None:
     problem = password_problem(password, email=email, name=name)
     if problem:
         raise Refused(problem, field="password")
+    language = check_language(language)
     existing = find_user_by_email(email)
     if existing is not None:
         _account_email(
@@ -57,7 +77,7 @@ def register_user(*, name: str, email: str, password: str) -> User | None:
             reset=external_url("accounts.forgot_password"),
         )
         return None
-    user = User(name=name, email=email, password_hash=hash_password(password), role=Role.APPLICANT)
+    user = User(name=name, email=email, password_hash=hash_password(password), role=Role.APPLICANT, language=language)
     db.session.add(user)
     db.session.flush()
     record(AuditAction.ACCOUNT_REGISTERED, obj=user, actor=user)

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from refportal.accounts import services
 from refportal.accounts.forms import (
+    AccountSettingsForm,
     ConfirmEmailForm,
     LoginForm,
     PasswordResetForm,
@@ -12,6 +13,7 @@ from refportal.accounts.forms import (
     RegistrationForm,
 )
 from refportal.extensions import limiter
+from refportal.i18n import LANGUAGES
 from refportal.security.headers import mark_no_store
 from refportal.security.sessions import start_session
 from refportal.security.tokens import TokenExpired, TokenInvalid
@@ -34,7 +36,12 @@ def register():
     form = RegistrationForm()
     if form.validate_on_submit():
         done, _ = attempt_on_form(
-            form, services.register_user, name=form.name.data, email=form.email.data, password=form.password.data
+            form,
+            services.register_user,
+            name=form.name.data,
+            email=form.email.data,
+            password=form.password.data,
+            language=form.language.data,
         )
         if done:
             return render_template("accounts/check_email.html", email=form.email.data)
@@ -94,6 +101,24 @@ def logout():
     session.clear()
     flash_success("You are logged out.")
     return redirect(url_for("main.index"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def settings():
+    """The account page: the language of the e-mails about the account's endorsement."""
+    form = AccountSettingsForm(language=current_user.language)
+    if form.validate_on_submit():
+        done, changed = attempt_on_form(form, services.set_language, user=current_user, language=form.language.data)
+        if done:
+            name = LANGUAGES[form.language.data]
+            flash_success(
+                f"Your endorsement e-mails will be in {name}."
+                if changed
+                else f"Your endorsement e-mails stay in {name}."
+            )
+            return redirect(url_for("accounts.settings"))
+    return render_template("accounts/settings.html", form=form)
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])

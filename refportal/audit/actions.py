@@ -13,6 +13,7 @@ class AuditAction(enum.StrEnum):
     ACCOUNT_DEACTIVATED = "account.deactivated"
     ACCOUNT_EMAIL_VERIFIED = "account.email_verified"
     ACCOUNT_INVITED = "account.invited"
+    ACCOUNT_LANGUAGE_CHANGED = "account.language_changed"
     ACCOUNT_PASSWORD_RESET = "account.password_reset"
     ACCOUNT_PASSWORD_RESET_REQUESTED = "account.password_reset_requested"
     ACCOUNT_REACTIVATED = "account.reactivated"

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 
 from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
@@ -24,6 +25,7 @@ from refportal.db import utc_today
 from refportal.endorsements.lifecycle import EndorsementStatus, Event, transition
 from refportal.endorsements.models import Endorsement, EndorsementNotice
 from refportal.extensions import db
+from refportal.i18n import known_language
 from refportal.mail.services import external_url, queue_email
 from refportal.transactions import unit_of_work
 
@@ -116,22 +118,24 @@ def _sent(endorsement: Endorsement) -> dict[str, date]:
 
 
 def _notify(endorsement: Endorsement, kind: str, template: str, dates: CycleDates, today: date) -> bool:
-    """E-mail the endorsee (unless their account is closed) and record the notice; True when sent."""
+    """E-mail the endorsee (unless their account is closed), in the language of their account, and
+    record the notice; True when sent."""
     holder = endorsement.holder
     if holder.deactivated_at is not None:
         return False
-    queue_email(
-        template,
-        holder.email,
-        related=endorsement,
-        endorsee=holder,
-        endorsement=endorsement,
-        dates=dates,
-        days_left=(dates.period_ends_on - today).days,
-        grace_days_left=(dates.grace_ends_on - today).days,
-        link=external_url("submission.dashboard"),
-        apply_link=external_url("applications.new_application"),
-    )
+    with force_locale(known_language(holder.language)):
+        queue_email(
+            template,
+            holder.email,
+            related=endorsement,
+            endorsee=holder,
+            endorsement=endorsement,
+            dates=dates,
+            days_left=(dates.period_ends_on - today).days,
+            grace_days_left=(dates.grace_ends_on - today).days,
+            link=external_url("submission.dashboard"),
+            apply_link=external_url("applications.new_application"),
+        )
     db.session.add(
         EndorsementNotice(
             endorsement_id=endorsement.id, period_ends_on=endorsement.period_ends_on, kind=kind, sent_on=today

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy.orm.attributes import set_committed_value
 
 from refportal.accounts.models import User
@@ -15,6 +16,7 @@ from refportal.audit.services import record
 from refportal.db import rows_changed, utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
+from refportal.i18n import known_language
 from refportal.mail.services import external_url, queue_email
 from refportal.reviews.conflicts import check_may_review
 from refportal.reviews.models import Decision, Review, ReviewAssignment, ReviewVersion
@@ -182,13 +184,14 @@ def apply_decision(
     transition(application, DECIDES[outcome], actor=actor)  # a closed file's open requests end
     application.decision_message = message.strip() or None
     record(AuditAction.APPLICATION_DECIDED, obj=application, actor=actor, outcome=outcome.value, consensus=consensus)
-    queue_email(
-        "application_decision",
-        application.applicant.email,
-        applicant=application.applicant,
-        application=application,
-        outcome=outcome,
-        message=application.decision_message,
-        renews_on=application.renews_on(current_app.config["ENDORSEMENT_RENEWAL_MONTHS"]),
-        link=external_url("submission.application_page", application_id=application.id),
-    )
+    with force_locale(known_language(application.applicant.language)):  # in the applicant's language
+        queue_email(
+            "application_decision",
+            application.applicant.email,
+            applicant=application.applicant,
+            application=application,
+            outcome=outcome,
+            message=application.decision_message,
+            renews_on=application.renews_on(current_app.config["ENDORSEMENT_RENEWAL_MONTHS"]),
+            link=external_url("submission.application_page", application_id=application.id),
+        )

@@ -21,6 +21,7 @@ ACCESS = {
     "accounts.reset_password": "token",
     "accounts.accept_invitation": "token",
     "accounts.logout": "authenticated",
+    "accounts.settings": "authenticated",
     "submission.dashboard": "authenticated",
     "endorsements.listing": "applicant",
     "endorsements.relinquish": "owner",

@@ -34,6 +34,7 @@ from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application
 from refportal.db import utc_today
 from refportal.extensions import db
+from refportal.i18n import LANGUAGES
 from refportal.mail.addresses import normalize_email
 from refportal.mail.models import OutboxEmail
 from refportal.membership.models import MembershipDeclaration
@@ -303,6 +304,7 @@ def test_register(app):
             return
         registered[email_address] = name
         assert name == clean(data["name"])
+        assert rows(app, sa.select(User.language).where(User.email == email_address)) == [(data.get("language", "en"),)]
         if "<" in name:
             assert str(escape(name)) in messages[-1][1] and name not in messages[-1][1]
 
@@ -312,12 +314,13 @@ def test_register(app):
             "register",
             "/register",
             {"name": "Pat Doe", "password": "velvet tundra lantern 2026", "confirm": "velvet tundra lantern 2026"},
-            ["name", "email", "password", "confirm"],
+            ["name", "email", "password", "confirm", "language"],
             Browser(app.test_client()),
             snapshot=lambda: rows(app, sa.select(User.id, User.email, User.name).order_by(User.id)),
             accepted=lambda r: r.status_code == 200 and "Check your e-mail" in r.get_data(as_text=True),
             verify=verify,
             fresh=lambda: {"email": f"new{next(numbers)}@example.org"},
+            choices={"language": list(LANGUAGES)},
         ),
     )
 
@@ -1112,6 +1115,35 @@ def test_registry_listing(app, world):
             accepted=redirected,
             verify=verify,
             reset=reset,
+        ),
+    )
+
+
+def test_account_language(app, world):
+    language = sa.select(User.language).where(User.email == "fuzz@example.org")
+
+    def verify(data):
+        assert rows(app, language) == [(data["language"],)]
+        assert data["language"] in LANGUAGES
+
+    def reset():
+        with app.app_context():
+            db.session.execute(sa.update(User).where(User.email == "fuzz@example.org").values(language="en"))
+            db.session.commit()
+
+    run_case(
+        app,
+        FormCase(
+            "account language",
+            "/account",
+            {"language": "es"},
+            ["language"],
+            world["applicant"],
+            snapshot=lambda: rows(app, language),
+            accepted=redirected,
+            verify=verify,
+            reset=reset,
+            choices={"language": list(LANGUAGES)},
         ),
     )
 

@@ -27,7 +27,8 @@ ODD_VALUES = [
 ]
 
 FORMS = {
-    "/register": ["name", "email", "password", "confirm"],
+    "/register": ["name", "email", "password", "confirm", "language"],
+    "/account": ["language"],
     "/login": ["email", "password"],
     "/password/forgot": ["email"],
     "/applications/new": ["credential", "category", "mentor_track"],
@@ -41,7 +42,7 @@ def test_odd_values_in_every_field_never_cause_a_500(app, browser, url):
     with app.app_context():
         user = make_user(email="odd@example.org")
         application = make_application(user)
-    if url.startswith("/applications"):
+    if url.startswith(("/applications", "/account")):
         browser.login("odd@example.org")
     url = url.format(id=application.id)
     token = csrf_token_from(browser.get(url).get_data(as_text=True))

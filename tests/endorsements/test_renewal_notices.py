@@ -28,6 +28,11 @@ S = EndorsementStatus
 DAY = timedelta(days=1)
 
 
+def long_date(day: date) -> str:
+    """A date in an English notice (Babel's long format, as in every e-mail): December 2, 2026."""
+    return f"{day:%B} {day.day}, {day.year}"
+
+
 def endorsement(app, number: str) -> tuple[EndorsementStatus, date]:
     """The endorsement's status and the end of its period."""
     with app.app_context():
@@ -82,7 +87,7 @@ def test_the_whole_year_of_an_endorsement_not_renewed(app, client):
     assert endorsement(app, number)[0] is S.RENEWAL_DUE
     [opened] = notices_to(app, "rita@example.org")
     assert opened.template == "endorsement_renewal_open"
-    assert f"ends on {ends.strftime('%d %B %Y')}" in opened.body_text and number in opened.body_text
+    assert f"ends on {long_date(ends)}" in opened.body_text and number in opened.body_text
 
     browser = logged_in(app, "rita@example.org")
     dashboard = browser.get("/dashboard").get_data(as_text=True)
@@ -107,7 +112,7 @@ def test_the_whole_year_of_an_endorsement_not_renewed(app, client):
     assert run(app, ends + DAY) == 0
     assert endorsement(app, number)[0] is S.GRACE
     grace = notices_to(app, "rita@example.org")[-1]
-    assert grace.template == "endorsement_grace" and f"until {grace_ends.strftime('%d %B %Y')}" in grace.body_text
+    assert grace.template == "endorsement_grace" and f"until {long_date(grace_ends)}" in grace.body_text
     assert "Rita Renewal" in client.get("/registry/").get_data(as_text=True)
     dashboard = browser.get("/dashboard").get_data(as_text=True)
     assert f"in grace until {grace_ends.strftime('%d %B %Y')}" in dashboard
@@ -128,7 +133,7 @@ def test_the_whole_year_of_an_endorsement_not_renewed(app, client):
     assert endorsement(app, number)[0] is S.LAPSED
     lapsed = notices_to(app, "rita@example.org")[-1]
     assert lapsed.template == "endorsement_lapsed"
-    assert f"lapsed on {lapses_on.strftime('%d %B %Y')}" in lapsed.body_text.replace("\n", " ")
+    assert f"lapsed on {long_date(lapses_on)}" in lapsed.body_text.replace("\n", " ")
     assert "three new reference ratings" in lapsed.body_text and "pay the fees again" in lapsed.body_text
     assert "/applications/new" in lapsed.body_text
 
