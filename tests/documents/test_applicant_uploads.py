@@ -22,7 +22,6 @@ from refportal.documents.lifecycle import ScanState
 from refportal.documents.models import Document, DocumentBlob
 from refportal.documents.services import scan_due_documents
 from refportal.extensions import db
-from refportal.mail.models import OutboxEmail
 from refportal.references.models import Reference
 from refportal.reviews.assignments import assign, recuse
 from refportal.transactions import unit_of_work
@@ -243,7 +242,9 @@ def test_one_more_than_the_count_limit_is_refused(make_app, world):
     assert upload(ana, page_url(world), pdf("one"), "one.pdf").status_code == 302
     assert upload(ana, page_url(world), jpeg(), "two.jpg", "resume").status_code == 302
     third = upload(ana, page_url(world), pdf("three"), "three.pdf")
-    assert third.status_code == 200 and "already holds 2 documents, the most it may keep" in third.get_data(as_text=True)
+    assert third.status_code == 200 and "already holds 2 documents, the most it may keep" in third.get_data(
+        as_text=True
+    )
     assert kept(app)[0] == 2
 
 
@@ -402,7 +403,10 @@ def test_the_file_page_groups_documents_by_purpose_and_opens_only_clean_ones(upl
 def _enter_paper_rating(app, world, index: int) -> int:
     admin = logged_in(app, "admin@example.org")
     url = f"/review/applications/{world['application']}/references/{world['references'][index]}/paper"
-    data = {**full_answers(attestation_name=f"Referee {index}"), "signed_form": (io.BytesIO(pdf(f"signed {index}")), "f.pdf")}
+    data = {
+        **full_answers(attestation_name=f"Referee {index}"),
+        "signed_form": (io.BytesIO(pdf(f"signed {index}")), "f.pdf"),
+    }
     assert admin.submit(url, data).status_code == 302
     with app.app_context():
         return db.session.get(Reference, world["references"][index]).rating.signed_form_id
