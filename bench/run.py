@@ -77,7 +77,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def fresh_database(n: int) -> str:
+def fresh_database(n: int | str) -> str:
     name = f"refportal_bench_{n}"
     engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
@@ -487,6 +487,9 @@ def main() -> None:
     hello_server.stop()
     report["mail"] = mail_drain(prepare(1000)[0])
     write(report)
+    import documents  # the document store's uploads and downloads (bench/documents.py)
+
+    print(documents.write(documents.measure()))
     if not all(all(entry["same_bytes"].values()) for entry in report["sizes"].values()):
         sys.exit("a same-page floor did not answer with refportal's bytes: its ratio means nothing (see above)")
 
