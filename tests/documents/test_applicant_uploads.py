@@ -316,6 +316,29 @@ def test_the_applicant_removes_their_own_document_and_its_bytes_go_after_the_com
     ).get_data(as_text=True)
 
 
+def test_a_removal_rolled_back_keeps_the_row_and_the_bytes(uploads_app, world):
+    ana = logged_in(uploads_app, "applicant@example.org")
+    assert upload(ana, page_url(world), TRANSCRIPT).status_code == 302
+    document = only_document(uploads_app)
+
+    class Failed(Exception):
+        pass
+
+    with uploads_app.test_request_context(), pytest.raises(Failed), unit_of_work():
+        from refportal.applications.documents import remove_document
+
+        application = db.session.get(Application, world["application"])
+        remove_document(
+            application=application, document=db.session.get(Document, document.id), actor=application.applicant
+        )
+        raise Failed  # e.g. the request's commit failed
+    assert kept(uploads_app) == (1, 0, 1)
+    assert actions(uploads_app, AuditAction.DOCUMENT_REMOVED) == []
+    with uploads_app.test_request_context(), unit_of_work():  # the next commit does not take them either
+        db.session.add(db.session.get(Application, world["application"]))
+    assert kept(uploads_app) == (1, 0, 1)
+
+
 def test_a_document_of_another_application_is_404_under_ones_own(uploads_app, world):
     uploads_app.config["CLAMD_ADDRESS"] = ""  # make_scanned_document marks it clean itself
     with uploads_app.app_context():
@@ -394,6 +417,15 @@ def test_the_file_page_groups_documents_by_purpose_and_opens_only_clean_ones(upl
     assert f'href="/documents/{clean_id}"' in section and "ready" in section
     assert "cv.pdf" in section and "being scanned" in section and f'href="/documents/{pending_id}"' not in section
     assert "Add a document on the applicant's behalf" not in page  # administrators only
+
+    with uploads_app.app_context():
+        rafe = db.session.scalars(sa.select(User).where(User.email == "rev2@example.org")).one()
+        recuse(application=db.session.get(Application, world["application"]), reviewer=rafe, reason="Neighbour")
+        db.session.commit()
+    page = logged_in(uploads_app, "rev2@example.org").get(f"/review/applications/{world['application']}")
+    section = page.get_data(as_text=True)
+    section = section[section.index('id="documents-title"') : section.index("<h2>Ratings</h2>")]
+    assert "transcript.pdf" in section and "ready" in section and "/documents/" not in section  # a conflict
 
 
 # ------------------------------------------------------------------------------------------------
