@@ -26,7 +26,7 @@ from refportal.references.models import Reference
 from refportal.reviews.assignments import assign, recuse
 from refportal.transactions import unit_of_work
 from tests.builders import logged_in
-from tests.documents.conftest import s3_settings
+from tests.documents.helpers import s3_settings
 from tests.documents_samples import EXECUTABLE, INFECTED_PDF, jpeg, pdf, png, png_claiming, zip_bomb
 from tests.documents_servers import EICAR
 from tests.references.helpers import full_answers
