@@ -46,7 +46,8 @@ class FileDocuments:
 
 def file_documents(application: Application, reader: User) -> FileDocuments:
     kept = documents_of(application.id)
-    openable = {document.id for document in kept if may_read_document(document, reader)}
+    # For portfolio documents the answer depends on the application and the reader only: asked once.
+    openable = {document.id for document in kept} if kept and may_read_document(kept[0], reader) else set()
     groups = [(purpose, [d for d in kept if d.purpose is purpose]) for purpose in PORTFOLIO_PURPOSES]
     return FileDocuments(
         groups=[(purpose, found) for purpose, found in groups if found],
