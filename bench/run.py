@@ -81,7 +81,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def fresh_database(n: int) -> str:
+def fresh_database(n: int | str) -> str:
     name = f"{DATABASE_PREFIX}_{n}"
     engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
@@ -503,6 +503,10 @@ def main() -> None:
     if not SELECTED:
         report["mail"] = mail_drain(prepare(1000)[0])
     write(report)
+    if not SELECTED:
+        import documents  # the document store's uploads and downloads (bench/documents.py)
+
+        print(documents.write(documents.measure()))
     if not all(all(entry["same_bytes"].values()) for entry in report["sizes"].values()):
         sys.exit("a same-page floor did not answer with refportal's bytes: its ratio means nothing (see above)")
 

@@ -123,7 +123,9 @@ def _register_blueprints(app: Flask) -> None:
     from refportal.accounts.views import bp as accounts_bp
     from refportal.api.admin_views import bp as api_admin_bp
     from refportal.api.views import install_api
+    from refportal.applications.document_views import bp as application_documents_bp
     from refportal.applications.views import bp as applications_bp
+    from refportal.documents.admin_views import bp as document_admin_bp
     from refportal.endorsements.registry_views import bp as registry_bp
     from refportal.endorsements.staff_views import bp as staff_endorsements_bp
     from refportal.endorsements.views import bp as endorsements_bp
@@ -135,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     from refportal.references.referee_views import bp as referee_bp
     from refportal.references.views import bp as references_bp
     from refportal.reviews.document_views import bp as documents_bp
+    from refportal.reviews.file_documents import bp as file_documents_bp
     from refportal.reviews.paper_views import bp as paper_bp
     from refportal.reviews.round_views import bp as rounds_bp
     from refportal.reviews.views import bp as reviews_bp
@@ -144,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(applications_bp)
+    app.register_blueprint(application_documents_bp)
     app.register_blueprint(submission_bp)
     app.register_blueprint(endorsements_bp)
     app.register_blueprint(registry_bp)
@@ -155,8 +159,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reviews_bp)
     app.register_blueprint(paper_bp)
     app.register_blueprint(documents_bp)
+    app.register_blueprint(file_documents_bp)
     app.register_blueprint(rounds_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(document_admin_bp)
     install_hooks(app)
     app.register_blueprint(mail_console_bp)
     app.register_blueprint(api_admin_bp)

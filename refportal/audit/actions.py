@@ -33,6 +33,8 @@ class AuditAction(enum.StrEnum):
     # Documents (every download is one, like a reading of the ratings)
     DOCUMENT_DOWNLOADED = "document.downloaded"
     DOCUMENT_QUARANTINED = "document.quarantined"
+    DOCUMENT_REMOVED = "document.removed"
+    DOCUMENT_RESCAN_REQUESTED = "document.rescan_requested"
     DOCUMENT_UPLOADED = "document.uploaded"
     # Endorsements and the public registry
     ENDORSEMENT_ISSUED = "endorsement.issued"

@@ -66,6 +66,13 @@ class Document(Base):
         return self.scan_state is ScanState.QUARANTINED
 
     @property
+    def size_label(self) -> str:
+        """The size as people read it: 820 KB, 4.8 MB."""
+        if self.size < 1024 * 1024:
+            return f"{max(1, round(self.size / 1024))} KB"
+        return f"{self.size / (1024 * 1024):.1f} MB"
+
+    @property
     def shows_inline(self) -> bool:
         """PDFs and images may be shown in the browser (under a sandboxing CSP)."""
         return self.content_type in INLINE_TYPES

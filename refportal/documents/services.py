@@ -8,18 +8,19 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from refportal import claims
 from refportal.accounts.models import User
 from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
-from refportal.db import utcnow
+from refportal.db import rows_changed, utcnow
 from refportal.documents import clamd
 from refportal.documents.lifecycle import ScanEvent, ScanState, transition
 from refportal.documents.models import Document, DocumentPurpose
@@ -90,7 +91,12 @@ def check_upload(upload: FileStorage | None, *, application_id: int) -> tuple[IO
 
 
 def store_document(
-    *, application_id: int, purpose: DocumentPurpose, upload: FileStorage | None, actor: User | None
+    *,
+    application_id: int,
+    purpose: DocumentPurpose,
+    upload: FileStorage | None,
+    actor: User | None,
+    by_staff: bool = False,
 ) -> Document:
     """Keep an upload for an application: checked by content, scanned at once when clamd answers (an
     infected file is refused and not kept), else kept pending for the worker's scan."""
@@ -131,6 +137,7 @@ def store_document(
         application=application_id,
         purpose=purpose.value,
         scan=document.scan_state.value,
+        by_staff=by_staff or None,
     )
     return document
 
@@ -246,3 +253,104 @@ def note_download(document: Document, reader: User, *, inline: bool) -> None:
         purpose=document.purpose.value,
         inline=inline or None,
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# Removing a document, asking for a scan now, the lists the pages show
+
+PORTFOLIO_PURPOSES = (
+    DocumentPurpose.TRANSCRIPT,
+    DocumentPurpose.CERTIFICATE,
+    DocumentPurpose.RSC_VERIFICATION,
+    DocumentPurpose.RESUME,
+)
+# A pending document older than this is shown on the staff's list (the worker should have scanned it).
+LONG_PENDING = timedelta(minutes=10)
+_REMOVED_BYTES = "refportal.documents.removed_bytes"
+
+
+def delete_document(document: Document) -> None:
+    """Delete a document's row; its bytes go once the transaction commits (the database backend's with the
+    row, in the same transaction). A rolled-back removal keeps them."""
+    name, key = document.storage, document.storage_key
+    db.session.delete(document)
+    db.session.flush()
+    if name == "database":
+        storage_named(name).delete(key)
+        return
+    session = db.session()
+    if not sa.event.contains(db.session, "after_commit", _delete_removed_bytes):
+        sa.event.listen(db.session, "after_commit", _delete_removed_bytes)
+        sa.event.listen(db.session, "after_soft_rollback", _forget_removed_bytes)
+    session.info.setdefault(_REMOVED_BYTES, []).append((storage_named(name), key))
+
+
+def _delete_removed_bytes(session: Session) -> None:
+    for storage, key in session.info.pop(_REMOVED_BYTES, []):
+        try:
+            storage.delete(key)
+        except Exception:  # noqa: BLE001 - an orphan object is harmless; the removal is committed
+            log.exception("could not delete the bytes of a removed document")
+
+
+def _forget_removed_bytes(session: Session, previous_transaction: object) -> None:
+    session.info.pop(_REMOVED_BYTES, None)
+
+
+class RescanRefused(Refused):
+    """Only a document waiting for its scan can be scanned again."""
+
+
+def request_rescan(document: Document, *, actor: User) -> None:
+    """Make a pending document due now: the worker's next pass scans it (audited)."""
+    changed = rows_changed(
+        db.session,
+        sa.update(Document)
+        .where(Document.id == document.id, Document.scan_state == ScanState.PENDING)
+        .values(next_scan_at=utcnow()),
+    )
+    if changed != 1:
+        db.session.refresh(document)
+        raise RescanRefused(f"{document.filename} is {document.scan_state.label} already: there is nothing to rescan.")
+    db.session.refresh(document)
+    record(AuditAction.DOCUMENT_RESCAN_REQUESTED, obj=document, actor=actor, attempts=document.scan_attempts)
+
+
+def documents_of(application_id: int, purposes: tuple[DocumentPurpose, ...] = PORTFOLIO_PURPOSES) -> list[Document]:
+    """An application's documents of these purposes, in the order they came."""
+    return list(
+        db.session.scalars(
+            sa.select(Document)
+            .where(Document.application_id == application_id, Document.purpose.in_(purposes))
+            .order_by(Document.uploaded_at, Document.id)
+        )
+    )
+
+
+def needing_attention(now: datetime | None = None) -> tuple[list[Document], int]:
+    """The quarantined documents and those pending longer than LONG_PENDING (the oldest first); and how
+    many more are pending for less than that (the worker's ordinary queue)."""
+    now = now or utcnow()
+    long_pending = sa.and_(Document.scan_state == ScanState.PENDING, Document.uploaded_at <= now - LONG_PENDING)
+    listed = list(
+        db.session.scalars(
+            sa.select(Document)
+            .where(sa.or_(Document.scan_state == ScanState.QUARANTINED, long_pending))
+            .order_by(Document.uploaded_at, Document.id)
+            .limit(500)
+        )
+    )
+    recent = db.session.scalar(
+        sa.select(sa.func.count(Document.id)).where(
+            Document.scan_state == ScanState.PENDING, Document.uploaded_at > now - LONG_PENDING
+        )
+    )
+    return listed, recent or 0
+
+
+def uploaders_of(documents: list[Document]) -> dict[int, User]:
+    """The users who uploaded these documents, by id (one statement)."""
+    ids = {document.uploaded_by_id for document in documents if document.uploaded_by_id is not None}
+    if not ids:
+        return {}
+    return {user.id: user for user in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}

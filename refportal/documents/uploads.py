@@ -15,7 +15,7 @@ from refportal.documents.services import megabytes
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Room for the rest of the form (the rating's answers) beside the file.
+# Room for the rest of the form (the rating's answers, a purpose) beside the file.
 FORM_ALLOWANCE = 256 * 1024
 
 
@@ -33,7 +33,7 @@ def install_upload_limits(app: Flask) -> None:
             request.max_content_length = limit + FORM_ALLOWANCE
             g.too_large_message = (
                 f"The file is larger than the portal accepts ({megabytes(limit)} at most). Nothing was saved. "
-                "Go back, scan the form at a lower resolution or as a PDF, and upload it again."
+                "Go back, scan the document at a lower resolution or as a PDF, and upload it again."
             )
 
     # First of all the request's hooks: the CSRF check reads the body.

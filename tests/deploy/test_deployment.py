@@ -340,11 +340,17 @@ def test_static_files_come_from_nginx(deployment):
 
 
 def test_a_page_that_takes_a_document_gets_a_larger_body_through_nginx_and_the_others_keep_1_mb(deployment):
-    """2 MB reach the portal on the paper-rating page (it answers: no CSRF token here), while nginx itself
-    refuses them (413) anywhere else."""
+    """2 MB reach the portal on the pages that take a document (the paper rating, the applicant's documents,
+    staff's upload for the applicant: it answers, no CSRF token here), while nginx itself refuses them
+    (413) anywhere else."""
     body = {"signed_form": "x" * (2 * 1024 * 1024)}
-    upload = client(deployment).request("POST", "/review/applications/1/references/1/paper", form=body)
-    assert upload.status == 400 and "X-Request-ID" in upload.headers  # the portal's answer
+    for page in (
+        "/review/applications/1/references/1/paper",
+        "/applications/1/documents",
+        "/review/applications/1/documents",
+    ):
+        upload = client(deployment).request("POST", page, form=body)
+        assert upload.status == 400 and "X-Request-ID" in upload.headers, page  # the portal's answer
     elsewhere = client(deployment).request("POST", "/login", form=body)
     assert elsewhere.status == 413 and "X-Request-ID" not in elsewhere.headers  # nginx's
 

@@ -1,35 +1,11 @@
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
+from tests.documents.helpers import s3_settings
 from tests.factories import make_application, make_user
 
 BACKENDS = ("database", "filesystem", "s3")
-
-
-def s3_settings(s3_server) -> dict:
-    """A fresh bucket on the loopback S3 server, and the settings that point at it."""
-    import boto3
-
-    bucket = f"refportal-test-{uuid.uuid4().hex[:12]}"
-    settings = {
-        "DOCUMENT_STORAGE": "s3",
-        "DOCUMENT_S3_BUCKET": bucket,
-        "DOCUMENT_S3_ENDPOINT_URL": s3_server.endpoint,
-        "DOCUMENT_S3_REGION": "us-east-1",
-        "DOCUMENT_S3_ACCESS_KEY_ID": "test-key",
-        "DOCUMENT_S3_SECRET_ACCESS_KEY": "test-secret",
-    }
-    boto3.client(
-        "s3",
-        endpoint_url=s3_server.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test-key",
-        aws_secret_access_key="test-secret",
-    ).create_bucket(Bucket=bucket)
-    return settings
 
 
 @pytest.fixture(params=BACKENDS)
