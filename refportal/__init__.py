@@ -125,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
     from refportal.api.views import install_api
     from refportal.applications.views import bp as applications_bp
     from refportal.endorsements.registry_views import bp as registry_bp
+    from refportal.endorsements.renewal_views import bp as renewal_bp
     from refportal.endorsements.views import bp as endorsements_bp
     from refportal.mail.hooks import install_hooks
     from refportal.mail.views import viewer_bp
@@ -145,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(applications_bp)
     app.register_blueprint(submission_bp)
     app.register_blueprint(endorsements_bp)
+    app.register_blueprint(renewal_bp)
     app.register_blueprint(registry_bp)
     app.register_blueprint(membership_bp)
     app.register_blueprint(references_bp)

@@ -39,6 +39,13 @@ class AuditAction(enum.StrEnum):
     ENDORSEMENT_RENEWAL_OPENED = "endorsement.renewal_opened"
     ENDORSEMENT_PERIOD_ENDED = "endorsement.period_ended"
     ENDORSEMENT_LAPSED = "endorsement.lapsed"
+    # An endorsement's renewal, the endorsee's side
+    RENEWAL_STARTED = "renewal.started"
+    RENEWAL_MEMBERSHIP_SAVED = "renewal.membership_saved"
+    RENEWAL_ENTRY_ADDED = "renewal.entry_added"
+    RENEWAL_ENTRY_REMOVED = "renewal.entry_removed"
+    RENEWAL_DECLARATIONS_SAVED = "renewal.declarations_saved"
+    RENEWAL_SUBMITTED = "renewal.submitted"
     # Mail
     EMAIL_BOUNCED = "email.bounced"
     EMAIL_DELAYED = "email.delayed"
