@@ -153,7 +153,7 @@ def start_renewal(endorsement: Endorsement, actor: User, today: date | None = No
     now = utcnow()
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     result = db.session.execute(
-        insert(Renewal)
+        insert(Renewal.__table__)
         .values(
             endorsement_id=endorsement.id,
             period_ends_on=endorsement.period_ends_on,
@@ -168,8 +168,9 @@ def start_renewal(endorsement: Endorsement, actor: User, today: date | None = No
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["endorsement_id", "period_ends_on"])
+        .returning(Renewal.__table__.c.id)
     )
-    started = result.rowcount == 1  # type: ignore[attr-defined]
+    started = result.scalar_one_or_none() is not None  # None: the conflict, nothing inserted
     if not started:  # another request started it first (and has committed: its row is read here)
         db.session.delete(portfolio)
         db.session.flush()
