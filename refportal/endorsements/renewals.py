@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -152,8 +152,9 @@ def start_renewal(endorsement: Endorsement, actor: User, today: date | None = No
     db.session.flush()
     now = utcnow()
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = cast("sa.Table", Renewal.__table__)
     result = db.session.execute(
-        insert(Renewal.__table__)
+        insert(table)
         .values(
             endorsement_id=endorsement.id,
             period_ends_on=endorsement.period_ends_on,
@@ -168,7 +169,7 @@ def start_renewal(endorsement: Endorsement, actor: User, today: date | None = No
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["endorsement_id", "period_ends_on"])
-        .returning(Renewal.__table__.c.id)
+        .returning(table.c.id)
     )
     started = result.scalar_one_or_none() is not None  # None: the conflict, nothing inserted
     if not started:  # another request started it first (and has committed: its row is read here)

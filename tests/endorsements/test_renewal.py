@@ -304,9 +304,7 @@ def test_a_renewal_submitted_in_grace_owes_the_late_fee(app, outbox):
 
 def test_staff_asking_for_more_reopens_editing_with_their_message(app, outbox):
     make_endorsement(app)
-    complete_renewal(
-        app, status=RenewalStatus.MORE_REQUESTED, staff_message="Please add <b>the certificate</b> dates."
-    )
+    complete_renewal(app, status=RenewalStatus.MORE_REQUESTED, staff_message="Please add <b>the certificate</b> dates.")
     me = Endorsee(app)
     html = me.page().get_data(as_text=True)
     assert "Staff ask for more" in html and "Please add &lt;b&gt;the certificate&lt;/b&gt; dates." in html

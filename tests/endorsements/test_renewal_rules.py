@@ -80,7 +80,14 @@ RSC = "Reflective supervision/consultation received"
 RSC_TRAINING = "Training on reflective supervision/consultation (you provide RSC)"
 DEI = "Training on diversity, equity and inclusion"
 MEMBERSHIP = "Association membership"
-ALL_KINDS = [(1, None), (2, None), (3, None), (4, MentorTrack.CLINICAL), (4, MentorTrack.POLICY), (4, MentorTrack.RESEARCH)]
+ALL_KINDS = [
+    (1, None),
+    (2, None),
+    (3, None),
+    (4, MentorTrack.CLINICAL),
+    (4, MentorTrack.POLICY),
+    (4, MentorTrack.RESEARCH),
+]
 
 
 @pytest.mark.parametrize(("category", "track"), ALL_KINDS)
