@@ -631,3 +631,69 @@ def test_two_sessions_starting_at_once_start_one_renewal(make_app, postgres_sche
         )
         assert started == 1
         assert db.session.scalar(sa.select(sa.func.count(OutboxEmail.id))) == 0
+
+
+HOSTILE = [
+    "-1",
+    "0",
+    "9" * 20,
+    "1e309",
+    "NaN",
+    "Infinity",
+    "9999-12-31",
+    "0001-01-01",
+    "\x00",
+    "a\x00b",
+    "\x07\x1b\x7f",
+    "\r\nX-Injected: 1",
+    "x" * 10_000,
+    "<a href='https://evil.example'>x</a>\"><script>alert(1)</script>",
+    "[" * 500,
+    "",
+]
+FORM_FIELDS = {
+    "membership": [
+        "membership-version",
+        "membership-association",
+        "membership-association_name",
+        "membership-member_number",
+        "membership-expires_on",
+    ],
+    "training": [
+        "training-version",
+        "training-title",
+        "training-provider",
+        "training-taken_on",
+        "training-hours",
+        "training-about_rsc",
+        "training-about_dei",
+    ],
+    "rsc": [
+        "rsc-version",
+        "rsc-provider",
+        "rsc-provider_credential",
+        "rsc-starts_on",
+        "rsc-ends_on",
+        "rsc-hours",
+        "rsc-format",
+    ],
+    "declarations": ["declarations-version", "declarations-provides_rsc", "declarations-attestations"],
+    "remove": ["version", "kind", "entry_id"],
+    "submit": ["version"],
+    "start": [],
+}
+
+
+def test_hostile_values_in_every_field_never_cause_an_error_or_a_change(app, started):
+    assert started.training("1", utc_today() - DAY).status_code == 302
+    token = csrf_token_from(started.page().get_data(as_text=True))
+    for action, fields in FORM_FIELDS.items():
+        for value in HOSTILE:
+            state = renewal_state(app)
+            response = started.browser.client.post(
+                f"{page_of()}/{action}", data={"csrf_token": token, **dict.fromkeys(fields, value)}
+            )
+            assert response.status_code in (200, 302), (action, value[:20], response.status_code)
+            if action != "start":  # starting again finds the renewal started: nothing to change either
+                assert renewal_state(app) == state, (action, value[:20])
+            assert started.page().status_code == 200
