@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
 
 from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
@@ -86,10 +87,32 @@ class Endorsee:
         assert found, "the page carries no version"
         return found.group(1)
 
-    def post(self, action: str, data: dict, *, version: str | None = None, prefix: str = ""):
-        token = csrf_token_from(self.page().get_data(as_text=True))
-        payload = {"csrf_token": token, f"{prefix}version": version or self.version(), **data}
-        return self.browser.client.post(f"{page_of(self.number)}/{action}", data=payload)
+    def post(self, action: str, data: dict, *, version: str | None = None, prefix: str = "", entry: str | None = None):
+        """Post the page's own form for `action` (its hidden fields as the browser sends them, the one of
+        entry `entry` for a remove button) with `data` typed in; `version` instead of the page's."""
+        sent = MultiDict(self.hidden_fields(action, entry))
+        for name, value in data.items():
+            sent.setlist(name, value if isinstance(value, list) else [value])
+        if version is not None:
+            sent.setlist(f"{prefix}version", [version])
+        return self.browser.client.post(f"{page_of(self.number)}/{action}", data=sent)
+
+    def hidden_fields(self, action: str, entry: str | None = None) -> list[tuple[str, str]]:
+        html = self.page().get_data(as_text=True)
+        forms = re.findall(
+            rf'<form method="post" action="{re.escape(page_of(self.number))}/{action}"[^>]*>(.*?)</form>', html, re.S
+        )
+        for form in forms:
+            fields = [
+                (re.search(r'name="([^"]*)"', tag).group(1), (re.search(r'value="([^"]*)"', tag) or [None, ""])[1])
+                for tag in re.findall(r'<input[^>]*type="hidden"[^>]*>', form)
+            ]
+            if entry is None or ("entry_id", entry) in fields:
+                return fields
+        # No such form on the page (not editable, or no such entry): post what a stale page would have.
+        token = csrf_token_from(html)
+        found = re.search(r'name="(?:[a-z]+-)?version"[^>]*value="(\d+)"', html)
+        return [("csrf_token", token), ("version", found.group(1) if found else "1")]
 
     def start(self):
         token = csrf_token_from(self.page().get_data(as_text=True))
@@ -135,7 +158,18 @@ class Endorsee:
         return self.post("submit", {}, version=version)
 
     def remove(self, kind: str, entry_id: int | str, version: str | None = None):
+        """The entry's own remove button, or (for an entry not on the page) the first one's with these values."""
+        if (kind, str(entry_id)) in self.entries_on_page():
+            return self.post("remove", {}, version=version, entry=str(entry_id))
         return self.post("remove", {"kind": kind, "entry_id": str(entry_id)}, version=version)
+
+    def entries_on_page(self) -> set[tuple[str, str]]:
+        html = self.page().get_data(as_text=True)
+        return set(
+            re.findall(
+                r'name="kind" type="hidden" value="(\w+)"><input name="entry_id" type="hidden" value="(\d+)"', html
+            )
+        )
 
 
 def flashed(endorsee: Endorsee) -> str:
@@ -195,6 +229,8 @@ def test_the_endorsee_renews_from_start_to_submission(app, outbox):
     make_endorsement(app)
     today = utc_today()
     me = Endorsee(app)
+    for start_from in ("/dashboard", "/endorsements/registry-listing"):
+        assert f'href="/endorsements/{NUMBER}/renewal"' in me.browser.get(start_from).get_data(as_text=True)
     page = text_of(me.page())
     assert "Start my renewal" in page and (today + 30 * DAY).strftime("%d %B %Y") in page
 
@@ -365,6 +401,7 @@ def test_after_approval_the_page_says_renewed_until(app):
 def test_a_renewal_cannot_be_started_outside_its_window(app, status, ends_in_days, message):
     make_endorsement(app, status=status, ends_in_days=ends_in_days)
     me = Endorsee(app)
+    assert "/renewal" not in me.browser.get("/dashboard").get_data(as_text=True)
     page = text_of(me.page())
     assert message in page and "Start my renewal" not in page
     if status is EndorsementStatus.LAPSED:
