@@ -734,3 +734,20 @@ def test_hostile_values_in_every_field_never_cause_an_error_or_a_change(app, sta
             if action != "start":  # starting again finds the renewal started: nothing to change either
                 assert renewal_state(app) == state, (action, value[:20])
             assert started.page().status_code == 200
+
+
+def test_in_grace_entries_may_be_dated_up_to_the_periods_last_day_not_today(app):
+    make_endorsement(app, status=EndorsementStatus.GRACE, ends_in_days=-5)
+    me = Endorsee(app)
+    assert me.start().status_code == 302
+    today = utc_today()
+    period_ends = today - 5 * DAY
+    with app.app_context():
+        endorsement = db.session.scalars(sa.select(Endorsement)).one()
+        window = renewals.renewal_window(endorsement)
+        assert (window.first, window.last) == (endorsement.period_starts_on, period_ends)
+    state = renewal_state(app)
+    refused_with(app, me, me.training("1", period_ends + DAY), "Only training and supervision dated between")
+    refused_with(app, me, me.training("1", today), "Only training and supervision dated between")
+    assert renewal_state(app) == state
+    assert me.training("1", period_ends).status_code == 302
