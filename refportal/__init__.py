@@ -127,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     from refportal.applications.views import bp as applications_bp
     from refportal.documents.admin_views import bp as document_admin_bp
     from refportal.endorsements.registry_views import bp as registry_bp
+    from refportal.endorsements.renewal_views import bp as renewal_bp
     from refportal.endorsements.staff_views import bp as staff_endorsements_bp
     from refportal.endorsements.views import bp as endorsements_bp
     from refportal.mail.hooks import install_hooks
@@ -150,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(application_documents_bp)
     app.register_blueprint(submission_bp)
     app.register_blueprint(endorsements_bp)
+    app.register_blueprint(renewal_bp)
     app.register_blueprint(registry_bp)
     app.register_blueprint(staff_endorsements_bp)
     app.register_blueprint(membership_bp)

@@ -44,6 +44,13 @@ class AuditAction(enum.StrEnum):
     ENDORSEMENT_LAPSED = "endorsement.lapsed"
     ENDORSEMENT_RELINQUISHED = "endorsement.relinquished"
     ENDORSEMENT_REVOKED = "endorsement.revoked"
+    # An endorsement's renewal, the endorsee's side
+    RENEWAL_STARTED = "renewal.started"
+    RENEWAL_MEMBERSHIP_SAVED = "renewal.membership_saved"
+    RENEWAL_ENTRY_ADDED = "renewal.entry_added"
+    RENEWAL_ENTRY_REMOVED = "renewal.entry_removed"
+    RENEWAL_DECLARATIONS_SAVED = "renewal.declarations_saved"
+    RENEWAL_SUBMITTED = "renewal.submitted"
     # Mail
     EMAIL_BOUNCED = "email.bounced"
     EMAIL_DELAYED = "email.delayed"
