@@ -39,6 +39,12 @@ class AuditAction(enum.StrEnum):
     ENDORSEMENT_RENEWAL_OPENED = "endorsement.renewal_opened"
     ENDORSEMENT_PERIOD_ENDED = "endorsement.period_ended"
     ENDORSEMENT_LAPSED = "endorsement.lapsed"
+    # Staff's decisions on an endorsement's renewal, and its membership checked
+    RENEWAL_APPROVED = "renewal.approved"
+    RENEWAL_MORE_REQUESTED = "renewal.more_requested"
+    RENEWAL_REFUSED = "renewal.refused"
+    RENEWAL_MEMBERSHIP_VERIFIED = "renewal.membership_verified"
+    RENEWAL_MEMBERSHIP_REJECTED = "renewal.membership_rejected"
     # Mail
     EMAIL_BOUNCED = "email.bounced"
     EMAIL_DELAYED = "email.delayed"
