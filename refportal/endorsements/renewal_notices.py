@@ -6,7 +6,8 @@ endorsement whose grace ended while the worker was down lapses in one run (each 
 `transition()`, dated the day it took effect), and its holder gets only the notice of where it ended.
 An endorsement whose renewal waits for staff (submitted, not decided) does not lapse when its grace ends,
 and its holder is sent no notice while it waits: it stays in grace until staff decide (approved, it is
-renewed; refused, it lapses at the next run if the grace has ended). Every notice is recorded (`endorsement_notice`): each kind at most once per endorsement and period. A
+renewed; refused, it lapses at the next run if the grace has ended). Every notice is recorded
+(`endorsement_notice`): each kind at most once per endorsement and period. A
 reminder goes on its day, or on a later run if that day was missed, but never one that an earlier
 reminder or the state's own notice already covers. Each endorsement is its own unit of work: one that
 fails (its e-mail cannot be built) is rolled back and logged, and the others go on."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from refportal.accounts.models import User
 from refportal.applications.categories import Credential
@@ -396,7 +396,7 @@ def _roster_candidates() -> list[_Candidate]:
         .where(Renewal.status.in_(OPEN))
         .order_by(Renewal.id)
     ).all()
-    return [_Candidate(*row) for row in rows]
+    return [_Candidate(*tuple[Any, ...](row)) for row in rows]
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -418,7 +418,10 @@ def _roster_conflict(row: RosterRow, candidate: _Candidate, *, by_number: bool, 
             "not overturn a rejection (staff may still verify it on the renewal)"
         )
     if row.expires_on < today:
-        return f"the roster says the membership on {who}'s renewal of {candidate.number} expired on {row.expires_on:%d %B %Y}"
+        return (
+            f"the roster says the membership on {who}'s renewal of {candidate.number} expired on "
+            f"{row.expires_on:%d %B %Y}"
+        )
     return None
 
 
@@ -488,4 +491,3 @@ def verify_renewals_on_roster(
             record(AuditAction.RENEWAL_MEMBERSHIP_VERIFIED, obj=renewal, actor=actor, source="roster", line=row.line)
             report.matched.append((row.line, f"{candidate.name} (renewal of {candidate.number})"))
     report.unmatched[:] = [line for line in report.unmatched if line in unmatched]
-

@@ -5,11 +5,13 @@ the membership verified or rejected by hand; hostile input; the annual cycle wai
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from refportal.accounts.models import Role, User
 from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.db import utc_today
@@ -20,6 +22,7 @@ from refportal.endorsements.renewal_review import add_months
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
 from refportal.membership.models import MembershipStatus, VerificationSource
+from refportal.portfolio.models import Portfolio
 from tests.builders import logged_in
 from tests.endorsements.staff_renewals import ADMIN, make_admin, submitted_renewal
 from tests.factories import make_user
@@ -58,8 +61,6 @@ def page_of(browser, renewal_id: int) -> str:
 
 
 def version_on(html: str, prefix: str) -> str:
-    import re
-
     match = re.search(rf'name="{prefix}-version"[^>]*value="(\d+)"', html) or re.search(
         rf'value="(\d+)"[^>]*name="{prefix}-version"', html
     )
@@ -84,17 +85,18 @@ def test_the_queue_lists_those_waiting_for_staff_first_oldest_first_with_the_che
     older = submitted_renewal(
         app, name="Olga Older", email="olga@example.org", submitted_days_ago=5, training_hours=3, late=True
     )
-    sent_back = submitted_renewal(app, name="Max More", email="max@example.org", status=R.MORE_REQUESTED,
-                                  submitted_days_ago=9)
+    sent_back = submitted_renewal(
+        app, name="Max More", email="max@example.org", status=R.MORE_REQUESTED, submitted_days_ago=9
+    )
     draft = submitted_renewal(app, name="Dora Draft", email="dora@example.org", status=R.DRAFT)
     body = admin.get("/staff/renewals/").get_data(as_text=True)
     assert body.index("Olga Older") < body.index("Nina Newer") < body.index("Max More")
     assert "Dora Draft" not in body  # a draft is the endorsee's until submitted
     assert "3 renewals." in body
     # The checklist summary: Olga's training is short.
-    olga_row = body[body.index("Olga Older"): body.index("Nina Newer")]
+    olga_row = body[body.index("Olga Older") : body.index("Nina Newer")]
     assert "4 of 5 met" in olga_row and "Relationship-based training this year" in olga_row and "Late" in olga_row
-    nina_row = body[body.index("Nina Newer"): body.index("Max More")]
+    nina_row = body[body.index("Nina Newer") : body.index("Max More")]
     assert "5 of 5 met" in nina_row
     with app.app_context():
         number = db.session.get(Renewal, older).endorsement.number
@@ -123,7 +125,7 @@ def test_the_queue_pages(app, admin):
 def test_only_administrators_reach_the_renewal_pages(app):
     renewal_id = submitted_renewal(app)
     with app.app_context():
-        make_user(email="rev@example.org", role=__import__("refportal.accounts.models", fromlist=["Role"]).Role.REVIEWER)
+        make_user(email="rev@example.org", role=Role.REVIEWER)
     reviewer = logged_in(app, "rev@example.org")
     holder = logged_in(app, "rita@example.org")
     for browser in (reviewer, holder):
@@ -145,16 +147,27 @@ def test_the_page_shows_entries_membership_checklist_and_history(app, admin):
         earlier = Renewal(
             endorsement=renewal.endorsement,
             period_ends_on=renewal.period_ends_on - timedelta(days=365),
-            portfolio=__import__("refportal.portfolio.models", fromlist=["Portfolio"]).Portfolio(),
+            portfolio=Portfolio(),
             status=R.APPROVED,
         )
         db.session.add(earlier)
         db.session.commit()
         number = renewal.endorsement.number
     body = page_of(admin, renewal_id)
-    for text in (number, "Rita Renewal", "Reflective practice workshop", "Morgan Reyes", "IO-100",
-                 "Relationship-based training this year", "Attestations signed: 2", "Renewal due",
-                 "Approve the renewal", "Ask for more", "Refuse the renewal", "Approved"):
+    for text in (
+        number,
+        "Rita Renewal",
+        "Reflective practice workshop",
+        "Morgan Reyes",
+        "IO-100",
+        "Relationship-based training this year",
+        "Attestations signed: 2",
+        "Renewal due",
+        "Approve the renewal",
+        "Ask for more",
+        "Refuse the renewal",
+        "Approved",
+    ):
         assert text in body, text
     assert admin.get("/staff/renewals/999999").status_code == 404
 
@@ -171,7 +184,7 @@ def test_approve_renews_the_endorsement_for_exactly_the_next_period(app, admin, 
     assert endorsement.period_ends_on == add_months(ends, 12)
     with app.app_context():
         admin_id = db.session.scalar(sa.select(Renewal.decided_by_id).where(Renewal.id == renewal_id))
-        assert db.session.get(__import__("refportal.accounts.models", fromlist=["User"]).User, admin_id).email == ADMIN
+        assert db.session.get(User, admin_id).email == ADMIN
         events = db.session.scalars(
             sa.select(AuditEvent).where(AuditEvent.action == AuditAction.RENEWAL_APPROVED.value)
         ).all()
@@ -214,8 +227,9 @@ def test_a_rejected_membership_counts_as_unmet(app, admin):
     renewal_id = submitted_renewal(app)
     assert post(admin, renewal_id, "membership", "membership", {"verdict": "reject"}).status_code == 400  # no note
     assert state(app, renewal_id)[0].membership_status is MembershipStatus.DECLARED
-    response = post(admin, renewal_id, "membership", "membership",
-                    {"verdict": "reject", "note": "Not on the association's list"})
+    response = post(
+        admin, renewal_id, "membership", "membership", {"verdict": "reject", "note": "Not on the association's list"}
+    )
     assert response.status_code == 302
     renewal, _ = state(app, renewal_id)
     assert renewal.membership_status is MembershipStatus.REJECTED
@@ -267,7 +281,9 @@ def test_refuse_needs_a_reason_tells_the_endorsee_and_leaves_the_endorsement_to_
     renewal_id = submitted_renewal(app, period_ends_on=ends)
     assert post(admin, renewal_id, "refuse", "refuse", {"message": ""}).status_code == 400
     assert state(app, renewal_id)[0].status is R.SUBMITTED
-    assert post(admin, renewal_id, "refuse", "refuse", {"message": "The RSC provider is not endorsed."}).status_code == 302
+    assert (
+        post(admin, renewal_id, "refuse", "refuse", {"message": "The RSC provider is not endorsed."}).status_code == 302
+    )
     renewal, endorsement = state(app, renewal_id)
     assert renewal.status is R.REFUSED and renewal.staff_message == "The RSC provider is not endorsed."
     assert renewal.decided_at is not None
