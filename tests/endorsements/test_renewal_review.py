@@ -26,6 +26,7 @@ from refportal.portfolio.models import Portfolio
 from tests.builders import logged_in
 from tests.endorsements.staff_renewals import ADMIN, make_admin, submitted_renewal
 from tests.factories import make_user
+from tests.support import require, run_together
 from tests.web import csrf_token_from
 
 S = EndorsementStatus
@@ -359,3 +360,55 @@ def test_a_renewal_waiting_for_staff_goes_into_grace_silently_and_approval_renew
     with app.app_context():
         assert run_annual_cycle(utc_today() + 60 * DAY).notices == 0  # long before the next window opens
     assert state(app, renewal_id)[1].status is S.ACTIVE
+
+
+def test_two_staff_deciding_at_the_same_moment_decide_once(make_app, postgres_schema):
+    if postgres_schema is None:
+        require("PostgreSQL", "two requests at the same moment need a database that several connections share")
+    app = make_app()
+    make_admin(app)
+    with app.app_context():
+        make_user(email="second@example.org", name="Sam Second", role=Role.ADMIN)
+    renewal_id = submitted_renewal(app)
+    first, second = logged_in(app, ADMIN), logged_in(app, "second@example.org")
+    pages = [page_of(first, renewal_id), page_of(second, renewal_id)]
+
+    def approve():
+        return post(first, renewal_id, "approve", "approve", {}, html=pages[0]).status_code
+
+    def refuse():
+        return post(second, renewal_id, "refuse", "refuse", {"message": "No."}, html=pages[1]).status_code
+
+    assert sorted(run_together(approve, refuse)) == [302, 409]
+    renewal, endorsement = state(app, renewal_id)
+    assert renewal.version == 2 and renewal.status in (R.APPROVED, R.REFUSED)
+    sent = len(emails(app, "renewal_approved")) + len(emails(app, "renewal_refused"))
+    assert sent == 1
+    assert endorsement.status is (S.ACTIVE if renewal.status is R.APPROVED else S.RENEWAL_DUE)
+
+
+def test_an_approval_and_the_cycle_at_the_same_moment_both_hold(make_app, postgres_schema):
+    if postgres_schema is None:
+        require("PostgreSQL", "the job and a request at the same moment need a shared database")
+    app = make_app()
+    make_admin(app)
+    ends = utc_today() - DAY  # the period ended yesterday: the job moves it into grace
+    renewal_id = submitted_renewal(app, period_ends_on=ends)
+    admin = logged_in(app, ADMIN)
+    html = page_of(admin, renewal_id)
+
+    def cycle():
+        with app.app_context():
+            try:
+                return run_annual_cycle(utc_today()).failed
+            finally:
+                db.session.remove()
+
+    status, failed = run_together(
+        lambda: post(admin, renewal_id, "approve", "approve", {}, html=html).status_code, cycle
+    )
+    assert (status, failed) == (302, 0)
+    _, endorsement = state(app, renewal_id)
+    # Whichever went first, the approval's new period and status stand.
+    assert endorsement.status is S.ACTIVE
+    assert (endorsement.period_starts_on, endorsement.period_ends_on) == (ends + DAY, add_months(ends, 12))
