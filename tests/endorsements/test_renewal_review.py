@@ -6,6 +6,7 @@ the membership verified or rejected by hand; hostile input; the annual cycle wai
 from __future__ import annotations
 
 import re
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -387,15 +388,36 @@ def test_two_staff_deciding_at_the_same_moment_decide_once(make_app, postgres_sc
     assert endorsement.status is (S.ACTIVE if renewal.status is R.APPROVED else S.RENEWAL_DUE)
 
 
-def test_an_approval_and_the_cycle_at_the_same_moment_both_hold(make_app, postgres_schema):
+def _holding_the_endorsement(postgres_schema: str, renewal_id: int, *changes: str):
+    """A connection of its own that locks the renewal's endorsement row and changes it (not committed yet),
+    as the other side (an approval, or the annual cycle) does in its transaction."""
+    engine = sa.create_engine(postgres_schema)
+    connection = engine.connect()
+    transaction = connection.begin()
+    endorsement_id = connection.execute(
+        sa.text("SELECT endorsement_id FROM endorsement_renewal WHERE id = :id"), {"id": renewal_id}
+    ).scalar_one()
+    connection.execute(sa.text("SELECT id FROM endorsement WHERE id = :id FOR UPDATE"), {"id": endorsement_id})
+    for change in changes:
+        connection.execute(sa.text(change), {"id": endorsement_id, "renewal_id": renewal_id})
+    return engine, connection, transaction
+
+
+def test_the_cycle_waits_for_an_approval_that_holds_the_endorsement(make_app, postgres_schema):
+    """An approval being committed while the job runs: the job waits for it and then sees the endorsement
+    renewed (without the lock it would put it back into grace over the approval)."""
     if postgres_schema is None:
-        require("PostgreSQL", "the job and a request at the same moment need a shared database")
+        require("PostgreSQL", "row locks need a database that several connections share")
     app = make_app()
-    make_admin(app)
-    ends = utc_today() - DAY  # the period ended yesterday: the job moves it into grace
+    ends = utc_today() - DAY  # the period ended yesterday: the job would move it into grace
     renewal_id = submitted_renewal(app, period_ends_on=ends)
-    admin = logged_in(app, ADMIN)
-    html = page_of(admin, renewal_id)
+    engine, connection, transaction = _holding_the_endorsement(
+        postgres_schema,
+        renewal_id,
+        "UPDATE endorsement SET status = 'active', period_starts_on = period_ends_on + 1, "
+        "period_ends_on = period_ends_on + 365 WHERE id = :id",
+        "UPDATE endorsement_renewal SET status = 'approved', version = version + 1 WHERE id = :renewal_id",
+    )
 
     def cycle():
         with app.app_context():
@@ -404,11 +426,53 @@ def test_an_approval_and_the_cycle_at_the_same_moment_both_hold(make_app, postgr
             finally:
                 db.session.remove()
 
-    status, failed = run_together(
-        lambda: post(admin, renewal_id, "approve", "approve", {}, html=html).status_code, cycle
-    )
-    assert (status, failed) == (302, 0)
+    def approval_commits():
+        time.sleep(1)  # the job is running meanwhile, waiting for the row
+        transaction.commit()
+        connection.close()
+        return 0
+
+    try:
+        assert run_together(cycle, approval_commits) == [0, 0]
+    finally:
+        engine.dispose()
     _, endorsement = state(app, renewal_id)
-    # Whichever went first, the approval's new period and status stand.
+    assert endorsement.status is S.ACTIVE and endorsement.period_ends_on == ends + 365 * DAY
+
+
+def test_an_approval_waits_for_the_cycle_that_holds_the_endorsement(make_app, postgres_schema):
+    """The job moving the endorsement into grace while staff approve: the approval waits, then renews it
+    from grace (as the history and the audit say), keeping the anniversary."""
+    if postgres_schema is None:
+        require("PostgreSQL", "row locks need a database that several connections share")
+    app = make_app()
+    make_admin(app)
+    ends = utc_today() - DAY
+    renewal_id = submitted_renewal(app, period_ends_on=ends)
+    admin = logged_in(app, ADMIN)
+    html = page_of(admin, renewal_id)
+    engine, connection, transaction = _holding_the_endorsement(
+        postgres_schema, renewal_id, "UPDATE endorsement SET status = 'grace' WHERE id = :id"
+    )
+
+    def cycle_commits():
+        time.sleep(1)
+        transaction.commit()
+        connection.close()
+        return 0
+
+    try:
+        status, _ = run_together(
+            lambda: post(admin, renewal_id, "approve", "approve", {}, html=html).status_code, cycle_commits
+        )
+    finally:
+        engine.dispose()
+    assert status == 302
+    _, endorsement = state(app, renewal_id)
     assert endorsement.status is S.ACTIVE
     assert (endorsement.period_starts_on, endorsement.period_ends_on) == (ends + DAY, add_months(ends, 12))
+    with app.app_context():
+        (event,) = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == AuditAction.RENEWAL_APPROVED.value)
+        ).all()
+        assert event.details["before"] == "grace"
