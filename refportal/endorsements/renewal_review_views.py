@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from refportal.accounts.models import Role
 from refportal.accounts.permissions import role_required
+from refportal.config import RENEWAL_ATTESTATIONS
 from refportal.endorsements import renewal_review
 from refportal.endorsements.lifecycle import IN_FORCE
 from refportal.endorsements.models import Renewal
@@ -90,6 +91,7 @@ def _render(renewal: Renewal, *, status: int = 200, refusal: str | None = None, 
         decided_by=renewal_review.user_name(renewal.decided_by_id),
         verified_by=renewal_review.user_name(renewal.membership_verified_by_id),
         refusal=refusal,
+        attestation_texts=RENEWAL_ATTESTATIONS,
         **_forms(renewal, **given),
     )
     return Response(page, status=status)

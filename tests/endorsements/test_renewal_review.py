@@ -164,6 +164,7 @@ def test_the_page_shows_entries_membership_checklist_and_history(app, admin):
         "IO-100",
         "Relationship-based training this year",
         "Attestations signed: 2",
+        "I have read the Code of Ethics again",
         "Renewal due",
         "Approve the renewal",
         "Ask for more",
