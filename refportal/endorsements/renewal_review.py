@@ -24,7 +24,7 @@ from refportal.applications.categories import Credential
 from refportal.applications.eligibility import RequirementCheck
 from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
-from refportal.db import utcnow
+from refportal.db import utc_today, utcnow
 from refportal.endorsements.lifecycle import Event, transition
 from refportal.endorsements.models import Endorsement, Renewal, RenewalStatus
 from refportal.endorsements.renewal_rules import RenewalRules, renewal_checks
@@ -308,7 +308,7 @@ def refuse_renewal(*, renewal: Renewal, version: int, actor: User, reason: str |
     )
     record(AuditAction.RENEWAL_REFUSED, obj=renewal, actor=actor, number=renewal.endorsement.number)
     grace_ends_on = renewal.endorsement.period_ends_on + timedelta(days=current_app.config["ENDORSEMENT_GRACE_DAYS"])
-    _tell(renewal, "renewal_refused", message=text, grace_ends_on=grace_ends_on)
+    _tell(renewal, "renewal_refused", message=text, grace_ends_on=grace_ends_on, grace_over=grace_ends_on < utc_today())
     return renewal
 
 

@@ -344,6 +344,8 @@ def test_a_renewal_waiting_for_staff_keeps_the_endorsement_in_grace_until_refuse
         assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEmail)) == 0
 
     assert post(admin, renewal_id, "refuse", "refuse", {"message": "No RSC this year."}).status_code == 302
+    (refusal,) = emails(app, "renewal_refused")
+    assert f"Its grace period ended on {ends + 30 * DAY:%d %B %Y}: your endorsement now lapses" in refusal.body_text
     with app.app_context():
         assert run_annual_cycle(utc_today()).notices == 1
     assert state(app, renewal_id)[1].status is S.LAPSED
