@@ -209,6 +209,12 @@ def _stale(renewal: Renewal) -> RenewalChanged:
     )
 
 
+def _not_own(renewal: Renewal, actor: User) -> None:
+    """No one decides or verifies their own renewal (an administrator may hold an endorsement too)."""
+    if renewal.endorsement.holder_id == actor.id:
+        raise Refused("This is your own renewal: another administrator decides it and checks its membership.")
+
+
 def _update(renewal: Renewal, version: int, statuses: Iterable[RenewalStatus], **values: Any) -> None:
     """One conditional UPDATE: only from `statuses` and the version the page showed, raising the version."""
     result = db.session.execute(
@@ -256,6 +262,7 @@ def _tell(renewal: Renewal, template: str, **context: Any) -> None:
 def approve_renewal(*, renewal: Renewal, version: int, actor: User) -> Endorsement:
     """A submitted renewal whose every requirement is met: the endorsement is renewed for its next period
     (lifecycle RENEW), the renewal approved, the endorsee told."""
+    _not_own(renewal, actor)
     _update(renewal, version, (R.SUBMITTED,), status=R.APPROVED, decided_at=utcnow(), decided_by_id=actor.id)
     unmet = [check for check in checklist(renewal) if not check.met]
     if unmet:
@@ -286,6 +293,7 @@ def approve_renewal(*, renewal: Renewal, version: int, actor: User) -> Endorseme
 
 def request_more(*, renewal: Renewal, version: int, actor: User, message: str | None) -> Renewal:
     """Send a submitted renewal back to the endorsee with what is needed; they may change it and submit again."""
+    _not_own(renewal, actor)
     text = _text(message, what="message naming what is needed", limit=MAX_MESSAGE, required=True, lines=True)
     _update(renewal, version, (R.SUBMITTED,), status=R.MORE_REQUESTED, staff_message=text)
     record(AuditAction.RENEWAL_MORE_REQUESTED, obj=renewal, actor=actor, number=renewal.endorsement.number)
@@ -296,6 +304,7 @@ def request_more(*, renewal: Renewal, version: int, actor: User, message: str | 
 def refuse_renewal(*, renewal: Renewal, version: int, actor: User, reason: str | None) -> Renewal:
     """Refuse a submitted renewal with the reason. The endorsement is left to the annual cycle: it runs on
     through grace and lapses when the grace ends."""
+    _not_own(renewal, actor)
     text = _text(reason, what="reason for the refusal", limit=MAX_MESSAGE, required=True, lines=True)
     _update(
         renewal,
@@ -317,6 +326,7 @@ def verify_renewal_membership(
 ) -> Renewal:
     """Staff's check of the membership the renewal declares: verified or rejected (with the reason). A
     rejected membership is an unmet requirement. Not once the renewal is decided."""
+    _not_own(renewal, actor)
     if renewal.status not in OPEN:
         raise RenewalChanged(
             f"This renewal is {renewal.status.label.lower()}: its membership can no longer be verified or rejected."

@@ -315,6 +315,27 @@ def test_two_tabs_cannot_both_decide(app, admin):
     assert len(emails(app, "renewal_approved")) == 1
 
 
+def test_no_one_decides_their_own_renewal(app, admin):
+    renewal_id = submitted_renewal(app)
+    with app.app_context():
+        renewal = db.session.get(Renewal, renewal_id)
+        renewal.endorsement.holder.role = Role.ADMIN  # the endorsee is an administrator too
+        db.session.commit()
+    own = logged_in(app, "rita@example.org")
+    for action, prefix, data in (
+        ("approve", "approve", {}),
+        ("more", "more", {"message": "More, please."}),
+        ("refuse", "refuse", {"message": "No."}),
+        ("membership", "membership", {"verdict": "verify", "note": ""}),
+    ):
+        response = post(own, renewal_id, action, prefix, data)
+        assert response.status_code == 400 and "This is your own renewal" in response.get_data(as_text=True)
+    renewal, endorsement = state(app, renewal_id)
+    assert renewal.status is R.SUBMITTED and renewal.version == 1 and endorsement.status is S.RENEWAL_DUE
+    assert renewal.membership_status is MembershipStatus.DECLARED
+    assert post(admin, renewal_id, "approve", "approve", {}).status_code == 302  # another administrator may
+
+
 def test_hostile_versions_and_bodies_change_nothing(app, admin):
     renewal_id = submitted_renewal(app)
     html = page_of(admin, renewal_id)
