@@ -127,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     from refportal.applications.views import bp as applications_bp
     from refportal.documents.admin_views import bp as document_admin_bp
     from refportal.endorsements.registry_views import bp as registry_bp
+    from refportal.endorsements.renewal_review_views import bp as renewal_review_bp
     from refportal.endorsements.renewal_views import bp as renewal_bp
     from refportal.endorsements.staff_views import bp as staff_endorsements_bp
     from refportal.endorsements.views import bp as endorsements_bp
@@ -154,6 +155,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(renewal_bp)
     app.register_blueprint(registry_bp)
     app.register_blueprint(staff_endorsements_bp)
+    app.register_blueprint(renewal_review_bp)
     app.register_blueprint(membership_bp)
     app.register_blueprint(references_bp)
     app.register_blueprint(referee_bp)
@@ -196,8 +198,10 @@ def _connect_signals(app: Flask) -> None:
     from refportal.api.webhooks import queue_deliveries
     from refportal.applications import lifecycle
     from refportal.audit.services import recorded
+    from refportal.endorsements.renewal_review import verify_renewals_on_roster
     from refportal.endorsements.services import issue_on_endorsement
     from refportal.mail.services import email_failed
+    from refportal.membership.roster import roster_imported
     from refportal.references.closing import cancel_requests_of_closed_application
     from refportal.references.delivery import mark_bounced
     from refportal.reviews.rounds import join_round_on_submission
@@ -210,6 +214,8 @@ def _connect_signals(app: Flask) -> None:
     lifecycle.closed.connect(cancel_requests_of_closed_application, sender=app, weak=False)
     # An endorsed application: its endorsement record is issued (a number, the current period).
     lifecycle.closed.connect(issue_on_endorsement, sender=app, weak=False)
+    # A roster imported: the memberships declared on open renewals that its rows confirm are verified.
+    roster_imported.connect(verify_renewals_on_roster, sender=app, weak=False)
     # An audited change: the application's changed_at moves (API polling) and webhook deliveries queue.
     recorded.connect(move_changed_at, sender=app, weak=False)
     recorded.connect(queue_deliveries, sender=app, weak=False)

@@ -51,6 +51,12 @@ class AuditAction(enum.StrEnum):
     RENEWAL_ENTRY_REMOVED = "renewal.entry_removed"
     RENEWAL_DECLARATIONS_SAVED = "renewal.declarations_saved"
     RENEWAL_SUBMITTED = "renewal.submitted"
+    # Staff's decisions on an endorsement's renewal, and its membership checked
+    RENEWAL_APPROVED = "renewal.approved"
+    RENEWAL_MORE_REQUESTED = "renewal.more_requested"
+    RENEWAL_REFUSED = "renewal.refused"
+    RENEWAL_MEMBERSHIP_VERIFIED = "renewal.membership_verified"
+    RENEWAL_MEMBERSHIP_REJECTED = "renewal.membership_rejected"
     # Mail
     EMAIL_BOUNCED = "email.bounced"
     EMAIL_DELAYED = "email.delayed"

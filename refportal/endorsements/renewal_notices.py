@@ -4,7 +4,10 @@ the period (grace) and ends the grace (lapse), and tells the endorsee each time,
 The job acts on the state the date implies, so a day the worker missed is caught up on its next run: an
 endorsement whose grace ended while the worker was down lapses in one run (each step through
 `transition()`, dated the day it took effect), and its holder gets only the notice of where it ended.
-Every notice is recorded (`endorsement_notice`): each kind at most once per endorsement and period. A
+An endorsement whose renewal waits for staff (submitted, not decided) does not lapse when its grace ends,
+and its holder is sent no notice while it waits: it stays in grace until staff decide (approved, it is
+renewed; refused, it lapses at the next run if the grace has ended). Every notice is recorded
+(`endorsement_notice`): each kind at most once per endorsement and period. A
 reminder goes on its day, or on a later run if that day was missed, but never one that an earlier
 reminder or the state's own notice already covers. Each endorsement is its own unit of work: one that
 fails (its e-mail cannot be built) is rolled back and logged, and the others go on."""
@@ -24,6 +27,7 @@ from refportal.audit.services import record
 from refportal.db import utc_today
 from refportal.endorsements.lifecycle import EndorsementStatus, Event, transition
 from refportal.endorsements.models import Endorsement, EndorsementNotice
+from refportal.endorsements.renewal_review import waiting_for_staff
 from refportal.extensions import db
 from refportal.i18n import known_language
 from refportal.mail.services import external_url, queue_email
@@ -149,6 +153,9 @@ def advance(endorsement: Endorsement, today: date) -> list[str]:
     the notices sent."""
     dates = cycle_dates(endorsement)
     due = dates.status_on(today)
+    waiting = waiting_for_staff(endorsement)
+    if waiting and due is S.LAPSED:
+        due = S.GRACE  # staff have not decided yet: no lapse
     moved = False
     while endorsement.status in STEPS and ORDER.index(endorsement.status) < ORDER.index(due):
         event, action = STEPS[endorsement.status]
@@ -156,6 +163,8 @@ def advance(endorsement: Endorsement, today: date) -> list[str]:
         before = transition(endorsement, event, at=_start_of(began_on))
         record(action, obj=endorsement, actor=None, number=endorsement.number, before=before.value)
         moved = True
+    if waiting:
+        return []  # the endorsee has done their part: nothing to remind them of
     sent = _sent(endorsement)
     if moved:
         kind, template = STATE_NOTICES[endorsement.status]
@@ -217,7 +226,8 @@ def run_annual_cycle(today: date | None = None) -> CycleRun:
     for endorsement_id in _candidates(today):
         try:
             with unit_of_work():
-                endorsement = db.session.get(Endorsement, endorsement_id)
+                # Locked: a renewal approved meanwhile waits for this run, or this run for it.
+                endorsement = db.session.get(Endorsement, endorsement_id, with_for_update=True)
                 if endorsement is not None:
                     outcome.notices += len(advance(endorsement, today))
         except Exception:  # noqa: BLE001 - one endorsement's failure is logged; the others go on

@@ -4,7 +4,11 @@ A row matches a declaration by its member number (with the applicant's e-mail or
 applicant who joins with the application ("will join", no member number yet), by the applicant's e-mail.
 The import never overturns a reviewer's rejection and never changes the declaration of a decided or
 withdrawn application: such rows are reported as conflicts, like a roster that names someone else or
-an expired membership."""
+an expired membership.
+
+Once the declarations are done, `roster_imported` is sent with the rows and the report: a package above
+this one (an endorsement's renewal) verifies its own memberships from the same rows and adds its lines
+to the report."""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from blinker import Namespace
+from flask import current_app
 
 from refportal.accounts.models import User
 from refportal.applications.lifecycle import ACTIVE, ApplicationStatus
@@ -28,6 +34,11 @@ from refportal.membership.models import MembershipDeclaration, MembershipKind, M
 
 COLUMNS = ("member_number", "email", "name", "expires_on")
 MAX_ROWS = 50_000
+
+# Sent by import_roster with rows, actor, today and report, in the import's transaction: a receiver
+# verifies what else the rows confirm, and moves the lines it matched from `report.unmatched` to
+# `report.matched` or `report.conflicts`.
+roster_imported = Namespace().signal("roster-imported")
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,8 @@ class Conflict:
     line: int
     why: str
     application_id: int | None = None
+    # Where staff see the record the line concerns when it is not an application: (path, label).
+    link: tuple[str, str] | None = None
 
 
 @dataclass
@@ -248,6 +261,8 @@ def import_roster(*, rows: list[RosterRow], actor: User, today: date) -> ImportR
             application = db.session.get(Application, candidate.application_id)
             record(AuditAction.MEMBERSHIP_VERIFIED, obj=application, actor=actor, source="roster", line=row.line)
             report.matched.append((row.line, candidate.name))
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, the signal's sender
+    roster_imported.send(app, rows=rows, actor=actor, today=today, report=report)
     record(
         AuditAction.MEMBERSHIP_ROSTER_IMPORTED,
         obj=actor,

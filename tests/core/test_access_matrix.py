@@ -109,6 +109,17 @@ def world(app, outbox):
             period_ends_on=date(2027, 1, 5),
         )
         db.session.add_all([review_round, assignment, api_key, endpoint, review, endorsement])
+        from refportal.endorsements.models import Renewal, RenewalStatus
+        from refportal.portfolio.models import Portfolio
+
+        renewal = Renewal(  # waiting for staff: the staff renewal pages
+            endorsement=endorsement,
+            period_ends_on=endorsement.period_ends_on,
+            portfolio=Portfolio(),
+            status=RenewalStatus.SUBMITTED,
+            submitted_at=utcnow(),
+        )
+        db.session.add(renewal)
         db.session.flush()
         reference.application.review_round_id = review_round.id  # a joined round: "delete" is refused, it stays
         document = make_scanned_document(application.id, reviewer)
@@ -127,6 +138,7 @@ def world(app, outbox):
             "email_id": 1,
             "token": token,
             "endorsement_number": endorsement.number,
+            "renewal_id": renewal.id,
             "number": 2,  # a rating step
             "credential": "imh-e",
             "filename": "portal.css",

@@ -216,6 +216,17 @@ def _build_world(app) -> World:
             period_ends_on=date(2027, 1, 5),
         )
         db.session.add_all([assignment, review, endpoint, endorsement])
+        from refportal.endorsements.models import Renewal, RenewalStatus
+        from refportal.portfolio.models import Portfolio
+
+        renewal = Renewal(  # waiting for staff: the staff renewal pages
+            endorsement=endorsement,
+            period_ends_on=endorsement.period_ends_on,
+            portfolio=Portfolio(),
+            status=RenewalStatus.SUBMITTED,
+            submitted_at=utcnow(),
+        )
+        db.session.add(renewal)
         document = make_scanned_document(application.id, a)
         db.session.commit()
         first_email = db.session.scalar(sa.select(sa.func.min(OutboxEmail.id)))
@@ -236,6 +247,7 @@ def _build_world(app) -> World:
             "document_id": document.id,
             "reference_token": token,
             "endorsement_number": endorsement.number,
+            "renewal_id": renewal.id,
             "number": 2,
             "credential": "imh-e",
         }

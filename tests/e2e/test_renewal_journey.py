@@ -81,6 +81,17 @@ def _endorsee_renews(page, portal, number: str, period_ends_on) -> None:
     check_page(page, "renewal submitted")
 
 
+def approve_from_the_queue(page, portal) -> None:
+    page.goto(f"{portal.url}/staff/renewals/")
+    check_page(page, "renewal queue")
+    page.click("a:text-is('Jo Park')")
+    page.wait_for_selector("#checklist-title")
+    assert "IMH-E Mentor–Clinical" in page.content() and "Reflective supervision in home visiting" in page.content()
+    check_page(page, "a renewal for staff")
+    page.click("button:text-is('Approve the renewal')")
+    page.wait_for_selector(".flash-success")
+
+
 def test_an_endorsee_renews_staff_approve_and_an_employer_verifies(chromium, portal, demo):
     jo = _jo(portal)
     assert jo.status.value == "renewal_due"
@@ -91,7 +102,8 @@ def test_an_endorsee_renews_staff_approve_and_an_employer_verifies(chromium, por
 
     staff = chromium.new_context().new_page()
     login(staff, portal, "admin@example.org", DEMO_PASSWORD)
-    approve_from_the_queue(staff, portal, jo.number)
+    approve_from_the_queue(staff, portal)
+    assert any("renewed" in m["Subject"].lower() for m in portal.mail_to("jo@example.org"))
 
     renewed = _jo(portal)
     assert renewed.status.value == "active"
