@@ -39,6 +39,8 @@ class AuditAction(enum.StrEnum):
     ENDORSEMENT_RENEWAL_OPENED = "endorsement.renewal_opened"
     ENDORSEMENT_PERIOD_ENDED = "endorsement.period_ended"
     ENDORSEMENT_LAPSED = "endorsement.lapsed"
+    ENDORSEMENT_REINSTATEMENT_OPENED = "endorsement.reinstatement_opened"
+    ENDORSEMENT_REINSTATED = "endorsement.reinstated"
     # Mail
     EMAIL_BOUNCED = "email.bounced"
     EMAIL_DELAYED = "email.delayed"

@@ -1,14 +1,16 @@
-"""The endorsee's page: their endorsements and their choices for the public registry."""
+"""The endorsee's pages: their choices for the public registry, and the reinstatement of a lapsed endorsement."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask_login import current_user
 
 from refportal.accounts.models import Role
 from refportal.accounts.permissions import role_required
-from refportal.endorsements import services
+from refportal.applications.fees import fee_breakdown
+from refportal.endorsements import reinstatement, services
 from refportal.endorsements.forms import ListingForm
+from refportal.forms import ActionForm
 from refportal.web import attempt_on_form, flash_success
 
 bp = Blueprint("endorsements", __name__, url_prefix="/endorsements")
@@ -34,3 +36,32 @@ def listing():
             flash_success("Your registry choices are saved.")
             return redirect(url_for("endorsements.listing"))
     return render_template("endorsements/listing.html", form=form, held=held)
+
+
+@bp.route("/<number>/reinstate", methods=["GET", "POST"])
+@role_required(Role.APPLICANT)
+def reinstate(number: str):
+    """A lapsed endorsement's reinstatement: what it takes (new experience, three new reference ratings,
+    the fees again), and the button that opens its application. Someone else's endorsement, or an
+    unknown number, is not found."""
+    endorsement = services.held_endorsement(current_user, number)
+    if endorsement is None:
+        abort(404)
+    form = ActionForm()
+    if form.validate_on_submit():
+        done, application = attempt_on_form(
+            form, reinstatement.open_reinstatement, endorsement=endorsement, actor=current_user
+        )
+        if done and application is not None:
+            flash_success(f"The reinstatement of {endorsement.number} is open. Next: record your eligibility and membership.")
+            return redirect(url_for("submission.application_page", application_id=application.id))
+    schedule = current_app.config["FEE_SCHEDULE"]
+    return render_template(
+        "endorsements/reinstate.html",
+        endorsement=endorsement,
+        form=form,
+        refusal=reinstatement.why_not_reinstatable(endorsement),
+        open_application=reinstatement.open_reinstatement_of(endorsement),
+        fees=fee_breakdown(schedule=schedule, category=endorsement.category, membership_fee_due=True),
+        member_fees=fee_breakdown(schedule=schedule, category=endorsement.category, membership_fee_due=False),
+    )

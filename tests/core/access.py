@@ -17,6 +17,7 @@ ACCESS = {
     "accounts.logout": "authenticated",
     "submission.dashboard": "authenticated",
     "endorsements.listing": "applicant",
+    "endorsements.reinstate": "owner",
     "registry.search": "public",
     "registry.verification": "public",
     "registry.export_csv": "public",

@@ -157,7 +157,7 @@ def denied(response) -> bool:
 def requests_for(app, ids):
     for rule in app.url_map.iter_rules():
         values = {arg: ids[arg] for arg in rule.arguments}
-        if "number" in values and rule.rule.startswith("/registry/"):
+        if "number" in values and rule.rule.startswith(("/registry/", "/endorsements/")):
             values["number"] = ids["endorsement_number"]  # elsewhere "number" is a rating step
         url = app.url_map.bind("localhost").build(rule.endpoint, values)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):

@@ -295,7 +295,7 @@ def _path_values(rule, world: World) -> dict[str, Any]:
             values[argument] = world.ids["submitted_id"]
         elif argument == "reference_id" and rule.rule.startswith("/review/"):
             values[argument] = world.ids["submitted_reference_id"]
-        elif argument == "number" and rule.rule.startswith("/registry/"):
+        elif argument == "number" and rule.rule.startswith(("/registry/", "/endorsements/")):
             values[argument] = world.ids["endorsement_number"]  # elsewhere "number" is a rating step
         else:
             values[argument] = world.ids[argument]
