@@ -72,9 +72,9 @@ def open_reinstatement(*, endorsement: Endorsement, actor: User, now: datetime |
     )
     application.reinstates_endorsement_id = endorsement.id
     try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as exc:  # another request opened it first (the partial unique index)
+        db.session.flush()
+    except IntegrityError as exc:  # another request opened it first (the partial unique index); the refusal
+        # rolls the request back (refportal.transactions.attempt)
         raise Refused(
             f"You have opened the reinstatement of {endorsement.number} already: continue that application."
         ) from exc

@@ -53,7 +53,9 @@ def reinstate(number: str):
             form, reinstatement.open_reinstatement, endorsement=endorsement, actor=current_user
         )
         if done and application is not None:
-            flash_success(f"The reinstatement of {endorsement.number} is open. Next: record your eligibility and membership.")
+            flash_success(
+                f"The reinstatement of {endorsement.number} is open. Next: record your eligibility and membership."
+            )
             return redirect(url_for("submission.application_page", application_id=application.id))
     schedule = current_app.config["FEE_SCHEDULE"]
     return render_template(

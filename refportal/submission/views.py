@@ -82,9 +82,7 @@ def application_page(application_id: int):
         withdraw_form=ActionForm(),
         renews_on=application.renews_on(current_app.config["ENDORSEMENT_RENEWAL_MONTHS"]),
         reinstates=(
-            db.session.get(Endorsement, application.reinstates_endorsement_id)
-            if application.is_reinstatement
-            else None
+            db.session.get(Endorsement, application.reinstates_endorsement_id) if application.is_reinstatement else None
         ),
     )
 
