@@ -63,18 +63,18 @@ def open_reinstatement(*, endorsement: Endorsement, actor: User, now: datetime |
     reason = why_not_reinstatable(endorsement)
     if reason is not None:
         raise Refused(reason)
-    application = open_application(
-        applicant=actor,
-        credential=endorsement.credential,
-        category=endorsement.category,
-        mentor_track=endorsement.mentor_track,
-        now=now,
-    )
-    application.reinstates_endorsement_id = endorsement.id
     try:
+        application = open_application(
+            applicant=actor,
+            credential=endorsement.credential,
+            category=endorsement.category,
+            mentor_track=endorsement.mentor_track,
+            now=now,
+            reinstates_endorsement_id=endorsement.id,
+        )
         db.session.flush()
-    except IntegrityError as exc:  # another request opened it first (the partial unique index); the refusal
-        # rolls the request back (refportal.transactions.attempt)
+    except IntegrityError as exc:  # another request opened it first (the partial unique index); the
+        # refusal rolls the request back (refportal.transactions.attempt)
         raise Refused(
             f"You have opened the reinstatement of {endorsement.number} already: continue that application."
         ) from exc
