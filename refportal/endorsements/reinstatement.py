@@ -58,8 +58,7 @@ def open_reinstatement(*, endorsement: Endorsement, actor: User, now: datetime |
     if endorsement.holder_id != actor.id:
         raise Refused("Only the endorsement's holder can reinstate it.")
     # Two tabs at once: the second waits here for the first's transaction, then sees its application.
-    db.session.execute(sa.select(Endorsement.id).where(Endorsement.id == endorsement.id).with_for_update())
-    db.session.refresh(endorsement)
+    db.session.refresh(endorsement, with_for_update=True)
     reason = why_not_reinstatable(endorsement)
     if reason is not None:
         raise Refused(reason)

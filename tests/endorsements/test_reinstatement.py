@@ -55,10 +55,7 @@ def applications_of(app, email: str) -> list[Application]:
     with app.app_context():
         rows = list(
             db.session.scalars(
-                sa.select(Application)
-                .join(Application.applicant)
-                .where(Application.applicant.has(email=email))
-                .order_by(Application.id)
+                sa.select(Application).where(Application.applicant.has(email=email)).order_by(Application.id)
             )
         )
         db.session.expunge_all()
@@ -528,9 +525,7 @@ def test_the_whole_year_lapse_and_reinstatement(app, outbox, monkeypatch, applic
     assert "Three new reference ratings" in page and "The fees again" in page
     response = endorsee.submit(link, {})
     assert response.status_code == 302
-    application_url = (
-        response.headers["Location"].replace("https://portal.example.test", "").replace("http://localhost", "")
-    )
+    application_url = response.headers["Location"]
     reinstatement_id = int(application_url.rstrip("/").rsplit("/", 1)[1])
     assert f"Reinstatement of {number}" in endorsee.get(application_url).get_data(as_text=True)
 
