@@ -198,6 +198,7 @@ def _connect_signals(app: Flask) -> None:
     from refportal.api.webhooks import queue_deliveries
     from refportal.applications import lifecycle
     from refportal.audit.services import recorded
+    from refportal.endorsements.reinstatement import reuse_cutoff
     from refportal.endorsements.renewal_review import verify_renewals_on_roster
     from refportal.endorsements.services import issue_on_endorsement
     from refportal.mail.services import email_failed
@@ -212,10 +213,13 @@ def _connect_signals(app: Flask) -> None:
     lifecycle.submitted.connect(join_round_on_submission, sender=app, weak=False)
     # A withdrawn or decided application: its open referee requests end.
     lifecycle.closed.connect(cancel_requests_of_closed_application, sender=app, weak=False)
-    # An endorsed application: its endorsement record is issued (a number, the current period).
+    # An endorsed application: its endorsement record is issued (a number, the current period), or the
+    # lapsed endorsement it reinstates is active again.
     lifecycle.closed.connect(issue_on_endorsement, sender=app, weak=False)
     # A roster imported: the memberships declared on open renewals that its rows confirm are verified.
     roster_imported.connect(verify_renewals_on_roster, sender=app, weak=False)
+    # A rating to reuse for a reinstatement: none given before the endorsement lapsed.
+    lifecycle.reuse_cutoff.connect(reuse_cutoff, sender=app, weak=False)
     # An audited change: the application's changed_at moves (API polling) and webhook deliveries queue.
     recorded.connect(move_changed_at, sender=app, weak=False)
     recorded.connect(queue_deliveries, sender=app, weak=False)

@@ -12,6 +12,7 @@ the packages above of the two changes they act on (`submitted`: the file joins a
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from blinker import Namespace
@@ -87,6 +88,18 @@ submitted = signals.signal("application-submitted")
 # Sent with the application (and the actor) once it is withdrawn or decided: the references package
 # ends its open referee requests.
 closed = signals.signal("application-closed")
+# Asked with the application when a rating is to be reused for it: a receiver answers the earliest moment
+# such a rating may have been given (the endorsements package: the lapse of the endorsement a
+# reinstatement reinstates), or None. See `ratings_not_before`.
+reuse_cutoff = signals.signal("application-reuse-cutoff")
+
+
+def ratings_not_before(application: Application) -> datetime | None:
+    """The latest of the receivers' answers to `reuse_cutoff`: a rating given before it may not be
+    reused for the application (None: no such limit)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    answers = [when for _, when in reuse_cutoff.send(app, application=application) if when is not None]
+    return max(answers, default=None)
 
 
 class TransitionRefused(Refused):

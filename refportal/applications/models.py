@@ -29,6 +29,10 @@ class RecordedEligibility:
     rsc_hours: int
 
 
+# An open (active) application, as stored: the partial index's condition ("status IN ('draft', ...)").
+OPEN_STATUSES_SQL = "status IN (" + ", ".join(f"'{s.value}'" for s in ApplicationStatus if s in ACTIVE) + ")"
+
+
 class Application(Base):
     __tablename__ = "application"
     __table_args__ = (
@@ -41,6 +45,14 @@ class Application(Base):
         ),
         sa.Index("ix_application_queue_oldest", "submitted_at", "id"),
         sa.Index("ix_application_queue_created", "created_at", "id"),
+        # At most one open reinstatement of an endorsement, however many requests race to open one.
+        sa.Index(
+            "uq_application_open_reinstatement",
+            "reinstates_endorsement_id",
+            unique=True,
+            postgresql_where=sa.text(OPEN_STATUSES_SQL),
+            sqlite_where=sa.text(OPEN_STATUSES_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,6 +78,11 @@ class Application(Base):
     review_round_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("review_round.id", ondelete="SET NULL"), index=True
     )
+    # The lapsed endorsement this application reinstates (refportal.endorsements.reinstatement); None for
+    # an ordinary application. (use_alter: the endorsement refers back to its application.)
+    reinstates_endorsement_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("endorsement.id", ondelete="SET NULL", use_alter=True), index=True
+    )
 
     # Eligibility as the applicant recorded it; None until recorded.
     education_level: Mapped[EducationLevel | None] = mapped_column(enum_column(EducationLevel))
@@ -87,6 +104,10 @@ class Application(Base):
     @property
     def category_name(self) -> str:
         return category_name(self.credential, self.category, self.mentor_track)
+
+    @property
+    def is_reinstatement(self) -> bool:
+        return self.reinstates_endorsement_id is not None
 
     @property
     def is_active(self) -> bool:

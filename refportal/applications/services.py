@@ -55,8 +55,11 @@ def open_application(
     category: int,
     mentor_track: MentorTrack | None,
     now: datetime | None = None,
+    reinstates_endorsement_id: int | None = None,
 ) -> Application:
-    """Open a draft application for one credential and category (and a track for mentors)."""
+    """Open a draft application for one credential and category (and a track for mentors); with
+    `reinstates_endorsement_id`, the reinstatement of that lapsed endorsement (see
+    refportal.endorsements.reinstatement, which checks it)."""
     now = now or utcnow()
     if category not in CATEGORIES:
         raise Refused("Choose one of the four categories.", field="category")
@@ -66,7 +69,12 @@ def open_application(
         mentor_track = None
     check_can_open(applicant=applicant, credential=credential, now=now)
     application = Application(
-        applicant=applicant, credential=credential, category=category, mentor_track=mentor_track, created_at=now
+        applicant=applicant,
+        credential=credential,
+        category=category,
+        mentor_track=mentor_track,
+        created_at=now,
+        reinstates_endorsement_id=reinstates_endorsement_id,
     )
     db.session.add(application)
     record(

@@ -57,6 +57,8 @@ class AuditAction(enum.StrEnum):
     RENEWAL_REFUSED = "renewal.refused"
     RENEWAL_MEMBERSHIP_VERIFIED = "renewal.membership_verified"
     RENEWAL_MEMBERSHIP_REJECTED = "renewal.membership_rejected"
+    ENDORSEMENT_REINSTATEMENT_OPENED = "endorsement.reinstatement_opened"
+    ENDORSEMENT_REINSTATED = "endorsement.reinstated"
     # Mail
     EMAIL_BOUNCED = "email.bounced"
     EMAIL_DELAYED = "email.delayed"

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from refportal.accounts.models import User
 from refportal.applications.categories import Credential, MentorTrack, category_name
 from refportal.db import Base, UTCDateTime, enum_column, utcnow
-from refportal.endorsements.lifecycle import IN_FORCE, EndorsementStatus
+from refportal.endorsements.lifecycle import IN_FORCE, EndorsementStatus, Event, allows
 from refportal.membership.models import Association, MembershipStatus, VerificationSource
 from refportal.portfolio.models import Portfolio
 
@@ -55,6 +55,19 @@ class Endorsement(Base):
     @property
     def is_in_force(self) -> bool:
         return self.status in IN_FORCE
+
+    @property
+    def can_be_reinstated(self) -> bool:
+        """Lapsed: its holder may open a reinstatement (a new application with new ratings)."""
+        return allows(self, Event.REINSTATE)
+
+    @property
+    def lapsed_at(self) -> datetime | None:
+        """When it last lapsed (its history's latest change to lapsed), or None if it never did."""
+        lapses = [change.changed_at for change in self.changes if change.status is EndorsementStatus.LAPSED]
+        if not lapses and self.status is EndorsementStatus.LAPSED:
+            return self.status_changed_at  # recorded without its history
+        return max(lapses, default=None)
 
 
 class EndorsementChange(Base):

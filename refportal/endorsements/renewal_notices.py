@@ -138,7 +138,7 @@ def _notify(endorsement: Endorsement, kind: str, template: str, dates: CycleDate
             days_left=(dates.period_ends_on - today).days,
             grace_days_left=(dates.grace_ends_on - today).days,
             link=external_url("submission.dashboard"),
-            apply_link=external_url("applications.new_application"),
+            reinstate_link=external_url("endorsements.reinstate", number=endorsement.number),
         )
     db.session.add(
         EndorsementNotice(

@@ -18,6 +18,7 @@ from refportal.audit.services import record
 from refportal.db import utcnow
 from refportal.endorsements.lifecycle import EndorsementStatus
 from refportal.endorsements.models import Endorsement, EndorsementChange, RegistryListing
+from refportal.endorsements.reinstatement import reinstate
 from refportal.extensions import db
 
 # Crockford's base 32 (no I, L, O, U: nothing to misread). Eight random characters: 32^8 ≈ 1.1 × 10^12
@@ -80,10 +81,25 @@ def issue_endorsement(*, application: Application, actor: User | None) -> Endors
 
 
 def issue_on_endorsement(sender: object, *, application: Application, actor: User | None) -> None:
-    """Subscribed to applications.lifecycle.closed (in create_app): an endorsed file gets its record.
+    """Subscribed to applications.lifecycle.closed (in create_app): an endorsed file gets its record, or,
+    for a reinstatement, reinstates the lapsed endorsement it names (the same number, a new period).
     (An application that was never stored, as the lifecycle's own tests move, has no file to endorse.)"""
     if application.status is ApplicationStatus.ENDORSED and application.id is not None:
-        issue_endorsement(application=application, actor=actor)
+        if application.reinstates_endorsement_id is not None:
+            reinstate(application=application, actor=actor)
+        else:
+            issue_endorsement(application=application, actor=actor)
+
+
+def held_endorsement(holder: User, number: str) -> Endorsement | None:
+    """The holder's endorsement with that number (typed in any case), or None: no such number, a
+    malformed one, or someone else's (not found, whether it exists or not)."""
+    normalized = normalized_number(number)
+    if normalized is None:
+        return None
+    return db.session.scalar(
+        sa.select(Endorsement).where(Endorsement.number == normalized, Endorsement.holder_id == holder.id)
+    )
 
 
 def endorsements_held_by(holder: User) -> list[Endorsement]:

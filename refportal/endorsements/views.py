@@ -1,13 +1,15 @@
-"""The endorsee's pages: their choices for the public registry, and giving an endorsement up."""
+"""The endorsee's pages: their choices for the public registry, giving an endorsement up, and the
+reinstatement of a lapsed endorsement."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from refportal.accounts.models import Role
 from refportal.accounts.permissions import role_required
-from refportal.endorsements import services, staff_list, withdrawals
+from refportal.applications.fees import fee_breakdown
+from refportal.endorsements import reinstatement, services, withdrawals
 from refportal.endorsements.forms import ListingForm
 from refportal.endorsements.lifecycle import Event, allows
 from refportal.endorsements.models import Endorsement
@@ -40,9 +42,9 @@ def listing():
 
 
 def _held_or_404(number: str) -> Endorsement:
-    endorsement = staff_list.endorsement_by_number(number)
-    if endorsement is None or endorsement.holder_id != current_user.id:
-        abort(404)  # another's endorsement is named to no one but its holder
+    endorsement = services.held_endorsement(current_user, number)
+    if endorsement is None:
+        abort(404)  # another's endorsement, or an unknown number, is named to no one but its holder
     return endorsement
 
 
@@ -64,4 +66,33 @@ def relinquish(number: str):
         endorsement=endorsement,
         form=form,
         allowed=allows(endorsement, Event.RELINQUISH),
+    )
+
+
+@bp.route("/<number>/reinstate", methods=["GET", "POST"])
+@role_required(Role.APPLICANT)
+def reinstate(number: str):
+    """A lapsed endorsement's reinstatement: what it takes (new experience, three new reference ratings,
+    the fees again), and the button that opens its application. Someone else's endorsement, or an
+    unknown number, is not found."""
+    endorsement = _held_or_404(number)
+    form = ActionForm()
+    if form.validate_on_submit():
+        done, application = attempt_on_form(
+            form, reinstatement.open_reinstatement, endorsement=endorsement, actor=current_user
+        )
+        if done and application is not None:
+            flash_success(
+                f"The reinstatement of {endorsement.number} is open. Next: record your eligibility and membership."
+            )
+            return redirect(url_for("submission.application_page", application_id=application.id))
+    schedule = current_app.config["FEE_SCHEDULE"]
+    return render_template(
+        "endorsements/reinstate.html",
+        endorsement=endorsement,
+        form=form,
+        refusal=reinstatement.why_not_reinstatable(endorsement),
+        open_application=reinstatement.open_reinstatement_of(endorsement),
+        fees=fee_breakdown(schedule=schedule, category=endorsement.category, membership_fee_due=True),
+        member_fees=fee_breakdown(schedule=schedule, category=endorsement.category, membership_fee_due=False),
     )

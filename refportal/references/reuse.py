@@ -1,7 +1,9 @@
 """Reusing a rating within its year: an applicant's new application (after a deferral, a withdrawal, or
 for the other credential) may ask a referee to let the rating they gave on an earlier application
 stand for this one. The referee confirms with one button (refportal.references.answers.confirm_reuse)
-or declines; the reused rating keeps its original date, so it is flagged once it is over a year old."""
+or declines; the reused rating keeps its original date, so it is flagged once it is over a year old.
+An application that reinstates a lapsed endorsement needs new ratings: none given before the lapse is
+offered or reused (applications.lifecycle.ratings_not_before)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from refportal.accounts.models import User
+from refportal.applications.lifecycle import ratings_not_before
 from refportal.applications.models import Application
 from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
@@ -34,8 +37,12 @@ def is_still_valid(rating: Rating, now: datetime | None = None) -> bool:
 
 def reusable_ratings(application: Application) -> list[Reference]:
     """The applicant's counted ratings from their other applications, still within their year, one per
-    referee (the latest), leaving out referees already among this application's references."""
+    referee (the latest), leaving out referees already among this application's references (and, for a
+    reinstatement, every rating given before the endorsement lapsed)."""
     oldest = utcnow() - timedelta(days=current_app.config["RATING_VALID_DAYS"])
+    not_before = ratings_not_before(application)
+    if not_before is not None:
+        oldest = max(oldest, not_before - timedelta(microseconds=1))
     earlier = db.session.scalars(
         sa.select(Reference)
         .join(Reference.application)
@@ -78,6 +85,13 @@ def request_reuse(*, application: Application, source: Reference, actor: User) -
         raise Refused(
             f"{source.name}'s rating was given on {rating.submitted_at:%d %B %Y}: more than "
             f"{current_app.config['RATING_VALID_DAYS']} days ago, so it can no longer be reused. "
+            "Ask for a new rating instead."
+        )
+    not_before = ratings_not_before(application)
+    if not_before is not None and rating.submitted_at < not_before:
+        raise Refused(
+            f"{source.name}'s rating was given on {rating.submitted_at:%d %B %Y}, before your endorsement "
+            f"lapsed on {not_before:%d %B %Y}: a reinstatement needs three new reference ratings. "
             "Ask for a new rating instead."
         )
     if any(r.reuses_id == source.id for r in active_references(application)):

@@ -14,6 +14,7 @@ from refportal.applications.eligibility import evaluate_eligibility
 from refportal.applications.models import Application
 from refportal.applications.views import owned_application
 from refportal.db import utc_today
+from refportal.endorsements.models import Endorsement
 from refportal.endorsements.renewal_notices import cycle_dates
 from refportal.endorsements.services import endorsements_held_by
 from refportal.extensions import db
@@ -80,6 +81,9 @@ def application_page(application_id: int):
         membership_status=application.membership.status_on(today) if application.membership else None,
         withdraw_form=ActionForm(),
         renews_on=application.renews_on(current_app.config["ENDORSEMENT_RENEWAL_MONTHS"]),
+        reinstates=(
+            db.session.get(Endorsement, application.reinstates_endorsement_id) if application.is_reinstatement else None
+        ),
     )
 
 

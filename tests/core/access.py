@@ -36,6 +36,7 @@ ACCESS = {
     "renewal.remove_entry": "owner",
     "renewal.declarations": "owner",
     "renewal.submit": "owner",
+    "endorsements.reinstate": "owner",
     "registry.search": "public",
     "registry.verification": "public",
     "registry.export_csv": "public",

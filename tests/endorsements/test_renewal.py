@@ -405,7 +405,7 @@ def test_a_renewal_cannot_be_started_outside_its_window(app, status, ends_in_day
     page = text_of(me.page())
     assert message in page and "Start my renewal" not in page
     if status is EndorsementStatus.LAPSED:
-        assert 'href="/applications/new"' in me.page().get_data(as_text=True)
+        assert '/reinstate"' in me.page().get_data(as_text=True)  # the way back is its reinstatement
     assert me.start().status_code == 302
     assert message in flashed(me)
     assert me.post("membership", {"membership-association": "waimh"}, version="1").status_code == 302

@@ -135,7 +135,7 @@ def test_the_whole_year_of_an_endorsement_not_renewed(app, client):
     assert lapsed.template == "endorsement_lapsed"
     assert f"lapsed on {long_date(lapses_on)}" in lapsed.body_text.replace("\n", " ")
     assert "three new reference ratings" in lapsed.body_text and "pay the fees again" in lapsed.body_text
-    assert "/applications/new" in lapsed.body_text
+    assert f"/endorsements/{number}/reinstate" in lapsed.body_text
 
     assert "Rita Renewal" not in client.get("/registry/").get_data(as_text=True)
     assert "Rita Renewal" not in client.get("/registry/?name=rita").get_data(as_text=True)
