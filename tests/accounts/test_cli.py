@@ -75,6 +75,6 @@ def test_seed_demo_is_idempotent_and_prints_the_logins(make_app):
                 db.session.scalar(sa.select(sa.func.count(User.id))),
                 db.session.scalar(sa.select(sa.func.count(Application.id))),
             )
-            == (12, 8)
+            == (14, 10)
         )
     Browser(app.test_client()).login("ben@example.org", "demo-password-2026")
