@@ -64,6 +64,11 @@ class Evidence:
     rsc_hours: Decimal = ZERO  # every RSC entry
     qualified_rsc_hours: Decimal = ZERO  # from providers who gave a credential
 
+    @staticmethod
+    def level_label(entry: EducationEntry) -> str:
+        level = _level(entry)
+        return level.label if level else entry.level
+
     @property
     def empty(self) -> bool:
         return not (self.education or self.work or self.training or self.rsc)

@@ -11,6 +11,8 @@ from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
 
 from refportal.accounts.models import Role, User
+from refportal.applications import evidence
+from refportal.applications.evidence import Evidence
 from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application
 from refportal.audit.actions import AuditAction
@@ -18,6 +20,7 @@ from refportal.audit.models import AuditEvent
 from refportal.documents.models import Document
 from refportal.endorsements.checks import Claim, RegistryCheck, check_claims
 from refportal.extensions import db
+from refportal.portfolio.models import Portfolio
 from refportal.references.models import Reference
 from refportal.reviews.aggregation import Endorsement, FlagRules
 from refportal.reviews.models import Review
@@ -38,6 +41,25 @@ def load_file(application_id: int) -> Application | None:
         .unique()
         .first()
     )
+
+
+def evidence_of(application: Application) -> Evidence | None:
+    """The applicant's evidence entries and their totals (read-only), for an application whose eligibility
+    comes from entries; None for one with self-reported totals."""
+    if not application.from_entries:
+        return None
+    if application.portfolio_id is not None:  # its four entry lists in one statement each
+        db.session.scalars(
+            sa.select(Portfolio)
+            .where(Portfolio.id == application.portfolio_id)
+            .options(
+                selectinload(Portfolio.education),
+                selectinload(Portfolio.work),
+                selectinload(Portfolio.training),
+                selectinload(Portfolio.rsc),
+            )
+        ).first()
+    return evidence.evidence_of(application)
 
 
 def reviews_of(application: Application) -> list[Review]:

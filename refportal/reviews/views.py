@@ -156,12 +156,14 @@ def _render_file(
         review_form = ReviewForm(
             data={"outcome": mine.outcome.value, "notes": mine.notes, "message": mine.message} if mine else None
         )
+    evidence = file_page.evidence_of(application)
     body = render_template(
         "reviews/file.html",
         application=application,
         today=today,
         fees=fees_for(application, today),
-        checks=evaluate_eligibility(application, current_app.config["ELIGIBILITY_REQUIREMENTS"]),
+        checks=evaluate_eligibility(application, current_app.config["ELIGIBILITY_REQUIREMENTS"], evidence=evidence),
+        evidence=evidence,
         membership_status=application.membership.status_on(today) if application.membership else None,
         matrix=matrix,
         chart=build_chart(matrix),
