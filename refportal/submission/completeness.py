@@ -95,7 +95,7 @@ def completeness_of(application: Application, today: date, requirements: dict) -
 def _eligibility_item(application: Application, requirements: dict) -> ChecklistItem:
     if application.from_entries:
         if application.portfolio_id is None:
-            return ChecklistItem("Eligibility", Progress.TODO, "No evidence entered yet")
+            return ChecklistItem("Eligibility", Progress.TODO, "Not recorded yet")
     elif not application.eligibility_recorded:
         return ChecklistItem("Eligibility", Progress.TODO, "Not recorded yet")
     checks = evaluate_eligibility(application, requirements)
