@@ -1,7 +1,7 @@
 """An application's eligibility evidence as entries (its portfolio: education, work, training, RSC received)
 and the totals the requirements read from them.
 
-The totals (docs/portfolio.md states them for applicants and reviewers):
+The totals (docs/domain.md, "Eligibility from evidence entries"):
 - education: the highest level among the education entries;
 - years of related work: each work entry serving the credential's ages (children 0–3 for the IMH-E,
   3 up to 6 for the ECMH-E) counts its days (first and last included; an ongoing one up to the day

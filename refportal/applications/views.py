@@ -139,12 +139,9 @@ def _entry_forms(**given) -> dict:
 
 
 def _evidence_application(application_id: int) -> Application:
-    """The applicant's own application whose eligibility comes from entries (404 for anybody else's; one from
-    before entries has its eligibility form instead)."""
-    application = owned_application(application_id)
-    if not application.from_entries:
-        abort(404)
-    return application
+    """The applicant's own application (404 for anybody else's). One from before entries shows its
+    self-reported totals there and takes no entries (the service refuses them)."""
+    return owned_application(application_id)
 
 
 def _render_evidence(application: Application, forms: dict):
