@@ -158,7 +158,8 @@ def test_an_application_reading_entries_has_no_totals_form(app, browser):
     browser.login(user.email)
     url = f"/applications/{application.id}/eligibility"
     response = browser.get(url)
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/applications/{application.id}/evidence")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/applications/{application.id}/evidence")
     token = csrf_token_from(browser.get(f"/applications/{application.id}").get_data(as_text=True))
     assert browser.client.post(url, data={"csrf_token": token, **form()}).status_code == 302
     assert stored(app, application.id).eligibility_recorded_at is None

@@ -97,3 +97,48 @@ def record_evidence(
     if rsc is not None:
         add_rsc(application, rsc)
     return application
+
+
+def post_entry(browser, application_path: str, kind: str, data: dict, *, follow: bool = False):
+    """One entry posted on the application's Evidence page as the applicant does (the form's fields carry
+    its kind as prefix)."""
+    page = browser.get(f"{application_path}/evidence")
+    payload = {f"{kind}-csrf_token": token_from(page.get_data(as_text=True))}
+    payload |= {f"{kind}-{key}": value for key, value in data.items()}
+    return browser.client.post(f"{application_path}/evidence/{kind}", data=payload, follow_redirects=follow)
+
+
+def enter_evidence(
+    browser,
+    application_path: str,
+    *,
+    level: str = "master",
+    training_hours: str = "40",
+    rsc_hours: str = "60",
+    text: str = "",
+) -> None:
+    """Education, training and RSC entries through the Evidence page (`text` added to their free text);
+    each must be accepted."""
+    year = str(utc_today().year - 3)
+    day = (utc_today() - timedelta(days=30)).isoformat()
+    entries = (
+        (
+            "education",
+            {"level": level, "field_of_study": f"Social work {text}", "institution": "U", "year_completed": year},
+        ),
+        ("training", {"title": f"Course {text}", "provider": "Association", "taken_on": day, "hours": training_hours}),
+        (
+            "rsc",
+            {
+                "provider": f"Morgan {text}",
+                "provider_credential": "IMH-E Mentor",
+                "starts_on": day,
+                "ends_on": day,
+                "hours": rsc_hours,
+                "format": "individual",
+            },
+        ),
+    )
+    for kind, data in entries:
+        response = post_entry(browser, application_path, kind, data)
+        assert response.status_code == 302, response.get_data(as_text=True)

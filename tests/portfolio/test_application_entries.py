@@ -28,6 +28,7 @@ from refportal.portfolio.models import EducationEntry, RscEntry, TrainingEntry, 
 from tests.builders import ask_three_referees, rate
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
 from tests.portfolio.helpers import add_education, add_rsc, add_training, add_work, record_evidence, token_from
+from tests.portfolio.helpers import post_entry as post_application_entry
 from tests.support import empty_database_app, reset_postgres
 from tests.web import Browser
 
@@ -401,10 +402,7 @@ def own(app, browser):
 
 
 def post_entry(browser, application_id: int, kind: str, data: dict, *, follow=False):
-    page = browser.get(f"/applications/{application_id}/evidence")
-    payload = {f"{kind}-csrf_token": token_from(page.get_data(as_text=True))}
-    payload |= {f"{kind}-{key}": value for key, value in data.items()}
-    return browser.client.post(f"/applications/{application_id}/evidence/{kind}", data=payload, follow_redirects=follow)
+    return post_application_entry(browser, f"/applications/{application_id}", kind, data, follow=follow)
 
 
 def training(**changes) -> dict:
