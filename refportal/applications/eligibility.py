@@ -93,7 +93,7 @@ def _education_met_from_entries(rule: dict, level: EducationLevel | None, work_y
     if level is not None:
         return _education_met(rule, level, work_years)
     alternative_years = rule.get("alternative_work_years")
-    return bool(alternative_years) and work_years >= alternative_years
+    return alternative_years is not None and alternative_years > 0 and work_years >= alternative_years
 
 
 def _hours(value: Decimal) -> str:

@@ -43,22 +43,29 @@ def load_file(application_id: int) -> Application | None:
     )
 
 
-def evidence_of(application: Application) -> Evidence | None:
-    """The applicant's evidence entries and their totals (read-only), for an application whose eligibility
-    comes from entries; None for one with self-reported totals."""
-    if not application.from_entries:
-        return None
-    if application.portfolio_id is not None:  # its four entry lists in one statement each
+def load_portfolios(applications: list[Application]) -> None:
+    """The portfolios of these applications with their four entry lists, in five statements whatever their
+    number (the evidence then reads them from the session)."""
+    ids = [a.portfolio_id for a in applications if a.from_entries and a.portfolio_id is not None]
+    if ids:
         db.session.scalars(
             sa.select(Portfolio)
-            .where(Portfolio.id == application.portfolio_id)
+            .where(Portfolio.id.in_(ids))
             .options(
                 selectinload(Portfolio.education),
                 selectinload(Portfolio.work),
                 selectinload(Portfolio.training),
                 selectinload(Portfolio.rsc),
             )
-        ).first()
+        ).all()
+
+
+def evidence_of(application: Application) -> Evidence | None:
+    """The applicant's evidence entries and their totals (read-only), for an application whose eligibility
+    comes from entries; None for one with self-reported totals."""
+    if not application.from_entries:
+        return None
+    load_portfolios([application])
     return evidence.evidence_of(application)
 
 

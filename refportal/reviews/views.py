@@ -90,6 +90,7 @@ def queue():
         filters, page=page, per_page=per_page, today=today, count_limit=current_app.config["QUEUE_COUNT_LIMIT"]
     )
     requirements = current_app.config["ELIGIBILITY_REQUIREMENTS"]
+    file_page.load_portfolios([row.application for row in queue_page.rows])  # entries read from the session
     eligibility = {row.application.id: evaluate_eligibility(row.application, requirements) for row in queue_page.rows}
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
