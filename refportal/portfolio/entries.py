@@ -49,6 +49,8 @@ def hours_problem(hours: Decimal | None) -> str | None:
     """Why these hours cannot be an entry's, or None."""
     if hours is None:
         return "Enter the hours."
+    if not hours.is_finite():  # NaN and infinity compare with nothing
+        return f"Enter hours between {MIN_HOURS} and {MAX_ENTRY_HOURS:,}."
     if not MIN_HOURS <= hours <= MAX_ENTRY_HOURS:
         return f"Enter hours between {MIN_HOURS} and {MAX_ENTRY_HOURS:,}."
     if hours % QUARTER:

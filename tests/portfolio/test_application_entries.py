@@ -279,6 +279,9 @@ def test_training_and_rsc_cannot_be_dated_in_the_future_or_before_1950(applicant
         add_training(application, taken_on=date(1949, 12, 31))
     with pytest.raises(Refused, match="quarters"):
         add_training(application, hours="1.1")
+    for impossible in ("NaN", "Infinity", "-Infinity"):
+        with pytest.raises(Refused, match="Enter hours between"):
+            add_training(application, hours=impossible)
 
 
 def test_hostile_text_is_normalised(applicant):
@@ -466,6 +469,18 @@ def test_the_evidence_page_lists_adds_and_recomputes_the_checklist(app, browser,
     [
         ("training", training(hours="0"), "Enter hours between"),
         ("training", training(hours="1e309"), "Enter hours"),
+        ("training", training(hours="NaN"), "Enter hours between"),
+        (
+            "rsc",
+            {
+                "provider": "M",
+                "starts_on": "2025-01-01",
+                "ends_on": "2025-01-02",
+                "hours": "Infinity",
+                "format": "group",
+            },
+            "Enter hours between",
+        ),
         ("training", training(taken_on="2199-01-01"), "count here"),
         (
             "rsc",
