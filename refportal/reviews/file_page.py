@@ -9,6 +9,7 @@ from typing import cast
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from refportal.accounts.models import Role, User
 from refportal.applications import evidence
@@ -46,18 +47,24 @@ def load_file(application_id: int) -> Application | None:
 def load_portfolios(applications: list[Application]) -> None:
     """The portfolios of these applications with their four entry lists, in five statements whatever their
     number (the evidence then reads them from the session)."""
-    ids = [a.portfolio_id for a in applications if a.from_entries and a.portfolio_id is not None]
-    if ids:
-        db.session.scalars(
+    reading = [a for a in applications if a.from_entries and a.portfolio_id is not None]
+    if not reading:
+        return
+    portfolios = {
+        portfolio.id: portfolio
+        for portfolio in db.session.scalars(
             sa.select(Portfolio)
-            .where(Portfolio.id.in_(ids))
+            .where(Portfolio.id.in_([a.portfolio_id for a in reading]))
             .options(
                 selectinload(Portfolio.education),
                 selectinload(Portfolio.work),
                 selectinload(Portfolio.training),
                 selectinload(Portfolio.rsc),
             )
-        ).all()
+        )
+    }
+    for application in reading:  # held by its application (the session only keeps weak references)
+        set_committed_value(application, "portfolio", portfolios.get(application.portfolio_id))
 
 
 def evidence_of(application: Application) -> Evidence | None:

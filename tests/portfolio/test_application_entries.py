@@ -21,7 +21,7 @@ from refportal.applications.models import Application, EligibilitySource
 from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.config import DEFAULT_ELIGIBILITY_REQUIREMENTS
-from refportal.db import utc_today
+from refportal.db import utc_today, utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.portfolio.models import EducationEntry, RscEntry, TrainingEntry, WorkEntry
@@ -29,6 +29,7 @@ from tests.builders import ask_three_referees, rate
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
 from tests.portfolio.helpers import add_education, add_rsc, add_training, add_work, record_evidence, token_from
 from tests.portfolio.helpers import post_entry as post_application_entry
+from tests.reviews.helpers import statements_for
 from tests.support import empty_database_app, reset_postgres
 from tests.web import Browser
 
@@ -612,3 +613,29 @@ def test_the_reviewer_sees_the_entries_under_each_requirement(app, browser, own)
     assert 'id="evidence"' in body and "State University" in body and "Reflective practice" in body
     assert "none given (does not count where RSC is required)" in body
     assert "Remove" not in body and "Add training" not in body
+
+
+def test_the_queue_reads_the_entries_of_its_page_in_the_same_statements_at_any_size(app):
+    """The queue's eligibility column reads each application's entries: loaded for the whole page at once."""
+
+    def add(count: int, start: int) -> None:
+        with app.app_context():
+            for n in range(start, start + count):
+                application = make_application(make_user(email=f"q{n}@example.org"))
+                record_evidence(application)
+                add_work(application, starts_on=utc_today() - timedelta(days=400), ends_on=None)
+                application.status = ApplicationStatus.SUBMITTED
+                application.submitted_at = utcnow()
+            db.session.commit()
+
+    with app.app_context():
+        make_user(email="rev@example.org", role=Role.REVIEWER)
+    reviewer = Browser(app.test_client())
+    reviewer.login("rev@example.org")
+    add(2, 0)
+    small = statements_for(app, reviewer, "/review/")
+    add(8, 2)
+    large = statements_for(app, reviewer, "/review/")
+    body = reviewer.get("/review/").get_data(as_text=True)
+    assert "q9@example.org" in body or "q9" in body
+    assert small == large
