@@ -64,7 +64,7 @@ def load_portfolios(applications: list[Application]) -> None:
         )
     }
     for application in reading:  # held by its application (the session only keeps weak references)
-        set_committed_value(application, "portfolio", portfolios.get(application.portfolio_id))
+        set_committed_value(application, "portfolio", portfolios.get(application.portfolio_id or 0))
 
 
 def evidence_of(application: Application) -> Evidence | None:
