@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -12,10 +13,10 @@ from flask.cli import with_appcontext
 
 from refportal.accounts.models import Role, User
 from refportal.accounts.services import create_user, find_user_by_email
-from refportal.applications import lifecycle
+from refportal.applications import evidence, lifecycle
 from refportal.applications.categories import Credential, EducationLevel, MentorTrack
 from refportal.applications.models import Application
-from refportal.applications.services import open_application, record_eligibility
+from refportal.applications.services import open_application
 from refportal.db import utc_today, utcnow
 from refportal.endorsements.models import Endorsement, EndorsementChange
 from refportal.endorsements.renewal_notices import advance
@@ -23,6 +24,7 @@ from refportal.endorsements.services import save_listing_choices
 from refportal.extensions import db
 from refportal.membership.models import Association, MembershipKind
 from refportal.membership.services import declare_membership
+from refportal.portfolio.models import RscFormat
 from refportal.references.answers import decline_reference, save_draft, submit_rating
 from refportal.references.models import Reference
 from refportal.references.nomination import nominate_referee, send_requests
@@ -84,6 +86,60 @@ def _user(email: str, name: str, role: Role) -> User:
     return find_user_by_email(email) or create_user(email=email, name=name, role=role, password=DEMO_PASSWORD)
 
 
+def _enter_evidence(
+    application: Application,
+    actor: User,
+    *,
+    education: EducationLevel,
+    work_years: Decimal,
+    training_hours: int,
+    rsc_hours: int,
+) -> None:
+    """The application's evidence as the applicant enters it: a degree, full-time work with the credential's
+    ages for `work_years` up to today, one training and (if any) one stretch of RSC from a credentialed
+    provider."""
+    today = utc_today()
+    evidence.add_education(
+        application=application,
+        actor=actor,
+        level=education.value,
+        field_of_study="Child development",
+        institution="State University",
+        year_completed=today.year - 10,
+    )
+    evidence.add_work(
+        application=application,
+        actor=actor,
+        employer=f"{actor.name.split()[0]}'s early childhood program",
+        role="Home visitor",
+        starts_on=today - timedelta(days=math.ceil(work_years * Decimal("365.25"))),
+        ends_on=None,
+        hours_per_week=40,
+        serves_0_3=application.credential is Credential.IMH_E,
+        serves_3_6=application.credential is Credential.ECMH_E,
+        description=None,
+    )
+    evidence.add_training(
+        application=application,
+        actor=actor,
+        title="Relationship-based practice series",
+        provider="INfancy Onward",
+        taken_on=today - timedelta(days=200),
+        hours=Decimal(training_hours),
+    )
+    if rsc_hours:
+        evidence.add_rsc(
+            application=application,
+            actor=actor,
+            provider="Morgan Reyes",
+            provider_credential="IMH-E Mentor–Clinical",
+            starts_on=today - timedelta(days=365),
+            ends_on=today - timedelta(days=1),
+            hours=Decimal(rsc_hours),
+            format=RscFormat.INDIVIDUAL,
+        )
+
+
 def _has_application(user: User) -> bool:
     return db.session.scalar(sa.select(Application.id).where(Application.applicant_id == user.id).limit(1)) is not None
 
@@ -105,10 +161,10 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
     ben = users["ben@example.org"]
     if not _has_application(ben):
         application = open_application(applicant=ben, credential=Credential.IMH_E, category=2, mentor_track=None)
-        record_eligibility(
-            application=application,
-            actor=ben,
-            education_level=EducationLevel.BACHELOR,
+        _enter_evidence(
+            application,
+            ben,
+            education=EducationLevel.BACHELOR,
             work_years=Decimal("4"),
             training_hours=42,
             rsc_hours=30,
@@ -127,10 +183,10 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
     carla = users["carla@example.org"]
     if not _has_application(carla):
         application = open_application(applicant=carla, credential=Credential.ECMH_E, category=3, mentor_track=None)
-        record_eligibility(
-            application=application,
-            actor=carla,
-            education_level=EducationLevel.MASTER,
+        _enter_evidence(
+            application,
+            carla,
+            education=EducationLevel.MASTER,
             work_years=Decimal("6.5"),
             training_hours=64,
             rsc_hours=20,
@@ -152,10 +208,10 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
         application = open_application(
             applicant=dev, credential=Credential.IMH_E, category=1, mentor_track=None, now=decided - timedelta(days=120)
         )
-        record_eligibility(
-            application=application,
-            actor=dev,
-            education_level=EducationLevel.ASSOCIATE,
+        _enter_evidence(
+            application,
+            dev,
+            education=EducationLevel.ASSOCIATE,
             work_years=Decimal("3"),
             training_hours=35,
             rsc_hours=0,
@@ -174,10 +230,10 @@ def seed_demo_data() -> list[tuple[str, str, str]]:
             mentor_track=track,
             now=decided - timedelta(days=120),
         )
-        record_eligibility(
-            application=application,
-            actor=endorsee,
-            education_level=EducationLevel.MASTER,
+        _enter_evidence(
+            application,
+            endorsee,
+            education=EducationLevel.MASTER,
             work_years=Decimal("8"),
             training_hours=60,
             rsc_hours=60,
@@ -284,10 +340,10 @@ def _eligible_member(
 ):
     """An application with eligibility met and a current membership declared."""
     application = open_application(applicant=applicant, credential=credential, category=category, mentor_track=None)
-    record_eligibility(
-        application=application,
-        actor=applicant,
-        education_level=education,
+    _enter_evidence(
+        application,
+        applicant,
+        education=education,
         work_years=Decimal("4"),
         training_hours=60,
         rsc_hours=64,

@@ -26,7 +26,7 @@ from refportal.accounts.models import Role, User
 from refportal.api.models import ApiKey, IdempotentRequest, Scope, WebhookDelivery, WebhookEndpoint
 from refportal.applications.categories import Credential, EducationLevel, MentorTrack
 from refportal.applications.lifecycle import ApplicationStatus
-from refportal.applications.models import Application
+from refportal.applications.models import Application, EligibilitySource
 from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.db import utc_today, utcnow
@@ -43,7 +43,7 @@ from refportal.endorsements.models import (
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind
-from refportal.portfolio.models import Portfolio, RscEntry, RscFormat, TrainingEntry
+from refportal.portfolio.models import EducationEntry, Portfolio, RscEntry, RscFormat, TrainingEntry, WorkEntry
 from refportal.references.models import Rating, RefereePageAccess, Reference
 from refportal.references.rating_form import FORM_VERSION, ITEM_KEYS, Recommendation
 from refportal.references.roles import RefereeRole
@@ -415,7 +415,9 @@ def make_application(
     mentor_track: MentorTrack | None = None,
     status: ApplicationStatus = ApplicationStatus.DRAFT,
     decided_at: datetime | None = None,
+    eligibility_source: EligibilitySource = EligibilitySource.ENTRIES,
 ) -> Application:
+    """`eligibility_source`: SELF_REPORTED for an application from before evidence entries."""
     application = ApplicationFactory(
         applicant=applicant,
         credential=credential,
@@ -423,6 +425,7 @@ def make_application(
         mentor_track=mentor_track,
         status=status,
         decided_at=decided_at,
+        eligibility_source=eligibility_source,
     )
     _commit()
     return application
@@ -436,6 +439,8 @@ def record_eligibility(
     training_hours: int = 40,
     rsc_hours: int = 30,
 ) -> Application:
+    """Totals as the applicant typed them (an application from before evidence entries: self-reported)."""
+    application.eligibility_source = EligibilitySource.SELF_REPORTED
     application.education_level = education
     application.work_years = Decimal(work_years)
     application.training_hours = training_hours
@@ -507,6 +512,36 @@ class RscEntryFactory(ModelFactory):
     ends_on = factory.LazyFunction(lambda: utc_today() - timedelta(days=1))
     hours = Decimal("6")
     format = RscFormat.INDIVIDUAL
+
+
+class EducationEntryFactory(ModelFactory):
+    """A master's degree completed five years ago."""
+
+    class Meta:
+        model = EducationEntry
+
+    portfolio = factory.SubFactory(PortfolioFactory)
+    level = EducationLevel.MASTER.value
+    field_of_study = "Social work"
+    institution = "State University"
+    year_completed = factory.LazyFunction(lambda: utc_today().year - 5)
+
+
+class WorkEntryFactory(ModelFactory):
+    """Full-time, ongoing work with children from birth to three for the last three years."""
+
+    class Meta:
+        model = WorkEntry
+
+    portfolio = factory.SubFactory(PortfolioFactory)
+    employer = "Family Start Center"
+    role = "Home visitor"
+    starts_on = factory.LazyFunction(lambda: utc_today() - timedelta(days=3 * 366))
+    ends_on = None
+    hours_per_week = 40
+    serves_0_3 = True
+    serves_3_6 = False
+    description = None
 
 
 class RenewalFactory(ModelFactory):

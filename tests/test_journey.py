@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 from refportal.db import utc_today
+from tests.portfolio.helpers import enter_evidence
 from tests.web import link_in
 
 PASSWORD = "a long journey pass phrase"
@@ -31,10 +32,7 @@ def test_register_verify_open_an_application_and_see_the_checklist(browser):
     assert "Infant Mental Health Specialist" in page and "<strong>275</strong>" in page
 
     # Eligibility and membership.
-    browser.submit(
-        f"{application_url}/eligibility",
-        {"education_level": "master", "work_years": "4", "training_hours": "36", "rsc_hours": "52"},
-    )
+    enter_evidence(browser, application_url, level="master", training_hours="36", rsc_hours="52")
     browser.submit(
         f"{application_url}/membership",
         {

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from refportal.applications.categories import (
     CATEGORIES,
@@ -12,7 +12,9 @@ from refportal.applications.categories import (
     MentorTrack,
 )
 from refportal.applications.services import MAX_HOURS, MAX_WORK_YEARS
+from refportal.db import utc_today
 from refportal.forms import OptionalChoice, SingleLine, WholeNumber, choices, strip_text
+from refportal.portfolio.entries import year_problem
 
 
 class ApplicationForm(FlaskForm):
@@ -70,3 +72,27 @@ class EligibilityForm(FlaskForm):
         filters=[strip_text],
         validators=[Optional(), Length(max=160), SingleLine()],
     )
+
+
+class EducationEntryForm(FlaskForm):
+    level = SelectField(
+        "Degree or credential",
+        choices=choices([("", "Choose…")] + [(e.value, e.label) for e in EducationLevel]),
+        validators=[DataRequired("Choose the level of the degree or credential.")],
+    )
+    field_of_study = StringField(
+        "Field of study",
+        filters=[strip_text],
+        validators=[DataRequired("Enter the field of study."), Length(max=200), SingleLine()],
+    )
+    institution = StringField(
+        "School, college or university (or the credential's issuer)",
+        filters=[strip_text],
+        validators=[DataRequired("Enter the institution."), Length(max=200), SingleLine()],
+    )
+    year_completed = WholeNumber("Year completed", validators=[InputRequired("Enter the year you completed it.")])
+
+    def validate_year_completed(self, field):
+        problem = year_problem(field.data, utc_today())
+        if problem is not None:
+            raise ValidationError(problem)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -12,6 +13,7 @@ from refportal.accounts.models import User
 from refportal.applications.categories import Credential, EducationLevel, MentorTrack, category_name
 from refportal.applications.lifecycle import ACTIVE, EDITABLE, ApplicationStatus
 from refportal.db import Base, UTCDateTime, enum_column, utcnow
+from refportal.portfolio.models import Portfolio
 
 if TYPE_CHECKING:
     from refportal.membership.models import MembershipDeclaration
@@ -31,6 +33,14 @@ class RecordedEligibility:
 
 # An open (active) application, as stored: the partial index's condition ("status IN ('draft', ...)").
 OPEN_STATUSES_SQL = "status IN (" + ", ".join(f"'{s.value}'" for s in ApplicationStatus if s in ACTIVE) + ")"
+
+
+class EligibilitySource(enum.Enum):
+    """Where an application's eligibility comes from: the totals the applicant typed (applications opened
+    before evidence entries) or the entries of its portfolio (every application opened since)."""
+
+    SELF_REPORTED = "self_reported"
+    ENTRIES = "entries"
 
 
 class Application(Base):
@@ -91,6 +101,14 @@ class Application(Base):
     rsc_hours: Mapped[int | None] = mapped_column()
     employer: Mapped[str | None] = mapped_column(sa.String(160))  # where the applicant works now (optional)
     eligibility_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # 'entries': the columns above are the totals of the portfolio's entries, stored again whenever an entry
+    # changes and when the file is submitted (the queue's SQL filter reads them); the checks read the entries.
+    eligibility_source: Mapped[EligibilitySource] = mapped_column(
+        enum_column(EligibilitySource), default=EligibilitySource.ENTRIES, server_default="entries"
+    )
+    portfolio_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("portfolio.id", ondelete="SET NULL"), unique=True
+    )  # the evidence entries; created with the first entry
 
     applicant: Mapped[User] = relationship()
     membership: Mapped[MembershipDeclaration | None] = relationship(
@@ -100,6 +118,7 @@ class Application(Base):
         back_populates="application", cascade="all, delete-orphan", order_by="Reference.id"
     )
     review_round: Mapped[ReviewRound | None] = relationship()
+    portfolio: Mapped[Portfolio | None] = relationship()
 
     @property
     def category_name(self) -> str:
@@ -136,6 +155,11 @@ class Application(Base):
     @property
     def eligibility_recorded(self) -> bool:
         return self.eligibility_recorded_at is not None
+
+    @property
+    def from_entries(self) -> bool:
+        """Its eligibility is read from its evidence entries (not from totals the applicant typed)."""
+        return self.eligibility_source is EligibilitySource.ENTRIES
 
     @property
     def recorded_eligibility(self) -> RecordedEligibility | None:

@@ -98,9 +98,12 @@ def record_eligibility(
     employer: str | None = None,
 ) -> None:
     """Store the applicant's education, experience and hours for the eligibility check (and where they
-    work, for reviewers' conflicts of interest)."""
+    work, for reviewers' conflicts of interest): the self-reported totals of an application opened before
+    evidence entries (any other reads its entries: applications.evidence)."""
     if not application.is_editable:
         raise Refused("This application can no longer be changed.")
+    if application.from_entries:
+        raise Refused("This application's eligibility comes from its evidence entries: add them on its evidence page.")
     if not 0 <= work_years <= MAX_WORK_YEARS:
         raise Refused(f"Enter years of work between 0 and {MAX_WORK_YEARS}.", field="work_years")
     for field, value in (("training_hours", training_hours), ("rsc_hours", rsc_hours)):

@@ -27,6 +27,8 @@ class AuditAction(enum.StrEnum):
     # Applications
     APPLICATION_DECIDED = "application.decided"
     APPLICATION_ELIGIBILITY_RECORDED = "application.eligibility_recorded"
+    APPLICATION_EVIDENCE_ADDED = "application.evidence_added"
+    APPLICATION_EVIDENCE_REMOVED = "application.evidence_removed"
     APPLICATION_OPENED = "application.opened"
     APPLICATION_SUBMITTED = "application.submitted"
     APPLICATION_WITHDRAWN = "application.withdrawn"

@@ -1,14 +1,16 @@
-"""The entry forms. Their checks repeat the service's rules (entries.py) so that each message shows
+"""The entry forms (an application's education entry form is the applications package's: it names the
+levels). Their checks repeat the service's rules (entries.py) so that each message shows
 beside its field; the service checks again whoever calls it."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, RadioField, StringField
+from wtforms import BooleanField, DecimalField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from refportal.forms import DayField, SingleLine, choices, strip_text
-from refportal.portfolio.entries import hours_problem
+from refportal.db import utc_today
+from refportal.forms import DayField, SingleLine, WholeNumber, choices, strip_text
+from refportal.portfolio.entries import hours_per_week_problem, hours_problem, work_dates_problem
 from refportal.portfolio.models import RscFormat
 
 
@@ -62,3 +64,34 @@ class RscEntryForm(FlaskForm):
     def validate_ends_on(self, field):
         if self.starts_on.data and field.data and field.data < self.starts_on.data:
             raise ValidationError("The end date is before the start date.")
+
+
+class WorkEntryForm(FlaskForm):
+    employer = StringField(
+        "Employer",
+        filters=[strip_text],
+        validators=[DataRequired("Enter the employer."), Length(max=200), SingleLine()],
+    )
+    role = StringField(
+        "Your role",
+        filters=[strip_text],
+        validators=[DataRequired("Enter your role."), Length(max=200), SingleLine()],
+    )
+    starts_on = DayField("From", validators=[InputRequired("Enter the date the work started.")])
+    ends_on = DayField("Until (leave empty while it goes on)", validators=[Optional()])
+    hours_per_week = WholeNumber("Hours a week", validators=[InputRequired("Enter the hours a week.")])
+    serves_0_3 = BooleanField("With children from birth to three and their families")
+    serves_3_6 = BooleanField("With children from three up to six and their families")
+    description = TextAreaField(
+        "What the work involves (optional)", filters=[strip_text], validators=[Optional(), Length(max=1000)]
+    )
+
+    def validate_hours_per_week(self, field):
+        problem = hours_per_week_problem(field.data)
+        if problem is not None:
+            raise ValidationError(problem)
+
+    def validate_ends_on(self, field):
+        problem = work_dates_problem(self.starts_on.data, field.data, utc_today()) if self.starts_on.data else None
+        if problem is not None:
+            raise ValidationError(problem)

@@ -28,6 +28,14 @@ class Portfolio(Base):
     rsc: Mapped[list[RscEntry]] = relationship(
         back_populates="portfolio", cascade="all, delete-orphan", order_by="(RscEntry.starts_on, RscEntry.id)"
     )
+    education: Mapped[list[EducationEntry]] = relationship(
+        back_populates="portfolio",
+        cascade="all, delete-orphan",
+        order_by="(EducationEntry.year_completed, EducationEntry.id)",
+    )
+    work: Mapped[list[WorkEntry]] = relationship(
+        back_populates="portfolio", cascade="all, delete-orphan", order_by="(WorkEntry.starts_on, WorkEntry.id)"
+    )
 
 
 class TrainingEntry(Base):
@@ -73,3 +81,44 @@ class RscEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     portfolio: Mapped[Portfolio] = relationship(back_populates="rsc")
+
+
+class EducationEntry(Base):
+    """A completed degree, diploma or credential. Its level is a name the owner defines and checks (an
+    application's: the values of refportal.applications.categories.EducationLevel)."""
+
+    __tablename__ = "education_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    portfolio_id: Mapped[int] = mapped_column(sa.ForeignKey("portfolio.id", ondelete="CASCADE"), index=True)
+    level: Mapped[str] = mapped_column(sa.String(32))
+    field_of_study: Mapped[str] = mapped_column(sa.String(200))
+    institution: Mapped[str] = mapped_column(sa.String(200))
+    year_completed: Mapped[int] = mapped_column(sa.SmallInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    portfolio: Mapped[Portfolio] = relationship(back_populates="education")
+
+
+class WorkEntry(Base):
+    """A stretch of work with young children and families; no end date while it goes on."""
+
+    __tablename__ = "work_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    portfolio_id: Mapped[int] = mapped_column(sa.ForeignKey("portfolio.id", ondelete="CASCADE"), index=True)
+    employer: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(200))
+    starts_on: Mapped[date] = mapped_column(sa.Date)
+    ends_on: Mapped[date | None] = mapped_column(sa.Date)  # None: ongoing
+    hours_per_week: Mapped[int] = mapped_column(sa.SmallInteger)
+    serves_0_3: Mapped[bool] = mapped_column(default=False)  # children from birth to three and their families
+    serves_3_6: Mapped[bool] = mapped_column(default=False)  # children from three up to six and their families
+    description: Mapped[str | None] = mapped_column(sa.String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    portfolio: Mapped[Portfolio] = relationship(back_populates="work")
+
+    @property
+    def ongoing(self) -> bool:
+        return self.ends_on is None

@@ -9,8 +9,11 @@ from typing import cast
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from refportal.accounts.models import Role, User
+from refportal.applications import evidence
+from refportal.applications.evidence import Evidence
 from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application
 from refportal.audit.actions import AuditAction
@@ -18,6 +21,7 @@ from refportal.audit.models import AuditEvent
 from refportal.documents.models import Document
 from refportal.endorsements.checks import Claim, RegistryCheck, check_claims
 from refportal.extensions import db
+from refportal.portfolio.models import Portfolio
 from refportal.references.models import Reference
 from refportal.reviews.aggregation import Endorsement, FlagRules
 from refportal.reviews.models import Review
@@ -38,6 +42,38 @@ def load_file(application_id: int) -> Application | None:
         .unique()
         .first()
     )
+
+
+def load_portfolios(applications: list[Application]) -> None:
+    """The portfolios of these applications with their four entry lists, in five statements whatever their
+    number (the evidence then reads them from the session)."""
+    reading = [a for a in applications if a.from_entries and a.portfolio_id is not None]
+    if not reading:
+        return
+    portfolios = {
+        portfolio.id: portfolio
+        for portfolio in db.session.scalars(
+            sa.select(Portfolio)
+            .where(Portfolio.id.in_([a.portfolio_id for a in reading]))
+            .options(
+                selectinload(Portfolio.education),
+                selectinload(Portfolio.work),
+                selectinload(Portfolio.training),
+                selectinload(Portfolio.rsc),
+            )
+        )
+    }
+    for application in reading:  # held by its application (the session only keeps weak references)
+        set_committed_value(application, "portfolio", portfolios.get(application.portfolio_id or 0))
+
+
+def evidence_of(application: Application) -> Evidence | None:
+    """The applicant's evidence entries and their totals (read-only), for an application whose eligibility
+    comes from entries; None for one with self-reported totals."""
+    if not application.from_entries:
+        return None
+    load_portfolios([application])
+    return evidence.evidence_of(application)
 
 
 def reviews_of(application: Application) -> list[Review]:

@@ -90,6 +90,7 @@ def queue():
         filters, page=page, per_page=per_page, today=today, count_limit=current_app.config["QUEUE_COUNT_LIMIT"]
     )
     requirements = current_app.config["ELIGIBILITY_REQUIREMENTS"]
+    file_page.load_portfolios([row.application for row in queue_page.rows])  # entries read from the session
     eligibility = {row.application.id: evaluate_eligibility(row.application, requirements) for row in queue_page.rows}
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
@@ -156,12 +157,14 @@ def _render_file(
         review_form = ReviewForm(
             data={"outcome": mine.outcome.value, "notes": mine.notes, "message": mine.message} if mine else None
         )
+    evidence = file_page.evidence_of(application)
     body = render_template(
         "reviews/file.html",
         application=application,
         today=today,
         fees=fees_for(application, today),
-        checks=evaluate_eligibility(application, current_app.config["ELIGIBILITY_REQUIREMENTS"]),
+        checks=evaluate_eligibility(application, current_app.config["ELIGIBILITY_REQUIREMENTS"], evidence=evidence),
+        evidence=evidence,
         membership_status=application.membership.status_on(today) if application.membership else None,
         matrix=matrix,
         chart=build_chart(matrix),

@@ -2,7 +2,8 @@
 by the reviewer's file page, and (as SQL) by the queue's complete/incomplete filter.
 
 Each requirement is done, waiting, or to do:
-- eligibility: done when recorded and every threshold of the category is met;
+- eligibility: done when every threshold of the category is met: by the evidence entries (the portal sums
+  them: applications.evidence), or for an application from before entries, by the totals recorded;
 - membership: done once verified (by a reviewer or from the association's roster), for a current
   membership and for one the applicant takes out with the application ("will join") alike; declared and
   not verified yet, it waits on the association or a reviewer; missing, rejected or lapsed, it is to do;
@@ -92,12 +93,18 @@ def completeness_of(application: Application, today: date, requirements: dict) -
 
 
 def _eligibility_item(application: Application, requirements: dict) -> ChecklistItem:
-    if not application.eligibility_recorded:
+    if application.from_entries:
+        if application.portfolio_id is None:
+            return ChecklistItem("Eligibility", Progress.TODO, "Not recorded yet")
+    elif not application.eligibility_recorded:
         return ChecklistItem("Eligibility", Progress.TODO, "Not recorded yet")
     checks = evaluate_eligibility(application, requirements)
     if is_eligible(checks):
         return ChecklistItem("Eligibility", Progress.DONE, "Every requirement is met")
-    unmet = ", ".join(c.label.lower() for c in checks if not c.met)
+    if application.from_entries:  # each unmet requirement with what the entries make and what it needs
+        unmet = "; ".join(f"{c.label.lower()} ({c.recorded}; needs {c.required})" for c in checks if not c.met)
+    else:
+        unmet = ", ".join(c.label.lower() for c in checks if not c.met)
     return ChecklistItem("Eligibility", Progress.TODO, f"Not met: {unmet}")
 
 

@@ -7,6 +7,7 @@ from datetime import date
 from flask import current_app
 
 from refportal.accounts.models import User
+from refportal.applications.evidence import store_totals
 from refportal.applications.fees import FeeBreakdown, fee_breakdown
 from refportal.applications.lifecycle import Event, transition
 from refportal.applications.models import Application
@@ -35,6 +36,7 @@ def submit_application(*, application: Application, actor: User, today: date) ->
     """Send the application for review once nothing on the checklist is left to do; references lock."""
     if not application.is_editable:
         raise Refused("This application has been submitted already.")
+    store_totals(application, today)  # the totals of its entries on the day it is submitted (the queue reads them)
     missing = file_completeness(application, today).missing
     if missing:
         raise Refused("Not ready to submit yet: " + "; ".join(f"{i.label.lower()} ({i.detail})" for i in missing) + ".")

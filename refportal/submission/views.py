@@ -109,4 +109,5 @@ def submit(application_id: int):
         application=application,
         form=form,
         completeness=services.file_completeness(application, utc_today()),
+        checks=evaluate_eligibility(application, _requirements()),
     )

@@ -10,8 +10,13 @@ from refportal.extensions import db
 from tests.factories import make_application, make_user
 from tests.web import csrf_token_from
 
-PAGES = ["/applications/{id}", "/applications/{id}/eligibility", "/applications/{id}/membership"]
-POSTS = ["/applications/{id}/eligibility", "/applications/{id}/membership", "/applications/{id}/withdraw"]
+PAGES = ["/applications/{id}", "/applications/{id}/evidence", "/applications/{id}/membership"]
+POSTS = [
+    "/applications/{id}/eligibility",
+    "/applications/{id}/evidence/training",
+    "/applications/{id}/membership",
+    "/applications/{id}/withdraw",
+]
 
 
 @pytest.fixture

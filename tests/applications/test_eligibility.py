@@ -1,4 +1,5 @@
-"""Eligibility: the applicant records it; each requirement of the category shows as met or not."""
+"""Eligibility recorded as totals (an application from before evidence entries: self-reported); each
+requirement of the category shows as met or not. Eligibility from entries: tests/portfolio."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import pytest
 from refportal.applications.categories import Credential, EducationLevel, MentorTrack
 from refportal.applications.eligibility import evaluate_eligibility, is_eligible
 from refportal.applications.lifecycle import ApplicationStatus
-from refportal.applications.models import Application
+from refportal.applications.models import Application, EligibilitySource
 from refportal.config import DEFAULT_ELIGIBILITY_REQUIREMENTS
 from refportal.db import utcnow
 from refportal.extensions import db
 from tests.factories import make_application, make_user
+from tests.web import csrf_token_from
 
 
 def recorded(category, education, years, training, rsc, track=None) -> Application:
@@ -71,7 +73,7 @@ def test_thresholds_are_configuration():
 def own_application(app, browser):
     with app.app_context():
         user = make_user()
-        application = make_application(user, category=3)
+        application = make_application(user, category=3, eligibility_source=EligibilitySource.SELF_REPORTED)
     browser.login(user.email)
     return application
 
@@ -136,8 +138,28 @@ def test_bad_numbers_are_refused_and_nothing_is_saved(app, browser, own_applicat
 def test_a_decided_application_cannot_be_changed(app, browser):
     with app.app_context():
         user = make_user()
-        application = make_application(user, status=ApplicationStatus.DENIED, decided_at=utcnow())
+        application = make_application(
+            user,
+            status=ApplicationStatus.DENIED,
+            decided_at=utcnow(),
+            eligibility_source=EligibilitySource.SELF_REPORTED,
+        )
     browser.login(user.email)
     response = browser.submit(f"/applications/{application.id}/eligibility", form())
     assert "can no longer be changed" in response.get_data(as_text=True)
+    assert stored(app, application.id).eligibility_recorded_at is None
+
+
+def test_an_application_reading_entries_has_no_totals_form(app, browser):
+    """An application opened since evidence entries is sent to its evidence page; totals posted are refused."""
+    with app.app_context():
+        user = make_user()
+        application = make_application(user, category=3)
+    browser.login(user.email)
+    url = f"/applications/{application.id}/eligibility"
+    response = browser.get(url)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/applications/{application.id}/evidence")
+    token = csrf_token_from(browser.get(f"/applications/{application.id}").get_data(as_text=True))
+    assert browser.client.post(url, data={"csrf_token": token, **form()}).status_code == 302
     assert stored(app, application.id).eligibility_recorded_at is None

@@ -143,6 +143,8 @@ def world(app, outbox):
             "credential": "imh-e",
             "filename": "portal.css",
             "document_id": document.id,
+            "kind": "training",  # an evidence entry's kind
+            "entry_id": 1,  # no entry of the owner's application: refused
         }
     clients = {
         "anonymous": Browser(app.test_client()),

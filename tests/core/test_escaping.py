@@ -8,6 +8,7 @@ from datetime import timedelta
 from refportal.accounts.models import Role
 from refportal.db import utc_today
 from tests.factories import make_user
+from tests.portfolio.helpers import enter_evidence
 from tests.references.helpers import full_answers, nomination, referee_path, submit_rating
 from tests.web import Browser, crawl, csrf_token_from
 
@@ -41,10 +42,7 @@ def test_markup_everywhere_is_escaped_everywhere(app, outbox):
     location = applicant.submit(
         "/applications/new", {"credential": "imh-e", "category": "2", "mentor_track": ""}
     ).headers["Location"]
-    applicant.submit(
-        f"{location}/eligibility",
-        {"education_level": "master", "work_years": "3", "training_hours": "40", "rsc_hours": "40"},
-    )
+    enter_evidence(applicant, location, text=MARK)
     applicant.submit(
         f"{location}/membership",
         {
@@ -130,6 +128,8 @@ def test_markup_everywhere_is_escaped_everywhere(app, outbox):
         "Reason &lt;script&gt;",
         "N &lt;script&gt;",
         "Assoc &lt;script&gt;",
+        "Course &lt;script&gt;",
+        "Morgan &lt;script&gt;",
     ):
         assert text in shown, f"{text} is not shown anywhere: the check would not notice a missing field"
     for email in outbox():

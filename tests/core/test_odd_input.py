@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from refportal.applications.models import EligibilitySource
 from refportal.extensions import db
 from refportal.references.models import Reference
 from tests.factories import make_application, make_user
@@ -34,24 +35,52 @@ FORMS = {
     "/applications/new": ["credential", "category", "mentor_track"],
     "/applications/{id}/eligibility": ["education_level", "work_years", "training_hours", "rsc_hours"],
     "/applications/{id}/membership": ["kind", "association", "association_name", "member_number", "expires_on"],
+    # The Evidence page's forms: their fields carry the kind as prefix.
+    "/applications/{id}/evidence/education": [
+        f"education-{name}" for name in ("level", "field_of_study", "institution", "year_completed")
+    ],
+    "/applications/{id}/evidence/work": [
+        f"work-{name}"
+        for name in (
+            "employer",
+            "role",
+            "starts_on",
+            "ends_on",
+            "hours_per_week",
+            "serves_0_3",
+            "serves_3_6",
+            "description",
+        )
+    ],
+    "/applications/{id}/evidence/training": [
+        f"training-{name}" for name in ("title", "provider", "taken_on", "hours", "about_rsc", "about_dei")
+    ],
+    "/applications/{id}/evidence/rsc": [
+        f"rsc-{name}" for name in ("provider", "provider_credential", "starts_on", "ends_on", "hours", "format")
+    ],
 }
 
 
 @pytest.mark.parametrize("url", FORMS)
 def test_odd_values_in_every_field_never_cause_a_500(app, browser, url):
+    # The totals form is for an application from before evidence entries.
+    source = EligibilitySource.SELF_REPORTED if url.endswith("/eligibility") else EligibilitySource.ENTRIES
     with app.app_context():
         user = make_user(email="odd@example.org")
-        application = make_application(user)
+        application = make_application(user, eligibility_source=source)
     if url.startswith(("/applications", "/account")):
         browser.login("odd@example.org")
+    fields = FORMS[url]
     url = url.format(id=application.id)
-    token = csrf_token_from(browser.get(url).get_data(as_text=True))
+    page = f"/applications/{application.id}" if "/evidence/" in url else url  # the evidence forms post only
+    token = csrf_token_from(browser.get(page).get_data(as_text=True))
+    tokens = {"csrf_token": token, **{f"{kind}-csrf_token": token for kind in ("education", "work", "training", "rsc")}}
     for value in ODD_VALUES:
-        for field in FORMS[url.replace(str(application.id), "{id}")]:
-            response = browser.client.post(url, data={"csrf_token": token, field: value})
+        for field in fields:
+            response = browser.client.post(url, data={**tokens, field: value})
             assert response.status_code < 500, (url, field, value[:20])
-        everything = {field: value for field in FORMS[url.replace(str(application.id), "{id}")]}
-        response = browser.client.post(url, data={"csrf_token": token, **everything})
+        everything = dict.fromkeys(fields, value)
+        response = browser.client.post(url, data={**tokens, **everything})
         assert response.status_code < 500, (url, value[:20])
 
 

@@ -245,6 +245,8 @@ def _build_world(app) -> World:
             "submitted_id": submitted.id,
             "submitted_reference_id": submitted.references[0].id,
             "document_id": document.id,
+            "kind": "training",  # an evidence entry's kind
+            "entry_id": 1,  # no entry of the owner's application: refused
             "reference_token": token,
             "endorsement_number": endorsement.number,
             "renewal_id": renewal.id,

@@ -38,6 +38,7 @@ from tests.builders import REFEREES as BUILT_REFEREES
 from tests.builders import ask_three_referees, logged_in, make_submitted_application, rate
 from tests.endorsements.helpers import FrozenClock, endorse, lapse, set_listing
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
+from tests.portfolio.helpers import enter_evidence
 from tests.references.helpers import REFEREES, full_answers, nominate_three, referee_path, submit_rating
 from tests.references.helpers import send_requests as send_reference_requests
 from tests.support import require, run_together
@@ -530,10 +531,7 @@ def test_the_whole_year_lapse_and_reinstatement(app, outbox, monkeypatch, applic
     assert f"Reinstatement of {number}" in endorsee.get(application_url).get_data(as_text=True)
 
     # Its file, through the pages: eligibility and membership as they are now, three NEW referees.
-    endorsee.submit(
-        f"/applications/{reinstatement_id}/eligibility",
-        {"education_level": "master", "work_years": "5", "training_hours": "60", "rsc_hours": "70"},
-    )
+    enter_evidence(endorsee, f"/applications/{reinstatement_id}", level="master", training_hours="60", rsc_hours="70")
     endorsee.submit(
         f"/applications/{reinstatement_id}/membership",
         {

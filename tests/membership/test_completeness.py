@@ -155,6 +155,7 @@ def test_the_queue_reads_the_eligibility_thresholds_as_the_checklist_does(app):
 
     from refportal.applications.categories import EducationLevel, MentorTrack
     from refportal.applications.eligibility import eligible_clause, evaluate_eligibility, is_eligible
+    from refportal.applications.models import EligibilitySource
     from refportal.db import utcnow
 
     tracks = [(1, None), (2, None), (3, None), *((4, track) for track in MentorTrack)]
@@ -173,6 +174,7 @@ def test_the_queue_reads_the_eligibility_thresholds_as_the_checklist_does(app):
                 training_hours=training,
                 rsc_hours=rsc,
                 eligibility_recorded_at=utcnow(),
+                eligibility_source=EligibilitySource.SELF_REPORTED,  # typed totals (entries: tests/portfolio)
             )
             for (category, track), education, years, (training, rsc) in grid
         ]
