@@ -3,6 +3,7 @@
 from refportal.accounts.models import Role, User  # noqa: F401
 from refportal.api.models import ApiKey, IdempotentRequest, WebhookDelivery, WebhookEndpoint  # noqa: F401
 from refportal.applications.models import Application  # noqa: F401
+from refportal.applications.verdicts import RequirementVerdict  # noqa: F401
 from refportal.audit.models import AuditEvent  # noqa: F401
 from refportal.documents.models import Document, DocumentBlob  # noqa: F401
 from refportal.endorsements.models import (  # noqa: F401

@@ -27,6 +27,7 @@ from refportal.api.models import ApiKey, IdempotentRequest, Scope, WebhookDelive
 from refportal.applications.categories import Credential, EducationLevel, MentorTrack
 from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application, EligibilitySource
+from refportal.applications.verdicts import Requirement, RequirementVerdict, Verdict
 from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.db import utc_today, utcnow
@@ -222,6 +223,22 @@ class ReviewVersionFactory(ModelFactory):
     review_id = factory.SelfAttribute("review.id")
     outcome = factory.SelfAttribute("review.outcome")
     recorded_at = factory.LazyFunction(utcnow)
+
+
+class RequirementVerdictFactory(ModelFactory):
+    class Meta:
+        model = RequirementVerdict
+
+    class Params:
+        application = factory.SubFactory(ApplicationFactory)
+
+    application_id = factory.SelfAttribute("application.id")
+    requirement = Requirement.EDUCATION
+    version = factory.Sequence(lambda n: n + 1)
+    cycle = 1
+    verdict = Verdict.VERIFIED
+    reason = ""
+    reviewer = factory.SubFactory(UserFactory, role=Role.REVIEWER)
 
 
 # ------------------------------------------------------------------------------------------------

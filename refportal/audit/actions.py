@@ -97,6 +97,7 @@ class AuditAction(enum.StrEnum):
     REVIEW_RECUSED = "review.recused"
     REVIEW_REOPENED = "review.reopened"
     REVIEW_UNASSIGNED = "review.unassigned"
+    REVIEW_VERDICT_RECORDED = "review.verdict_recorded"
     # Review rounds
     REVIEW_ROUND_AUTO_ASSIGNED = "review_round.auto_assigned"
     REVIEW_ROUND_CREATED = "review_round.created"

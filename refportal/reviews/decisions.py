@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from refportal.accounts.models import User
 from refportal.applications.lifecycle import Event, transition
 from refportal.applications.models import Application
+from refportal.applications.verdicts import open_items
 from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import rows_changed, utcnow
@@ -181,6 +182,8 @@ def apply_decision(
     """The final decision: close the application (or reopen it for more information) and tell the applicant."""
     _require_under_review(application)
     _require_message(outcome, message)
+    # "More information" names every item whose verdict of this cycle is not verified or needs more.
+    items = open_items(application, application.review_cycle) if outcome is Decision.MORE_INFORMATION else []
     transition(application, DECIDES[outcome], actor=actor)  # a closed file's open requests end
     application.decision_message = message.strip() or None
     record(AuditAction.APPLICATION_DECIDED, obj=application, actor=actor, outcome=outcome.value, consensus=consensus)
@@ -192,6 +195,7 @@ def apply_decision(
             application=application,
             outcome=outcome,
             message=application.decision_message,
+            items=items,
             renews_on=application.renews_on(current_app.config["ENDORSEMENT_RENEWAL_MONTHS"]),
             link=external_url("submission.application_page", application_id=application.id),
         )

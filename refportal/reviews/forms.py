@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import Form, RadioField, SelectField, StringField, TextAreaField
+from wtforms import Form, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from refportal.applications.categories import CATEGORIES, Credential
 from refportal.applications.lifecycle import ApplicationStatus
+from refportal.applications.verdicts import REASON_MAX, Verdict
 from refportal.forms import DayField, OptionalChoice, Paragraphs, SingleLine, WholeNumber, choices, strip_text
 from refportal.membership.models import MembershipStatus
 from refportal.reviews.models import Decision
@@ -40,6 +41,11 @@ class QueueFilterForm(Form):
     completeness = SelectField(
         "File",
         choices=choices([("", "Any"), ("complete", "Complete"), ("incomplete", "Incomplete")]),
+        validators=[OptionalChoice()],
+    )
+    verdicts = SelectField(
+        "Items",
+        choices=choices([("", "Any"), ("needs_more", "Has items needing more"), ("verified", "All items verified")]),
         validators=[OptionalChoice()],
     )
     review_round = SelectField("Round", choices=choices([("", "Any")]), validators=[OptionalChoice()])
@@ -134,3 +140,20 @@ class RecuseForm(FlaskForm):
         filters=[strip_text],
         validators=[DataRequired("Say why you cannot review this file."), Length(max=500), SingleLine()],
     )
+
+
+class RequirementVerdictForm(FlaskForm):
+    """A verdict on one requirement (one form per requirement on the file page, prefixed by its key)."""
+
+    verdict = RadioField(
+        "Verdict",
+        choices=choices((v.value, v.label) for v in Verdict),
+        validators=[DataRequired("Choose verified, not verified or needs more.")],
+    )
+    reason = TextAreaField(
+        "Reason (needed unless verified; the applicant reads it)",
+        filters=[strip_text],
+        validators=[Length(max=REASON_MAX), Paragraphs()],
+    )
+    # The version of the current verdict the page showed (0: none): a verdict from an older page is refused.
+    version = HiddenField(default="0")

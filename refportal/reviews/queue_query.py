@@ -13,6 +13,7 @@ from sqlalchemy.orm import contains_eager
 from refportal.accounts.models import User
 from refportal.applications.lifecycle import UNDECIDED, ApplicationStatus
 from refportal.applications.models import Application
+from refportal.applications.verdicts import all_verified_clause, open_verdict_exists
 from refportal.extensions import db
 from refportal.membership.models import MembershipDeclaration, MembershipStatus
 from refportal.reviews.models import Review, ReviewAssignment
@@ -27,6 +28,7 @@ class QueueFilters:
     status: str = ""
     membership: str = ""  # a MembershipStatus value, or "none"
     completeness: str = ""  # "complete" | "incomplete"
+    verdicts: str = ""  # "needs_more": an item not verified or needing more; "verified": every item verified
     submitted_from: date | None = None
     submitted_to: date | None = None
     sort: str = "submitted"
@@ -105,6 +107,10 @@ def _filtered(filters: QueueFilters, today: date, *columns: Any, ordered: bool =
     if filters.completeness:
         complete = complete_clause(today, current_app.config["ELIGIBILITY_REQUIREMENTS"])
         query = query.where(complete if filters.completeness == "complete" else sa.not_(complete))
+    if filters.verdicts == "needs_more":  # the reviewers' current verdicts of the file's cycle
+        query = query.where(open_verdict_exists())
+    elif filters.verdicts == "verified":
+        query = query.where(all_verified_clause())
     if filters.submitted_from:
         query = query.where(Application.submitted_at >= datetime.combine(filters.submitted_from, time.min, UTC))
     if filters.submitted_to:

@@ -10,6 +10,7 @@ from flask_login import current_user
 from refportal.accounts.models import Role
 from refportal.accounts.permissions import role_required
 from refportal.applications.eligibility import evaluate_eligibility
+from refportal.applications.verdicts import Requirement, Verdict, current_verdicts
 from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import utc_today
@@ -18,10 +19,18 @@ from refportal.forms import ActionForm, choices
 from refportal.membership.models import MembershipKind
 from refportal.membership.services import verify_membership
 from refportal.references.rating_form import DOMAINS, SCALE, item_text
-from refportal.reviews import assignments, conflicts, decisions, exports, file_page, queue_query, rounds
+from refportal.reviews import assignments, conflicts, decisions, exports, file_page, queue_query, rounds, verification
 from refportal.reviews.aggregation import build_matrix, file_flags
 from refportal.reviews.chart import build_chart
-from refportal.reviews.forms import AssignForm, DecisionForm, QueueFilterForm, RecuseForm, ReviewForm, VerificationForm
+from refportal.reviews.forms import (
+    AssignForm,
+    DecisionForm,
+    QueueFilterForm,
+    RecuseForm,
+    RequirementVerdictForm,
+    ReviewForm,
+    VerificationForm,
+)
 from refportal.reviews.models import Decision, Review
 from refportal.reviews.staffing import Staffing, staffing_of
 from refportal.security.headers import mark_no_store
@@ -71,6 +80,7 @@ def _filters(form: QueueFilterForm) -> queue_query.QueueFilters:
         status=value("status") or "",
         membership=value("membership") or "",
         completeness=value("completeness") or "",
+        verdicts=value("verdicts") or "",
         submitted_from=value("submitted_from"),
         submitted_to=value("submitted_to"),
         sort=value("sort") or "submitted",
@@ -138,7 +148,15 @@ def application_file(application_id: int):
 
 
 def _render_file(
-    application, *, review_form=None, decision_form=None, verification_form=None, recuse_form=None, status=200
+    application,
+    *,
+    review_form=None,
+    decision_form=None,
+    verification_form=None,
+    recuse_form=None,
+    verdict_form=None,
+    verdict_requirement=None,
+    status=200,
 ):
     """The file page (also again, with a refused form's messages: the refused change was rolled back).
     Showing the ratings records who read them, committed with the request once the page is drawn."""
@@ -158,6 +176,10 @@ def _render_file(
             data={"outcome": mine.outcome.value, "notes": mine.notes, "message": mine.message} if mine else None
         )
     evidence = file_page.evidence_of(application)
+    verdicts = current_verdicts(application.id)
+    verdict_forms = {requirement: _verdict_form(requirement, verdicts.get(requirement)) for requirement in Requirement}
+    if verdict_form is not None and verdict_requirement is not None:
+        verdict_forms[verdict_requirement] = verdict_form  # the refused one, with its messages
     body = render_template(
         "reviews/file.html",
         application=application,
@@ -188,7 +210,10 @@ def _render_file(
         my_review=mine,
         decision_form=decision_form or DecisionForm(prefix="decision"),
         verification_form=verification_form or _verification_form(application),
-        completeness=completeness_of(application, today, current_app.config["ELIGIBILITY_REQUIREMENTS"]),
+        completeness=completeness_of(application, today, current_app.config["ELIGIBILITY_REQUIREMENTS"], verdicts),
+        verdicts=verdicts,
+        verdict_forms=verdict_forms,
+        requirements=Requirement,
         is_admin=current_user.role is Role.ADMIN,
         outcomes=Decision,
     )
@@ -201,6 +226,14 @@ def _verification_form(application) -> VerificationForm:
     if declaration is not None and declaration.kind is MembershipKind.WILL_JOIN and declaration.member_number:
         return VerificationForm(data={"member_number": declaration.member_number, "expires_on": declaration.expires_on})
     return VerificationForm()
+
+
+def _verdict_form(requirement: Requirement, current, formdata=None) -> RequirementVerdictForm:
+    """The verdict form of one requirement, carrying the version of the current verdict the page shows."""
+    version = current.version if current is not None else 0
+    if formdata is None:
+        return RequirementVerdictForm(prefix=f"verdict-{requirement.value}", formdata=None, data={"version": version})
+    return RequirementVerdictForm(prefix=f"verdict-{requirement.value}")
 
 
 @bp.get("/applications/<int:application_id>/ratings.csv")
@@ -242,6 +275,45 @@ def verify(application_id: int):
         form=form,
         form_name="verification_form",
     )
+
+
+@bp.post("/applications/<int:application_id>/verdicts/<requirement>")
+@role_required(*STAFF)
+def record_verdict(application_id: int, requirement: str):
+    """Record a verdict on one requirement of the file: verified, not verified or needs more (with the reason)."""
+    application = _file_or_404(application_id)
+    try:
+        item = Requirement(requirement)
+    except ValueError:
+        abort(404)
+    if conflicts.conflicts_with(application, current_user):
+        abort(404)  # a conflicted staff member acts on nothing in the file
+    form = _verdict_form(item, None, formdata=True)
+    if not form.validate_on_submit():
+        return _render_file(application, verdict_form=form, verdict_requirement=item, status=400)
+    version = form.version.data or ""
+    if not version.isdigit() or len(version) > 9:
+        abort(400)
+    outcome = attempt(
+        lambda: verification.record_verdict(
+            application=application,
+            requirement=item,
+            verdict=Verdict(form.verdict.data),
+            reason=form.reason.data or "",
+            reviewer=current_user,
+            seen_version=int(version),
+        )
+    )
+    if outcome.refusal is not None:
+        show_refusal(form, outcome.refusal)
+        if outcome.refusal.message == verification.STALE:  # the form now carries the current verdict's version
+            current = current_verdicts(application.id).get(item)
+            form.version.data = str(current.version if current else 0)
+        return _render_file(
+            file_page.load_file(application.id), verdict_form=form, verdict_requirement=item, status=400
+        )
+    flash_success(f"Your verdict on {item.label.lower()} is recorded.")
+    return redirect(url_for("reviews.application_file", application_id=application.id, _anchor="verification"))
 
 
 @bp.post("/applications/<int:application_id>/review")

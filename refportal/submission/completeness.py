@@ -15,13 +15,15 @@ review). `membership_progress` is the membership rule; `complete_clause` is buil
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 
 import sqlalchemy as sa
 
 from refportal.applications.eligibility import eligible_clause, evaluate_eligibility, is_eligible
 from refportal.applications.models import Application
+from refportal.applications.verdicts import OPEN, Requirement, RequirementVerdict, Verdict, open_verdict_exists
 from refportal.membership.models import MembershipDeclaration, MembershipKind, MembershipStatus
 from refportal.references.models import Rating, Reference, ReferenceStatus
 from refportal.references.nomination import REFERENCES_PER_APPLICATION, active_references, counted_references
@@ -81,15 +83,42 @@ class Completeness:
         return [item for item in self.items if item.progress is Progress.TODO]
 
 
-def completeness_of(application: Application, today: date, requirements: dict) -> Completeness:
-    """The file's requirements, each done, waiting or to do, with what is missing in words."""
-    return Completeness(
-        (
-            _eligibility_item(application, requirements),
-            _membership_item(application, today),
-            _references_item(application),
-        )
+def completeness_of(
+    application: Application,
+    today: date,
+    requirements: dict,
+    verdicts: Mapping[Requirement, RequirementVerdict] | None = None,
+) -> Completeness:
+    """The file's requirements, each done, waiting or to do, with what is missing in words. `verdicts`:
+    the reviewers' current verdicts (applications.verdicts.current_verdicts); those of the current cycle
+    count: one not verified or needing more makes its item to do (with the reason), a verified one says
+    who verified it."""
+    items = (
+        _eligibility_item(application, requirements),
+        _membership_item(application, today),
+        _references_item(application),
     )
+    if verdicts:
+        current = [v for v in verdicts.values() if v.cycle == application.review_cycle]
+        items = tuple(
+            _with_verdicts(item, [v for v in current if v.requirement.checklist_label == item.label]) for item in items
+        )
+    return Completeness(items)
+
+
+def _with_verdicts(item: ChecklistItem, verdicts: list[RequirementVerdict]) -> ChecklistItem:
+    if not verdicts:
+        return item
+    verdicts = sorted(verdicts, key=lambda v: list(Requirement).index(v.requirement))
+    notes = []
+    for v in verdicts:
+        if v.verdict is Verdict.VERIFIED:
+            who = v.reviewer.name if v.reviewer else "a former reviewer"
+            notes.append(f"{v.requirement.label.lower()} verified by {who}")
+        else:
+            notes.append(f"{v.requirement.label.lower()} {v.verdict.label.lower()}: {v.reason}")
+    progress = Progress.TODO if any(v.verdict in OPEN for v in verdicts) else item.progress
+    return replace(item, progress=progress, detail=f"{item.detail}; {'; '.join(notes)}")
 
 
 def _eligibility_item(application: Application, requirements: dict) -> ChecklistItem:
@@ -191,4 +220,5 @@ def complete_clause(today: date, requirements: dict) -> sa.ColumnElement[bool]:
         eligible_clause(requirements),
         membership_done,
         counted_ratings() >= REFERENCES_PER_APPLICATION,
+        sa.not_(open_verdict_exists()),  # no reviewer's verdict of the cycle holds an item back
     )

@@ -12,6 +12,7 @@ from refportal.accounts.models import Role
 from refportal.accounts.permissions import role_required
 from refportal.applications.eligibility import evaluate_eligibility
 from refportal.applications.models import Application
+from refportal.applications.verdicts import requested_items
 from refportal.applications.views import owned_application
 from refportal.db import utc_today
 from refportal.endorsements.models import Endorsement
@@ -80,6 +81,7 @@ def application_page(application_id: int):
         completeness=services.file_completeness(application, today),
         membership_status=application.membership.status_on(today) if application.membership else None,
         withdraw_form=ActionForm(),
+        requested_items=requested_items(application),  # only each requirement and its reason
         renews_on=application.renews_on(current_app.config["ENDORSEMENT_RENEWAL_MONTHS"]),
         reinstates=(
             db.session.get(Endorsement, application.reinstates_endorsement_id) if application.is_reinstatement else None

@@ -82,6 +82,7 @@ ACCESS = {
     "reviews.application_file": "staff",
     "reviews.ratings_export": "staff",
     "reviews.verify": "staff",
+    "reviews.record_verdict": "staff",
     "reviews.review": "staff",
     "reviews.decide": "admin",
     "reviews.reopen_review": "admin",
