@@ -60,12 +60,11 @@ def record_verdict(
         reason=reason.replace("\r\n", "\n"),
         reviewer_id=reviewer.id,
     )
+    db.session.add(row)
     try:
-        with db.session.begin_nested():  # a concurrent verdict took this version: the same refusal
-            db.session.add(row)
-            db.session.flush()
-    except sa.exc.IntegrityError:
-        raise Refused(STALE) from None
+        db.session.flush()
+    except sa.exc.IntegrityError as exc:  # a concurrent verdict took this version (the request rolls back)
+        raise Refused(STALE) from exc
     record(
         AuditAction.REVIEW_VERDICT_RECORDED,
         obj=application,

@@ -246,6 +246,7 @@ def _build_world(app) -> World:
             "submitted_reference_id": submitted.references[0].id,
             "document_id": document.id,
             "kind": "training",  # an evidence entry's kind
+            "requirement": "education",  # a requirement verdict's item
             "entry_id": 1,  # no entry of the owner's application: refused
             "reference_token": token,
             "endorsement_number": endorsement.number,

@@ -32,6 +32,8 @@ def pages(app, people):
             "application page": (applicant, f"/applications/{people['application_id']}"),
             "reviewer queue": (reviewer, "/review/"),
             "reviewer queue, deep page with a filter": (reviewer, "/review/?status=submitted&sort=name&page=3"),
+            "reviewer queue, items needing more": (reviewer, "/review/?verdicts=needs_more"),
+            "reviewer queue, all items verified": (reviewer, "/review/?verdicts=verified&completeness=complete"),
             "application file": (reviewer, f"/review/applications/{people['application_id']}"),
             "my assigned files": (reviewer, "/review/mine"),
             "review rounds": (reviewer, "/review/rounds"),
