@@ -144,6 +144,7 @@ def world(app, outbox):
             "filename": "portal.css",
             "document_id": document.id,
             "kind": "training",  # an evidence entry's kind
+            "requirement": "education",  # a requirement verdict's item
             "entry_id": 1,  # no entry of the owner's application: refused
         }
     clients = {
