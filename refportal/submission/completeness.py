@@ -93,7 +93,7 @@ def completeness_of(
     the reviewers' current verdicts (applications.verdicts.current_verdicts); those of the current cycle
     count: one not verified or needing more makes its item to do (with the reason), a verified one says
     who verified it."""
-    items = (
+    items: tuple[ChecklistItem, ...] = (
         _eligibility_item(application, requirements),
         _membership_item(application, today),
         _references_item(application),
