@@ -137,6 +137,10 @@ def test_a_conflicted_reviewer_an_applicant_and_an_unknown_requirement_are_refus
         recuse(application=db.session.get(Application, people["application_id"]), reviewer=rafe, reason="My cousin")
         db.session.commit()
     conflicted = logged_in(app, "rev2@example.org")
+    app.config["REVIEWERS_READ_UNASSIGNED"] = True  # the conflicted reviewer opens the file: no verdict forms
+    page = conflicted.get(file_url(people)).get_data(as_text=True)
+    assert 'id="verification"' in page and "/verdicts/" not in page
+    assert "/verdicts/" in logged_in(app, "rev@example.org").get(file_url(people)).get_data(as_text=True)
     assert (
         send_verdict(conflicted, people, "education", "verified", version="0", form_url="/review/").status_code == 404
     )
@@ -194,6 +198,12 @@ def test_more_information_names_the_items_in_the_email_and_on_the_applicants_pag
     assert "In-service training" in items and "Upload the training certificates." in items
     assert "Ratings" in items and "Education" not in items
     assert "Strengths by Hana Ito" not in page  # nothing of the ratings themselves
+    # Reopened for the applicant, the file takes no verdict until it is submitted again.
+    response = send_verdict(rita, people, "training", "verified", version="1")
+    assert response.status_code == 400 and "Only a submitted application awaiting a decision" in response.get_data(
+        as_text=True
+    )
+    assert len(verdicts_of(app, people)) == 3
     # The new cycle's file starts without verdicts: the earlier ones show as earlier.
     applicant.submit(f"/applications/{people['application_id']}/submit", {"attest": "y"})
     with app.app_context():
