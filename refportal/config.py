@@ -164,6 +164,13 @@ def _attestations(name: str, raw: str | None) -> tuple[str, ...]:
     return keys
 
 
+def _choice(name: str, raw: str | None, default: str, choices: tuple[str, ...]) -> str:
+    value = (raw or "").strip().lower() or default
+    if value not in choices:
+        raise ConfigurationError(f"{name} must be one of: {', '.join(choices)} (got {raw!r}).")
+    return value
+
+
 def _json(name: str, raw: str | None, default: dict) -> dict:
     if not raw:
         return default
@@ -713,6 +720,53 @@ SECTIONS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
                 "the domain's thresholds (DEFAULT_ELIGIBILITY_REQUIREMENTS)",
                 "Education, training and RSC thresholds per category.",
                 by_category=True,
+            ),
+        ),
+    ),
+    (
+        "Fees and payments",
+        (
+            Setting(
+                "FEE_APPLICATION_FEE_DUE",
+                "`opening` or `submission`",
+                "`opening`",
+                "When the application fee must be paid: `opening` (before the referee requests are sent) or "
+                "`submission` (with the processing fee, before the application is submitted).",
+                lambda n, raw, _c: _choice(n, raw, "opening", ("opening", "submission")),
+                ("FEE_APPLICATION_FEE_DUE",),
+            ),
+            integer(
+                "ENDORSEMENT_REINSTATEMENT_FEE",
+                50,
+                "Charged with the processing fee on an application that reinstates a lapsed endorsement, in "
+                "whole units of FEE_SCHEDULE's currency (0: none).",
+            ),
+            text(
+                "ASSOCIATION_ADDRESS",
+                "",
+                "The association's postal address and tax number as receipts show them (lines separated by `;`).",
+            ),
+            optional(
+                "STRIPE_SECRET_KEY",
+                "Stripe's secret API key: online payment by card through Stripe Checkout. Empty: online payment "
+                "is off and the fee pages say how else to pay.",
+                kind="secret",
+            ),
+            optional(
+                "STRIPE_WEBHOOK_SECRET",
+                "The signing secret of the Stripe webhook endpoint `POST /payments/stripe/webhook`; needed with "
+                "STRIPE_SECRET_KEY (a payment is recorded only from a webhook signed with it).",
+                kind="secret",
+            ),
+            stripped(
+                "STRIPE_API_BASE",
+                "https://api.stripe.com",
+                "Where the Stripe library sends its API calls (the tests point it at a stand-in on loopback).",
+            ),
+            integer(
+                "STRIPE_WEBHOOK_TOLERANCE",
+                300,
+                "Seconds a signed webhook stays acceptable after its signature's timestamp (older: a replay).",
             ),
         ),
     ),

@@ -15,6 +15,15 @@ from refportal.endorsements.models import (  # noqa: F401
 )
 from refportal.mail.models import OutboxEmail, OutboxStatus  # noqa: F401
 from refportal.membership.models import MembershipDeclaration, MembershipStatus  # noqa: F401
+from refportal.payments.models import (  # noqa: F401
+    Charge,
+    CheckoutSession,
+    FeeAccount,
+    Payment,
+    Refund,
+    StripeEvent,
+    Waiver,
+)
 from refportal.portfolio.models import Portfolio, RscEntry, TrainingEntry  # noqa: F401
 from refportal.references.models import Rating, RefereePageAccess, Reference, ReferenceStatus  # noqa: F401
 from refportal.reviews.models import (  # noqa: F401

@@ -65,6 +65,15 @@ class AuditAction(enum.StrEnum):
     EMAIL_BOUNCED = "email.bounced"
     EMAIL_DELAYED = "email.delayed"
     EMAIL_RESENT = "email.resent"
+    # Fees: the ledger (charges, payments, waivers, refunds) and online checkouts
+    FEE_CHARGED = "fee.charged"
+    FEE_CHARGE_VOIDED = "fee.charge_voided"
+    FEE_CHARGE_RESTORED = "fee.charge_restored"
+    FEE_CHECKOUT_OPENED = "fee.checkout_opened"
+    FEE_CHECKOUT_REJECTED = "fee.checkout_rejected"
+    FEE_PAYMENT_RECORDED = "fee.payment_recorded"
+    FEE_REFUNDED = "fee.refunded"
+    FEE_WAIVED = "fee.waived"
     # The application file
     FILE_RATINGS_READ = "file.ratings_read"
     # Membership

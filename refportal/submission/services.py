@@ -8,13 +8,15 @@ from flask import current_app
 
 from refportal.accounts.models import User
 from refportal.applications.evidence import store_totals
-from refportal.applications.fees import FeeBreakdown, fee_breakdown
+from refportal.applications.fees import FeeBreakdown, application_account, fee_breakdown, fee_currency
 from refportal.applications.lifecycle import Event, transition
 from refportal.applications.models import Application
 from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.exceptions import Refused
 from refportal.membership.services import membership_fee_due
+from refportal.payments.ledger import money, totals_of
+from refportal.payments.models import FeeAccount
 from refportal.submission.completeness import Completeness, completeness_of
 
 
@@ -24,6 +26,11 @@ def fees_for(application: Application, today: date) -> FeeBreakdown:
         category=application.category,
         membership_fee_due=membership_fee_due(application, today),
     )
+
+
+def fee_account(application: Application, today: date, actor: User | None = None) -> FeeAccount | None:
+    """The application's ledger, its membership charge following the membership declared today."""
+    return application_account(application, membership_fee_due=membership_fee_due(application, today), actor=actor)
 
 
 def file_completeness(application: Application, today: date) -> Completeness:
@@ -40,5 +47,12 @@ def submit_application(*, application: Application, actor: User, today: date) ->
     missing = file_completeness(application, today).missing
     if missing:
         raise Refused("Not ready to submit yet: " + "; ".join(f"{i.label.lower()} ({i.detail})" for i in missing) + ".")
+    account = fee_account(application, today, actor)
+    owed = totals_of(account).balance if account is not None else 0
+    if owed > 0:
+        raise Refused(
+            f"The fees are not paid yet: {money(owed, fee_currency())} is still to pay. Pay it from the Fees "
+            "section of the application page (or ask the association how else to pay), then submit."
+        )
     transition(application, Event.SUBMIT, actor=actor)  # it joins its review round
     record(AuditAction.APPLICATION_SUBMITTED, obj=application, actor=actor, round=application.review_round_id)
