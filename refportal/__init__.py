@@ -55,11 +55,20 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["portal_name"] = app.config["PORTAL_NAME"]
     app.jinja_env.globals["hidden_fields"] = hidden_fields
     app.jinja_env.globals["get_locale"] = get_locale
+    _install_ledger_helpers(app)
 
     from refportal.startup import run_production_checks
 
     run_production_checks(app, serving=click.get_current_context(silent=True) is None)
     return app
+
+
+def _install_ledger_helpers(app: Flask) -> None:
+    """Amounts in cents as money ({{ cents | money(currency) }}) and an account's statement in templates."""
+    from refportal.payments.ledger import money, statement_of
+
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.globals["statement_of"] = statement_of
 
 
 class DatabaseId(IntegerConverter):

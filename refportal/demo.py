@@ -15,6 +15,7 @@ from refportal.accounts.models import Role, User
 from refportal.accounts.services import create_user, find_user_by_email
 from refportal.applications import evidence, lifecycle
 from refportal.applications.categories import Credential, EducationLevel, MentorTrack
+from refportal.applications.fees import application_account
 from refportal.applications.models import Application
 from refportal.applications.services import open_application
 from refportal.db import utc_today, utcnow
@@ -23,7 +24,10 @@ from refportal.endorsements.renewal_notices import advance
 from refportal.endorsements.services import save_listing_choices
 from refportal.extensions import db
 from refportal.membership.models import Association, MembershipKind
-from refportal.membership.services import declare_membership
+from refportal.membership.services import declare_membership, membership_fee_due
+from refportal.payments.ledger import owed_for, totals_of
+from refportal.payments.models import FeeKind, PaymentMethod
+from refportal.payments.services import record_payment
 from refportal.portfolio.models import RscFormat
 from refportal.references.answers import decline_reference, save_draft, submit_rating
 from refportal.references.models import Reference
@@ -43,20 +47,25 @@ DEMO_USERS = [
     ("reviewer@example.org", "Rita Reviewer", Role.REVIEWER, "reviewer, assigned to Fay's file"),
     ("reviewer2@example.org", "Rafe Reviewer", Role.REVIEWER, "reviewer, assigned to Fay's file"),
     ("ana@example.org", "Ana Applicant", Role.APPLICANT, "applicant, no application yet"),
-    ("ben@example.org", "Ben Okafor", Role.APPLICANT, "IMH-E category 2, eligible, member of INfancy Onward"),
+    (
+        "ben@example.org",
+        "Ben Okafor",
+        Role.APPLICANT,
+        "IMH-E category 2, eligible, member of INfancy Onward; fees not paid yet",
+    ),
     ("carla@example.org", "Carla Mendes", Role.APPLICANT, "ECMH-E category 3, short of RSC hours, will join"),
     ("dev@example.org", "Dev Patel", Role.APPLICANT, "endorsed IMH-E 3 months ago: ECMH-E not yet allowed"),
     (
         "eve@example.org",
         "Eve Laurent",
         Role.APPLICANT,
-        "IMH-E category 3, references asked: one in, one draft, one declined",
+        "IMH-E category 3, application fee paid by cheque, references asked: one in, one draft, one declined",
     ),
     (
         "fay@example.org",
         "Fay Okonkwo",
         Role.APPLICANT,
-        "ECMH-E category 2, submitted with three ratings: ready to review",
+        "ECMH-E category 2, fees paid by bank transfer, submitted with three ratings: ready to review",
     ),
     ("gia@example.org", "Gia Romano", Role.APPLICANT, "endorsed IMH-E 3, listed in the registry with her city"),
     ("hal@example.org", "Hal Nguyen", Role.APPLICANT, "endorsed ECMH-E 4 (Mentor, Clinical), listed without a city"),
@@ -286,6 +295,7 @@ def _seed_references(applicant: User, today: date) -> None:
         member_number="W-5521",
         expires_in_days=120,
     )
+    _pay(application, today, method=PaymentMethod.CHEQUE, reference="Cheque 1042", first_fee_only=True)
     grace, ivan, june = _nominate_and_ask(application, applicant, DEMO_REFEREES)
     submit_rating(reference=grace, nonce=grace.link_nonce, answers=_answers(grace, "4"))
     save_draft(
@@ -315,6 +325,7 @@ def _seed_submitted(applicant: User, today: date) -> Application:
         member_number="IO-31877",
         expires_in_days=240,
     )
+    _pay(application, today, method=PaymentMethod.BANK_TRANSFER, reference="Transfer IO-2291")
     hana, omar, lena = _nominate_and_ask(application, applicant, FAY_REFEREES)
     submit_rating(reference=hana, nonce=hana.link_nonce, answers=_answers(hana, "5"))
     submit_rating(
@@ -325,6 +336,19 @@ def _seed_submitted(applicant: User, today: date) -> Application:
     submit_rating(reference=lena, nonce=lena.link_nonce, answers=_answers(lena, "4", low=4))
     submit_application(application=application, actor=applicant, today=today)
     return application
+
+
+def _pay(
+    application: Application, today: date, *, method: PaymentMethod, reference: str, first_fee_only: bool = False
+) -> None:
+    """A payment staff recorded (its receipt is in the mail viewer): the application fee only, or all owed."""
+    account = application_account(application, membership_fee_due=membership_fee_due(application, today))
+    assert account is not None
+    owed = owed_for(account, (FeeKind.APPLICATION,)) if first_fee_only else totals_of(account).balance
+    staff = db.session.scalar(sa.select(User).where(User.email == "admin@example.org"))
+    record_payment(
+        account=account, method=method, amount_cents=owed, received_on=today, reference=reference, actor=staff
+    )
 
 
 def _eligible_member(

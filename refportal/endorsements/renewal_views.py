@@ -30,6 +30,7 @@ from refportal.endorsements.services import normalized_number
 from refportal.extensions import db
 from refportal.forms import ActionForm
 from refportal.membership.models import Association
+from refportal.payments.ledger import totals_of
 from refportal.portfolio.models import RscFormat
 from refportal.security.headers import mark_no_store
 from refportal.web import attempt_and_flash, attempt_on_form, flash_success
@@ -118,6 +119,9 @@ def _page(endorsement: Endorsement, **posted: Any):
     if renewal is not None:
         context["checklist"] = renewals.checklist(renewal)
         context["fees"] = renewals.renewal_fees(renewal, today)
+        account = renewals.renewal_account(renewal, today, current_user)
+        context["fee_account"] = account
+        context["fee_totals"] = totals_of(account) if account is not None else None
     return mark_no_store(make_response(render_template("endorsements/renewal.html", **context)))
 
 

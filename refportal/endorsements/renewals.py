@@ -24,7 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from refportal.accounts.models import User
 from refportal.applications.eligibility import RequirementCheck
-from refportal.applications.fees import FeeBreakdown, FeeLine
+from refportal.applications.fees import FeeBreakdown, FeeLine, fee_currency
 from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.db import rows_changed, utc_today, utcnow
@@ -36,6 +36,9 @@ from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.mail.services import external_url, queue_email
 from refportal.membership.models import Association, MembershipStatus
+from refportal.payments import ledger
+from refportal.payments.charges import find_account, open_account, set_owed
+from refportal.payments.models import FeeAccount, FeeKind
 from refportal.portfolio import entries
 from refportal.portfolio.entries import DateWindow, PortfolioTotals, totals_of
 from refportal.portfolio.models import Portfolio, RscEntry, RscFormat, TrainingEntry
@@ -478,6 +481,25 @@ def renewal_fees(renewal: Renewal, today: date | None = None) -> FeeBreakdown:
     return FeeBreakdown(currency=config["FEE_SCHEDULE"].get("currency", "USD"), lines=tuple(lines))
 
 
+def renewal_account(renewal: Renewal, today: date | None = None, actor: User | None = None) -> FeeAccount | None:
+    """The renewal's fee account, its charges posted while the endorsee can still change it: the
+    renewal fee, and the late fee once it is owed (is_late). Once submitted, what was posted stays."""
+    if not renewal.is_editable:
+        return find_account(renewal_id=renewal.id)
+    config = current_app.config
+    endorsement = renewal.endorsement
+    account = open_account(
+        payer_id=endorsement.holder_id,
+        renewal_id=renewal.id,
+        label=f"Renewal of {endorsement.number} (period ending {renewal.period_ends_on.isoformat()})",
+        currency=fee_currency(),
+    )
+    set_owed(account, FeeKind.RENEWAL, ledger.cents(config["ENDORSEMENT_RENEWAL_FEE"]), actor=actor)
+    late_fee = ledger.cents(config["ENDORSEMENT_RENEWAL_LATE_FEE"])
+    set_owed(account, FeeKind.LATE, late_fee, owed=is_late(renewal, today), actor=actor)
+    return account
+
+
 def _missing_message(missing: list[RequirementCheck]) -> str:
     parts = [f"{check.label} ({check.required}; recorded: {check.recorded})" for check in missing]
     if any(check.label == "Attestation" for check in missing):
@@ -495,6 +517,13 @@ def submit_renewal(*, renewal: Renewal, actor: User, version: int | None, today:
     listed = checklist(renewal)
     if not listed.complete:
         raise RenewalRefused(_missing_message(listed.missing))
+    account = renewal_account(renewal, today, actor)
+    owed = ledger.totals_of(account).balance if account is not None else 0
+    if owed > 0:
+        raise RenewalRefused(
+            f"The renewal's fees are not paid yet: {ledger.money(owed, fee_currency())} is still to pay. Pay it from "
+            "the Fees section of this page (or ask the association how else to pay), then submit."
+        )
     late = renewal.late if renewal.submitted_at is not None else today > renewal.period_ends_on
     resubmitted = renewal.status is RenewalStatus.MORE_REQUESTED
     _claim(renewal, version, status=RenewalStatus.SUBMITTED, submitted_at=utcnow(), late=late)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -95,3 +96,63 @@ def cents(whole_units: int | str | Decimal) -> int:
 def money(amount_cents: int, currency: str) -> str:
     """An amount as people read it in the page's language: $25.00."""
     return format_currency(Decimal(amount_cents) / 100, currency)
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One row of an account's statement: a charge (+), a payment or waiver (−), a refund (+)."""
+
+    on: date
+    label: str
+    amount_cents: int  # signed: what it adds to the balance
+    kind: str  # charge, voided, payment, waiver, refund
+    payment: Payment | None = None  # the payment (for its receipt), or the one refunded
+
+
+def statement_of(account: FeeAccount) -> list[StatementLine]:
+    """Every row of the account in the order it happened (a voided charge shown at nothing)."""
+    lines: list[tuple[datetime, StatementLine]] = []
+    for charge in account.charges:
+        voided = charge.voided_at is not None
+        lines.append(
+            (
+                charge.created_at,
+                StatementLine(
+                    charge.created_at.date(),
+                    charge.kind.label + (" (no longer owed)" if voided else ""),
+                    0 if voided else charge.amount_cents,
+                    "voided" if voided else "charge",
+                ),
+            )
+        )
+    for payment in account.payments:
+        by = payment.method.label + (f", {payment.reference}" if payment.reference else "")
+        lines.append(
+            (
+                payment.created_at,
+                StatementLine(payment.received_on, f"Payment ({by})", -payment.amount_cents, "payment", payment),
+            )
+        )
+        for refund in payment.refunds:
+            lines.append(
+                (
+                    refund.created_at,
+                    StatementLine(
+                        refund.created_at.date(),
+                        f"Refund of receipt {payment.receipt_number}",
+                        refund.amount_cents,
+                        "refund",
+                        payment,
+                    ),
+                )
+            )
+    for waiver in account.waivers:
+        lines.append(
+            (
+                waiver.created_at,
+                StatementLine(
+                    waiver.created_at.date(), f"{waiver.kind.label}: {waiver.reason}", -waiver.amount_cents, "waiver"
+                ),
+            )
+        )
+    return [line for _, line in sorted(lines, key=lambda pair: pair[0])]

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
 
 from refportal.accounts.models import User
 from refportal.applications.evidence import store_totals
-from refportal.applications.fees import FeeBreakdown, application_account, fee_breakdown, fee_currency
+from refportal.applications.fees import (
+    FeeBreakdown,
+    application_account,
+    fee_breakdown,
+    fee_currency,
+    fee_owed_before_requests,
+)
 from refportal.applications.lifecycle import Event, transition
 from refportal.applications.models import Application
 from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
 from refportal.exceptions import Refused
 from refportal.membership.services import membership_fee_due
-from refportal.payments.ledger import money, totals_of
+from refportal.payments.ledger import LedgerTotals, money, totals_of
 from refportal.payments.models import FeeAccount
 from refportal.submission.completeness import Completeness, completeness_of
 
@@ -31,6 +38,23 @@ def fees_for(application: Application, today: date) -> FeeBreakdown:
 def fee_account(application: Application, today: date, actor: User | None = None) -> FeeAccount | None:
     """The application's ledger, its membership charge following the membership declared today."""
     return application_account(application, membership_fee_due=membership_fee_due(application, today), actor=actor)
+
+
+@dataclass(frozen=True)
+class FeesDue:
+    """What the applicant's Fees section shows: the account (None: nothing recorded in the portal),
+    its sums, and what is due before the referee requests go out."""
+
+    account: FeeAccount | None
+    totals: LedgerTotals
+    before_requests: int  # cents still owed before the requests are sent (0: nothing due then)
+
+
+def fees_due(application: Application, today: date, actor: User | None = None) -> FeesDue:
+    account = fee_account(application, today, actor)
+    if account is None:
+        return FeesDue(None, LedgerTotals(), 0)
+    return FeesDue(account, totals_of(account), fee_owed_before_requests(application))
 
 
 def file_completeness(application: Application, today: date) -> Completeness:

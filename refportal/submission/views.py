@@ -76,7 +76,7 @@ def application_page(application_id: int):
     return render_template(
         "submission/application.html",
         application=application,
-        fees=services.fees_for(application, today),
+        fees=services.fees_due(application, today, current_user),
         checks=evaluate_eligibility(application, _requirements()),
         completeness=services.file_completeness(application, today),
         membership_status=application.membership.status_on(today) if application.membership else None,

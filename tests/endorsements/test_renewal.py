@@ -24,7 +24,7 @@ from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
 from refportal.membership.models import Association
 from refportal.portfolio.models import Portfolio, RscEntry, RscFormat, TrainingEntry
-from tests.builders import logged_in
+from tests.builders import logged_in, settle_renewal_fees
 from tests.factories import EndorsementFactory, RenewalFactory, TrainingEntryFactory, make_user
 from tests.support import require, run_together
 from tests.web import csrf_token_from
@@ -264,6 +264,15 @@ def test_the_endorsee_renews_from_start_to_submission(app, outbox):
 
     assert me.declarations("code_of_ethics", "no_sanction").status_code == 302
     assert set(checklist_rows(me.page()).values()) == {"Met"}
+    # Every requirement met, the fee not yet paid: not submitted, and the page says what is owed.
+    assert "Still to pay first: $40.00" in text_of(me.page())
+    assert me.submit().status_code == 302
+    assert "The renewal's fees are not paid yet: $40.00 is still to pay" in flashed(me)
+    assert renewal_state(app)[0] is RenewalStatus.DRAFT
+    with app.app_context():
+        settle_renewal_fees(
+            db.session.scalars(sa.select(Renewal).join(Endorsement).where(Endorsement.number == NUMBER)).one()
+        )
     before = the_renewal(app).version
     assert me.submit().status_code == 302
     page = flashed(me)
@@ -298,8 +307,9 @@ def test_the_endorsee_renews_from_start_to_submission(app, outbox):
     assert len([row for row in outbox(EMAIL) if row.template == "renewal_received"]) == 1
 
 
-def complete_renewal(app, *, number: str = NUMBER, **renewal_fields) -> int:
-    """A renewal with everything a category 2 renewal needs, for the endorsement `number`."""
+def complete_renewal(app, *, number: str = NUMBER, paid: bool = True, **renewal_fields) -> int:
+    """A renewal with everything a category 2 renewal needs, for the endorsement `number` (its fees
+    settled unless `paid` is False)."""
     today = utc_today()
     with app.app_context():
         endorsement = db.session.scalars(sa.select(Endorsement).where(Endorsement.number == number)).one()
@@ -323,6 +333,8 @@ def complete_renewal(app, *, number: str = NUMBER, **renewal_fields) -> int:
             )
         )
         db.session.commit()
+        if paid:
+            settle_renewal_fees(renewal)
         return renewal.id
 
 
