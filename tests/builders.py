@@ -26,7 +26,13 @@ from refportal.references.nomination import nominate_referee, send_requests
 from refportal.references.rating_form import ITEM_KEYS
 from refportal.references.roles import RefereeRole
 from refportal.submission.services import submit_application
-from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
+from tests.factories import (
+    commit_and_reload,
+    declare_current_membership,
+    make_application,
+    make_user,
+    record_eligibility,
+)
 from tests.web import Browser
 
 # The three referees of every in-process file: a supervisor, an RSC provider, a colleague.
@@ -87,14 +93,15 @@ def _settle(account: FeeAccount) -> None:
         db.session.add(
             Waiver(account=account, kind=WaiverKind.WAIVER, amount_cents=owed, reason="Settled for the test")
         )
-    db.session.commit()
+    commit_and_reload()
 
 
 def ask_three_referees(
     application: Application, *, email_prefix: str = "", referees: list[tuple[str, str, RefereeRole]] = REFEREES
 ) -> list[Reference]:
     """Three referees (REFEREES unless given as (name, e-mail, role)) nominated, content waived, and
-    asked: each has a link."""
+    asked: each has a link (what the application owes is settled first, as sending needs)."""
+    settle_fees(application)
     references = [
         nominate_referee(
             application=application,

@@ -403,7 +403,7 @@ class DocumentBlobFactory(ModelFactory):
 # Committing helpers: for tests whose requests must see the rows
 
 
-def _commit() -> None:
+def commit_and_reload() -> None:
     """Commit, then reload every object in the session so tests can read them after the app context ends."""
     db.session.commit()
     for obj in list(db.session.identity_map.values()):
@@ -420,7 +420,7 @@ def make_user(
 ) -> User:
     given = {key: value for key, value in (("email", email), ("name", name)) if value}
     user = UserFactory(role=role, verified=verified, password=password, **given)
-    _commit()
+    commit_and_reload()
     return user
 
 
@@ -444,7 +444,7 @@ def make_application(
         decided_at=decided_at,
         eligibility_source=eligibility_source,
     )
-    _commit()
+    commit_and_reload()
     return application
 
 
@@ -463,7 +463,7 @@ def record_eligibility(
     application.training_hours = training_hours
     application.rsc_hours = rsc_hours
     application.eligibility_recorded_at = utcnow()
-    _commit()
+    commit_and_reload()
     return application
 
 
@@ -471,7 +471,7 @@ def declare_current_membership(application: Application, *, expires_on: date | N
     declaration = MembershipDeclarationFactory(
         application=application, expires_on=expires_on or utc_today() + timedelta(days=200)
     )
-    _commit()
+    commit_and_reload()
     return declaration
 
 

@@ -33,13 +33,21 @@ class FeeBreakdown:
         return sum(line.amount for line in self.lines if not line.waived)
 
 
-def fee_breakdown(*, schedule: dict, category: int, membership_fee_due: bool) -> FeeBreakdown:
-    """Membership (waived for a current member), application and processing fees for a category."""
+def fee_breakdown(
+    *, schedule: dict, category: int, membership_fee_due: bool, reinstatement_fee: int | None = None
+) -> FeeBreakdown:
+    """Membership (waived for a current member), application and processing fees for a category; a
+    reinstatement owes its own fee (`reinstatement_fee`) instead of the application fee."""
+    first = (
+        FeeLine("Application fee", schedule["application"][category])
+        if reinstatement_fee is None
+        else FeeLine("Reinstatement fee", reinstatement_fee)
+    )
     return FeeBreakdown(
         currency=schedule.get("currency", "USD"),
         lines=(
             FeeLine("Membership in the association", schedule["membership"][category], waived=not membership_fee_due),
-            FeeLine("Application fee", schedule["application"][category]),
+            first,
             FeeLine("Processing fee", schedule["processing"][category]),
         ),
     )

@@ -10,6 +10,7 @@ from flask import current_app
 
 from refportal.accounts.models import User
 from refportal.applications.categories import CATEGORIES, MENTOR_CATEGORY, Credential, EducationLevel, MentorTrack
+from refportal.applications.fees import application_account
 from refportal.applications.lifecycle import ACTIVE, DECIDED, Event, transition
 from refportal.applications.models import Application
 from refportal.audit.actions import AuditAction
@@ -80,6 +81,8 @@ def open_application(
     record(
         AuditAction.APPLICATION_OPENED, obj=application, actor=applicant, credential=credential.value, category=category
     )
+    # Its fees owed from the start; the membership fee until a current membership is declared.
+    application_account(application, membership_fee_due=True, actor=applicant)
     return application
 
 

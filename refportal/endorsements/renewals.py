@@ -188,6 +188,7 @@ def start_renewal(endorsement: Endorsement, actor: User, today: date | None = No
             number=endorsement.number,
             period_ends_on=endorsement.period_ends_on.isoformat(),
         )
+        renewal_account(renewal, actor=actor)  # its fees owed from the start
     return renewal
 
 

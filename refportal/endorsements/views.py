@@ -87,12 +87,17 @@ def reinstate(number: str):
             )
             return redirect(url_for("submission.application_page", application_id=application.id))
     schedule = current_app.config["FEE_SCHEDULE"]
+    fee = int(current_app.config["ENDORSEMENT_REINSTATEMENT_FEE"])
     return render_template(
         "endorsements/reinstate.html",
         endorsement=endorsement,
         form=form,
         refusal=reinstatement.why_not_reinstatable(endorsement),
         open_application=reinstatement.open_reinstatement_of(endorsement),
-        fees=fee_breakdown(schedule=schedule, category=endorsement.category, membership_fee_due=True),
-        member_fees=fee_breakdown(schedule=schedule, category=endorsement.category, membership_fee_due=False),
+        fees=fee_breakdown(
+            schedule=schedule, category=endorsement.category, membership_fee_due=True, reinstatement_fee=fee
+        ),
+        member_fees=fee_breakdown(
+            schedule=schedule, category=endorsement.category, membership_fee_due=False, reinstatement_fee=fee
+        ),
     )

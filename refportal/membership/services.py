@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from refportal.accounts.models import User
+from refportal.applications.fees import application_account
 from refportal.applications.models import Application
 from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
@@ -76,6 +77,8 @@ def declare_membership(
     record(
         AuditAction.MEMBERSHIP_DECLARED, obj=application, actor=actor, kind=kind.value, association=association.value
     )
+    # The membership fee follows the declaration: no longer owed for a current member, owed again if not.
+    application_account(application, membership_fee_due=membership_fee_due(application, today), actor=actor)
     return declaration
 
 

@@ -28,10 +28,13 @@ from refportal.submission.completeness import Completeness, completeness_of
 
 
 def fees_for(application: Application, today: date) -> FeeBreakdown:
+    """The fees of the schedule for this application (the reviewers' file shows them)."""
+    config = current_app.config
     return fee_breakdown(
-        schedule=current_app.config["FEE_SCHEDULE"],
+        schedule=config["FEE_SCHEDULE"],
         category=application.category,
         membership_fee_due=membership_fee_due(application, today),
+        reinstatement_fee=int(config["ENDORSEMENT_REINSTATEMENT_FEE"]) if application.is_reinstatement else None,
     )
 
 

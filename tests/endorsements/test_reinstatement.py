@@ -35,7 +35,7 @@ from refportal.reviews.models import Decision
 from refportal.submission.services import submit_application
 from refportal.worker.schedule import registered_jobs, run_due_jobs
 from tests.builders import REFEREES as BUILT_REFEREES
-from tests.builders import ask_three_referees, logged_in, make_submitted_application, rate
+from tests.builders import ask_three_referees, logged_in, make_submitted_application, rate, settle_fees
 from tests.endorsements.helpers import FrozenClock, endorse, lapse, set_listing
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
 from tests.portfolio.helpers import enter_evidence
@@ -113,11 +113,16 @@ def test_the_lapsed_endorsee_opens_the_reinstatement_of_the_same_credential_cate
     assert f'href="{reinstate_url(number)}"' in dashboard
 
     page = browser.get(reinstate_url(number)).get_data(as_text=True)
-    assert "New experience" in page and "Three new reference ratings" in page and "The fees again" in page
+    assert "New experience" in page and "Three new reference ratings" in page
+    assert "the reinstatement fee and the processing fee of this category" in page
     schedule = app.config["FEE_SCHEDULE"]
+    fee = app.config["ENDORSEMENT_REINSTATEMENT_FEE"]
     for membership_fee_due in (True, False):
-        total = fee_breakdown(schedule=schedule, category=4, membership_fee_due=membership_fee_due).total
+        total = fee_breakdown(
+            schedule=schedule, category=4, membership_fee_due=membership_fee_due, reinstatement_fee=fee
+        ).total
         assert f"<strong>{total}</strong>" in page
+    assert total == fee + schedule["processing"][4]
     assert "Open the reinstatement" in page
 
     response = browser.submit(reinstate_url(number), {})
@@ -523,7 +528,7 @@ def test_the_whole_year_lapse_and_reinstatement(app, outbox, monkeypatch, applic
     clock.move_to(lapses_on + 5 * DAY)
     endorsee = logged_in(app, "a@example.org")
     page = endorsee.get(link).get_data(as_text=True)
-    assert "Three new reference ratings" in page and "The fees again" in page
+    assert "Three new reference ratings" in page and "the reinstatement fee and the processing fee" in page
     response = endorsee.submit(link, {})
     assert response.status_code == 302
     application_url = response.headers["Location"]
@@ -545,6 +550,14 @@ def test_the_whole_year_lapse_and_reinstatement(app, outbox, monkeypatch, applic
     references_page = endorsee.get(f"/applications/{reinstatement_id}/references/").get_data(as_text=True)
     assert "to reuse it" not in references_page  # the ratings of the first application are not offered
     nominate_three(endorsee, reinstatement_id)
+    # The reinstatement owes its own fee and the processing fee; the requests wait for the first.
+    fees = endorsee.get(f"/applications/{reinstatement_id}").get_data(as_text=True)
+    fees = fees[fees.index('id="fees"') :]
+    assert "Reinstatement fee" in fees and "Application fee" not in fees and "Processing fee" in fees
+    send_reference_requests(endorsee, reinstatement_id)
+    assert not [m for m in outbox(REFEREES[0]["email"]) if m.template == "reference_request"]
+    with app.app_context():
+        settle_fees(db.session.get(Application, reinstatement_id))
     assert send_reference_requests(endorsee, reinstatement_id).status_code == 302
     new_referees = [referee["email"] for referee in REFEREES]
     assert not {"hana@example.net", "omar@example.net", "lena@example.net"} & set(new_referees)

@@ -267,7 +267,7 @@ def test_the_endorsee_renews_from_start_to_submission(app, outbox):
     # Every requirement met, the fee not yet paid: not submitted, and the page says what is owed.
     assert "Still to pay first: $40.00" in text_of(me.page())
     assert me.submit().status_code == 302
-    assert "The renewal's fees are not paid yet: $40.00 is still to pay" in flashed(me)
+    assert "fees are not paid yet: $40.00 is still to pay" in flashed(me)
     assert renewal_state(app)[0] is RenewalStatus.DRAFT
     with app.app_context():
         settle_renewal_fees(
@@ -333,7 +333,7 @@ def complete_renewal(app, *, number: str = NUMBER, paid: bool = True, **renewal_
             )
         )
         db.session.commit()
-        if paid:
+        if paid and renewal.is_editable:
             settle_renewal_fees(renewal)
         return renewal.id
 

@@ -61,7 +61,8 @@ def test_declaring_a_current_membership(app, browser, own_application):
     )
     body = browser.get(f"/applications/{own_application.id}").get_data(as_text=True)
     assert "World Association for Infant Mental Health" in body and "W-77" in body
-    assert "waived (current member)" in body and "<strong>75</strong>" in body
+    fees = body[body.index('id="fees"') :]
+    assert "Still to pay" in fees and "<strong>$75.00</strong>" in fees  # no membership fee for a member
 
 
 def test_saying_you_will_join_adds_the_membership_fee(app, browser, own_application):
@@ -72,7 +73,8 @@ def test_saying_you_will_join_adds_the_membership_fee(app, browser, own_applicat
     saved = declaration(app, own_application)
     assert saved.kind is MembershipKind.WILL_JOIN and saved.association is Association.INFANCY_ONWARD
     body = browser.get(f"/applications/{own_application.id}").get_data(as_text=True)
-    assert "waived" not in body and "<strong>125</strong>" in body
+    fees = body[body.index('id="fees"') :]
+    assert "no longer owed" not in fees and "<strong>$125.00</strong>" in fees
     assert "INfancy Onward: joining with this application (the membership fee is added)" in body
 
 
