@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
@@ -123,25 +122,30 @@ def _open(account: FeeAccount, owed: int, actor: Any, urls: Urls) -> CheckoutSes
     # The row first: it takes the account's one open place (a concurrent open fails on the index),
     # and its id goes to Stripe in the metadata and the return address.
     placeholder = f"pending:{uuid.uuid4().hex}"
-    checkout = CheckoutSession(
-        account_id=account.id,
-        stripe_session_id=placeholder,
-        url="",
-        amount_cents=owed,
-        currency=account.currency,
-        status=CheckoutStatus.OPEN,
-        created_by_id=getattr(actor, "id", None),
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(checkout)
-            db.session.flush()
-    except IntegrityError:
-        # Another request opened one at the same moment: that one is the account's open session.
+    inserted = db.session.execute(
+        _insert(CheckoutSession)
+        .values(
+            account_id=account.id,
+            stripe_session_id=placeholder,
+            url="",
+            amount_cents=owed,
+            currency=account.currency,
+            status=CheckoutStatus.OPEN,
+            created_by_id=getattr(actor, "id", None),
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["account_id"], index_where=sa.text("status = 'open'"))
+        .returning(cast("sa.Table", CheckoutSession.__table__).c.id)
+    ).scalar_one_or_none()
+    if inserted is None:
+        # Another request opened one at the same moment (the insert waited for it): that one is the
+        # account's open session.
         other = open_checkout_of(account)
-        if other is None or other.amount_cents != owed:
-            raise Refused("Another payment page was being opened at the same moment. Try again.") from None
+        if other is None or other.amount_cents != owed or not other.url:
+            raise Refused("Another payment page was being opened at the same moment. Try again.")
         return other
+    checkout = db.session.get(CheckoutSession, inserted)
+    assert checkout is not None
     params = {
         "mode": "payment",
         "line_items": [
