@@ -60,7 +60,7 @@ def nested(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     for key, value in pairs:
         parts = re.findall(r"[^\[\]]+", key)
         node: Any = root
-        for part, following in zip(parts, parts[1:], strict=False):
+        for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
 
@@ -162,7 +162,7 @@ class StripeStandin:
                 return 400, {
                     "error": {
                         "type": "invalid_request_error",
-                        "message": "Only Checkout Sessions with a status in [\"open\"] can be expired.",
+                        "message": 'Only Checkout Sessions with a status in ["open"] can be expired.',
                     }
                 }
             session["status"] = "expired"

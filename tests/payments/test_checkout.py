@@ -9,8 +9,8 @@ from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.extensions import db
 from refportal.payments.models import CheckoutSession
-from tests.payments.helpers import applicant_with_fees, checkouts, owed, payments, waive
 from tests.factories import make_user
+from tests.payments.helpers import applicant_with_fees, checkouts, owed, payments, waive
 from tests.web import Browser, csrf_token_from
 
 
