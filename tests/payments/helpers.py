@@ -110,3 +110,22 @@ def webhook_poster(app):
         return response.status_code
 
     return deliver
+
+
+def account_and_checkout(application_id: int) -> tuple[int, int]:
+    """The application's fee account and an open checkout of it (as if its payer had pressed the pay
+    button), committed: the access matrix and the route sweep's objects. In an app context."""
+    application = db.session.get(Application, application_id)
+    assert application is not None
+    account = fee_account(application, utc_today())
+    assert account is not None
+    checkout = CheckoutSession(
+        account_id=account.id,
+        stripe_session_id="cs_test_world",
+        url="https://checkout.stripe.com/c/pay/cs_test_world",
+        amount_cents=max(totals_of(account).balance, 1),
+        currency=account.currency,
+    )
+    db.session.add(checkout)
+    db.session.commit()
+    return account.id, checkout.id
