@@ -16,7 +16,7 @@ from refportal.payments import checkout
 from refportal.payments.forms import PayForm
 from refportal.payments.gateway import online_payment_enabled
 from refportal.payments.ledger import money, totals_of
-from refportal.payments.models import CheckoutStatus, FeeAccount
+from refportal.payments.models import CheckoutSession, CheckoutStatus, FeeAccount
 from refportal.transactions import attempt
 from refportal.web import safe_next
 
@@ -73,7 +73,18 @@ def start_checkout(account_id: int):
     if result.refusal is not None or result.value is None:
         flash(result.refusal.message if result.refusal else "The payment page could not be opened.", "error")
         return redirect(back)
-    return redirect(result.value.url, code=303)
+    return _to_stripe(result.value)
+
+
+def _to_stripe(found: CheckoutSession):
+    """On to Stripe's page. Not a redirect: the pages' Content-Security-Policy (`form-action 'self'`)
+    lets a form's answer redirect only to this site, so the answer is a page that moves on by itself
+    (a `Refresh` header, a navigation of its own) with a link to follow should it not."""
+    response = current_app.make_response(
+        render_template("payments/going.html", checkout=found, amount=money(found.amount_cents, found.currency))
+    )
+    response.headers["Refresh"] = f"0; url={found.url}"
+    return response
 
 
 @bp.get("/fees/checkout/<int:checkout_id>/return")

@@ -129,3 +129,17 @@ def account_and_checkout(application_id: int) -> tuple[int, int]:
     db.session.add(checkout)
     db.session.commit()
     return account.id, checkout.id
+
+
+def stripe_page(response) -> str:
+    """The Stripe page a pressed pay button goes on to (a page moving on by its Refresh header)."""
+    assert response.status_code == 200, response.status_code
+    delay, _, target = response.headers["Refresh"].partition("; url=")
+    assert delay == "0" and target, response.headers["Refresh"]
+    assert f'href="{target}"' in response.get_data(as_text=True)  # the link, should the refresh not happen
+    return target
+
+
+def session_of(response) -> str:
+    """The id of the Checkout Session a pressed pay button went on to."""
+    return stripe_page(response).rsplit("/", 1)[1]

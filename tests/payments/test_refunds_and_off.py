@@ -10,14 +10,14 @@ from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.payments.gateway import refund_card_payment
 from refportal.payments.models import Payment, PaymentMethod
-from tests.payments.helpers import WEBHOOK, applicant_with_fees, checkouts
+from tests.payments.helpers import WEBHOOK, applicant_with_fees, checkouts, session_of
 from tests.payments.stripe_standin import event, sign
 from tests.web import csrf_token_from
 
 
 def card_payment(app, standin):
     payer = applicant_with_fees(app)
-    session_id = payer.pay().headers["Location"].rsplit("/", 1)[1]
+    session_id = session_of(payer.pay())
     assert standin.pay(session_id) == 200
     return payer, standin.sessions[session_id]
 
