@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
+from flask import current_app
 
 from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
@@ -27,11 +28,12 @@ from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.payments import gateway
 from refportal.payments.charges import ACCOUNT_ROWS, _insert
-from refportal.payments.ledger import money, totals_of
+from refportal.payments.ledger import money, owed_for, totals_of
 from refportal.payments.models import (
     CheckoutSession,
     CheckoutStatus,
     FeeAccount,
+    FeeKind,
     Payment,
     PaymentMethod,
     StripeEvent,
@@ -82,21 +84,38 @@ class Urls:
     cancel: str
 
 
-def start_checkout(*, account: FeeAccount, actor: Any, urls: Urls) -> CheckoutSession:
-    """The open Checkout Session for what `account` owes now: the one already open if its amount is
-    still right, else a new one (the old one expired at Stripe first). Refused when nothing is owed,
-    online payment is off, or Stripe cannot be reached (nothing recorded then)."""
+FEE_FIRST = (FeeKind.APPLICATION, FeeKind.REINSTATEMENT)
+
+
+def fee_only_cents(account: FeeAccount) -> int:
+    """What paying only the application (or reinstatement) fee would be, when it is due before the rest
+    (FEE_APPLICATION_FEE_DUE=opening) and less than the balance; else 0 (one button: the balance)."""
+    if current_app.config["FEE_APPLICATION_FEE_DUE"] != "opening":
+        return 0
+    first = owed_for(account, FEE_FIRST)
+    return first if 0 < first < totals_of(account).balance else 0
+
+
+def start_checkout(*, account: FeeAccount, actor: Any, urls: Urls, fee_only: bool = False) -> CheckoutSession:
+    """The open Checkout Session for what `account` owes now (`fee_only`: its application fee alone,
+    see fee_only_cents): the one already open if its amount is still right, else a new one (the old
+    one expired at Stripe first). Refused when nothing is owed, online payment is off, or Stripe
+    cannot be reached (nothing recorded then)."""
     if not gateway.online_payment_enabled():
         raise Refused("Online payment is not available. Ask the association how else to pay.")
     owed = totals_of(account).balance
     if owed <= 0:
         raise Refused("Nothing is owed on this account: there is nothing to pay.")
+    if fee_only:
+        owed = fee_only_cents(account)
+        if owed <= 0:
+            raise Refused("The application fee is not owed on its own now: pay the whole amount instead.")
     current = open_checkout_of(account)
     if current is not None:
         if current.amount_cents == owed and current.currency == account.currency:
             return current  # a second tab, or a second click: the same page at Stripe
         _replace(current)
-    return _open(account, owed, actor, urls)
+    return _open(account, owed, actor, urls, "application fee" if fee_only else "")
 
 
 def _replace(checkout: CheckoutSession) -> None:
@@ -118,7 +137,7 @@ def _replace(checkout: CheckoutSession) -> None:
     _close(checkout, CheckoutStatus.EXPIRED, from_statuses=(CheckoutStatus.OPEN,))
 
 
-def _open(account: FeeAccount, owed: int, actor: Any, urls: Urls) -> CheckoutSession:
+def _open(account: FeeAccount, owed: int, actor: Any, urls: Urls, what: str) -> CheckoutSession:
     # The row first: it takes the account's one open place (a concurrent open fails on the index),
     # and its id goes to Stripe in the metadata and the return address.
     placeholder = f"pending:{uuid.uuid4().hex}"
@@ -154,7 +173,7 @@ def _open(account: FeeAccount, owed: int, actor: Any, urls: Urls) -> CheckoutSes
                 "price_data": {
                     "currency": account.currency.lower(),
                     "unit_amount": owed,
-                    "product_data": {"name": account.label},
+                    "product_data": {"name": f"{account.label}: {what}" if what else account.label},
                 },
             }
         ],

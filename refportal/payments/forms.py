@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from wtforms import HiddenField
+from wtforms import HiddenField, StringField
+from wtforms.validators import AnyOf
 
 from refportal.forms import ActionForm
 
@@ -12,3 +13,5 @@ class PayForm(ActionForm):
     only a path of this site is taken)."""
 
     came_from = HiddenField()
+    # Which button: the whole balance (empty, or "balance"), or only the application fee.
+    part = StringField(validators=[AnyOf(("", "balance", "application_fee"))], default="")

@@ -35,10 +35,15 @@ class PaymentOffer:
     owed_cents: int
     form: PayForm
     online: bool
+    fee_only_cents: int = 0  # a second button: the application fee alone (0: not offered)
 
     @property
     def owed(self) -> str:
         return money(self.owed_cents, self.account.currency)
+
+    @property
+    def fee_only(self) -> str:
+        return money(self.fee_only_cents, self.account.currency)
 
 
 def payment_offer(account: FeeAccount | None, came_from: str | None = None) -> PaymentOffer | None:
@@ -46,7 +51,10 @@ def payment_offer(account: FeeAccount | None, came_from: str | None = None) -> P
     if account is None:
         return None
     form = PayForm(formdata=None, came_from=came_from or request.path)
-    return PaymentOffer(account, totals_of(account).balance, form, online_payment_enabled())
+    balance = totals_of(account).balance
+    online = online_payment_enabled()
+    fee_only = checkout.fee_only_cents(account) if online and balance > 0 else 0
+    return PaymentOffer(account, balance, form, online, fee_only)
 
 
 def _back(form: PayForm) -> str:
@@ -69,7 +77,8 @@ def start_checkout(account_id: int):
         success=lambda checkout_id: external_url("payments.checkout_return", checkout_id=checkout_id),
         cancel=base + back,
     )
-    result = attempt(lambda: checkout.start_checkout(account=account, actor=current_user, urls=urls))
+    fee_only = form.part.data == "application_fee"
+    result = attempt(lambda: checkout.start_checkout(account=account, actor=current_user, urls=urls, fee_only=fee_only))
     if result.refusal is not None or result.value is None:
         flash(result.refusal.message if result.refusal else "The payment page could not be opened.", "error")
         return redirect(back)

@@ -182,3 +182,40 @@ def test_the_return_page_says_processing_until_the_webhook_then_paid(paying_app,
     assert owed(paying_app, payer.account_id) == 0
     assert [row.template for row in outbox("a@example.org")].count("payment_receipt") == 1
     assert "by card" not in payer.browser.get(payer.page).get_data(as_text=True)
+
+
+def test_the_application_fee_alone_may_be_paid_first_when_it_is_due_at_opening(paying_app, standin):
+    payer = applicant_with_fees(paying_app)
+    balance = owed(paying_app, payer.account_id)
+    fee = paying_app.config["FEE_SCHEDULE"]["application"][2] * 100
+    page = payer.browser.get(payer.page).get_data(as_text=True)
+    assert "Pay the application fee, $25.00, by card" in page and f"Pay ${balance / 100:.2f} by card" in page
+    first = session_of(payer.pay(part="application_fee"))
+    [created] = standin.created()
+    assert created.params["line_items"][0]["price_data"]["unit_amount"] == str(fee)
+    assert created.params["line_items"][0]["price_data"]["product_data"]["name"].endswith(": application fee")
+    # The other button: the whole balance, the fee-only session replaced.
+    whole = session_of(payer.pay(part="balance"))
+    assert standin.sessions[first]["status"] == "expired" and standin.sessions[whole]["amount_total"] == balance
+    # Back to the fee alone, paid: the rest is still owed and only the one button is left.
+    fee_session = session_of(payer.pay(part="application_fee"))
+    assert standin.pay(fee_session) == 200
+    assert owed(paying_app, payer.account_id) == balance - fee
+    page = payer.browser.get(payer.page).get_data(as_text=True)
+    assert "Pay the application fee" not in page and f"Pay ${(balance - fee) / 100:.2f} by card" in page
+    response = payer.pay(part="application_fee")
+    assert response.status_code == 302
+    assert "The application fee is not owed on its own now" in payer.browser.get(payer.page).get_data(as_text=True)
+    assert payer.pay(part="everything").status_code == 400
+
+
+def test_with_the_application_fee_due_at_submission_there_is_one_button(make_app, standin):
+    from tests.payments.helpers import stripe_settings, webhook_poster
+
+    app = make_app(FEE_APPLICATION_FEE_DUE="submission", **stripe_settings(standin))
+    standin.deliver = webhook_poster(app)
+    payer = applicant_with_fees(app)
+    page = payer.browser.get(payer.page).get_data(as_text=True)
+    assert "Pay the application fee" not in page and "by card" in page
+    assert payer.pay(part="application_fee").status_code == 302
+    assert standin.created() == []
