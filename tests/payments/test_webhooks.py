@@ -165,3 +165,14 @@ def test_online_payment_off_the_webhook_does_not_exist(app):
     response = post(app, payload, sign(payload, "whsec_anything"))
     assert response.status_code == 404
     assert events(app) == {}
+
+
+def test_the_webhook_is_rate_limited(make_app, standin):
+    from tests.payments.helpers import stripe_settings
+
+    app = make_app(RATELIMIT_ENABLED=True, STRIPE_WEBHOOK_LIMIT="2 per minute", **stripe_settings(standin))
+    payload = event("checkout.session.expired", {"id": "cs_test_nobody"})
+    statuses = [post(app, payload, sign(payload, standin.webhook_secret)).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    limited = post(app, payload, sign(payload, standin.webhook_secret))
+    assert limited.status_code == 429 and limited.is_json
