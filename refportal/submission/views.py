@@ -82,7 +82,7 @@ def application_page(application_id: int):
         completeness=services.file_completeness(application, today),
         membership_status=application.membership.status_on(today) if application.membership else None,
         withdraw_form=ActionForm(),
-        pay=payment_offer(services.fee_account(application, today, current_user)),
+        pay=payment_offer(services.fee_account(application, today, current_user)) if application.is_editable else None,
         requested_items=requested_items(application),  # only each requirement and its reason
         renews_on=application.renews_on(current_app.config["ENDORSEMENT_RENEWAL_MONTHS"]),
         reinstates=(
