@@ -134,7 +134,14 @@ def test_stripe_unreachable_is_a_clear_message(make_app):
 
 def test_the_back_link_given_to_stripe_is_a_local_path_only(paying_app, standin):
     payer = applicant_with_fees(paying_app)
-    for hostile in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"):
+    for hostile in (
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "/[zz]",
+        "a",
+    ):
         waive(paying_app, payer.account_id, 100)  # a new session each time
         response = payer.pay(came_from=hostile)
         assert session_of(response), hostile
