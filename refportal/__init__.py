@@ -144,6 +144,8 @@ def _register_blueprints(app: Flask) -> None:
     from refportal.mail.views import viewer_bp
     from refportal.mail_console.views import bp as mail_console_bp
     from refportal.membership.views import bp as membership_bp
+    from refportal.payments.views import bp as payments_bp
+    from refportal.payments.webhooks import install_payment_hooks
     from refportal.references.printable import bp as blank_forms_bp
     from refportal.references.referee_views import bp as referee_bp
     from refportal.references.views import bp as references_bp
@@ -177,6 +179,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(document_admin_bp)
     install_hooks(app)
+    app.register_blueprint(payments_bp)
+    install_payment_hooks(app)
     app.register_blueprint(mail_console_bp)
     app.register_blueprint(api_admin_bp)
     install_api(app)

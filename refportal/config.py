@@ -768,6 +768,13 @@ SECTIONS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
                 300,
                 "Seconds a signed webhook stays acceptable after its signature's timestamp (older: a replay).",
             ),
+            text(
+                "STRIPE_WEBHOOK_LIMIT",
+                "600 per minute",
+                "Requests accepted from one client address at `POST /payments/stripe/webhook` (each must still "
+                "carry a valid signature).",
+                kind=_FLASK_LIMITER,
+            ),
         ),
     ),
     (

@@ -46,8 +46,13 @@ def safe_next(target: str | None) -> str | None:
     """A same-site path to return to after login, or None (no open redirects)."""
     if not target or "\\" in target or any(ord(ch) < 32 for ch in target):
         return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. "/[zz]" read as a broken IPv6 host by some versions
+        return None
+    if parts.scheme or parts.netloc:
         return None
     return target
 

@@ -20,6 +20,7 @@ from refportal.endorsements.renewal_notices import cycle_dates
 from refportal.endorsements.services import endorsements_held_by
 from refportal.extensions import db
 from refportal.forms import ActionForm
+from refportal.payments.views import payment_offer
 from refportal.references.models import Rating, Reference
 from refportal.submission import services
 from refportal.submission.forms import SubmitApplicationForm
@@ -73,14 +74,16 @@ def application_page(application_id: int):
     """One application: details, fees, eligibility, membership, references, checklist."""
     application = owned_application(application_id, *APPLICATION_PAGE)
     today = utc_today()
+    fees = services.fees_due(application, today, current_user)
     return render_template(
         "submission/application.html",
         application=application,
-        fees=services.fees_due(application, today, current_user),
+        fees=fees,
         checks=evaluate_eligibility(application, _requirements()),
         completeness=services.file_completeness(application, today),
         membership_status=application.membership.status_on(today) if application.membership else None,
         withdraw_form=ActionForm(),
+        pay=payment_offer(fees.account) if application.is_editable else None,
         requested_items=requested_items(application),  # only each requirement and its reason
         renews_on=application.renews_on(current_app.config["ENDORSEMENT_RENEWAL_MONTHS"]),
         reinstates=(

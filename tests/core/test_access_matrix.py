@@ -125,6 +125,9 @@ def world(app, outbox):
         document = make_scanned_document(application.id, reviewer)
         db.session.commit()
         token = link_token(reference)
+        from tests.payments.helpers import account_and_checkout
+
+        account_id, checkout_id = account_and_checkout(application.id)
         ids = {
             "application_id": application.id,
             "reference_id": reference.id,
@@ -146,6 +149,8 @@ def world(app, outbox):
             "kind": "training",  # an evidence entry's kind
             "requirement": "education",  # a requirement verdict's item
             "entry_id": 1,  # no entry of the owner's application: refused
+            "account_id": account_id,
+            "checkout_id": checkout_id,
         }
     clients = {
         "anonymous": Browser(app.test_client()),

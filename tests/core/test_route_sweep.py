@@ -229,6 +229,9 @@ def _build_world(app) -> World:
         db.session.add(renewal)
         document = make_scanned_document(application.id, a)
         db.session.commit()
+        from tests.payments.helpers import account_and_checkout
+
+        account_id, checkout_id = account_and_checkout(application.id)
         first_email = db.session.scalar(sa.select(sa.func.min(OutboxEmail.id)))
         ids = {
             "application_id": application.id,
@@ -253,6 +256,8 @@ def _build_world(app) -> World:
             "renewal_id": renewal.id,
             "number": 2,
             "credential": "imh-e",
+            "account_id": account_id,
+            "checkout_id": checkout_id,
         }
     clients = {role: Browser(app.test_client()) for role in ROLES}
     for role, email in (

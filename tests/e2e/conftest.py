@@ -66,10 +66,22 @@ class Portal:
 
 
 @pytest.fixture
-def portal(make_app, smtp_server):
+def portal_settings():
+    """Settings a test module adds to the live portal's (override this fixture in the module)."""
+    return {}
+
+
+@pytest.fixture
+def portal(make_app, smtp_server, portal_settings):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, PORTAL_BASE_URL=url, MAIL_TIMEOUT_SECONDS=5)
+    app = make_app(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_server.port,
+        PORTAL_BASE_URL=url,
+        MAIL_TIMEOUT_SECONDS=5,
+        **portal_settings,
+    )
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
