@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from refportal.accounts.models import User
-from refportal.applications.fees import application_account
+from refportal.applications.fees import application_account, fee_owed_before_requests
 from refportal.applications.models import Application
 from refportal.db import utc_today
 from refportal.endorsements.models import Renewal
@@ -61,13 +61,14 @@ def rating_answers(name: str, score: str = "4", **items) -> dict:
     }
 
 
-def ready_application(applicant: User, *, category: int = 2) -> Application:
-    """An eligible IMH-E application of `applicant` with a declared membership and its fees settled:
-    everything but the references (committed)."""
+def ready_application(applicant: User, *, category: int = 2, settled: bool = True) -> Application:
+    """An eligible IMH-E application of `applicant` with a declared membership and (unless `settled` is
+    False) its fees settled: everything but the references (committed)."""
     application = make_application(applicant, category=category)
     record_eligibility(application)
     declare_current_membership(application)
-    settle_fees(application)
+    if settled:
+        settle_fees(application)
     return application
 
 
@@ -78,17 +79,18 @@ def settle_renewal_fees(renewal: Renewal) -> None:
     _settle(account)
 
 
-def settle_fees(application: Application) -> None:
+def settle_fees(application: Application, *, only_what_the_requests_need: bool = False) -> None:
     """What the application owes now (application and processing fees; the membership fee unless a
-    current membership is declared) settled by a waiver, so the fee gates let it through without a
-    payment's receipt e-mail (committed). Tests of the fees themselves pay for real (tests/payments/)."""
+    current membership is declared), or only the fee due before the referee requests, settled by a
+    waiver, so the fee gates let it through without a payment's receipt e-mail (committed). Tests of
+    the fees themselves pay for real (tests/payments/)."""
     account = application_account(application, membership_fee_due=membership_fee_due(application, utc_today()))
     assert account is not None, "only an application that can still change owes new fees"
-    _settle(account)
+    _settle(account, fee_owed_before_requests(application) if only_what_the_requests_need else None)
 
 
-def _settle(account: FeeAccount) -> None:
-    owed = totals_of(account).balance
+def _settle(account: FeeAccount, owed: int | None = None) -> None:
+    owed = totals_of(account).balance if owed is None else owed
     if owed > 0:
         db.session.add(
             Waiver(account=account, kind=WaiverKind.WAIVER, amount_cents=owed, reason="Settled for the test")
@@ -100,8 +102,8 @@ def ask_three_referees(
     application: Application, *, email_prefix: str = "", referees: list[tuple[str, str, RefereeRole]] = REFEREES
 ) -> list[Reference]:
     """Three referees (REFEREES unless given as (name, e-mail, role)) nominated, content waived, and
-    asked: each has a link (what the application owes is settled first, as sending needs)."""
-    settle_fees(application)
+    asked: each has a link (the application fee settled first if it is not paid, as sending needs)."""
+    settle_fees(application, only_what_the_requests_need=True)
     references = [
         nominate_referee(
             application=application,

@@ -31,6 +31,7 @@ from refportal.extensions import db
 from refportal.forms import ActionForm
 from refportal.membership.models import Association
 from refportal.payments.ledger import totals_of
+from refportal.payments.views import payment_offer
 from refportal.portfolio.models import RscFormat
 from refportal.security.headers import mark_no_store
 from refportal.web import attempt_and_flash, attempt_on_form, flash_success
@@ -122,6 +123,7 @@ def _page(endorsement: Endorsement, **posted: Any):
         account = renewals.renewal_account(renewal, today, current_user)
         context["fee_account"] = account
         context["fee_totals"] = totals_of(account) if account is not None else None
+        context["pay"] = payment_offer(account) if renewal.is_editable else None
     return mark_no_store(make_response(render_template("endorsements/renewal.html", **context)))
 
 

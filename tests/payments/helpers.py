@@ -55,7 +55,7 @@ def applicant_with_fees(app, email: str = "a@example.org") -> Payer:
     application and processing fees owed), logged in."""
     with app.app_context():
         applicant = make_user(email=email, name="Applicant A")
-        application = ready_application(applicant)
+        application = ready_application(applicant, settled=False)
         account = fee_account(db.session.get(Application, application.id), utc_today())
         assert account is not None
         db.session.commit()
