@@ -4,8 +4,13 @@ Stripe secrets online payment is off."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import stripe
 from flask import current_app
+
+if TYPE_CHECKING:
+    from refportal.payments.models import Payment
 
 
 def online_payment_enabled() -> bool:
@@ -23,3 +28,13 @@ def stripe_client() -> stripe.StripeClient:
         base_addresses={"api": config["STRIPE_API_BASE"]},
         max_network_retries=2,
     )
+
+
+def refund_card_payment(payment: Payment, amount_cents: int, idempotency_key: str) -> str:
+    """Give back `amount_cents` of a card payment through Stripe (its PaymentIntent is the payment's
+    reference); the same idempotency key never refunds twice. Returns Stripe's refund id."""
+    refund = stripe_client().refunds.create(
+        params={"payment_intent": payment.reference, "amount": amount_cents},
+        options={"idempotency_key": idempotency_key},
+    )
+    return str(refund.id)
