@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
 
-from refportal.payments.ledger import units
+from refportal.payments.amounts import units
 from refportal.payments.models import receipt_number
-from refportal.payments.outstanding import every_account, every_ledger_row
+from refportal.payments.outstanding import AccountRow, LedgerKey, LedgerLine, accounts_after, ledger_rows_after
 
 ACCOUNT_COLUMNS = [
     "account",
@@ -48,69 +50,92 @@ def safe_cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _lines(header: list[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+BATCH = 500  # rows read per statement
 
-    def line(cells: Sequence[object]) -> str:
-        writer.writerow(cells)
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+
+class _Writer:
+    """CSV lines one at a time (the exports are sent as they are written)."""
+
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
+
+    def line(self, cells: Sequence[object]) -> str:
+        self.writer.writerow(cells)
+        text = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
         return text
 
-    yield line(header)
-    for row in rows:
-        yield line(row)
+
+def _account_cells(row: AccountRow) -> list[str]:
+    account, totals = row.account, row.totals
+    return [
+        str(account.id),
+        safe_cell(account.payer.name),
+        safe_cell(account.payer.email),
+        safe_cell(account.label),
+        account.currency,
+        units(totals.charged),
+        units(totals.paid),
+        units(totals.waived),
+        units(totals.refunded),
+        units(totals.balance),  # a negative balance is a number, not a formula: left as it is
+        row.oldest_charge.date().isoformat() if row.oldest_charge and totals.balance > 0 else "",
+    ]
 
 
-def accounts_csv() -> Iterator[str]:
-    """Every account with a row in its ledger: payer, what for, its sums in currency units."""
-
-    def rows() -> Iterator[list[str]]:
-        for row in every_account():
-            account, totals = row.account, row.totals
-            yield [
-                str(account.id),
-                safe_cell(account.payer.name),
-                safe_cell(account.payer.email),
-                safe_cell(account.label),
-                account.currency,
-                units(totals.charged),
-                units(totals.paid),
-                units(totals.waived),
-                units(totals.refunded),
-                units(totals.balance),  # a negative balance is a number, not text: left as it is
-                row.oldest_charge.date().isoformat() if row.oldest_charge and totals.balance > 0 else "",
-            ]
-
-    return _lines(ACCOUNT_COLUMNS, rows())
+def accounts_csv(in_context: Callable[[], AbstractContextManager[Any]]) -> Iterator[str]:
+    """Every account with a row in its ledger: payer, what for, its sums in currency units. Each batch
+    is read inside `in_context()` (an application context) and written after it is left, so nothing
+    is held open between the lines sent."""
+    writer = _Writer()
+    yield writer.line(ACCOUNT_COLUMNS)
+    after = 0
+    while True:
+        with in_context():
+            batch = accounts_after(after, BATCH)
+            lines = [writer.line(_account_cells(row)) for row in batch]
+        yield from lines
+        if len(batch) < BATCH:
+            return
+        after = batch[-1].account.id
 
 
-def ledger_csv() -> Iterator[str]:
+def _ledger_cells(line: LedgerLine) -> list[str]:
+    receipt = (
+        receipt_number(line.receipt_payment_id, line.receipt_created_at)
+        if line.receipt_payment_id is not None and line.receipt_created_at is not None
+        else ""
+    )
+    return [
+        line.at.date().isoformat(),
+        str(line.account_id),
+        safe_cell(line.payer_name),
+        safe_cell(line.payer_email),
+        safe_cell(line.label),
+        line.currency,
+        line.type,
+        line.kind,
+        safe_cell(line.reference),
+        units(line.amount_cents),  # always positive: the type says which way it went
+        receipt,
+        line.voided_at.date().isoformat() if line.voided_at else "",
+    ]
+
+
+def ledger_csv(in_context: Callable[[], AbstractContextManager[Any]]) -> Iterator[str]:
     """Every ledger row in the order it happened: charges, payments (with their receipt number),
-    waivers and refunds (with their reason); a voided charge says when it was voided."""
-
-    def rows() -> Iterator[list[str]]:
-        for line in every_ledger_row():
-            receipt = (
-                receipt_number(line.receipt_payment_id, line.receipt_created_at)
-                if line.receipt_payment_id is not None and line.receipt_created_at is not None
-                else ""
-            )
-            yield [
-                line.at.date().isoformat(),
-                str(line.account_id),
-                safe_cell(line.payer_name),
-                safe_cell(line.payer_email),
-                safe_cell(line.label),
-                line.currency,
-                line.type,
-                line.kind,
-                safe_cell(line.reference),
-                units(line.amount_cents),  # always positive: the type says which way it went
-                receipt,
-                line.voided_at.date().isoformat() if line.voided_at else "",
-            ]
-
-    return _lines(LEDGER_COLUMNS, rows())
+    waivers and refunds (with their reason); a voided charge says when it was voided. Read in batches
+    as accounts_csv."""
+    writer = _Writer()
+    yield writer.line(LEDGER_COLUMNS)
+    after: LedgerKey | None = None
+    while True:
+        with in_context():
+            batch = ledger_rows_after(after, BATCH)
+            lines = [writer.line(_ledger_cells(line)) for _, line in batch]
+        yield from lines
+        if len(batch) < BATCH:
+            return
+        after = batch[-1][0]

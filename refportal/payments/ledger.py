@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import format_currency
 
-from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.payments.models import Charge, FeeAccount, FeeKind, Payment, Refund, Waiver
 
@@ -96,37 +95,3 @@ def cents(whole_units: int | str | Decimal) -> int:
 def money(amount_cents: int, currency: str) -> str:
     """An amount as people read it in the page's language: $25.00."""
     return format_currency(Decimal(amount_cents) / 100, currency)
-
-
-# The largest amount staff may type: 100,000.00 in the account's currency.
-MAX_AMOUNT_CENTS = 10_000_000
-
-
-def amount_in_cents(text: str | None, *, field: str = "amount") -> int:
-    """An amount typed in currency units ("25", "25.5", "1,250.00") as exact integer cents, or a refusal
-    saying what is wrong: not a number, zero or negative, more than two decimals, above the cap."""
-    raw = (text or "").strip().replace(",", "")
-    if not raw:
-        raise Refused("Enter the amount, e.g. 25.00.", field=field)
-    if len(raw) > 20 or not all(ch.isascii() and (ch.isdigit() or ch in ".-+") for ch in raw):
-        raise Refused("Enter the amount as a number, e.g. 25.00.", field=field)
-    try:
-        amount = Decimal(raw)
-    except InvalidOperation:
-        raise Refused("Enter the amount as a number, e.g. 25.00.", field=field) from None
-    if not amount.is_finite():
-        raise Refused("Enter the amount as a number, e.g. 25.00.", field=field)
-    if amount <= 0:
-        raise Refused("The amount must be more than zero.", field=field)
-    if amount != amount.quantize(Decimal("0.01")):
-        raise Refused("Give the amount with at most two decimals (cents).", field=field)
-    if amount * 100 > MAX_AMOUNT_CENTS:
-        raise Refused(f"The amount is too large (at most {MAX_AMOUNT_CENTS // 100:,}).", field=field)
-    return int(amount * 100)
-
-
-def units(amount_cents: int) -> str:
-    """Cents as decimal currency units without a symbol: 2500 → "25.00" (the CSV exports)."""
-    sign = "-" if amount_cents < 0 else ""
-    whole, part = divmod(abs(amount_cents), 100)
-    return f"{sign}{whole}.{part:02d}"

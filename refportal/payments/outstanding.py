@@ -4,7 +4,6 @@ statements, however many accounts it shows (docs/payments.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -144,15 +143,14 @@ def accounts_page(filters: Filters, *, page: int, per_page: int, count_limit: in
     )
 
 
-def every_account() -> Iterator[AccountRow]:
-    """Every account with a row in its ledger, oldest first, read in batches (the CSV export: one
-    statement, memory bounded by the batch)."""
+def accounts_after(after_id: int, limit: int) -> list[AccountRow]:
+    """The next `limit` accounts with a row in their ledger, by id, after `after_id` (the CSV export
+    reads them in batches: one statement each)."""
     query, _ = _accounts(Filters(balance="all"), FeeAccount)
-    result = db.session.execute(
-        query.options(joinedload(FeeAccount.payer)).order_by(FeeAccount.id).execution_options(yield_per=500)
-    )
-    for found_row in result:
-        yield _row(found_row)
+    found = db.session.execute(
+        query.where(FeeAccount.id > after_id).options(joinedload(FeeAccount.payer)).order_by(FeeAccount.id).limit(limit)
+    ).all()
+    return [_row(found_row) for found_row in found]
 
 
 @dataclass(frozen=True)
@@ -174,8 +172,12 @@ class LedgerLine:
     voided_at: datetime | None
 
 
-def every_ledger_row() -> Iterator[LedgerLine]:
-    """Every row of every ledger, in the order it happened (one UNION statement, read in batches)."""
+LedgerKey = tuple[Any, int, int]  # (when, the row's type in order, its id): where a batch ended
+
+
+def ledger_rows_after(after: LedgerKey | None, limit: int) -> list[tuple[LedgerKey, LedgerLine]]:
+    """The next `limit` rows of every ledger in the order they happened, after `after` (the CSV export
+    reads them in batches: one UNION statement each), each with its key."""
     empty = sa.literal("")
     none_id = sa.cast(sa.null(), sa.Integer)
     none_time = sa.cast(sa.null(), Charge.created_at.type)
@@ -239,21 +241,33 @@ def every_ledger_row() -> Iterator[LedgerLine]:
         .join(FeeAccount, FeeAccount.id == rows.c.account_id)
         .join(User, User.id == FeeAccount.payer_id)
         .order_by(rows.c.at, rows.c.sort, rows.c.row_id)
-        .execution_options(yield_per=500)
+        .limit(limit)
     )
-    for row in db.session.execute(query):
-        yield LedgerLine(
-            at=row.at,
-            account_id=row.account_id,
-            label=row.label,
-            currency=row.currency,
-            payer_name=row.name,
-            payer_email=row.email,
-            type=row.type,
-            kind=row.kind,
-            reference=row.reference or "",
-            amount_cents=int(row.cents),
-            receipt_payment_id=row.payment_id,
-            receipt_created_at=row.payment_created_at,
-            voided_at=row.voided_at,
+    if after is not None:
+        at, sort, row_id = after
+        query = query.where(
+            sa.or_(
+                rows.c.at > at,
+                sa.and_(rows.c.at == at, rows.c.sort > sort),
+                sa.and_(rows.c.at == at, rows.c.sort == sort, rows.c.row_id > row_id),
+            )
         )
+    return [((row.at, row.sort, row.row_id), _ledger_line(row)) for row in db.session.execute(query)]
+
+
+def _ledger_line(row: Any) -> LedgerLine:
+    return LedgerLine(
+        at=row.at,
+        account_id=row.account_id,
+        label=row.label,
+        currency=row.currency,
+        payer_name=row.name,
+        payer_email=row.email,
+        type=row.type,
+        kind=row.kind,
+        reference=row.reference or "",
+        amount_cents=int(row.cents),
+        receipt_payment_id=row.payment_id,
+        receipt_created_at=row.payment_created_at,
+        voided_at=row.voided_at,
+    )

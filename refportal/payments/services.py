@@ -17,7 +17,8 @@ from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.mail.services import queue_email
 from refportal.payments import gateway
-from refportal.payments.ledger import MAX_AMOUNT_CENTS, money, totals_of
+from refportal.payments.amounts import MAX_AMOUNT_CENTS
+from refportal.payments.ledger import money, totals_of
 from refportal.payments.models import (
     CheckoutSession,
     FeeAccount,

@@ -5,6 +5,7 @@ administrator) at /fees/receipts/<id>."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +17,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -26,8 +26,9 @@ from refportal.accounts.permissions import role_required
 from refportal.db import database_id, utc_today
 from refportal.extensions import db
 from refportal.payments import exports, outstanding, receipts, services
+from refportal.payments.amounts import amount_in_cents
 from refportal.payments.charges import ACCOUNT_ROWS
-from refportal.payments.ledger import amount_in_cents, money, totals_of
+from refportal.payments.ledger import money, totals_of
 from refportal.payments.models import FeeAccount, PaymentMethod, WaiverKind
 from refportal.payments.staff_forms import FeesFilterForm, PaymentForm, RefundForm, WaiverForm
 from refportal.security.headers import mark_no_store
@@ -69,24 +70,32 @@ def outstanding_list():
     return render_template("payments/staff_fees.html", form=form, queue=page, args=args, filters=filters, money=money)
 
 
-def _csv(lines, filename: str) -> Response:
-    response = Response(stream_with_context(lines), mimetype="text/csv")
+def _csv(lines: Iterator[str], filename: str) -> Response:
+    """A CSV sent as it is written, batch by batch (constant memory)."""
+    response = Response(lines, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _in_context() -> Callable[[], Any]:
+    """An application context of its own for each batch of an export: the request's is gone by the
+    time the lines after the first are sent."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app, not its proxy
+    return app.app_context
 
 
 @bp.get("/staff/fees.csv")
 @role_required(*STAFF)
 def accounts_export():
     """Every account with activity, one line each: payer, what for, charged, paid, waived, refunded, balance."""
-    return _csv(exports.accounts_csv(), f"fees-{utc_today().isoformat()}.csv")
+    return _csv(exports.accounts_csv(_in_context()), f"fees-{utc_today().isoformat()}.csv")
 
 
 @bp.get("/staff/fees/ledger.csv")
 @role_required(*STAFF)
 def ledger_export():
     """Every ledger row (charges, payments, waivers, refunds) in the order it happened."""
-    return _csv(exports.ledger_csv(), f"fee-ledger-{utc_today().isoformat()}.csv")
+    return _csv(exports.ledger_csv(_in_context()), f"fee-ledger-{utc_today().isoformat()}.csv")
 
 
 # ---------------------------------------------------------------------------------------------
