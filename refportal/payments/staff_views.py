@@ -121,7 +121,9 @@ def _names(account: FeeAccount) -> dict[int, str]:
     ids.discard(None)
     if not ids:
         return {}
-    return dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids))).tuples().all())
+    return {
+        user_id: name for user_id, name in db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids)))
+    }
 
 
 def _refund_form(account: FeeAccount, form: RefundForm | None = None) -> RefundForm:
