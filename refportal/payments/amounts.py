@@ -3,20 +3,26 @@ integer cents, exactly (Decimal, never a float)."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from refportal.exceptions import Refused
 
 # The largest amount staff may type: 100,000.00 in the account's currency.
 MAX_AMOUNT_CENTS = 10_000_000
+THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
 
 
 def amount_in_cents(text: str | None, *, field: str = "amount") -> int:
     """An amount typed in currency units ("25", "25.5", "1,250.00") as exact integer cents, or a refusal
     saying what is wrong: not a number, zero or negative, more than two decimals, above the cap."""
-    raw = (text or "").strip().replace(",", "")
+    raw = (text or "").strip()
     if not raw:
         raise Refused("Enter the amount, e.g. 25.00.", field=field)
+    if "," in raw:  # only as thousands separators: 1,250.00
+        if not THOUSANDS.fullmatch(raw):
+            raise Refused("Enter the amount as a number, e.g. 25.00.", field=field)
+        raw = raw.replace(",", "")
     if len(raw) > 20 or not all(ch.isascii() and (ch.isdigit() or ch in ".-+") for ch in raw):
         raise Refused("Enter the amount as a number, e.g. 25.00.", field=field)
     try:

@@ -19,6 +19,7 @@ from refportal.db import utc_today
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
 from refportal.payments import gateway
+from refportal.payments.amounts import amount_in_cents
 from refportal.payments.models import FeeAccount, FeeKind, Payment, PaymentMethod, Refund, Waiver
 from tests.builders import logged_in
 from tests.factories import PaymentFactory, make_user
@@ -109,6 +110,8 @@ def test_more_than_is_owed_is_refused_unless_recorded_as_a_credit(app, setup):
         ("100000.01", "too large"),
         ("9" * 30, "as a number"),
         ("２５", "as a number"),  # full-width digits
+        ("1,2,5", "as a number"),  # a comma only between thousands
+        ("7,5", "as a number"),
     ],
 )
 def test_bad_amounts_are_refused_with_a_message_and_nothing_changes(app, setup, amount, message):
@@ -141,6 +144,14 @@ def test_bad_dates_references_and_methods_are_refused_and_nothing_changes(app, s
     assert response.status_code == 400
     assert message in html.unescape(response.get_data(as_text=True))
     assert state(app) == before
+
+
+@pytest.mark.parametrize(
+    ("typed", "cents"),
+    [("25", 2500), ("25.5", 2550), ("25.50", 2550), (" 0.01 ", 1), ("1,250.00", 125000), ("100000", 10_000_000)],
+)
+def test_amounts_are_read_as_exact_cents(typed, cents):
+    assert amount_in_cents(typed) == cents
 
 
 def test_a_payment_received_five_years_ago_to_the_day_is_accepted(app, setup):
