@@ -144,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
     from refportal.mail.views import viewer_bp
     from refportal.mail_console.views import bp as mail_console_bp
     from refportal.membership.views import bp as membership_bp
+    from refportal.payments.staff_views import bp as payments_staff_bp
     from refportal.payments.views import bp as payments_bp
     from refportal.payments.webhooks import install_payment_hooks
     from refportal.references.printable import bp as blank_forms_bp
@@ -168,6 +169,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_endorsements_bp)
     app.register_blueprint(renewal_review_bp)
     app.register_blueprint(membership_bp)
+    app.register_blueprint(payments_staff_bp)
     app.register_blueprint(references_bp)
     app.register_blueprint(referee_bp)
     app.register_blueprint(blank_forms_bp)

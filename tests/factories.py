@@ -44,6 +44,19 @@ from refportal.endorsements.models import (
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind
+from refportal.payments.models import (
+    Charge,
+    CheckoutSession,
+    CheckoutStatus,
+    FeeAccount,
+    FeeKind,
+    Payment,
+    PaymentMethod,
+    Refund,
+    StripeEvent,
+    Waiver,
+    WaiverKind,
+)
 from refportal.portfolio.models import EducationEntry, Portfolio, RscEntry, RscFormat, TrainingEntry, WorkEntry
 from refportal.references.models import Rating, RefereePageAccess, Reference
 from refportal.references.rating_form import FORM_VERSION, ITEM_KEYS, Recommendation
@@ -578,3 +591,85 @@ class RenewalFactory(ModelFactory):
     portfolio = factory.SubFactory(PortfolioFactory)
     status = RenewalStatus.DRAFT
     attestations = factory.LazyFunction(list)
+
+
+# ------------------------------------------------------------------------------------------------
+# The fee ledger
+
+
+class FeeAccountFactory(ModelFactory):
+    """The fee account of a draft application (no charge until one is built)."""
+
+    class Meta:
+        model = FeeAccount
+
+    class Params:
+        application = factory.SubFactory(ApplicationFactory)
+
+    application_id = factory.SelfAttribute("application.id")
+    payer = factory.SelfAttribute("application.applicant")
+    label = factory.LazyAttribute(lambda o: f"Application {o.application.id}: IMH-E, category 2")
+    currency = "USD"
+
+
+class ChargeFactory(ModelFactory):
+    class Meta:
+        model = Charge
+
+    account = factory.SubFactory(FeeAccountFactory)
+    kind = FeeKind.APPLICATION
+    amount_cents = 2500
+
+
+class CheckoutSessionFactory(ModelFactory):
+    class Meta:
+        model = CheckoutSession
+
+    account = factory.SubFactory(FeeAccountFactory)
+    stripe_session_id = factory.Sequence(lambda n: f"cs_test_{n + 1:08d}")
+    url = factory.LazyAttribute(lambda o: f"https://checkout.stripe.com/c/pay/{o.stripe_session_id}")
+    amount_cents = 2500
+    currency = "USD"
+    status = CheckoutStatus.OPEN
+
+
+class PaymentFactory(ModelFactory):
+    """A cheque received today."""
+
+    class Meta:
+        model = Payment
+
+    account = factory.SubFactory(FeeAccountFactory)
+    method = PaymentMethod.CHEQUE
+    amount_cents = 2500
+    currency = factory.SelfAttribute("account.currency")
+    received_on = factory.LazyFunction(utc_today)
+    reference = factory.Sequence(lambda n: f"CHQ-{n + 1:05d}")
+
+
+class WaiverFactory(ModelFactory):
+    class Meta:
+        model = Waiver
+
+    account = factory.SubFactory(FeeAccountFactory)
+    kind = WaiverKind.WAIVER
+    amount_cents = 2500
+    reason = "Hardship"
+
+
+class RefundFactory(ModelFactory):
+    class Meta:
+        model = Refund
+
+    payment = factory.SubFactory(PaymentFactory)
+    amount_cents = 1000
+    reason = "Paid twice"
+
+
+class StripeEventFactory(ModelFactory):
+    class Meta:
+        model = StripeEvent
+
+    event_id = factory.Sequence(lambda n: f"evt_test_{n + 1:08d}")
+    type = "checkout.session.completed"
+    outcome = "recorded"

@@ -62,7 +62,7 @@ def totals_by_account(account_ids: Iterable[int]) -> dict[int, LedgerTotals]:
         return {}
 
     def sums(statement: sa.Select[int, int]) -> dict[int, int]:
-        return {int(account_id): int(total or 0) for account_id, total in db.session.execute(statement).tuples()}
+        return {int(row[0]): int(row[1] or 0) for row in db.session.execute(statement)}
 
     charged = sums(
         sa.select(Charge.account_id, sa.func.sum(Charge.amount_cents))

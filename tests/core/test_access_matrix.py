@@ -32,6 +32,7 @@ ALLOWED = {
     "staff": {"reviewer", "admin"},
     "owner_or_staff": {"applicant_a", "reviewer", "admin"},  # an application's document (not a rating's form)
     "admin": {"admin"},
+    "payer_or_admin": {"applicant_a", "admin"},  # a receipt: its payer (A) or an administrator
     # Machine endpoints authenticate with a bearer secret, never a session: nobody with a browser.
     "machine": set(),
 }
@@ -123,6 +124,17 @@ def world(app, outbox):
         db.session.flush()
         reference.application.review_round_id = review_round.id  # a joined round: "delete" is refused, it stays
         document = make_scanned_document(application.id, reviewer)
+        from refportal.payments.charges import find_account
+        from tests.factories import ChargeFactory, FeeAccountFactory, PaymentFactory
+
+        # The application's fee account (opened by its fees' settling, if it was), with a cheque: the
+        # staff fee pages and the receipt.
+        account = find_account(application_id=reference.application.id) or FeeAccountFactory(
+            application=reference.application
+        )
+        if not account.charges:
+            ChargeFactory(account=account)
+        payment = PaymentFactory(account=account)
         db.session.commit()
         token = link_token(reference)
         from tests.payments.helpers import account_and_checkout
@@ -142,6 +154,8 @@ def world(app, outbox):
             "token": token,
             "endorsement_number": endorsement.number,
             "renewal_id": renewal.id,
+            "account_id": account.id,
+            "payment_id": payment.id,
             "number": 2,  # a rating step
             "credential": "imh-e",
             "filename": "portal.css",
@@ -244,6 +258,7 @@ OWNER_BY_ACCESS = {
     "owner": "applicant_a",
     "staff": "reviewer",
     "admin": "admin",
+    "payer_or_admin": "applicant_a",
     "development": "anonymous",
     "machine": "anonymous",
 }

@@ -228,6 +228,15 @@ def _build_world(app) -> World:
         )
         db.session.add(renewal)
         document = make_scanned_document(application.id, a)
+        from refportal.payments.charges import find_account
+        from tests.factories import ChargeFactory, FeeAccountFactory, PaymentFactory
+
+        # The application's fee account (opened by its fees' settling, if it was), with a cheque: the
+        # staff fee pages and the receipt.
+        account = find_account(application_id=application.id) or FeeAccountFactory(application=application)
+        if not account.charges:
+            ChargeFactory(account=account)
+        payment = PaymentFactory(account=account)
         db.session.commit()
         from tests.payments.helpers import account_and_checkout
 
@@ -254,6 +263,8 @@ def _build_world(app) -> World:
             "reference_token": token,
             "endorsement_number": endorsement.number,
             "renewal_id": renewal.id,
+            "account_id": account.id,
+            "payment_id": payment.id,
             "number": 2,
             "credential": "imh-e",
             "account_id": account_id,
@@ -430,6 +441,9 @@ AFTERMATH = (
     "/admin/users",
     "/admin/api/",
     "/api/v1/applications",
+    "/staff/fees",
+    "/staff/fees/accounts/{account_id}",
+    "/fees/receipts/{payment_id}",
 )
 
 
