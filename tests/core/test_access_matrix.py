@@ -139,7 +139,7 @@ def world(app, outbox):
         token = link_token(reference)
         from tests.payments.helpers import account_and_checkout
 
-        account_id, checkout_id = account_and_checkout(application.id)
+        _, checkout_id = account_and_checkout(application.id)
         ids = {
             "application_id": application.id,
             "reference_id": reference.id,
@@ -163,7 +163,6 @@ def world(app, outbox):
             "kind": "training",  # an evidence entry's kind
             "requirement": "education",  # a requirement verdict's item
             "entry_id": 1,  # no entry of the owner's application: refused
-            "account_id": account_id,
             "checkout_id": checkout_id,
         }
     clients = {

@@ -240,7 +240,7 @@ def _build_world(app) -> World:
         db.session.commit()
         from tests.payments.helpers import account_and_checkout
 
-        account_id, checkout_id = account_and_checkout(application.id)
+        _, checkout_id = account_and_checkout(application.id)
         first_email = db.session.scalar(sa.select(sa.func.min(OutboxEmail.id)))
         ids = {
             "application_id": application.id,
@@ -267,7 +267,6 @@ def _build_world(app) -> World:
             "payment_id": payment.id,
             "number": 2,
             "credential": "imh-e",
-            "account_id": account_id,
             "checkout_id": checkout_id,
         }
     clients = {role: Browser(app.test_client()) for role in ROLES}
