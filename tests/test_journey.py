@@ -29,7 +29,7 @@ def test_register_verify_open_an_application_and_see_the_checklist(browser):
     response = browser.submit("/applications/new", {"credential": "imh-e", "category": "3", "mentor_track": ""})
     application_url = response.headers["Location"]
     page = browser.get(application_url).get_data(as_text=True)
-    assert "Infant Mental Health Specialist" in page and "<strong>275</strong>" in page
+    assert "Infant Mental Health Specialist" in page and "<strong>$275.00</strong>" in page  # still to pay
 
     # Eligibility and membership.
     enter_evidence(browser, application_url, level="master", training_hours="36", rsc_hours="52")
@@ -44,7 +44,7 @@ def test_register_verify_open_an_application_and_see_the_checklist(browser):
         },
     )
     page = browser.get(application_url).get_data(as_text=True)
-    assert page.count(">Met<") == 3 and "<strong>225</strong>" in page
+    assert page.count(">Met<") == 3 and "<strong>$225.00</strong>" in page  # no membership fee for a member
 
     dashboard = browser.get("/dashboard").get_data(as_text=True)
     assert "Eligibility</strong>: Every requirement is met" in dashboard

@@ -9,7 +9,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
@@ -33,11 +33,19 @@ def find_account(*, application_id: int | None = None, renewal_id: int | None = 
     """The account of an application or a renewal with its rows, if one was opened."""
     column = FeeAccount.application_id if application_id is not None else FeeAccount.renewal_id
     subject_id = application_id if application_id is not None else renewal_id
-    return db.session.scalar(
-        sa.select(FeeAccount)
-        .where(column == subject_id)
-        .options(*ACCOUNT_ROWS)
-        .execution_options(populate_existing=True)
+    return (
+        db.session.scalars(  # one statement: an account has a few rows of each kind
+            sa.select(FeeAccount)
+            .where(column == subject_id)
+            .options(
+                joinedload(FeeAccount.charges),
+                joinedload(FeeAccount.payments).joinedload(Payment.refunds),
+                joinedload(FeeAccount.waivers),
+            )
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .one_or_none()
     )
 
 

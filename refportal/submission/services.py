@@ -57,7 +57,8 @@ def fees_due(application: Application, today: date, actor: User | None = None) -
     account = fee_account(application, today, actor)
     if account is None:
         return FeesDue(None, LedgerTotals(), 0)
-    return FeesDue(account, totals_of(account), fee_owed_before_requests(application))
+    before_requests = fee_owed_before_requests(application) if application.is_editable else 0
+    return FeesDue(account, totals_of(account), before_requests)
 
 
 def file_completeness(application: Application, today: date) -> Completeness:

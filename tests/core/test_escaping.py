@@ -9,7 +9,7 @@ from refportal.accounts.models import Role
 from refportal.db import utc_today
 from tests.factories import make_user
 from tests.portfolio.helpers import enter_evidence
-from tests.references.helpers import full_answers, nomination, referee_path, submit_rating
+from tests.references.helpers import full_answers, nomination, referee_path, send_requests, submit_rating
 from tests.web import Browser, crawl, csrf_token_from
 
 MARK = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -65,7 +65,7 @@ def test_markup_everywhere_is_escaped_everywhere(app, outbox):
                 waived="no",
             ),
         )
-    applicant.submit(f"{location}/references/send", {}, form_url=f"{location}/references/")
+    send_requests(applicant, int(location.rstrip("/").rsplit("/", 1)[1]))
     for n in range(2):
         submit_rating(
             app.test_client(),

@@ -41,7 +41,7 @@ from refportal.membership.models import MembershipDeclaration
 from refportal.references.models import Reference, ReferenceStatus
 from refportal.reviews.models import Review
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
-from tests.references.helpers import full_answers, nominate, nomination
+from tests.references.helpers import full_answers, nominate, nomination, send_requests
 from tests.web import Browser, csrf_token_from
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
@@ -589,7 +589,7 @@ def test_correct_email(app, world, outbox):
         ("cole@example.net", "colleague"),
     ):
         nominate(applicant, application_id, name=referee.split("@")[0].title(), email=referee, role=role)
-    applicant.submit(f"{url}send", {}, form_url=url)
+    send_requests(applicant, application_id)
 
     def current() -> int:
         return rows(

@@ -554,7 +554,7 @@ def test_the_whole_year_lapse_and_reinstatement(app, outbox, monkeypatch, applic
     fees = endorsee.get(f"/applications/{reinstatement_id}").get_data(as_text=True)
     fees = fees[fees.index('id="fees"') :]
     assert "Reinstatement fee" in fees and "Application fee" not in fees and "Processing fee" in fees
-    send_reference_requests(endorsee, reinstatement_id)
+    send_reference_requests(endorsee, reinstatement_id, fee_paid=False)
     assert not [m for m in outbox(REFEREES[0]["email"]) if m.template == "reference_request"]
     with app.app_context():
         settle_fees(db.session.get(Application, reinstatement_id))

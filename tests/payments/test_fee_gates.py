@@ -103,7 +103,7 @@ def test_the_requests_wait_for_the_application_fee(app, outbox):
     application_id = unpaid_application(app)
     browser = logged_in(app, EMAIL)
     nominate_three(browser, application_id)
-    response = send_requests(browser, application_id)
+    response = send_requests(browser, application_id, fee_paid=False)
     assert response.status_code in (200, 302)
     page = browser.get(f"/applications/{application_id}/references/").get_data(as_text=True)
     if response.status_code == 200:
@@ -116,7 +116,7 @@ def test_the_requests_wait_for_the_application_fee(app, outbox):
 
     with app.app_context():
         pay(application_id, 2500)
-    assert send_requests(browser, application_id).status_code == 302
+    assert send_requests(browser, application_id, fee_paid=False).status_code == 302
     with app.app_context():
         assert set(db.session.scalars(sa.select(Reference.status)).all()) == {ReferenceStatus.INVITED}
     assert len([m for m in outbox() if m.template == "reference_request"]) == 3
@@ -129,7 +129,7 @@ def test_with_the_fee_due_at_submission_the_requests_go_out_unpaid(make_app, out
     application_id = unpaid_application(app)
     browser = logged_in(app, EMAIL)
     nominate_three(browser, application_id)
-    assert send_requests(browser, application_id).status_code == 302
+    assert send_requests(browser, application_id, fee_paid=False).status_code == 302
     assert len([m for m in outbox() if m.template == "reference_request"]) == 3
 
 

@@ -25,7 +25,7 @@ from refportal.db import utc_today, utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.portfolio.models import EducationEntry, RscEntry, TrainingEntry, WorkEntry
-from tests.builders import ask_three_referees, rate
+from tests.builders import ask_three_referees, rate, settle_fees
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
 from tests.portfolio.helpers import add_education, add_rsc, add_training, add_work, record_evidence, token_from
 from tests.portfolio.helpers import post_entry as post_application_entry
@@ -593,6 +593,7 @@ def test_submit_is_refused_naming_each_unmet_rule_then_allowed(app, browser, own
         add_education(application, EducationLevel.BACHELOR)
         add_training(application, "0.25")
         db.session.commit()
+        settle_fees(application)  # the fees are the last thing submission waits for
     response = browser.submit(f"/applications/{own.id}/submit", {"attest": "y"})
     assert response.status_code == 302
     with app.app_context():

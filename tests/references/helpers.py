@@ -6,9 +6,11 @@ import re
 
 import sqlalchemy as sa
 
+from refportal.applications.models import Application
 from refportal.extensions import db
 from refportal.references.models import Reference
 from refportal.references.rating_form import ITEM_KEYS
+from tests.builders import settle_fees
 from tests.web import csrf_token_from, link_in
 
 REFEREES = [
@@ -45,7 +47,14 @@ def nominate_three(browser, application_id: int, waived=("yes", "yes", "yes")):
         assert response.status_code == 302, response.get_data(as_text=True)
 
 
-def send_requests(browser, application_id: int):
+def send_requests(browser, application_id: int, *, fee_paid: bool = True):
+    """Press "Send the requests"; with `fee_paid`, the application fee the requests wait for is settled
+    first (the fee gate itself: tests/payments/test_fee_gates.py)."""
+    if fee_paid:
+        with browser.client.application.app_context():
+            application = db.session.get(Application, application_id)
+            if application is not None and application.is_editable:
+                settle_fees(application, only_what_the_requests_need=True)
     url = f"/applications/{application_id}/references/"
     return browser.submit(f"{url}send", {}, form_url=url)
 

@@ -69,5 +69,6 @@ def test_statements_are_the_same_at_10_and_200_applications(app, people, pages):
     large = {name: statements_for(app, client, url) for name, (client, url) in pages.items()}
     large["draft save"] = draft_statements(app, referee, link)
     assert small == large, (small, large)
-    # The signed-in user, the application with its membership, references and ratings, its round.
-    assert large["application page"] <= 3, large
+    # The signed-in user, the application with its membership, references and ratings, its round;
+    # its fee account with its rows.
+    assert large["application page"] <= 4, large
