@@ -6,7 +6,10 @@ import re
 from datetime import timedelta
 
 from refportal.accounts.models import Role
+from refportal.applications.models import Application
 from refportal.db import utc_today
+from refportal.extensions import db
+from tests.builders import settle_fees
 from tests.factories import make_user
 from tests.portfolio.helpers import enter_evidence
 from tests.references.helpers import full_answers, nomination, referee_path, send_requests, submit_rating
@@ -90,6 +93,8 @@ def test_markup_everywhere_is_escaped_everywhere(app, outbox):
         nomination(name=f"Ref3 {MARK}", email="ref3@example.net", role="colleague", waived="no"),
     )
     submit_rating(app.test_client(), referee_path(outbox, "ref3@example.net"), full_answers(strengths=f"S3 {MARK}"))
+    with app.app_context():  # the processing fee, the last thing submission waits for
+        settle_fees(db.session.get(Application, int(location.rstrip("/").rsplit("/", 1)[1])))
     assert applicant.submit(f"{location}/submit", {"attest": "y"}).status_code == 302
 
     # The applicant's pages, the reviewer's pages, the referee's pages, the e-mails: all escaped.
@@ -102,7 +107,6 @@ def test_markup_everywhere_is_escaped_everywhere(app, outbox):
     application_id = location.rsplit("/", 1)[-1]
     with app.app_context():  # the file's reviewer
         from refportal.accounts.models import User
-        from refportal.extensions import db
         from refportal.reviews.models import ReviewAssignment
 
         rev = db.session.query(User).filter_by(email="rev@example.org").one()
