@@ -124,6 +124,21 @@ def _load_rules(app: Flask) -> None:
         app.extensions["refportal.role_rules"] = rules_from_settings(app.config["REFEREE_ROLE_RULES"])
     except ValueError as exc:
         raise ConfigurationError(f"REFEREE_ROLE_RULES_JSON: {exc}") from exc
+    from refportal.payments.ledger import cents
+
+    schedule = app.config["FEE_SCHEDULE"]
+    fees = {
+        f"FEE_SCHEDULE_JSON {kind} {category}": schedule[kind][category]
+        for kind in ("membership", "application", "processing")
+        for category in schedule[kind]
+    }
+    for name in ("ENDORSEMENT_RENEWAL_FEE", "ENDORSEMENT_RENEWAL_LATE_FEE", "ENDORSEMENT_REINSTATEMENT_FEE"):
+        fees[name] = app.config[name]
+    for name, value in fees.items():
+        try:
+            cents(value)
+        except ValueError as exc:
+            raise ConfigurationError(f"{name}: {exc}") from exc
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -164,6 +164,13 @@ def _attestations(name: str, raw: str | None) -> tuple[str, ...]:
     return keys
 
 
+def _int_between(name: str, raw: str | None, default: int, low: int, high: int) -> int:
+    value = _int(name, raw, default)
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name} must be between {low} and {high}, got {value}.")
+    return value
+
+
 def _choice(name: str, raw: str | None, default: str, choices: tuple[str, ...]) -> str:
     value = (raw or "").strip().lower() or default
     if value not in choices:
@@ -763,10 +770,14 @@ SECTIONS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
                 "https://api.stripe.com",
                 "Where the Stripe library sends its API calls (the tests point it at a stand-in on loopback).",
             ),
-            integer(
+            Setting(
                 "STRIPE_WEBHOOK_TOLERANCE",
-                300,
-                "Seconds a signed webhook stays acceptable after its signature's timestamp (older: a replay).",
+                "whole number",
+                "300",
+                "Seconds a signed webhook stays acceptable after its signature's timestamp (older: a replay); "
+                "1 to 3600.",
+                lambda n, raw, _c: _int_between(n, raw, 300, 1, 3600),
+                ("STRIPE_WEBHOOK_TOLERANCE",),
             ),
             text(
                 "STRIPE_WEBHOOK_LIMIT",

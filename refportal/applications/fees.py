@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 
+from refportal.exceptions import Refused
 from refportal.payments.charges import find_account, open_account, set_owed
-from refportal.payments.ledger import cents, owed_for
+from refportal.payments.ledger import cents, money, owed_for
 from refportal.payments.models import FeeAccount, FeeKind
 
 if TYPE_CHECKING:
@@ -103,3 +104,14 @@ def fee_owed_before_requests(application: Application) -> int:
     if account is None:
         return 0
     return owed_for(account, (FeeKind.APPLICATION, FeeKind.REINSTATEMENT))
+
+
+def require_fee_before_requests(application: Application) -> None:
+    """Refused while the fee due before the referee requests is unpaid (sending the requests, asking a
+    referee to reuse a rating: every way a request goes out)."""
+    unpaid = fee_owed_before_requests(application)
+    if unpaid:
+        raise Refused(
+            f"The application fee is due before the requests are sent: {money(unpaid, fee_currency())} is still "
+            "to pay. Pay it from the Fees section of the application page, then send the requests."
+        )

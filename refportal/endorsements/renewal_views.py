@@ -123,7 +123,8 @@ def _page(endorsement: Endorsement, **posted: Any):
         account = renewals.renewal_account(renewal, today, current_user)
         context["fee_account"] = account
         context["fee_totals"] = totals_of(account) if account is not None else None
-        context["pay"] = payment_offer(account) if renewal.is_editable else None
+        back = url_for("renewal.page", endorsement_number=endorsement.number)
+        context["pay"] = payment_offer(account, came_from=back) if renewal.is_editable else None
     return mark_no_store(make_response(render_template("endorsements/renewal.html", **context)))
 
 

@@ -10,7 +10,7 @@ from refportal.exceptions import Refused
 
 # The largest amount staff may type: 100,000.00 in the account's currency.
 MAX_AMOUNT_CENTS = 10_000_000
-THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
+THOUSANDS = re.compile(r"-?[1-9][0-9]{0,2}(,[0-9]{3})+(\.[0-9]*)?")  # 1,250.00; never 0,500 (a decimal comma)
 
 
 def amount_in_cents(text: str | None, *, field: str = "amount") -> int:
@@ -19,11 +19,13 @@ def amount_in_cents(text: str | None, *, field: str = "amount") -> int:
     raw = (text or "").strip()
     if not raw:
         raise Refused("Enter the amount, e.g. 25.00.", field=field)
+    if raw.startswith("+"):
+        raise Refused("Enter the amount without a sign, e.g. 25.00.", field=field)
     if "," in raw:  # only as thousands separators: 1,250.00
         if not THOUSANDS.fullmatch(raw):
             raise Refused("Enter the amount as a number, e.g. 25.00.", field=field)
         raw = raw.replace(",", "")
-    if len(raw) > 20 or not all(ch.isascii() and (ch.isdigit() or ch in ".-+") for ch in raw):
+    if len(raw) > 20 or not all(ch.isascii() and (ch.isdigit() or ch in ".-") for ch in raw):
         raise Refused("Enter the amount as a number, e.g. 25.00.", field=field)
     try:
         amount = Decimal(raw)

@@ -167,6 +167,7 @@ def _open(account: FeeAccount, owed: int, actor: Any, urls: Urls, what: str) -> 
     assert checkout is not None
     params = {
         "mode": "payment",
+        "payment_method_types": ["card"],  # paid at once: no bank debit settling days later
         "line_items": [
             {
                 "quantity": 1,
@@ -247,6 +248,7 @@ def _act(event_type: str, session: Mapping[str, Any]) -> str:
     if event_type not in (
         "checkout.session.completed",
         "checkout.session.async_payment_succeeded",
+        "checkout.session.async_payment_failed",
         "checkout.session.expired",
     ):
         return "ignored"
@@ -255,7 +257,8 @@ def _act(event_type: str, session: Mapping[str, Any]) -> str:
     if checkout is None:
         log.warning("stripe event %s for an unknown checkout session %r", event_type, session_id)
         return "unknown session"
-    if event_type == "checkout.session.expired":
+    if event_type in ("checkout.session.expired", "checkout.session.async_payment_failed"):
+        # Closed unpaid: the payer may open a new one for what is owed then.
         changed = _close(checkout, CheckoutStatus.EXPIRED, from_statuses=(CheckoutStatus.OPEN,))
         return "expired" if changed else f"already {checkout.status.value}"
     if session.get("payment_status") != "paid":

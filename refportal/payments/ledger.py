@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-import sqlalchemy as sa
 from flask_babel import format_currency
 
-from refportal.extensions import db
-from refportal.payments.models import Charge, FeeAccount, FeeKind, Payment, Refund, Waiver
+from refportal.payments.models import FeeAccount, FeeKind, Payment
 
 
 @dataclass(frozen=True)
@@ -55,42 +53,16 @@ def owed_for(account: FeeAccount, kinds: Iterable[FeeKind]) -> int:
     return max(0, due - totals_of(account).settled)
 
 
-def totals_by_account(account_ids: Iterable[int]) -> dict[int, LedgerTotals]:
-    """The sums of many accounts in four grouped statements (the staff lists)."""
-    ids = list(account_ids)
-    if not ids:
-        return {}
-
-    def sums(statement: sa.Select[int, int]) -> dict[int, int]:
-        return {int(row[0]): int(row[1] or 0) for row in db.session.execute(statement)}
-
-    charged = sums(
-        sa.select(Charge.account_id, sa.func.sum(Charge.amount_cents))
-        .where(Charge.account_id.in_(ids), Charge.voided_at.is_(None))
-        .group_by(Charge.account_id)
-    )
-    paid = sums(
-        sa.select(Payment.account_id, sa.func.sum(Payment.amount_cents))
-        .where(Payment.account_id.in_(ids))
-        .group_by(Payment.account_id)
-    )
-    waived = sums(
-        sa.select(Waiver.account_id, sa.func.sum(Waiver.amount_cents))
-        .where(Waiver.account_id.in_(ids))
-        .group_by(Waiver.account_id)
-    )
-    refunded = sums(
-        sa.select(Payment.account_id, sa.func.sum(Refund.amount_cents))
-        .join(Refund, Refund.payment_id == Payment.id)
-        .where(Payment.account_id.in_(ids))
-        .group_by(Payment.account_id)
-    )
-    return {i: LedgerTotals(charged.get(i, 0), paid.get(i, 0), waived.get(i, 0), refunded.get(i, 0)) for i in ids}
-
-
-def cents(whole_units: int | str | Decimal) -> int:
-    """Whole currency units (as the fee schedule gives them) in cents."""
-    return int(Decimal(whole_units) * 100)
+def cents(whole_units: int | str | float | Decimal) -> int:
+    """Whole currency units (as the fee schedule gives them, 19.99 included) in exact cents; a value
+    that is not a non-negative amount of at most two decimals is a configuration error."""
+    try:
+        amount = Decimal(str(whole_units)) * 100
+    except ArithmeticError as exc:
+        raise ValueError(f"{whole_units!r} is not an amount") from exc
+    if not amount.is_finite() or amount < 0 or amount != amount.to_integral_value():
+        raise ValueError(f"{whole_units!r} is not an amount of at most two decimals, 0 or more")
+    return int(amount)
 
 
 def money(amount_cents: int, currency: str) -> str:
@@ -110,7 +82,8 @@ class StatementLine:
 
 
 def statement_of(account: FeeAccount) -> list[StatementLine]:
-    """Every row of the account in the order it happened (a voided charge shown at nothing)."""
+    """Every row of the account in the order it happened (a voided charge shown at nothing), as its payer
+    sees it: a waiver by its kind and amount, never staff's reason for it."""
     lines: list[tuple[datetime, StatementLine]] = []
     for charge in account.charges:
         voided = charge.voided_at is not None
@@ -150,9 +123,7 @@ def statement_of(account: FeeAccount) -> list[StatementLine]:
         lines.append(
             (
                 waiver.created_at,
-                StatementLine(
-                    waiver.created_at.date(), f"{waiver.kind.label}: {waiver.reason}", -waiver.amount_cents, "waiver"
-                ),
+                StatementLine(waiver.created_at.date(), waiver.kind.label, -waiver.amount_cents, "waiver"),
             )
         )
     return [line for _, line in sorted(lines, key=lambda pair: pair[0])]

@@ -157,7 +157,7 @@ def accounts_after(after_id: int, limit: int) -> list[AccountRow]:
 class LedgerLine:
     """One row of the ledger as the accounts export lists it."""
 
-    at: Any  # a datetime (a charge, a waiver, a refund) or a date (a payment's day received)
+    at: Any  # when it was recorded (a payment's day received is on its receipt and the staff page)
     account_id: int
     label: str
     currency: str

@@ -59,7 +59,9 @@ class WaiverForm(AmountForm):
         choices=choices([(k.value, k.label) for k in WaiverKind]),
         validators=[InputRequired("Choose a waiver or a scholarship.")],
     )
-    reason = TextAreaField("Reason", filters=[strip_text])
+    reason = TextAreaField(
+        "Reason", filters=[strip_text], description="For staff: the payer sees only the kind and the amount."
+    )
 
 
 class RefundForm(AmountForm):

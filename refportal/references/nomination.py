@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from refportal.accounts.models import Role, User
 from refportal.applications.categories import Credential
-from refportal.applications.fees import fee_currency, fee_owed_before_requests
+from refportal.applications.fees import require_fee_before_requests
 from refportal.applications.models import Application
 from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
@@ -16,7 +16,6 @@ from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.i18n import LANGUAGES
 from refportal.mail.addresses import normalize_email
-from refportal.payments.ledger import money
 from refportal.references.closing import end_request
 from refportal.references.lifecycle import REFUSALS, Event, ReferenceStatus, TransitionRefused, target
 from refportal.references.links import issue_link
@@ -145,12 +144,7 @@ def send_requests(*, application: Application, actor: User) -> list[Reference]:
     pending = [r for r in active if r.status is ReferenceStatus.NOMINATED]
     if not pending:
         raise Refused("Every request has been sent already.")
-    unpaid = fee_owed_before_requests(application)
-    if unpaid:
-        raise Refused(
-            f"The application fee is due before the requests are sent: {money(unpaid, fee_currency())} is still "
-            "to pay. Pay it from the Fees section of the application page, then send the requests."
-        )
+    require_fee_before_requests(application)
     now = utcnow()
     for reference in pending:
         issue_link(reference, now)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from refportal.accounts.models import User
+from refportal.applications.fees import require_fee_before_requests
 from refportal.applications.lifecycle import ratings_not_before
 from refportal.applications.models import Application
 from refportal.audit.actions import AuditAction
@@ -96,6 +97,7 @@ def request_reuse(*, application: Application, source: Reference, actor: User) -
         )
     if any(r.reuses_id == source.id for r in active_references(application)):
         raise Refused(f"You have asked {source.name} to reuse this rating already.")
+    require_fee_before_requests(application)  # the e-mail goes at once: a request like the others
     reference = nominate_referee(
         application=application,
         actor=actor,

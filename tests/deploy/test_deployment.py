@@ -64,6 +64,13 @@ with app.test_request_context():
                              role=role, setting="Home visiting", known_years=Decimal(2), endorsed_credential=None,
                              endorsed_category=None, waived=True, language=language)
             for name, email, role, language in referees]
+    # The application fee the requests wait for, recorded as staff record a cheque (its receipt e-mailed).
+    from datetime import date
+    from refportal.applications.fees import application_account
+    from refportal.payments.models import PaymentMethod
+    from refportal.payments.services import record_payment
+    record_payment(account=application_account(application), method=PaymentMethod.CHEQUE, amount_cents=2500,
+                   received_on=date.today(), reference="Cheque 1")
     send_requests(application=application, actor=ana)
     db.session.commit()
     print(link_token(made[0]))

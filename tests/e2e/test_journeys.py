@@ -12,7 +12,7 @@ from refportal.references.rating_form import DOMAINS
 from refportal.references.steps import STEPS
 from tests.e2e.pages import check_page
 from tests.e2e.rating_measures import Run, complete
-from tests.e2e.steps import login, rate
+from tests.e2e.steps import login, rate, staff_record_a_cheque
 from tests.factories import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.e2e
@@ -103,6 +103,7 @@ def test_the_four_journeys(chromium, portal):
     for name, email, role in REFEREES:
         nominate(applicant, name, email, role, language="es" if email.startswith("rae") else "en")
     check_page(applicant, "references nominated")
+    staff_record_a_cheque(portal, "avery@example.org")  # the fees, paid by cheque, before the requests go out
     applicant.click("text=Send the requests")
     check_page(applicant, "references asked")
 

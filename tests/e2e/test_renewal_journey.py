@@ -16,7 +16,7 @@ from refportal.demo import DEMO_PASSWORD
 from refportal.endorsements.models import Endorsement
 from refportal.extensions import db
 from tests.e2e.pages import check_page
-from tests.e2e.steps import login
+from tests.e2e.steps import login, staff_record_a_cheque
 
 pytestmark = pytest.mark.e2e
 
@@ -75,6 +75,10 @@ def _endorsee_renews(page, portal, number: str, period_ends_on) -> None:
     page.click("button:text-is('Save the declarations')")
     page.wait_for_selector("button:text-is('Submit my renewal'):not([disabled])")
     assert page.locator("tr.not-met").count() == 0
+    assert page.locator("#fees").get_by_text("Still to pay").count() == 1  # the renewal fee, not yet paid
+    staff_record_a_cheque(portal, "jo@example.org")
+    page.reload()
+    page.wait_for_selector("#fees :text('Paid in full')")
     check_page(page, "renewal, every requirement met")
     page.click("button:text-is('Submit my renewal')")
     page.wait_for_selector("text=waiting for staff")

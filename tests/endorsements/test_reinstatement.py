@@ -333,6 +333,7 @@ def test_no_rating_given_before_the_lapse_is_offered_or_reused(app):
     with app.app_context():
         record_eligibility(db.session.get(Application, reinstatement.id))
         declare_current_membership(db.session.get(Application, reinstatement.id))
+        settle_fees(db.session.get(Application, reinstatement.id))
 
     references_url = f"/applications/{reinstatement.id}/references/"
     page = browser.get(references_url).get_data(as_text=True)
@@ -394,6 +395,7 @@ def _submitted_reinstatement(app, number: str, email: str) -> int:
         record_eligibility(application)
         declare_current_membership(application)
         rate(ask_three_referees(application, email_prefix="new."))
+        settle_fees(application)  # the processing fee, before submission
         submit_application(application=application, actor=application.applicant, today=utc_today())
         db.session.commit()
     return application_id

@@ -28,7 +28,7 @@ def test_the_amount_is_the_ledgers_whatever_the_form_says(paying_app, standin):
     assert stripe_page(response) == session["url"]
     [created] = standin.created()
     params = created.params
-    assert params["mode"] == "payment"
+    assert params["mode"] == "payment" and params["payment_method_types"] == ["card"]
     [item] = params["line_items"]
     assert item["price_data"]["unit_amount"] == str(balance)
     assert item["price_data"]["currency"] == "usd"

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from refportal.applications.fees import application_account
 from refportal.applications.models import Application
+from refportal.config import DEFAULT_FEE_SCHEDULE, ConfigurationError, load_config
 from refportal.db import utc_today
 from refportal.endorsements import renewals
 from refportal.endorsements.lifecycle import EndorsementStatus
@@ -20,7 +21,7 @@ from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.membership.services import membership_fee_due
 from refportal.payments.ledger import totals_of
-from refportal.payments.models import Charge, FeeAccount, FeeKind, Payment, PaymentMethod
+from refportal.payments.models import Charge, FeeAccount, FeeKind, Payment, PaymentMethod, Waiver, WaiverKind
 from refportal.payments.services import record_payment
 from refportal.references.models import Reference, ReferenceStatus
 from refportal.submission.services import submit_application
@@ -160,6 +161,9 @@ def test_the_application_page_shows_the_statement(app):
     for text in ("Application fee", "Processing fee", "$25.00", "$50.00", "Payment (Cheque, Cheque 7)", "R-"):
         assert text in fees
     assert "Still to pay" in fees and "$50.00" in fees[fees.index("Still to pay") :]
+    with app.app_context():
+        payment_id = db.session.scalar(sa.select(Payment.id))
+    assert f'href="/fees/receipts/{payment_id}"' in fees  # the printable receipt
 
 
 def test_a_new_schedule_does_not_rewrite_a_posted_charge(app):
@@ -249,3 +253,40 @@ def test_two_sessions_at_once_open_one_account_and_post_each_fee_once(make_app, 
         kinds = db.session.scalars(sa.select(Charge.kind)).all()
         assert sorted(kinds) == sorted([FeeKind.APPLICATION, FeeKind.PROCESSING, FeeKind.MEMBERSHIP])
         assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
+
+
+def test_a_fee_with_cents_is_charged_to_the_cent(make_app):
+    schedule = dict(DEFAULT_FEE_SCHEDULE)
+    app = make_app(FEE_SCHEDULE={**schedule, "processing": {**schedule["processing"], 2: 19.99}})
+    application_id = unpaid_application(app)
+    with app.app_context():
+        assert owed_kinds(account_of(application_id))[FeeKind.PROCESSING] == 1999
+        db.session.commit()
+
+
+@pytest.mark.parametrize("bad", ["abc", -5, 1.234, None])
+def test_a_fee_that_is_not_an_amount_stops_the_portal_at_start_up(make_app, bad):
+    schedule = dict(DEFAULT_FEE_SCHEDULE)
+    with pytest.raises(ConfigurationError, match="FEE_SCHEDULE_JSON processing 2"):
+        make_app(FEE_SCHEDULE={**schedule, "processing": {**schedule["processing"], 2: bad}})
+    with pytest.raises(ConfigurationError, match="ENDORSEMENT_RENEWAL_LATE_FEE"):
+        make_app(ENDORSEMENT_RENEWAL_LATE_FEE=-35)
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "3601"])
+def test_the_webhooks_replay_window_cannot_be_turned_off(monkeypatch, seconds):
+    monkeypatch.setenv("STRIPE_WEBHOOK_TOLERANCE", seconds)
+    with pytest.raises(ConfigurationError, match="STRIPE_WEBHOOK_TOLERANCE must be between 1 and 3600"):
+        load_config({"SECRET_KEY": "x" * 40})
+
+
+def test_the_payer_sees_a_waiver_but_not_staffs_reason_for_it(app):
+    application_id = unpaid_application(app)
+    with app.app_context():
+        account = account_of(application_id)
+        db.session.add(Waiver(account=account, kind=WaiverKind.SCHOLARSHIP, amount_cents=2500, reason="Hardship note"))
+        db.session.commit()
+    page = logged_in(app, EMAIL).get(f"/applications/{application_id}").get_data(as_text=True)
+    fees = page[page.index('id="fees"') :]
+    assert "Scholarship" in fees and "-$25.00" in fees
+    assert "Hardship" not in page

@@ -10,12 +10,12 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-import stripe
 
 from refportal.accounts.models import Role
 from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
 from refportal.db import utc_today
+from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
 from refportal.payments import gateway
@@ -112,6 +112,8 @@ def test_more_than_is_owed_is_refused_unless_recorded_as_a_credit(app, setup):
         ("２５", "as a number"),  # full-width digits
         ("1,2,5", "as a number"),  # a comma only between thousands
         ("7,5", "as a number"),
+        ("0,500", "as a number"),  # a decimal comma, not 500.00
+        ("+25", "without a sign"),
     ],
 )
 def test_bad_amounts_are_refused_with_a_message_and_nothing_changes(app, setup, amount, message):
@@ -304,14 +306,14 @@ def test_a_refund_stripe_refuses_records_nothing(app, setup, monkeypatch):
     account_id, admin = setup
     payment_id = card_payment(app, account_id)
 
-    def refund_card_payment(payment, amount_cents, key):
-        raise stripe.InvalidRequestError("Charge already refunded", param="amount")
+    def refund_card_payment(payment, amount_cents, key):  # as the gateway answers Stripe's refusal
+        raise Refused("Stripe did not make the refund: Charge already refunded. Nothing was given back.")
 
     monkeypatch.setattr(gateway, "refund_card_payment", refund_card_payment)
     before = state(app)
     response = refund(admin, account_id, payment_id)
     assert response.status_code == 400
-    assert "Stripe did not refund the payment" in response.get_data(as_text=True)
+    assert "Stripe did not make the refund: Charge already refunded" in response.get_data(as_text=True)
     assert state(app) == before
 
 

@@ -153,6 +153,15 @@ def test_an_expired_session_is_marked_expired_and_other_events_are_ignored(payin
     assert [status for _, _, status in checkouts(paying_app, payer.account_id)] == ["expired", "open"]
 
 
+def test_a_delayed_payment_that_failed_closes_its_session_so_a_new_one_can_open(paying_app, standin):
+    payer, session, _ = opened(paying_app, standin)
+    failed = event("checkout.session.async_payment_failed", {**session, "payment_status": "unpaid"})
+    assert post(paying_app, failed, sign(failed, standin.webhook_secret)).json["outcome"] == "expired"
+    assert checkouts(paying_app, payer.account_id)[0][2] == "expired"
+    assert session_of(payer.pay())
+    assert [status for _, _, status in checkouts(paying_app, payer.account_id)] == ["expired", "open"]
+
+
 def test_a_signed_body_that_is_not_an_event_is_refused(paying_app, standin):
     for body in ("{", "[]", '{"id": "evt_1"}', '{"id": 1, "type": "x", "data": {"object": {}}}', "\u00e9t\u00e9"):
         response = post(paying_app, body, sign(body, standin.webhook_secret))

@@ -15,9 +15,10 @@ from refportal.audit.models import AuditEvent
 from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
+from refportal.payments.charges import find_account
 from refportal.references.lifecycle import ReferenceStatus
 from refportal.references.models import Rating, Reference
-from tests.builders import make_submitted_application
+from tests.builders import make_submitted_application, settle_fees
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
 from tests.web import Browser, csrf_token_from, link_in
 
@@ -37,7 +38,7 @@ def earlier(app):
         second = make_application(a, category=2)
         record_eligibility(second)
         declare_current_membership(second)
-        db.session.commit()
+        settle_fees(second)
         ids = {
             "first": first.id,
             "second": second.id,
@@ -230,3 +231,17 @@ def test_correcting_the_address_of_a_reuse_request_makes_it_an_ordinary_request(
         assert corrected.reuses_id is None
     [request] = [m for m in outbox("mine@example.org")]
     assert request.template == "reference_request"
+
+
+def test_a_reuse_request_waits_for_the_application_fee(app, earlier, outbox):
+    ids, applicant = earlier
+    with app.app_context():  # the second application's fees not paid after all
+        account = find_account(application_id=ids["second"])
+        for waiver in account.waivers:
+            db.session.delete(waiver)
+        db.session.commit()
+    response = ask_reuse(applicant, ids)
+    shown = response.get_data(as_text=True) + applicant.get(references_url(ids)).get_data(as_text=True)
+    assert "The application fee is due before the requests are sent: $25.00 is still to pay" in shown
+    assert reuse_request(app, ids) is None
+    assert not [m for m in outbox(HANA) if m.template == "reference_reuse_request"]
