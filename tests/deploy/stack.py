@@ -217,11 +217,12 @@ class HTTPSClient:
         self.context = ssl.create_default_context(cafile=str(cafile))
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, form: dict | None = None, headers: dict | None = None):
+    def request(
+        self, method: str, path: str, form: dict | None = None, headers: dict | None = None, body: str | None = None
+    ):
         connection = http.client.HTTPSConnection(
             "127.0.0.1", self.port, context=self.context, source_address=(self.source, 0), timeout=30
         )
-        body = None
         all_headers = {**(headers or {})}
         if self.cookies:
             all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())

@@ -34,11 +34,13 @@ from tests.deploy.stack import (
     wait_for_port,
     which,
 )
+from tests.payments.stripe_standin import event, sign
 from tests.smtp import SMTPServer
 from tests.support import postgres_url, require
 
 DATABASE = "refportal_deploy_test"
 PASSWORD = "deploy pass phrase 2026"
+STRIPE_WEBHOOK_SECRET = "whsec_deployment"
 
 SEED_SPANISH_REQUEST = """
 from refportal import create_app
@@ -135,6 +137,10 @@ def deployment(database):
             "GUNICORN_WORKERS": "2",
             "API_RATE_LIMIT": "12 per minute",
             "GUNICORN_BIND": f"127.0.0.1:{gunicorn_port}",
+            # Online payment on (nothing here calls Stripe's API; its webhooks come in through nginx).
+            "STRIPE_SECRET_KEY": "sk_test_deployment",
+            "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
+            "STRIPE_API_BASE": "http://127.0.0.1:9",
         }
         flask = [str(venv / "bin" / "flask"), "--app", "refportal"]
         run([*flask, "db", "upgrade"], cwd=run_folder, env=env)
@@ -337,6 +343,29 @@ def test_an_api_key_made_in_the_admin_pages_reads_the_api_through_nginx_limited_
     assert page["status"] == 401
     workers = {line["pid"] for line in request_log(deployment) if line.get("path") == "/api/v1/applications"}
     assert len(workers) == 2, f"the API calls reached {len(workers)} worker(s)"
+
+
+def test_stripe_webhooks_through_nginx_are_checked_and_each_event_handled_once_across_workers(deployment):
+    """A signed event reaches the portal through nginx with its body intact (the signature covers every
+    byte); a forged one is 400; the same event delivered four times at once to both workers is handled
+    once (the event id in PostgreSQL) and acknowledged every time."""
+    payload = event("checkout.session.expired", {"id": "cs_test_deployment"}, event_id="evt_deployment_1")
+    headers = {"Content-Type": "application/json"}
+    forged = client(deployment).request(
+        "POST", "/payments/stripe/webhook", body=payload, headers={**headers, "Stripe-Signature": sign(payload, "x")}
+    )
+    assert forged.status == 400 and "signature" in forged.text
+
+    def deliver() -> tuple[int, str]:
+        signed = {**headers, "Stripe-Signature": sign(payload, STRIPE_WEBHOOK_SECRET)}
+        answer = client(deployment).request("POST", "/payments/stripe/webhook", body=payload, headers=signed)
+        return answer.status, json.loads(answer.text)["outcome"]
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: deliver(), range(4)))
+    assert [status for status, _ in answers] == [200] * 4, answers
+    outcomes = sorted(outcome for _, outcome in answers)
+    assert outcomes == ["already handled"] * 3 + ["unknown session"], answers
 
 
 def test_static_files_come_from_nginx(deployment):

@@ -35,7 +35,7 @@ def test_an_applicant_pays_by_card_then_submits(chromium, portal, standin):
     standin.webhook_url = portal.url + WEBHOOK
     with portal.app.app_context():
         applicant = make_user(email="pat@example.org", name="Pat Payer")
-        application = ready_application(applicant)
+        application = ready_application(applicant, settled=False)
         rate(ask_three_referees(application))
         db.session.commit()
         application_id = application.id

@@ -11,7 +11,7 @@ from refportal.applications.models import Application
 from refportal.applications.services import withdraw_application
 from refportal.extensions import db
 from refportal.references.roles import RefereeRole
-from tests.builders import ask_three_referees, ready_application
+from tests.builders import ask_three_referees, ready_application, settle_fees
 from tests.e2e.pages import check_page
 from tests.e2e.rating_measures import Run, complete
 from tests.e2e.steps import login
@@ -84,7 +84,7 @@ def test_a_referee_with_two_requests_completes_both_from_my_requests(chromium, p
         second = make_application(ada, category=2)
         record_eligibility(second)
         declare_current_membership(second)
-        db.session.commit()
+        settle_fees(second)  # the application fee the reuse request waits for
         references_url = f"{portal.url}/applications/{second.id}/references/"
     applicant = chromium.new_context().new_page()
     login(applicant, portal, "ada@example.org", DEFAULT_PASSWORD)

@@ -15,6 +15,7 @@ from refportal.extensions import db
 from refportal.references.nomination import nominate_referee, send_requests
 from refportal.references.roles import RefereeRole
 from refportal.reviews.models import ReviewRound
+from tests.builders import settle_fees
 from tests.factories import make_application, make_user, record_eligibility
 
 
@@ -92,6 +93,7 @@ def asked_referees() -> dict:
             ("Cole League", "cole@example.net", RefereeRole.COLLEAGUE, True),
         )
     ]
+    settle_fees(application, only_what_the_requests_need=True)
     send_requests(application=application, actor=applicant)
     db.session.commit()
     return {"application": application.id, "references": [r.id for r in references]}
