@@ -59,3 +59,10 @@ def safe_next(target: str | None) -> str | None:
 
 def flash_success(message: str) -> None:
     flash(message, "success")
+
+
+def spreadsheet_cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run as a formula: text starting with = + - @ (or a tab or a
+    carriage return) gets a leading apostrophe; None is empty. Every CSV export writes its cells through it."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

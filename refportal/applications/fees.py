@@ -11,7 +11,7 @@ from flask import current_app
 from refportal.exceptions import Refused
 from refportal.payments.charges import find_account, open_account, set_owed
 from refportal.payments.ledger import cents, money, owed_for
-from refportal.payments.models import FeeAccount, FeeKind
+from refportal.payments.models import DUE_BEFORE_REQUESTS, FeeAccount, FeeKind
 
 if TYPE_CHECKING:
     from refportal.applications.models import Application
@@ -103,7 +103,7 @@ def fee_owed_before_requests(application: Application) -> int:
     account = application_account(application)
     if account is None:
         return 0
-    return owed_for(account, (FeeKind.APPLICATION, FeeKind.REINSTATEMENT))
+    return owed_for(account, DUE_BEFORE_REQUESTS)
 
 
 def require_fee_before_requests(application: Application) -> None:

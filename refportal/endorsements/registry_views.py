@@ -18,6 +18,7 @@ from refportal.endorsements import registry
 from refportal.endorsements.forms import RegistrySearchForm
 from refportal.endorsements.services import normalized_number
 from refportal.extensions import limiter
+from refportal.web import spreadsheet_cell
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 # One count per client address for all the registry's pages (guessing numbers and searching alike).
@@ -67,7 +68,7 @@ def export_csv():
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for entry in registry.export_registry():
-        writer.writerow({k: ("" if v is None else _safe_cell(v)) for k, v in entry.as_dict().items()})
+        writer.writerow({k: spreadsheet_cell(v) for k, v in entry.as_dict().items()})
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=registry.csv"
     return _public(response, changed_at=registry.registry_changed_at(utc_today()), indexable=False)
@@ -86,13 +87,6 @@ def _render(template: str, **context: object) -> str:
     """The template without Flask's context processors: Flask-Login's would load the user from the
     session (and the answer would then vary by cookie)."""
     return current_app.jinja_env.get_template(template).render(**context)
-
-
-def _safe_cell(value: object) -> object:
-    """A spreadsheet would run a cell starting with = + - @ as a formula: such text is quoted."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _args_without_page() -> dict[str, str]:

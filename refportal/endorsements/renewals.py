@@ -479,7 +479,7 @@ def renewal_fees(renewal: Renewal, today: date | None = None) -> FeeBreakdown:
     lines = [FeeLine("Renewal fee", int(config["ENDORSEMENT_RENEWAL_FEE"]))]
     if is_late(renewal, today):
         lines.append(FeeLine("Late fee (after the period ended)", int(config["ENDORSEMENT_RENEWAL_LATE_FEE"])))
-    return FeeBreakdown(currency=config["FEE_SCHEDULE"].get("currency", "USD"), lines=tuple(lines))
+    return FeeBreakdown(currency=fee_currency(), lines=tuple(lines))
 
 
 def renewal_account(renewal: Renewal, today: date | None = None, actor: User | None = None) -> FeeAccount | None:

@@ -24,7 +24,8 @@ ACCOUNT_ROWS = (
 )
 
 
-def _insert(model: Any) -> Any:
+def insert_statement(model: Any) -> Any:
+    """An INSERT of `model` in this database's dialect (it takes `on_conflict_do_nothing`: insert-or-nothing)."""
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     return insert(cast("sa.Table", model.__table__))
 
@@ -59,7 +60,7 @@ def open_account(
         return account
     key = "application_id" if application_id is not None else "renewal_id"
     db.session.execute(
-        _insert(FeeAccount)
+        insert_statement(FeeAccount)
         .values(
             payer_id=payer_id,
             application_id=application_id,
@@ -94,7 +95,7 @@ def set_owed(account: FeeAccount, kind: FeeKind, amount_cents: int, *, owed: boo
 
 def _post(account: FeeAccount, kind: FeeKind, amount_cents: int, actor: Any) -> bool:
     result = db.session.execute(
-        _insert(Charge)
+        insert_statement(Charge)
         .values(account_id=account.id, kind=kind, amount_cents=amount_cents, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["account_id", "kind"])
         .returning(Charge.__table__.c.id)

@@ -27,13 +27,13 @@ from refportal.db import rows_changed, utc_today, utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.payments import gateway
-from refportal.payments.charges import ACCOUNT_ROWS, _insert
+from refportal.payments.charges import ACCOUNT_ROWS, insert_statement
 from refportal.payments.ledger import money, owed_for, totals_of
 from refportal.payments.models import (
+    DUE_BEFORE_REQUESTS,
     CheckoutSession,
     CheckoutStatus,
     FeeAccount,
-    FeeKind,
     Payment,
     PaymentMethod,
     StripeEvent,
@@ -84,15 +84,12 @@ class Urls:
     cancel: str
 
 
-FEE_FIRST = (FeeKind.APPLICATION, FeeKind.REINSTATEMENT)
-
-
 def fee_only_cents(account: FeeAccount) -> int:
     """What paying only the application (or reinstatement) fee would be, when it is due before the rest
     (FEE_APPLICATION_FEE_DUE=opening) and less than the balance; else 0 (one button: the balance)."""
     if current_app.config["FEE_APPLICATION_FEE_DUE"] != "opening":
         return 0
-    first = owed_for(account, FEE_FIRST)
+    first = owed_for(account, DUE_BEFORE_REQUESTS)
     return first if 0 < first < totals_of(account).balance else 0
 
 
@@ -142,7 +139,7 @@ def _open(account: FeeAccount, owed: int, actor: Any, urls: Urls, what: str) -> 
     # and its id goes to Stripe in the metadata and the return address.
     placeholder = f"pending:{uuid.uuid4().hex}"
     inserted = db.session.execute(
-        _insert(CheckoutSession)
+        insert_statement(CheckoutSession)
         .values(
             account_id=account.id,
             stripe_session_id=placeholder,
@@ -224,7 +221,7 @@ def claim_event(event_id: str, event_type: str) -> bool:
     """Note that the event is being handled: False if it was already (a repeat, or one handled at the
     same moment by another worker: the insert waits for that one's transaction)."""
     result = db.session.execute(
-        _insert(StripeEvent)
+        insert_statement(StripeEvent)
         .values(event_id=event_id[:255], type=event_type[:100], outcome="received", received_at=utcnow())
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(cast("sa.Table", StripeEvent.__table__).c.event_id)

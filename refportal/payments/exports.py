@@ -13,6 +13,7 @@ from typing import Any
 from refportal.payments.amounts import units
 from refportal.payments.models import receipt_number
 from refportal.payments.outstanding import AccountRow, LedgerKey, LedgerLine, accounts_after, ledger_rows_after
+from refportal.web import spreadsheet_cell
 
 ACCOUNT_COLUMNS = [
     "account",
@@ -43,13 +44,6 @@ LEDGER_COLUMNS = [
 ]
 
 
-def safe_cell(value: object) -> str:
-    """A cell a spreadsheet will not run as a formula: text starting with = + - @ (or a tab or a
-    carriage return) gets a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 BATCH = 500  # rows read per statement
 
 
@@ -72,9 +66,9 @@ def _account_cells(row: AccountRow) -> list[str]:
     account, totals = row.account, row.totals
     return [
         str(account.id),
-        safe_cell(account.payer.name),
-        safe_cell(account.payer.email),
-        safe_cell(account.label),
+        spreadsheet_cell(account.payer.name),
+        spreadsheet_cell(account.payer.email),
+        spreadsheet_cell(account.label),
         account.currency,
         units(totals.charged),
         units(totals.paid),
@@ -111,13 +105,13 @@ def _ledger_cells(line: LedgerLine) -> list[str]:
     return [
         line.at.date().isoformat(),
         str(line.account_id),
-        safe_cell(line.payer_name),
-        safe_cell(line.payer_email),
-        safe_cell(line.label),
+        spreadsheet_cell(line.payer_name),
+        spreadsheet_cell(line.payer_email),
+        spreadsheet_cell(line.label),
         line.currency,
         line.type,
         line.kind,
-        safe_cell(line.reference),
+        spreadsheet_cell(line.reference),
         units(line.amount_cents),  # always positive: the type says which way it went
         receipt,
         line.voided_at.date().isoformat() if line.voided_at else "",

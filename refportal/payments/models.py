@@ -37,6 +37,10 @@ FEE_LABELS = {
 }
 
 
+# The fees an applicant pays before the referee requests go out (FEE_APPLICATION_FEE_DUE=opening).
+DUE_BEFORE_REQUESTS = (FeeKind.APPLICATION, FeeKind.REINSTATEMENT)
+
+
 class PaymentMethod(enum.StrEnum):
     CARD = "card"  # online, through Stripe Checkout
     CHEQUE = "cheque"

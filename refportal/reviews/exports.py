@@ -10,12 +10,7 @@ from datetime import date
 from refportal.applications.models import Application
 from refportal.references.rating_form import DOMAINS, ITEM_KEYS
 from refportal.reviews.queue_query import QueueFilters, queue_rows
-
-
-def _safe(value: object) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+from refportal.web import spreadsheet_cell
 
 
 def _csv(header: list[str], rows: Iterable[Sequence[object]]) -> str:
@@ -23,7 +18,7 @@ def _csv(header: list[str], rows: Iterable[Sequence[object]]) -> str:
     writer = csv.writer(buffer)
     writer.writerow(header)
     for row in rows:
-        writer.writerow([_safe(cell) for cell in row])
+        writer.writerow([spreadsheet_cell(cell) for cell in row])
     return buffer.getvalue()
 
 
