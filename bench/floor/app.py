@@ -13,17 +13,17 @@ import os
 import sqlalchemy as sa
 from flask import Flask
 
-from floor import pages
+from floor import pages as pages_module
 
 
-def create(database_url: str | None = None, secret_key: str | None = None) -> Flask:
+def create(database_url: str | None = None, secret_key: str | None = None, pages: list | None = None) -> Flask:
     app = Flask(__name__)
     app.secret_key = secret_key or os.environ["FLOOR_SECRET_KEY"]
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     url = database_url or os.environ["FLOOR_DATABASE_URL"]
     # refportal's production pool settings (refportal/config.py): pre-ping and recycle.
     app.extensions["floor.engine"] = sa.create_engine(url, pool_pre_ping=True, pool_recycle=1800)
-    for page in pages.ALL:
+    for page in pages_module.ALL if pages is None else pages:
         page.register(app)
     for name in app.jinja_env.list_templates():
         app.jinja_env.get_template(name)  # compiled now, not on the first request
