@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from flask_migrate import upgrade  # noqa: E402
+from report import ratio, readme_summary, replace_between, results_markdown  # noqa: E402
 
 from refportal import create_app  # noqa: E402
 from refportal.extensions import db  # noqa: E402
@@ -51,9 +52,6 @@ SECRET = "benchmark-secret-key-not-used-anywhere-else"
 PASSWORD = "benchmark pass phrase"
 BIN = Path(sys.executable).parent
 OUT = ROOT / "bench" / "results"
-FLOOR_TARGET = 0.7  # refportal's req/s ÷ the same-page floor's, every key page
-TAIL_TARGET = 3.0  # p99 ÷ p50
-MAIL_TARGET = 0.8  # smtplib's time ÷ refportal's sender's
 
 
 def log(message: str) -> None:
@@ -354,38 +352,61 @@ def selected_pages(link: str) -> dict[str, tuple[str | None, str, str, object]]:
     return {name: page for name, page in pages.items() if any(word in name for word in SELECTED)}
 
 
-def load_pages(base: str, floor_base: str, link: str, save_paths_of_run: list[str]) -> dict[str, dict]:
-    """Each page of refportal and then of the same-page floor, with one session (refportal's cookie,
-    which the floor reads too)."""
+def best_query_paths(url: str) -> set[str]:
+    """The paths the best-query floor (bench/floor/best_app.py) serves."""
+    from floor.best_app import create as create_best
+
+    app = create_best(url, SECRET)
+    app.extensions["floor.engine"].dispose()
+    return {rule.rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+
+
+def _served_by(paths: set[str], path: str) -> bool:
+    return urllib.parse.urlsplit(path).path in paths
+
+
+def load_pages(servers: dict[str, str], link: str, save_paths_of_run: list[str], best_paths: set[str]) -> dict:
+    """Each page of refportal, then of the same-page floor, then of the best-query floor where it has the
+    page, with one session (refportal's cookie, which the floors read too). `servers`: base URLs by app."""
     results = {}
     for name, (email, path, method, _form) in selected_pages(link).items():
-        cookie, token = session(base, email, path)
+        cookie, token = session(servers["refportal"], email, path)
         body = None
         if method == "POST":
             body = urllib.parse.urlencode({"csrf_token": token, **STEP_SAVE})
         paths = save_paths_of_run if method == "POST" else None
-        ours, floor = wrk(base + path, cookie, body, paths), wrk(floor_base + path, cookie, body, paths)
-        results[name] = {**ours, "floor": floor}
+        ours = wrk(servers["refportal"] + path, cookie, body, paths)
+        ours["floor"] = wrk(servers["floor"] + path, cookie, body, paths)
+        if _served_by(best_paths, path):
+            ours["best"] = wrk(servers["best"] + path, cookie, body, paths)
+        results[name] = ours
         log(
             f"  {name}: {ours['rps']:.0f} req/s (p50 {ours['p50_ms']:.1f} ms, p99 {ours['p99_ms']:.1f} ms); "
-            f"same-page floor {floor['rps']:.0f} req/s: {ours['rps'] / floor['rps']:.2f}×"
+            f"same-page floor {ours['floor']['rps']:.0f} req/s: {ratio(ours, 'floor'):.2f}×"
+            + (f"; best-query floor {ours['best']['rps']:.0f} req/s" if "best" in ours else "")
         )
     return results
 
 
-def same_bytes(url: str, link: str) -> dict[str, str]:
-    """Each page's floor against refportal's page on this database: '' when the bytes are the same, else
+def same_bytes(url: str, link: str, best_paths: set[str]) -> dict[str, str]:
+    """Each page's floors against refportal's page on this database: '' when the bytes are the same, else
     what differs (bench/floor/check.py)."""
     from floor.app import create as create_floor
+    from floor.best_app import create as create_best
     from floor.check import compare, login
 
-    refportal_app, floor_app = app_for(url), create_floor(url, SECRET)
-    differences = {
-        name: compare(refportal_app, floor_app, SECRET, login, page) for name, page in selected_pages(link).items()
-    }
+    refportal_app, floor_app, best_app = app_for(url), create_floor(url, SECRET), create_best(url, SECRET)
+    differences = {}
+    for name, page in selected_pages(link).items():
+        problems = [compare(refportal_app, floor_app, SECRET, login, page)]
+        if _served_by(best_paths, page[1]):
+            found = compare(refportal_app, best_app, SECRET, login, page)
+            problems.append(f"best-query floor: {found}" if found else "")
+        differences[name] = "\n".join(p for p in problems if p)
     with refportal_app.app_context():
         db.engine.dispose()
-    floor_app.extensions["floor.engine"].dispose()
+    for app in (floor_app, best_app):
+        app.extensions["floor.engine"].dispose()
     return differences
 
 
@@ -465,10 +486,11 @@ def main() -> None:
     hello_server = Server("hello:app", {}, ROOT / "bench")
     for n in SIZES:
         url, link = prepare(n)
-        differences = same_bytes(url, link)
+        best_paths = best_query_paths(url)
+        differences = same_bytes(url, link, best_paths)
         for name, problem in differences.items():
             if problem:
-                log(f"{n:,}: the same-page floor of {name!r} differs from refportal's page:\n{problem}")
+                log(f"{n:,}: a floor of {name!r} differs from refportal's page:\n{problem}")
         server = Server(
             "refportal:create_app()",
             {
@@ -483,14 +505,16 @@ def main() -> None:
         )
         floor_env = {"FLOOR_DATABASE_URL": url, "FLOOR_SECRET_KEY": SECRET}
         floor_server = Server("floor.app:create()", floor_env, ROOT / "bench")
+        best_server = Server("floor.best_app:create()", floor_env, ROOT / "bench")
+        servers = {"refportal": server.base, "floor": floor_server.base, "best": best_server.base}
         try:
             hello = wrk(hello_server.base + "/")
             log(f"{n:,}: hello {hello['rps']:.0f} req/s")
-            pages = load_pages(server.base, floor_server.base, link, [] if SELECTED else save_paths(url))
+            pages = load_pages(servers, link, [] if SELECTED else save_paths(url), best_paths)
             memory = server.peak_memory_kib()
         finally:
-            server.stop()
-            floor_server.stop()
+            for each in (server, floor_server, best_server):
+                each.stop()
         statements = statements_per_page(url, link)
         report["sizes"][n] = {
             "hello": hello,
@@ -512,71 +536,14 @@ def main() -> None:
 
 
 def write(report: dict) -> None:
-    sizes = sorted(report["sizes"])
-    small, large = report["sizes"][sizes[0]], report["sizes"][sizes[-1]]
-    lines = [
-        f"Measured {report['date']} on {report['machine']}; wrk {report['connections']} connections × "
-        f"{report['duration_s']} s per page, gunicorn 2 workers for each app; × same-page is refportal's req/s ÷ "
-        "the same-page floor's (the page's bytes from plain Flask, Core and one template), × hello ÷ Flask's "
-        "one-route app's, both in the same run.",
-        "",
-        "| page | size | req/s | p50 ms | p99 ms | p99/p50 | same-page floor req/s | × same-page | × hello "
-        "| SQL statements |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name in selected_pages(""):
-        for n in sizes:
-            entry = report["sizes"][n]
-            page = entry["pages"][name]
-            ratio = page["rps"] / page["floor"]["rps"]
-            tail = page["p99_ms"] / page["p50_ms"]
-            same = entry["same_bytes"][name]
-            lines.append(
-                f"| {name} | {n:,} | {page['rps']:.0f} | {page['p50_ms']:.1f} | {page['p99_ms']:.1f} | "
-                f"{tail:.1f} {'✓' if tail <= TAIL_TARGET else '✗'} | {page['floor']['rps']:.0f} | "
-                f"{ratio:.2f} {'✓' if same and ratio >= FLOOR_TARGET else '✗'}{'' if same else ' (bytes differ)'} | "
-                f"{page['rps'] / entry['hello']['rps']:.2f} | {entry['statements'][name]} |"
-            )
-    same = all(report["sizes"][n]["statements"] == small["statements"] for n in sizes)
-    hello = ", ".join(f"{report['sizes'][n]['hello']['rps']:,.0f}" for n in sizes)
-    lines += [
-        "",
-        f"- Targets: × same-page ≥ {FLOOR_TARGET}, p99/p50 ≤ {TAIL_TARGET:g} at {report['connections']} connections; "
-        f"Flask's hello served {hello} req/s (at each size in turn).",
-    ]
-    queue = "reviewer queue, first page"
-    if queue in large["pages"]:
-        growth = large["pages"][queue]["p50_ms"] / small["pages"][queue]["p50_ms"]
-        lines.append(
-            f"- Queue page time at {sizes[-1]:,} vs {sizes[0]:,} applications (p50): {growth:.2f}× "
-            f"(target ≤ 1.5 {'✓' if growth <= 1.5 else '✗'})"
-        )
-    registry_pages = [name for name in large["pages"] if name.startswith("registry")]
-    if registry_pages and len(sizes) > 1:
-        growths = ", ".join(
-            f"{name} {large['pages'][name]['p50_ms'] / small['pages'][name]['p50_ms']:.2f}×" for name in registry_pages
-        )
-        lines.append(f"- Registry page time at {sizes[-1]:,} vs {sizes[0]:,} endorsements (p50): {growths}")
-    lines.append(f"- SQL statements per page equal at every size: {'yes ✓' if same else 'no ✗'}")
-    if "mail" in report:
-        mail = report["mail"]
-        lines.append(
-            f"- Mail: {mail['messages']:,} messages, median of {mail['rounds']} alternating rounds: refportal's "
-            f"sender {mail['refportal_seconds']} s, plain smtplib {mail['smtplib_seconds']} s: {mail['ratio']}× "
-            f"(target ≥ {MAIL_TARGET} {'✓' if mail['ratio'] >= MAIL_TARGET else '✗'})"
-        )
-    lines.append(f"- Peak memory of a worker at {sizes[-1]:,} applications: {large['worker_peak_kib'] / 1024:.0f} MiB")
-    table = "\n".join(lines)
+    table = results_markdown(report)
     slug = "-".join(SELECTED)
     suffix = f"-{slug}" if slug else ""
     (OUT / f"latest{suffix}.md").write_text(table + "\n")
     (OUT / f"latest{suffix}.json").write_text(json.dumps(report, indent=2))
-    page = ROOT / "docs" / "benchmark.md"
-    text = page.read_text()
-    start, end = f"<!-- bench{':' + slug if slug else ''}:start -->", f"<!-- bench{':' + slug if slug else ''}:end -->"
-    if start in text:
-        text = text[: text.index(start) + len(start)] + "\n" + table + "\n" + text[text.index(end) :]
-        page.write_text(text)
+    replace_between(ROOT / "docs" / "benchmark.md", f"bench{':' + slug if slug else ''}", table)
+    if not SELECTED:
+        replace_between(ROOT / "README.md", "bench:summary", readme_summary(report))
     print(table)
 
 

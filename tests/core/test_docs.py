@@ -141,3 +141,24 @@ def test_the_benchmark_page_has_the_place_make_bench_writes_its_table():
     text = (ROOT / "docs" / "benchmark.md").read_text()
     assert text.index("<!-- bench:start -->") < text.index("<!-- bench:end -->")
     assert 'ROOT / "docs" / "benchmark.md"' in (ROOT / "bench" / "run.py").read_text()
+
+
+def test_the_benchmark_figures_in_the_readme_and_on_the_benchmark_page_are_the_results():
+    """README's performance figures and docs/benchmark.md's table are what bench/report.py makes of
+    bench/results/latest.json, never typed by hand (`make bench` writes all three)."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("bench_report", ROOT / "bench" / "report.py")
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    results = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
+    results["sizes"] = {int(n): entry for n, entry in results["sizes"].items()}
+
+    def between(path: Path, marker: str) -> str:
+        text = path.read_text()
+        start, end = f"<!-- {marker}:start -->\n", f"\n<!-- {marker}:end -->"
+        return text[text.index(start) + len(start) : text.index(end)]
+
+    assert between(ROOT / "README.md", "bench:summary") == report.readme_summary(results)
+    assert between(ROOT / "docs" / "benchmark.md", "bench") == report.results_markdown(results)
