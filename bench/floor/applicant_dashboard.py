@@ -1,62 +1,75 @@
-"""/dashboard: the applicant's applications, each with its checklist (one statement for the page's data,
-the rules' own SQL: refportal.applications.eligibility and completeness)."""
+"""/dashboard: the applicant's applications, each with its checklist (one statement for the page's data:
+each application with its membership declaration and its references' state; the checklist is refportal's
+own rule, refportal.submission.completeness.completeness_of, run on plain rows that lend it the models'
+properties)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import Flask, abort, render_template
 
 from floor.common import connect, csrf_token, signed_in_user
 from refportal.applications.categories import category_name
-from refportal.applications.eligibility import eligible_clause
-from refportal.applications.lifecycle import ACTIVE
 from refportal.applications.models import Application
 from refportal.config import DEFAULT_ELIGIBILITY_REQUIREMENTS
-from refportal.membership.models import Association, MembershipDeclaration
-from refportal.references.lifecycle import ENDED
-from refportal.references.models import Reference, ReferenceStatus
-from refportal.submission.completeness import counted_ratings
+from refportal.membership.models import MembershipDeclaration
+from refportal.references.models import Rating, Reference
+from refportal.submission.completeness import completeness_of
 
-ACTIVE = {s.value for s in ACTIVE}
+
+class _Application(SimpleNamespace):
+    from_entries = Application.from_entries
+    recorded_eligibility = Application.recorded_eligibility
+    eligibility_recorded = Application.eligibility_recorded
+    is_active = Application.is_active
+
+
+class _Membership(SimpleNamespace):
+    association_label = MembershipDeclaration.association_label
+    status_on = MembershipDeclaration.status_on
+
+
+class _Reference(SimpleNamespace):
+    has_ended = Reference.has_ended
+    counts = Reference.counts
+
+
+APPLICATION_COLUMNS = (
+    "id",
+    "credential",
+    "category",
+    "mentor_track",
+    "status",
+    "created_at",
+    "eligibility_source",
+    "eligibility_recorded_at",
+    "education_level",
+    "work_years",
+    "training_hours",
+    "rsc_hours",
+    "portfolio_id",
+    "review_cycle",
+)
+MEMBERSHIP_COLUMNS = ("id", "kind", "association", "association_name", "status", "expires_on", "verification_note")
 
 
 def _statement(user_id) -> sa.Select:
-    active_refs = (
-        sa.select(sa.func.count(Reference.id))
-        .where(Reference.application_id == Application.id, Reference.status.not_in(ENDED))
-        .correlate(Application)
-        .scalar_subquery()
-    )
-    nominated = (
-        sa.select(sa.func.count(Reference.id))
-        .where(Reference.application_id == Application.id, Reference.status == ReferenceStatus.NOMINATED)
-        .correlate(Application)
-        .scalar_subquery()
-    )
     return (
         sa.select(
-            Application.id,
-            Application.credential,
-            Application.category,
-            Application.mentor_track,
-            Application.status,
-            Application.created_at,
-            Application.eligibility_recorded_at,
-            eligible_clause(DEFAULT_ELIGIBILITY_REQUIREMENTS).label("eligible"),
-            MembershipDeclaration.kind,
-            MembershipDeclaration.association,
-            MembershipDeclaration.association_name,
-            MembershipDeclaration.status.label("membership_status"),
-            MembershipDeclaration.expires_on,
-            counted_ratings().label("counted"),
-            active_refs.label("active"),
-            nominated.label("nominated"),
+            *(getattr(Application, c).label(c) for c in APPLICATION_COLUMNS),
+            *(getattr(MembershipDeclaration, c).label(f"m_{c}") for c in MEMBERSHIP_COLUMNS),
+            Reference.id.label("ref_id"),
+            Reference.status.label("ref_status"),
+            Rating.counts.label("rating_counts"),
         )
         .outerjoin(MembershipDeclaration, MembershipDeclaration.application_id == Application.id)
+        .outerjoin(Reference, Reference.application_id == Application.id)
+        .outerjoin(Rating, Rating.reference_id == Reference.id)
         .where(Application.applicant_id == user_id)
-        .order_by(Application.created_at.desc())
+        .order_by(Application.created_at.desc(), Application.id, Reference.id)
     )
 
 
@@ -64,40 +77,22 @@ def _statement(user_id) -> sa.Select:
 STATEMENT = _statement(sa.bindparam("user_id"))
 
 
-def _checklist(row, today) -> list[tuple[str, str, str]]:
-    """(progress, label, detail) of the three requirements, for the data this benchmark builds."""
-    items = []
-    if row.eligibility_recorded_at is None:
-        items.append(("todo", "Eligibility", "Not recorded yet"))
-    else:
-        items.append(("done" if row.eligible else "todo", "Eligibility", "Every requirement is met"))
-    if row.association is None:
-        items.append(("todo", "Membership", "Not declared yet"))
-    else:
-        name = row.association_name if row.association is Association.OTHER else row.association.label
-        status = row.membership_status.value
-        if status in ("declared", "verified") and row.expires_on and row.expires_on < today:
-            status = "expired"
-        if status == "verified":
-            detail = f"{name}: verified" + (f", valid until {row.expires_on:%d %B %Y}" if row.expires_on else "")
-            items.append(("done", "Membership", detail))
-        elif status == "declared":
-            detail = f"{name}: declared, waiting for verification (the association's roster or a reviewer)"
-            items.append(("waiting", "Membership", detail))
-        else:
-            items.append(("todo", "Membership", f"{name}: {status}"))
-    if not row.active:
-        items.append(("todo", "References", "Not yet nominated (0 of 3)"))
-    elif row.counted >= 3:
-        items.append(("done", "References", "Three ratings are in"))
-    else:
-        detail = f"{row.counted} of 3 ratings in"
-        if row.active < 3:
-            detail += f"; {row.active} of 3 referees nominated"
-        elif row.nominated:
-            detail += "; requests not sent yet"
-        items.append(("todo", "References", detail))
-    return items
+def _applications(rows) -> list[_Application]:
+    """The rows (one per reference) as applications with their membership and references, in order."""
+    applications: dict[int, _Application] = {}
+    for row in rows:
+        application = applications.get(row.id)
+        if application is None:
+            membership = None
+            if row.m_id is not None:
+                membership = _Membership(**{c: getattr(row, f"m_{c}") for c in MEMBERSHIP_COLUMNS})
+            application = applications[row.id] = _Application(
+                **{c: getattr(row, c) for c in APPLICATION_COLUMNS}, membership=membership, references=[]
+            )
+        if row.ref_id is not None:
+            rating = None if row.rating_counts is None else SimpleNamespace(counts=row.rating_counts)
+            application.references.append(_Reference(id=row.ref_id, status=row.ref_status, rating=rating))
+    return list(applications.values())
 
 
 def register(app: Flask) -> None:
@@ -110,8 +105,9 @@ def register(app: Flask) -> None:
                 abort(404)
             rows = conn.execute(STATEMENT, {"user_id": user.id}).all()
         cards = []
-        for row in rows:
-            items = _checklist(row, today) if row.status.value in ACTIVE else []
+        for row in _applications(rows):
+            checklist = completeness_of(row, today, DEFAULT_ELIGIBILITY_REQUIREMENTS) if row.is_active else None
+            items = [(i.progress.value, i.label, i.detail) for i in checklist.items] if checklist else []
             cards.append(
                 {
                     "id": row.id,
@@ -119,10 +115,10 @@ def register(app: Flask) -> None:
                     + category_name(row.credential, row.category, row.mentor_track),
                     "status": row.status.label,
                     "opened": row.created_at.strftime("%d %B %Y"),
-                    "active": row.status.value in ACTIVE,
+                    "active": row.is_active,
                     "items": items,
-                    "complete": bool(items) and all(p == "done" for p, _, _ in items),
-                    "ready": bool(items) and all(p != "todo" for p, _, _ in items),
+                    "complete": bool(checklist and checklist.complete),
+                    "ready": bool(checklist and checklist.ready_to_submit),
                 }
             )
         return render_template("applicant_dashboard.html", user=user, cards=cards, csrf=csrf_token())

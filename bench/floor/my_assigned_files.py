@@ -68,9 +68,10 @@ def register(app: Flask) -> None:
                 "round_id": row.round_id,
                 "round_name": row.round_name,
                 "due": row.review_due.strftime("%d %B %Y") if row.round_id is not None else None,
+                # The template's rule: not reviewed, the round's ReviewRound.is_overdue, still submitted.
                 "overdue": row.round_id is not None
                 and not row.reviewed
-                and today > row.review_due
+                and ReviewRound.is_overdue(row, today)
                 and row.status is ApplicationStatus.SUBMITTED,
                 "reviewed": bool(row.reviewed),
             }

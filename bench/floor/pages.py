@@ -1,6 +1,7 @@
 """Every key page's floor, each in its own module with a `register(app)` that adds its route at the
 same path as refportal's page, and its one template (the module's name + .html) in bench/floor/templates/."""
 
+import refportal.models  # noqa: F401 - every model mapped before a floor builds its statements
 from floor import (
     applicant_dashboard,
     application_file,
