@@ -8,6 +8,7 @@ here by the applicant's pages and the completeness rule (lower layers than the r
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -118,7 +119,11 @@ class OpenItem:
 
 def open_items(application: Application, cycle: int) -> list[OpenItem]:
     """The requirements whose latest verdict, recorded in `cycle`, is not verified or needs more."""
-    current = current_verdicts(application.id)
+    return open_items_of(current_verdicts(application.id), cycle)
+
+
+def open_items_of(current: Mapping[Requirement, RequirementVerdict], cycle: int) -> list[OpenItem]:
+    """`open_items` from the current verdicts (as current_verdicts gives them)."""
     return [
         OpenItem(requirement, row.verdict, row.reason)
         for requirement in Requirement
@@ -128,9 +133,15 @@ def open_items(application: Application, cycle: int) -> list[OpenItem]:
 
 def requested_items(application: Application) -> list[OpenItem]:
     """What the last "more information" request asked for, while the application is open again for it."""
-    if application.status is not ApplicationStatus.MORE_INFO_REQUESTED:
+    if not asks_for_items(application):
         return []
     return open_items(application, application.review_cycle - 1)
+
+
+def asks_for_items(application: Application) -> bool:
+    """Whether the application is open again for a "more information" request (its items are those of
+    the cycle before: `open_items_of(current, application.review_cycle - 1)`)."""
+    return application.status is ApplicationStatus.MORE_INFO_REQUESTED
 
 
 def open_verdict_exists() -> sa.ColumnElement[bool]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -21,6 +22,40 @@ def conflicts_of(application: Application, reviewers: Iterable[User]) -> dict[in
     of the applicant's referees (on any application, in any state); they recused themselves from any of
     the applicant's applications. Two statements whatever the number of reviewers."""
     reviewers = list(reviewers)
+    emails = [reviewer.email.lower() for reviewer in reviewers]
+    referees = db.session.execute(referees_statement(application.applicant_id, emails)).all()
+    recusals = db.session.execute(recusals_statement(application.applicant_id, [r.id for r in reviewers])).all()
+    return conflict_causes(application, reviewers, referees, recusals)
+
+
+def referees_statement(applicant_id: Any, emails: Any) -> sa.Select:
+    """The applicant's referees (of any application) whose address is one of `emails` (lower-cased):
+    (lower-cased address, status, application id). The arguments may be bound parameters."""
+    return (
+        sa.select(sa.func.lower(Reference.email), Reference.status, Reference.application_id)
+        .join(Application, Reference.application_id == Application.id)
+        .where(Application.applicant_id == applicant_id, sa.func.lower(Reference.email).in_(emails))
+    )
+
+
+def recusals_statement(applicant_id: Any, reviewer_ids: Any) -> sa.Select:
+    """The recusals of `reviewer_ids` from any of the applicant's applications: (reviewer id, application
+    id, reason), oldest first. The arguments may be bound parameters."""
+    return (
+        sa.select(Recusal.reviewer_id, Recusal.application_id, Recusal.reason)
+        .join(Application, Recusal.application_id == Application.id)
+        .where(Application.applicant_id == applicant_id, Recusal.reviewer_id.in_(reviewer_ids))
+        .order_by(Recusal.id)
+    )
+
+
+def conflict_causes(
+    application: Application,
+    reviewers: list[User],
+    referees: Iterable[Sequence[Any]],
+    recusals: Iterable[Sequence[Any]],
+) -> dict[int, list[str]]:
+    """`conflicts_of` from the rows of its two statements (referees_statement, recusals_statement)."""
     causes: dict[int, list[str]] = {reviewer.id: [] for reviewer in reviewers}
     by_email = {reviewer.email.lower(): reviewer.id for reviewer in reviewers}
     employer = _organisation_key(application.employer)
@@ -29,22 +64,10 @@ def conflicts_of(application: Application, reviewers: Iterable[User]) -> dict[in
             causes[reviewer.id].append("is the applicant")
         if employer and _organisation_key(reviewer.organisation) == employer:
             causes[reviewer.id].append(f"works at the applicant's organisation ({application.employer})")
-    referees = db.session.execute(
-        sa.select(sa.func.lower(Reference.email), Reference.status, Reference.application_id)
-        .join(Application, Reference.application_id == Application.id)
-        .where(Application.applicant_id == application.applicant_id, sa.func.lower(Reference.email).in_(by_email))
-    ).all()
-    for row in referees:
-        email, status, application_id = row[0], row[1], row[2]
+    for email, status, application_id in referees:
         where = "this application" if application_id == application.id else f"application {application_id}"
         causes[by_email[email]].append(f"is one of the applicant's referees ({status.label.lower()}, {where})")
     # A recusal is from the person, not the one file: it covers every application of the applicant.
-    recusals = db.session.execute(
-        sa.select(Recusal.reviewer_id, Recusal.application_id, Recusal.reason)
-        .join(Application, Recusal.application_id == Application.id)
-        .where(Application.applicant_id == application.applicant_id, Recusal.reviewer_id.in_(causes))
-        .order_by(Recusal.id)
-    ).all()
     for reviewer_id, application_id, reason in recusals:
         where = "" if application_id == application.id else f" from application {application_id}"
         causes[reviewer_id].append(f"recused{where}: {reason}")

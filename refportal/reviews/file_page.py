@@ -3,8 +3,9 @@ each reader may see of the reviews (others' recommendations only after one's own
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
-from typing import cast
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -94,11 +95,18 @@ def audit_trail(application: Application) -> tuple[list[tuple[AuditEvent, User |
     """Every recorded change to the application, its references and its documents, oldest first, each with its actor,
     with the latest READINGS_SHOWN readings of its ratings among them; and how many earlier readings are
     kept and not listed. One statement (window functions rank the readings)."""
-    reference_ids = [r.id for r in application.references]
-    document_ids = sa.select(Document.id).where(Document.application_id == application.id).scalar_subquery()
+    statement = trail_statement(application.id, [r.id for r in application.references] or [-1], AuditEvent, User)
+    rows = db.session.execute(statement).all()
+    return [(row[0], row[1]) for row in rows], earlier_readings(rows)
+
+
+def trail_statement(application_id: Any, reference_ids: Any, *columns: Any) -> sa.Select:
+    """`columns` (of AuditEvent and its actor, User, outer-joined) of the file's audit trail, oldest first,
+    with each row's `reading` and `of_kind` (see earlier_readings). The ids may be bound parameters."""
+    document_ids = sa.select(Document.id).where(Document.application_id == application_id).scalar_subquery()
     mine = sa.or_(
-        sa.and_(AuditEvent.object_type == Application.__tablename__, AuditEvent.object_id == application.id),
-        sa.and_(AuditEvent.object_type == Reference.__tablename__, AuditEvent.object_id.in_(reference_ids or [-1])),
+        sa.and_(AuditEvent.object_type == Application.__tablename__, AuditEvent.object_id == application_id),
+        sa.and_(AuditEvent.object_type == Reference.__tablename__, AuditEvent.object_id.in_(reference_ids)),
         sa.and_(AuditEvent.object_type == Document.__tablename__, AuditEvent.object_id.in_(document_ids)),
     )
     # Openings of the ratings and of the file's documents are readings.
@@ -115,18 +123,19 @@ def audit_trail(application: Application) -> tuple[list[tuple[AuditEvent, User |
         .where(mine)
         .subquery()
     )
-    rows = cast(
-        "list[tuple[AuditEvent, User | None, bool, int]]",
-        db.session.execute(
-            sa.select(AuditEvent, User, ranked.c.reading, ranked.c.of_kind)
-            .join(ranked, ranked.c.id == AuditEvent.id)
-            .outerjoin(User, AuditEvent.actor_id == User.id)
-            .where(sa.or_(sa.not_(ranked.c.reading), ranked.c.recency <= READINGS_SHOWN))
-            .order_by(AuditEvent.occurred_at, AuditEvent.id)
-        ).all(),
+    return (
+        sa.select(*columns, ranked.c.reading, ranked.c.of_kind)
+        .join(ranked, ranked.c.id == AuditEvent.id)
+        .outerjoin(User, AuditEvent.actor_id == User.id)
+        .where(sa.or_(sa.not_(ranked.c.reading), ranked.c.recency <= READINGS_SHOWN))
+        .order_by(AuditEvent.occurred_at, AuditEvent.id)
     )
-    readings = max((of_kind for _, _, is_reading, of_kind in rows if is_reading), default=0)
-    return [(event, actor) for event, actor, _, _ in rows], max(readings - READINGS_SHOWN, 0)
+
+
+def earlier_readings(rows: Iterable[Any]) -> int:
+    """How many readings the trail's rows (trail_statement's) leave out: all of them less those listed."""
+    readings = max((row.of_kind for row in rows if row.reading), default=0)
+    return max(readings - READINGS_SHOWN, 0)
 
 
 def endorsements_of(emails: list[str]) -> dict[str, list[Endorsement]]:
@@ -134,13 +143,23 @@ def endorsements_of(emails: list[str]) -> dict[str, list[Endorsement]]:
     empty list for a user with none); addresses of non-users are left out (nothing to check against)."""
     if not emails:
         return {}
-    rows = db.session.execute(
+    return endorsements_by_email(db.session.execute(endorsements_statement(emails)).all())
+
+
+def endorsements_statement(emails: Any) -> sa.Select:
+    """The users of these addresses with each endorsement the portal granted them (none: one row of
+    NULLs): (email, credential, category, decided_at). `emails` may be a bound parameter."""
+    return (
         sa.select(User.email, Application.credential, Application.category, Application.decided_at)
         .outerjoin(
             Application, sa.and_(Application.applicant_id == User.id, Application.status == ApplicationStatus.ENDORSED)
         )
         .where(User.email.in_(emails))
-    ).all()
+    )
+
+
+def endorsements_by_email(rows: Iterable[Sequence[Any]]) -> dict[str, list[Endorsement]]:
+    """`endorsements_of` from the rows of endorsements_statement."""
     found: dict[str, list[Endorsement]] = {}
     for email, credential, category, decided_at in rows:
         granted = found.setdefault(email, [])
