@@ -1,7 +1,8 @@
 """/dashboard: the applicant's applications, each with its checklist (one statement for the page's data:
-each application with its membership declaration and its references' state; the checklist is refportal's
-own rule, refportal.submission.completeness.completeness_of, run on plain rows that lend it the models'
-properties)."""
+each application with its membership declaration and its references' state; and four for the evidence
+entries of those whose eligibility comes from entries; the checklist is refportal's own rule,
+refportal.submission.completeness.completeness_of, run on plain rows that lend it the models' properties,
+floor.rows)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 from flask import Flask, abort, render_template
 
+from floor import rows
 from floor.common import connect, csrf_token, signed_in_user
 from refportal.applications.categories import category_name
 from refportal.applications.models import Application
@@ -19,24 +21,6 @@ from refportal.membership.models import MembershipDeclaration
 from refportal.references.models import Rating, Reference
 from refportal.submission.completeness import completeness_of
 
-
-class _Application(SimpleNamespace):
-    from_entries = Application.from_entries
-    recorded_eligibility = Application.recorded_eligibility
-    eligibility_recorded = Application.eligibility_recorded
-    is_active = Application.is_active
-
-
-class _Membership(SimpleNamespace):
-    association_label = MembershipDeclaration.association_label
-    status_on = MembershipDeclaration.status_on
-
-
-class _Reference(SimpleNamespace):
-    has_ended = Reference.has_ended
-    counts = Reference.counts
-
-
 APPLICATION_COLUMNS = (
     "id",
     "credential",
@@ -44,6 +28,7 @@ APPLICATION_COLUMNS = (
     "mentor_track",
     "status",
     "created_at",
+    "submitted_at",
     "eligibility_source",
     "eligibility_recorded_at",
     "education_level",
@@ -77,21 +62,21 @@ def _statement(user_id) -> sa.Select:
 STATEMENT = _statement(sa.bindparam("user_id"))
 
 
-def _applications(rows) -> list[_Application]:
+def _applications(found) -> list[rows.Application]:
     """The rows (one per reference) as applications with their membership and references, in order."""
-    applications: dict[int, _Application] = {}
-    for row in rows:
+    applications: dict[int, rows.Application] = {}
+    for row in found:
         application = applications.get(row.id)
         if application is None:
             membership = None
             if row.m_id is not None:
-                membership = _Membership(**{c: getattr(row, f"m_{c}") for c in MEMBERSHIP_COLUMNS})
-            application = applications[row.id] = _Application(
+                membership = rows.Membership(**{c: getattr(row, f"m_{c}") for c in MEMBERSHIP_COLUMNS})
+            application = applications[row.id] = rows.Application(
                 **{c: getattr(row, c) for c in APPLICATION_COLUMNS}, membership=membership, references=[]
             )
         if row.ref_id is not None:
             rating = None if row.rating_counts is None else SimpleNamespace(counts=row.rating_counts)
-            application.references.append(_Reference(id=row.ref_id, status=row.ref_status, rating=rating))
+            application.references.append(rows.Reference(id=row.ref_id, status=row.ref_status, rating=rating))
     return list(applications.values())
 
 
@@ -103,9 +88,10 @@ def register(app: Flask) -> None:
             user = signed_in_user(conn)
             if user is None or user.role != "applicant":
                 abort(404)
-            rows = conn.execute(STATEMENT, {"user_id": user.id}).all()
+            applications = _applications(conn.execute(STATEMENT, {"user_id": user.id}).all())
+            rows.lend_portfolios(conn, applications)
         cards = []
-        for row in _applications(rows):
+        for row in applications:
             checklist = completeness_of(row, today, DEFAULT_ELIGIBILITY_REQUIREMENTS) if row.is_active else None
             items = [(i.progress.value, i.label, i.detail) for i in checklist.items] if checklist else []
             cards.append(

@@ -1,48 +1,62 @@
 """/review/applications/<id>: a reviewer's view of one application file (refportal.reviews.views.application_file).
 
 The file's rows in one statement (application, applicant, membership, round, references, ratings, a
-reused rating's application), the viewer's conflicts (two), the opening of the ratings on the audit
-trail (an INSERT, as refportal's page), the reviews, the audit trail, the referees' endorsements and the
-assignments: nine statements (refportal's own count for the page is measured by `make bench`: the SQL
-statements column of docs/benchmark.md). The rules are refportal's own pure
-functions (completeness, eligibility, fees, the matrix, the flags) run on plain rows; the objects below
-lend them refportal's model properties (the same functions, without the ORM)."""
+reused rating's application), the viewer's conflicts (refportal's two statements), the documents with
+their uploaders (one), the opening of the ratings on the audit trail (an INSERT, as refportal's page),
+the reviews (and their earlier versions, where there are reviews), the audit trail (refportal's
+statement), the referees' endorsements (refportal's statement), the assignments, the verdicts, and the
+evidence entries (four): at most refportal's own count for the page (measured by `make bench`: the SQL
+statements column of docs/benchmark.md). The rules are refportal's own functions (completeness, verdicts,
+eligibility and evidence, fees, the conflicts, the flags and their settings, the matrix, what a reviewer
+may see of the others' reviews) run on plain rows that lend them refportal's model properties
+(floor.rows), with refportal's settings in the app's config. The chart is laid out here as
+refportal.reviews.chart.build_chart lays it out: its labels are lazy translations, which need Flask-Babel."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from flask import Flask, abort, render_template, session
+from flask import Flask, abort, current_app, render_template, session
 
+from floor import rows
 from floor.common import connect, csrf_token
-from refportal.accounts.models import User
+from refportal.accounts.models import Role, User
+from refportal.applications import evidence as evidence_rules
 from refportal.applications.eligibility import evaluate_eligibility
-from refportal.applications.fees import fee_breakdown
-from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application
+from refportal.applications.verdicts import Requirement, RequirementVerdict, latest_clause
 from refportal.audit.actions import AuditAction
 from refportal.audit.models import AuditEvent
-from refportal.config import DEFAULT_ELIGIBILITY_REQUIREMENTS, DEFAULT_FEE_SCHEDULE
 from refportal.db import utc_today
+from refportal.documents.forms import SCAN_WORDS
+from refportal.documents.models import Document
+from refportal.documents.services import PORTFOLIO_PURPOSES
 from refportal.membership.models import MembershipDeclaration, MembershipKind
-from refportal.membership.services import membership_fee_due
 from refportal.references.models import Rating, Reference
 from refportal.references.rating_form import DOMAINS, SCALE
-from refportal.reviews.aggregation import Endorsement, FlagRules, build_matrix, file_flags
+from refportal.reviews import file_page
+from refportal.reviews.aggregation import build_matrix, file_flags
 from refportal.reviews.chart import BAR_GAP, BAR_HEIGHT, POINT_WIDTH, ROW_PADDING
-from refportal.reviews.file_page import READINGS_SHOWN
-from refportal.reviews.models import Decision, Recusal, Review, ReviewAssignment, ReviewRound
+from refportal.reviews.conflicts import conflict_causes, recusals_statement, referees_statement
+from refportal.reviews.models import Decision, Review, ReviewAssignment, ReviewRound, ReviewVersion
+from refportal.reviews.staffing import Staffing
 from refportal.submission.completeness import completeness_of
+from refportal.submission.services import fees_for
 
-# refportal's settings as the benchmark runs it (refportal/config.py's defaults).
-REQUIREMENTS = DEFAULT_ELIGIBILITY_REQUIREMENTS
-FEES = DEFAULT_FEE_SCHEDULE
-REVIEWERS_PER_FILE = 2
-REVIEW_HORIZON_DAYS = 60
-FLAG_SETTINGS = {"na_limit": 6, "rating_valid_days": 365, "known_years_minimum": Decimal("1")}
+# The settings the page's rules read (refportal's, as the benchmark runs it).
+CONFIG = (
+    "ELIGIBILITY_REQUIREMENTS",
+    "FEE_SCHEDULE",
+    "ENDORSEMENT_REINSTATEMENT_FEE",
+    "REVIEW_HORIZON_DAYS",
+    "NOT_ENOUGH_INFORMATION_LIMIT",
+    "RATING_VALID_DAYS",
+    "REFEREE_KNOWN_YEARS_MINIMUM",
+    "REVIEWERS_PER_FILE",
+    "REVIEWERS_READ_UNASSIGNED",
+)
 # The domains' titles: the English text of refportal's lazy strings (the floor has no Babel).
 TITLES = {domain.key: domain.title._args[0] for domain in DOMAINS}
 OUTCOMES = [(o.value, o.label) for o in Decision]
@@ -54,24 +68,23 @@ RECOMMENDATIONS = {
 }
 
 
-class _Application(SimpleNamespace):
-    recorded_eligibility = Application.recorded_eligibility
-    eligibility_recorded = Application.eligibility_recorded
-    category_name = Application.category_name
-    is_active = Application.is_active
+class _User(SimpleNamespace):
+    is_staff = User.is_staff
 
 
-class _Membership(SimpleNamespace):
-    association_label = MembershipDeclaration.association_label
-    status_on = MembershipDeclaration.status_on
-    is_current_on = MembershipDeclaration.is_current_on
+class _Document(SimpleNamespace):
+    may_be_served = Document.may_be_served
+    size_label = Document.size_label
+    shows_inline = Document.shows_inline
 
 
-class _Reference(SimpleNamespace):
-    has_ended = Reference.has_ended
-    counts = Reference.counts
-    rating_not_counted = Reference.rating_not_counted
-    accepts_rating = Reference.accepts_rating
+class _Staffing(SimpleNamespace):
+    short = Staffing.short
+
+
+class _Review(SimpleNamespace):
+    can_be_changed = Review.can_be_changed
+    can_be_reopened = Review.can_be_reopened
 
 
 def _file_statement(application_id: int) -> sa.Select:
@@ -98,6 +111,9 @@ def _file_statement(application_id: int) -> sa.Select:
             a.rsc_hours,
             a.employer,
             a.eligibility_recorded_at,
+            a.eligibility_source,
+            a.portfolio_id,
+            a.reinstates_endorsement_id,
             User.name.label("applicant_name"),
             User.email.label("applicant_email"),
             m.id.label("m_id"),
@@ -174,11 +190,11 @@ def _file_statement(application_id: int) -> sa.Select:
 FILE_STATEMENT = _file_statement(sa.bindparam("application_id"))
 
 
-def _application(rows) -> _Application:
-    first = rows[0]
+def _application(found) -> rows.Application:
+    first = found[0]
     membership = None
     if first.m_id is not None:
-        membership = _Membership(
+        membership = rows.Membership(
             kind=first.m_kind,
             association=first.m_association,
             association_name=first.m_association_name,
@@ -191,7 +207,7 @@ def _application(rows) -> _Application:
             verification_source=first.m_verification_source,
         )
     references = []
-    for row in rows:
+    for row in found:
         if row.ref_id is None:
             continue
         rating = None
@@ -221,7 +237,7 @@ def _application(rows) -> _Application:
                 reused_application_id=row.reused_application_id,
             )
         references.append(
-            _Reference(
+            rows.Reference(
                 id=row.ref_id,
                 name=row.ref_name,
                 email=row.ref_email,
@@ -253,7 +269,7 @@ def _application(rows) -> _Application:
                 nominated_at=row.nominated_at,
             )
         )
-    return _Application(
+    return rows.Application(
         id=first.id,
         applicant_id=first.applicant_id,
         applicant_name=first.applicant_name,
@@ -276,39 +292,12 @@ def _application(rows) -> _Application:
         rsc_hours=first.rsc_hours,
         employer=first.employer,
         eligibility_recorded_at=first.eligibility_recorded_at,
+        eligibility_source=first.eligibility_source,
+        portfolio_id=first.portfolio_id,
+        reinstates_endorsement_id=first.reinstates_endorsement_id,
         membership=membership,
         references=references,
     )
-
-
-def _organisation_key(name: str | None) -> str:
-    return " ".join((name or "").casefold().split())
-
-
-def _my_conflicts(conn: sa.Connection, application: _Application, viewer) -> list[str]:
-    """refportal.reviews.assignments.conflicts_with(application, viewer): two statements."""
-    causes = []
-    if viewer.id == application.applicant_id:
-        causes.append("is the applicant")
-    employer = _organisation_key(application.employer)
-    if employer and _organisation_key(viewer.organisation) == employer:
-        causes.append(f"works at the applicant's organisation ({application.employer})")
-    referees = conn.execute(
-        sa.select(Reference.status, Reference.application_id)
-        .join(Application, Reference.application_id == Application.id)
-        .where(
-            Application.applicant_id == application.applicant_id,
-            sa.func.lower(Reference.email).in_([viewer.email.lower()]),
-        )
-    ).all()
-    for status, application_id in referees:
-        where = "this application" if application_id == application.id else f"application {application_id}"
-        causes.append(f"is one of the applicant's referees ({status.label.lower()}, {where})")
-    for (reason,) in conn.execute(
-        sa.select(Recusal.reason).where(Recusal.application_id == application.id, Recusal.reviewer_id == viewer.id)
-    ):
-        causes.append(f"recused: {reason}")
-    return causes
 
 
 def _chart(matrix) -> SimpleNamespace:
@@ -349,147 +338,182 @@ def _chart(matrix) -> SimpleNamespace:
     )
 
 
+# Built once: each request binds its values (SQLAlchemy's compiled cache then skips the rest).
+VIEWER = sa.text(
+    "SELECT id, name, role, email, organisation FROM user_account "
+    "WHERE id = :id AND session_version = :version AND deactivated_at IS NULL"
+)
+REFEREES = referees_statement(sa.bindparam("applicant_id"), sa.bindparam("emails", expanding=True))
+RECUSALS = recusals_statement(sa.bindparam("applicant_id"), sa.bindparam("reviewer_ids", expanding=True))
+DOCUMENTS = (
+    sa.select(
+        *(
+            getattr(Document, c)
+            for c in (
+                "id",
+                "purpose",
+                "filename",
+                "content_type",
+                "size",
+                "uploaded_by_id",
+                "uploaded_at",
+                "scan_state",
+            )
+        ),
+        User.name.label("uploader_name"),
+        User.role.label("uploader_role"),
+    )
+    .outerjoin(User, User.id == Document.uploaded_by_id)
+    .where(Document.application_id == sa.bindparam("application_id"), Document.purpose.in_(PORTFOLIO_PURPOSES))
+    .order_by(Document.uploaded_at, Document.id)
+)
+REVIEWS = (
+    sa.select(
+        *(getattr(Review, c) for c in ("id", "reviewer_id", "outcome", "notes", "message", "recorded_at")),
+        Review.cycle.label("cycle"),  # its column is "round"
+        Review.locked_at,
+        Review.reopened_at,
+        User.name.label("reviewer_name"),
+    )
+    .join(User, User.id == Review.reviewer_id)
+    .where(Review.application_id == sa.bindparam("application_id"))
+    .order_by(Review.cycle, Review.recorded_at)
+)
+VERSIONS = (
+    sa.select(
+        *(getattr(ReviewVersion, c) for c in ("review_id", "outcome", "notes", "message", "recorded_at", "replaced_at"))
+    )
+    .where(ReviewVersion.review_id.in_(sa.bindparam("review_ids", expanding=True)))
+    .order_by(ReviewVersion.id)
+)
+TRAIL = file_page.trail_statement(
+    sa.bindparam("application_id"),
+    sa.bindparam("reference_ids", expanding=True),
+    *(getattr(AuditEvent, c) for c in ("occurred_at", "actor_id", "action", "object_type", "object_id", "details")),
+    User.name.label("actor_name"),
+)
+READ = sa.insert(AuditEvent).values(
+    occurred_at=sa.bindparam("now"),
+    actor_id=sa.bindparam("viewer_id"),
+    action=AuditAction.FILE_RATINGS_READ.value,
+    object_type="application",
+    object_id=sa.bindparam("application_id"),
+    details={},
+)
+ENDORSEMENTS = file_page.endorsements_statement(sa.bindparam("emails", expanding=True))
+ASSIGNMENTS = (
+    sa.select(ReviewAssignment.reviewer_id, ReviewAssignment.assigned_at, User.name)
+    .join(User, ReviewAssignment.reviewer_id == User.id)
+    .where(ReviewAssignment.application_id == sa.bindparam("application_id"))
+    .order_by(ReviewAssignment.assigned_at, ReviewAssignment.id)
+)
+VERDICTS = (
+    sa.select(
+        *(
+            getattr(RequirementVerdict, c)
+            for c in ("requirement", "version", "cycle", "verdict", "reason", "recorded_at")
+        ),
+        User.name.label("reviewer_name"),
+    )
+    .outerjoin(User, User.id == RequirementVerdict.reviewer_id)
+    .where(RequirementVerdict.application_id == sa.bindparam("application_id"), latest_clause())
+)
+
+
+def _documents(found) -> list[tuple]:
+    """refportal.reviews.file_documents' groups: each portfolio purpose with its documents, in order."""
+    kept = [_Document(**{k: v for k, v in row._asdict().items() if not k.startswith("uploader_")}) for row in found]
+    groups = [(purpose, [d for d in kept if d.purpose is purpose]) for purpose in PORTFOLIO_PURPOSES]
+    return [(purpose, documents) for purpose, documents in groups if documents]
+
+
+def _reviews(conn: sa.Connection, application_id: int) -> list[_Review]:
+    found = conn.execute(REVIEWS, {"application_id": application_id}).all()
+    versions: dict[int, list] = {}
+    if found:
+        for v in conn.execute(VERSIONS, {"review_ids": [r.id for r in found]}):
+            versions.setdefault(v.review_id, []).append(v)
+    return [
+        _Review(
+            **{k: v for k, v in r._asdict().items() if k != "reviewer_name"},
+            reviewer=SimpleNamespace(name=r.reviewer_name),
+            versions=versions.get(r.id, []),
+        )
+        for r in found
+    ]
+
+
 def register(app: Flask) -> None:
+    app.config.update(rows.refportal_config(*CONFIG))
+
     @app.get("/review/applications/<int:application_id>")
     def application_file(application_id: int):
         today = utc_today()
+        config = current_app.config
         with connect() as conn:
-            viewer = conn.execute(
-                sa.text(
-                    "SELECT id, name, role, email, organisation FROM user_account "
-                    "WHERE id = :id AND session_version = :version AND deactivated_at IS NULL"
-                ),
-                _session_user(),
-            ).first()
-            if viewer is None or viewer.role not in ("reviewer", "admin"):
+            found = conn.execute(VIEWER, _session_user()).first()
+            if found is None or found.role not in ("reviewer", "admin"):
                 abort(404)
-            if viewer.role == "admin":
+            viewer = _User(**found._asdict())
+            viewer.role = Role(viewer.role)
+            if viewer.role is Role.ADMIN or not config["REVIEWERS_READ_UNASSIGNED"]:
                 # The administrators' view (every reviewer's conflicts, assigning, the decision) is not
-                # written: the benchmark opens the file as a reviewer (REVIEWERS_READ_UNASSIGNED on).
+                # written, nor a reviewer's without REVIEWERS_READ_UNASSIGNED (it asks for the assignment).
                 abort(501)
-            rows = conn.execute(FILE_STATEMENT, {"application_id": application_id}).all()
-            if not rows:
+            found = conn.execute(FILE_STATEMENT, {"application_id": application_id}).all()
+            if not found:
                 abort(404)
-            application = _application(rows)
-            my_conflicts = _my_conflicts(conn, application, viewer)
-            documents = conn.execute(
-                sa.text(
-                    "SELECT count(*) FROM document WHERE application_id = :id "
-                    "AND purpose IN ('transcript', 'certificate', 'rsc_verification', 'resume')"
-                ),
-                {"id": application.id},
-            ).scalar()
-            if documents:
-                abort(501)  # a file with documents is not written: the benchmark's files have none
+            application = _application(found)
+            if any(r.rating and r.rating.endorsement_number for r in application.references):
+                abort(501)  # the registry's check of a referee's endorsement number is not drawn
+            my_conflicts = conflict_causes(
+                application,
+                [viewer],
+                conn.execute(REFEREES, {"applicant_id": application.applicant_id, "emails": [viewer.email.lower()]}),
+                conn.execute(RECUSALS, {"applicant_id": application.applicant_id, "reviewer_ids": [viewer.id]}),
+            )[viewer.id]
             may_read = not my_conflicts
-            reviews = conn.execute(
-                sa.select(
-                    Review.reviewer_id,
-                    Review.cycle.label("cycle"),
-                    Review.outcome,
-                    Review.notes,
-                    Review.message,
-                    Review.recorded_at,
-                )
-                .add_columns(User.name)
-                .join(User, User.id == Review.reviewer_id)
-                .where(Review.application_id == application.id)
-                .order_by(Review.cycle, Review.recorded_at)
-            ).all()
-            reference_ids = [r.id for r in application.references]
-            mine = sa.or_(
-                sa.and_(AuditEvent.object_type == "application", AuditEvent.object_id == application.id),
-                sa.and_(AuditEvent.object_type == "reference", AuditEvent.object_id.in_(reference_ids or [-1])),
-            )
-            reading = AuditEvent.action == AuditAction.FILE_RATINGS_READ
-            ranked = (
-                sa.select(
-                    AuditEvent.id,
-                    reading.label("reading"),
-                    sa.func.row_number()
-                    .over(partition_by=reading, order_by=(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()))
-                    .label("recency"),
-                    sa.func.count().over(partition_by=reading).label("of_kind"),
-                )
-                .where(mine)
-                .subquery()
-            )
+            documents = conn.execute(DOCUMENTS, {"application_id": application.id}).all()
+            reviews = _reviews(conn, application.id)
             trail = conn.execute(
-                sa.select(
-                    AuditEvent.occurred_at,
-                    AuditEvent.actor_id,
-                    AuditEvent.action,
-                    AuditEvent.object_type,
-                    AuditEvent.object_id,
-                    AuditEvent.details,
-                    User.name,
-                    ranked.c.reading,
-                    ranked.c.of_kind,
-                )
-                .join(ranked, ranked.c.id == AuditEvent.id)
-                .outerjoin(User, AuditEvent.actor_id == User.id)
-                .where(sa.or_(sa.not_(ranked.c.reading), ranked.c.recency <= READINGS_SHOWN))
-                .order_by(AuditEvent.occurred_at, AuditEvent.id)
+                TRAIL,
+                {"application_id": application.id, "reference_ids": [r.id for r in application.references]},
             ).all()
-            readings = max((e.of_kind for e in trail if e.reading), default=0)
-            earlier_readings = max(readings - READINGS_SHOWN, 0)
             if may_read and any(r.rating for r in application.references):
                 # The opening of the ratings goes on the audit trail, as refportal's page records it. refportal
                 # records it before reading the trail (its page lists its own opening); the floor reads the
                 # trail first, so its page lists the trail as refportal's previous opening left it: the same
                 # statements, and (opened one after the other, as check.py does) the same rows.
-                conn.execute(
-                    sa.insert(AuditEvent).values(
-                        occurred_at=datetime.now(UTC),
-                        actor_id=viewer.id,
-                        action="file.ratings_read",
-                        object_type="application",
-                        object_id=application.id,
-                        details={},
-                    )
-                )
+                conn.execute(READ, {"now": datetime.now(UTC), "viewer_id": viewer.id, "application_id": application.id})
                 conn.commit()
             emails = [r.email for r in application.references]
-            endorsements: dict[str, list[Endorsement]] = {}
-            if emails:
-                for email, credential, category, decided_at in conn.execute(
-                    sa.select(User.email, Application.credential, Application.category, Application.decided_at)
-                    .outerjoin(
-                        Application,
-                        sa.and_(Application.applicant_id == User.id, Application.status == ApplicationStatus.ENDORSED),
-                    )
-                    .where(User.email.in_(emails))
-                ):
-                    granted = endorsements.setdefault(email, [])
-                    if credential is not None:
-                        granted.append(Endorsement(credential, category, decided_at))
-            assignments = conn.execute(
-                sa.select(ReviewAssignment.reviewer_id, ReviewAssignment.assigned_at, User.name)
-                .join(User, ReviewAssignment.reviewer_id == User.id)
-                .where(ReviewAssignment.application_id == application.id)
-                .order_by(ReviewAssignment.assigned_at, ReviewAssignment.id)
-            ).all()
+            endorsements = file_page.endorsements_by_email(
+                conn.execute(ENDORSEMENTS, {"emails": emails}) if emails else []
+            )
+            assignments = conn.execute(ASSIGNMENTS, {"application_id": application.id}).all()
+            verdicts = {
+                v.requirement: SimpleNamespace(
+                    **{k: x for k, x in v._asdict().items() if k != "reviewer_name"},
+                    reviewer=None if v.reviewer_name is None else SimpleNamespace(name=v.reviewer_name),
+                )
+                for v in conn.execute(VERDICTS, {"application_id": application.id})
+            }
+            rows.lend_portfolios(conn, [application])
 
+        audit = [(event, SimpleNamespace(name=event.actor_name) if event.actor_name else None) for event in trail]
+        reviews, audit = file_page.visible_to(application, viewer, reviews, audit)
+        others_hidden = file_page.others_hidden(application, viewer, reviews)
         current = application.review_cycle
-        reviewed_by = {r.reviewer_id for r in reviews if r.cycle == current}
         mine = next((r for r in reviews if r.reviewer_id == viewer.id and r.cycle == current), None)
-        others_hidden = mine is None  # refportal.reviews.file_page.others_hidden, for a reviewer
-        if others_hidden:
-            reviews = [r for r in reviews if not (r.cycle == current and r.reviewer_id != viewer.id)]
-            trail = [
-                e
-                for e in trail
-                if not (e.action == "review.recorded" and e.details.get("round") == current and e.actor_id != viewer.id)
-            ]
+        others = any(r.reviewer_id != viewer.id and r.cycle == current for r in reviews)
+        if mine and not (mine.locked_at or mine.reopened_at) and others:
+            abort(501)  # refportal locks the viewer's review now that they read the others': not written
+        reviewed_by = {r.reviewer_id for r in reviews if r.cycle == current}
         assigned = [
             SimpleNamespace(name=a.name, at=a.assigned_at, reviewed=a.reviewer_id in reviewed_by) for a in assignments
         ]
+        evidence = evidence_rules.evidence_of(application) if application.from_entries else None
         matrix = build_matrix(application.references)
-        rules = FlagRules(
-            review_by=today + timedelta(days=REVIEW_HORIZON_DAYS),
-            as_of=application.decided_at.date() if application.decided_at else today,
-            **FLAG_SETTINGS,
-        )
         membership = application.membership
         verification = {"member_number": "", "expires_on": ""}
         if membership is not None and membership.kind is MembershipKind.WILL_JOIN and membership.member_number:
@@ -497,32 +521,38 @@ def register(app: Flask) -> None:
                 "member_number": membership.member_number,
                 "expires_on": membership.expires_on.strftime("%Y-%m-%d") if membership.expires_on else "",
             }
+        uploaders = {row.uploaded_by_id: _User(name=row.uploader_name, role=row.uploader_role) for row in documents}
+        requirements = config["ELIGIBILITY_REQUIREMENTS"]
         return render_template(
             "application_file.html",
             user=viewer,
             csrf=csrf_token(),
             application=application,
-            fees=fee_breakdown(
-                schedule=FEES, category=application.category, membership_fee_due=membership_fee_due(application, today)
-            ),
-            checks=evaluate_eligibility(application, REQUIREMENTS),
-            completeness=completeness_of(application, today, REQUIREMENTS),
+            fees=fees_for(application, today),
+            checks=evaluate_eligibility(application, requirements, evidence=evidence),
+            evidence=evidence,
+            completeness=completeness_of(application, today, requirements, verdicts),
+            verdicts=verdicts,
+            requirements=list(Requirement),
             membership_status=membership.status_on(today) if membership else None,
             matrix=matrix,
             chart=_chart(matrix),
             domains=[(domain.key, TITLES[domain.key]) for domain in DOMAINS],
-            flags=file_flags(application, matrix, rules, endorsements),
+            flags=file_flags(application, matrix, file_page.flag_rules(application, today), endorsements),
             endorsements=endorsements,
+            documents=_documents(documents),
+            uploaders=uploaders,
+            scan_words=SCAN_WORDS,
             reviews=reviews,
             others_hidden=others_hidden,
-            audit=trail,
-            earlier_readings=earlier_readings,
+            audit=audit,
+            earlier_readings=file_page.earlier_readings(trail),
+            readings_shown=file_page.READINGS_SHOWN,
             assigned=assigned,
-            short=max(0, REVIEWERS_PER_FILE - len(assigned)),
-            needed=REVIEWERS_PER_FILE,
+            staffing=_Staffing(assigned=assigned, needed=config["REVIEWERS_PER_FILE"]),
             my_conflicts=my_conflicts,
             may_read_ratings=may_read,
-            recused=any(cause.startswith("recused:") for cause in my_conflicts),
+            recused=any(cause.startswith("recused") for cause in my_conflicts),
             assigned_to_me=any(a.reviewer_id == viewer.id for a in assignments),
             verification=verification,
             mine=mine,

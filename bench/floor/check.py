@@ -17,7 +17,8 @@ from itsdangerous import URLSafeTimedSerializer  # noqa: E402
 
 from floor.app import create as create_floor  # noqa: E402
 
-CSRF = re.compile(rb'(name="csrf_token"[^>]*value=")([^"]+)(")')
+# A form's token field: csrf_token, or a prefixed form's (the file's verdict forms: verdict-education-csrf_token).
+CSRF = re.compile(rb'(name="(?:[\w-]+-)?csrf_token"[^>]*value=")([^"]+)(")')
 
 
 def _masked(body: bytes, secret: str, raw: str | None) -> tuple[bytes, list[str]]:
