@@ -1,16 +1,18 @@
-"""Helpers every slice's views share: a service's refusal shown on its form or flashed, safe redirects.
-(The request's transaction: refportal.transactions.)"""
+"""Helpers every slice's views share: a service's refusal shown on its form or flashed, safe redirects,
+CSV exports sent as they are written. (The request's transaction: refportal.transactions.)"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import flash
+from flask import Response, flash, stream_with_context
 
 from refportal.exceptions import Refused
-from refportal.transactions import attempt
+from refportal.transactions import attempt, read_only
 
 T = TypeVar("T")
 
@@ -66,3 +68,29 @@ def spreadsheet_cell(value: object) -> str:
     carriage return) gets a leading apostrophe; None is empty. Every CSV export writes its cells through it."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class CsvLines:
+    """CSV text one row at a time, for an export sent as it is written (cells as given: each export
+    passes its text through spreadsheet_cell)."""
+
+    def __init__(self, lineterminator: str = "\r\n") -> None:
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator=lineterminator)
+
+    def line(self, cells: Sequence[object]) -> str:
+        self._writer.writerow(cells)
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text
+
+
+def csv_download(lines: Iterable[str], filename: str) -> Response:
+    """A CSV attachment sent as its lines are written: `lines` is read while the response is sent, after
+    the request's commit, in the request's context and read-only (transactions.read_only). An export reads
+    its rows with one statement fetched in batches (yield_per: a server-side cursor on PostgreSQL), so
+    neither memory nor the statements grow with the rows."""
+    response = Response(stream_with_context(read_only(lines)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
