@@ -1,12 +1,15 @@
 """Helpers every slice's views share: a service's refusal shown on its form or flashed, safe redirects,
-CSV exports sent as they are written. (The request's transaction: refportal.transactions.)"""
+exports sent as they are written (or spooled to disk when their validators need the whole body). (The
+request's transaction: refportal.transactions.)"""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Response, flash, stream_with_context
@@ -94,3 +97,35 @@ def csv_download(lines: Iterable[str], filename: str) -> Response:
     response = Response(stream_with_context(read_only(lines)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+SPOOL_CHUNK = 64 * 1024
+
+
+def spooled(chunks: Iterable[str], mimetype: str) -> Response:
+    """A body its ETag must be computed from (a strong validator of the very bytes, as
+    Response.add_etag's), written whole to a temporary file before the response starts instead of held in
+    memory: the ETag, Content-Length and the body are those of the text of `chunks`, memory stays that of
+    one chunk whatever the size, and the body is sent from the file."""
+    body: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the response
+    digest, length = hashlib.sha1(), 0  # noqa: S324 - Werkzeug's generate_etag: the same ETag as add_etag
+    try:
+        for chunk in chunks:
+            data = chunk.encode()
+            digest.update(data)
+            body.write(data)
+            length += len(data)
+        body.seek(0)
+    except BaseException:
+        body.close()
+        raise
+    response = Response(_read(body), mimetype=mimetype)
+    response.call_on_close(body.close)
+    response.set_etag(digest.hexdigest())
+    response.content_length = length
+    return response
+
+
+def _read(body: IO[bytes]) -> Iterator[bytes]:
+    while data := body.read(SPOOL_CHUNK):
+        yield data

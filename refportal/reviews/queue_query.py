@@ -457,12 +457,15 @@ def queue_page(
     )
 
 
-def queue_rows(filters: QueueFilters, today: date, rules: QueueRules, *, batch: int = 500) -> Iterator[QueueRow]:
+EXPORT_BATCH = 500  # rows fetched at a time
+
+
+def queue_rows(filters: QueueFilters, today: date, rules: QueueRules) -> Iterator[QueueRow]:
     """Every row the filters select, in order (the CSV export): one statement whose rows are fetched
-    `batch` at a time (a server-side cursor on PostgreSQL), so memory does not grow with the queue."""
+    EXPORT_BATCH at a time (a server-side cursor on PostgreSQL), so memory does not grow with the queue."""
     order = order_of(filters)
     ids = _filtered(filters, today, rules, Application.id, ordered=True).subquery()
-    statement = _rows_statement(ids, order).execution_options(yield_per=batch)
+    statement = _rows_statement(ids, order).execution_options(yield_per=EXPORT_BATCH)
     for found in db.session.execute(statement):
         yield _row(found)
 
