@@ -57,6 +57,31 @@ class QueueFilters:
     short_of_reviewers: bool = False  # only undecided files with fewer than REVIEWERS_PER_FILE reviewers
 
 
+def filters_from(
+    values: Mapping[str, Any], *, viewer_id: int, viewer_is_admin: bool, read_unassigned: bool
+) -> QueueFilters:
+    """The filters of the queue's form: `values` holds each field's valid data (None for a field left out
+    or with an error). Without REVIEWERS_READ_UNASSIGNED (`read_unassigned`) a reviewer's queue holds only
+    the files assigned to them."""
+    category, review_round, mine = values.get("category"), values.get("review_round"), values.get("mine") or ""
+    only_mine = mine == "assigned" or (not viewer_is_admin and not read_unassigned)
+    return QueueFilters(
+        review_round_id=int(review_round) if review_round else None,
+        assigned_to=viewer_id if only_mine else None,
+        short_of_reviewers=mine == "unassigned",
+        q=values.get("q") or "",
+        credential=values.get("credential") or "",
+        category=int(category) if category else None,
+        status=values.get("status") or "",
+        membership=values.get("membership") or "",
+        completeness=values.get("completeness") or "",
+        verdicts=values.get("verdicts") or "",
+        submitted_from=values.get("submitted_from"),
+        submitted_to=values.get("submitted_to"),
+        sort=values.get("sort") or "submitted",
+    )
+
+
 @dataclass(frozen=True)
 class QueueRules:
     """The settings the filters read."""
@@ -284,7 +309,8 @@ def arrange(
 # The statements
 
 
-def _reviews_this_round() -> sa.ScalarSelect[int]:
+def reviews_this_round() -> sa.ScalarSelect[int]:
+    """The reviews of the application's current cycle, correlated to Application."""
     return (
         sa.select(sa.func.count(Review.id))
         .where(Review.application_id == Application.id, Review.cycle == Application.review_cycle)
@@ -477,7 +503,7 @@ def _rows_statement(ids: sa.Subquery, order: Order) -> sa.Select[Any]:
             Application,
             MembershipDeclaration,
             counted_ratings().label("counted"),
-            _reviews_this_round().label("reviews"),
+            reviews_this_round().label("reviews"),
             *key_columns(order),
         )
         .join(ids, ids.c.id == Application.id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -58,32 +56,11 @@ def _queue_form() -> QueueFilterForm:
 def _filters(form: QueueFilterForm) -> queue_query.QueueFilters:
     """The valid filters; a field with an error is left out (and its message shown)."""
     form.validate()
-
-    def value(name: str) -> Any:
-        field = getattr(form, name)
-        return None if field.errors else field.data
-
-    category = value("category")
-    review_round = value("review_round")
-    mine = value("mine") or ""
-    # Without REVIEWERS_READ_UNASSIGNED a reviewer's queue holds only the files assigned to them.
-    only_mine = mine == "assigned" or (
-        current_user.role is not Role.ADMIN and not current_app.config["REVIEWERS_READ_UNASSIGNED"]
-    )
-    return queue_query.QueueFilters(
-        review_round_id=int(review_round) if review_round else None,
-        assigned_to=current_user.id if only_mine else None,
-        short_of_reviewers=mine == "unassigned",
-        q=value("q") or "",
-        credential=value("credential") or "",
-        category=int(category) if category else None,
-        status=value("status") or "",
-        membership=value("membership") or "",
-        completeness=value("completeness") or "",
-        verdicts=value("verdicts") or "",
-        submitted_from=value("submitted_from"),
-        submitted_to=value("submitted_to"),
-        sort=value("sort") or "submitted",
+    return queue_query.filters_from(
+        {field.name: None if field.errors else field.data for field in form},
+        viewer_id=current_user.id,
+        viewer_is_admin=current_user.role is Role.ADMIN,
+        read_unassigned=current_app.config["REVIEWERS_READ_UNASSIGNED"],
     )
 
 
