@@ -10,13 +10,16 @@
   browser either (its session, flashed messages included, is the one it came with).
 - **Outside a request** (a worker job, the mail sender's marks, a command), `with unit_of_work():`
   commits on success and rolls back on any error.
-- Anything else that commits fails: while a view or a unit of work runs, the session refuses a commit
-  not made here."""
+- **A streamed response** (a CSV export sent as it is written) is produced after the request has
+  committed: `read_only()` wraps its body, which reads in a transaction of its own (ended, with nothing
+  to keep, when the response is closed and the request's session removed) and may not commit.
+- Anything else that commits fails: while a view, a unit of work or a streamed body runs, the session
+  refuses a commit not made here."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -34,7 +37,7 @@ T = TypeVar("T")
 
 # True while this module commits; the guard refuses every other commit in a request or a unit of work.
 _committing: ContextVar[bool] = ContextVar("committing", default=False)
-_guarded: ContextVar[bool] = ContextVar("guarded", default=False)  # a view or a unit of work is running
+_guarded: ContextVar[bool] = ContextVar("guarded", default=False)  # a view, a unit of work or a streamed body runs
 
 
 class StrayCommit(RuntimeError):
@@ -66,6 +69,22 @@ def unit_of_work() -> Iterator[None]:
         raise
     finally:
         _guarded.reset(token)
+
+
+def read_only(chunks: Iterable[T]) -> Iterator[T]:
+    """A response body produced while it is sent, after the request's commit (Flask's
+    stream_with_context keeps the request's context for it): it only reads, so a commit made while it
+    produces a chunk raises StrayCommit."""
+    iterator = iter(chunks)
+    while True:
+        token = _guarded.set(True)
+        try:
+            chunk = next(iterator)
+        except StopIteration:
+            return
+        finally:
+            _guarded.reset(token)
+        yield chunk
 
 
 @dataclass(frozen=True)

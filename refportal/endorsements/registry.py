@@ -139,9 +139,13 @@ def search_registry(search: RegistrySearch, *, page: int, page_size: int) -> Reg
     return RegistryPage(entries=entries, page=page, has_next=len(rows) > page_size)
 
 
+EXPORT_BATCH = 500  # rows fetched at a time
+
+
 def export_registry() -> Iterator[RegistryEntry]:
-    """Every listed entry, by name (the export for the association's website)."""
-    for row in db.session.execute(_filtered(RegistrySearch()).execution_options(yield_per=500)):
+    """Every listed entry, by name (the export for the association's website): one statement whose rows are
+    fetched EXPORT_BATCH at a time (a server-side cursor on PostgreSQL)."""
+    for row in db.session.execute(_filtered(RegistrySearch()).execution_options(yield_per=EXPORT_BATCH)):
         yield _entry(row)
 
 

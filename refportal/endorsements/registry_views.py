@@ -5,9 +5,8 @@ is not about listed entries tells search engines not to index it."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+from collections.abc import Iterator
 from datetime import date, datetime
 
 from flask import Blueprint, Response, current_app, request
@@ -18,7 +17,7 @@ from refportal.endorsements import registry
 from refportal.endorsements.forms import RegistrySearchForm
 from refportal.endorsements.services import normalized_number
 from refportal.extensions import limiter
-from refportal.web import spreadsheet_cell
+from refportal.web import CsvLines, spooled, spreadsheet_cell
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 # One count per client address for all the registry's pages (guessing numbers and searching alike).
@@ -64,23 +63,38 @@ def verification(number: str):
 @bp.get("/export.csv")
 def export_csv():
     """Every listed entry as CSV, for the association's website."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for entry in registry.export_registry():
-        writer.writerow({k: spreadsheet_cell(v) for k, v in entry.as_dict().items()})
-    response = Response(out.getvalue(), mimetype="text/csv")
+    changed_at = registry.registry_changed_at(utc_today())
+    response = spooled(_csv_lines(), "text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=registry.csv"
-    return _public(response, changed_at=registry.registry_changed_at(utc_today()), indexable=False)
+    return _public(response, changed_at=changed_at, indexable=False)
 
 
 @bp.get("/export.json")
 def export_json():
     """Every listed entry as JSON, for the association's website."""
-    entries = [entry.as_dict() for entry in registry.export_registry()]
-    body = json.dumps({"entries": entries}, ensure_ascii=False, default=date.isoformat)
-    response = Response(body, mimetype="application/json")
-    return _public(response, changed_at=registry.registry_changed_at(utc_today()), indexable=False)
+    changed_at = registry.registry_changed_at(utc_today())
+    return _public(spooled(_json_chunks(), "application/json"), changed_at=changed_at, indexable=False)
+
+
+# The exports are written to a temporary file as their rows are read (web.spooled): their ETag is a hash of
+# the whole body (a strong validator: it moves with any change to what they show, a holder's deactivation
+# included, which the registry's change time does not see), so they are not sent before they are whole.
+
+
+def _csv_lines() -> Iterator[str]:
+    lines = CsvLines(lineterminator="\n")
+    yield lines.line(EXPORT_COLUMNS)
+    for entry in registry.export_registry():
+        cells = entry.as_dict()
+        yield lines.line([spreadsheet_cell(cells[column]) for column in EXPORT_COLUMNS])
+
+
+def _json_chunks() -> Iterator[str]:
+    """{"entries": [...]} as json.dumps writes it, one entry at a time."""
+    yield '{"entries": ['
+    for n, entry in enumerate(registry.export_registry()):
+        yield (", " if n else "") + json.dumps(entry.as_dict(), ensure_ascii=False, default=date.isoformat)
+    yield "]}"
 
 
 def _render(template: str, **context: object) -> str:

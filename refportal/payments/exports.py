@@ -1,19 +1,16 @@
 """The ledger as CSV for the association's accounts: one line per account (its sums), or one line
-per ledger row. Written line by line as the rows are read (constant memory), every text cell safe to
-open in a spreadsheet (as the registry's and the review queue's exports)."""
+per ledger row. Written line by line as the rows of one statement are read (web.csv_download: constant
+memory, one consistent snapshot), every text cell safe to open in a spreadsheet (as the registry's and the
+review queue's exports)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
-from typing import Any
+from collections.abc import Iterator
 
 from refportal.payments.amounts import units
 from refportal.payments.models import receipt_number
-from refportal.payments.outstanding import AccountRow, LedgerKey, LedgerLine, accounts_after, ledger_rows_after
-from refportal.web import spreadsheet_cell
+from refportal.payments.outstanding import AccountRow, LedgerLine, every_account, ledger_rows
+from refportal.web import CsvLines, spreadsheet_cell
 
 ACCOUNT_COLUMNS = [
     "account",
@@ -44,22 +41,7 @@ LEDGER_COLUMNS = [
 ]
 
 
-BATCH = 500  # rows read per statement
-
-
-class _Writer:
-    """CSV lines one at a time (the exports are sent as they are written)."""
-
-    def __init__(self) -> None:
-        self.buffer = io.StringIO()
-        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
-
-    def line(self, cells: Sequence[object]) -> str:
-        self.writer.writerow(cells)
-        text = self.buffer.getvalue()
-        self.buffer.seek(0)
-        self.buffer.truncate()
-        return text
+BATCH = 500  # rows fetched at a time
 
 
 def _account_cells(row: AccountRow) -> list[str]:
@@ -79,21 +61,12 @@ def _account_cells(row: AccountRow) -> list[str]:
     ]
 
 
-def accounts_csv(in_context: Callable[[], AbstractContextManager[Any]]) -> Iterator[str]:
-    """Every account with a row in its ledger: payer, what for, its sums in currency units. Each batch
-    is read inside `in_context()` (an application context) and written after it is left, so nothing
-    is held open between the lines sent."""
-    writer = _Writer()
-    yield writer.line(ACCOUNT_COLUMNS)
-    after = 0
-    while True:
-        with in_context():
-            batch = accounts_after(after, BATCH)
-            lines = [writer.line(_account_cells(row)) for row in batch]
-        yield from lines
-        if len(batch) < BATCH:
-            return
-        after = batch[-1].account.id
+def accounts_csv() -> Iterator[str]:
+    """Every account with a row in its ledger: payer, what for, its sums in currency units."""
+    lines = CsvLines()
+    yield lines.line(ACCOUNT_COLUMNS)
+    for row in every_account(BATCH):
+        yield lines.line(_account_cells(row))
 
 
 def _ledger_cells(line: LedgerLine) -> list[str]:
@@ -118,18 +91,10 @@ def _ledger_cells(line: LedgerLine) -> list[str]:
     ]
 
 
-def ledger_csv(in_context: Callable[[], AbstractContextManager[Any]]) -> Iterator[str]:
+def ledger_csv() -> Iterator[str]:
     """Every ledger row in the order it happened: charges, payments (with their receipt number),
-    waivers and refunds (with their reason); a voided charge says when it was voided. Read in batches
-    as accounts_csv."""
-    writer = _Writer()
-    yield writer.line(LEDGER_COLUMNS)
-    after: LedgerKey | None = None
-    while True:
-        with in_context():
-            batch = ledger_rows_after(after, BATCH)
-            lines = [writer.line(_ledger_cells(line)) for _, line in batch]
-        yield from lines
-        if len(batch) < BATCH:
-            return
-        after = batch[-1][0]
+    waivers and refunds (with their reason); a voided charge says when it was voided."""
+    lines = CsvLines()
+    yield lines.line(LEDGER_COLUMNS)
+    for line in ledger_rows(BATCH):
+        yield lines.line(_ledger_cells(line))

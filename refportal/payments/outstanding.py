@@ -4,6 +4,7 @@ statements, however many accounts it shows (docs/payments.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -143,14 +144,13 @@ def accounts_page(filters: Filters, *, page: int, per_page: int, count_limit: in
     )
 
 
-def accounts_after(after_id: int, limit: int) -> list[AccountRow]:
-    """The next `limit` accounts with a row in their ledger, by id, after `after_id` (the CSV export
-    reads them in batches: one statement each)."""
+def every_account(batch: int) -> Iterator[AccountRow]:
+    """Every account with a row in its ledger, by id (the CSV export): one statement whose rows are fetched
+    `batch` at a time (a server-side cursor on PostgreSQL), so memory does not grow with the accounts."""
     query, _ = _accounts(Filters(balance="all"), FeeAccount)
-    found = db.session.execute(
-        query.where(FeeAccount.id > after_id).options(joinedload(FeeAccount.payer)).order_by(FeeAccount.id).limit(limit)
-    ).all()
-    return [_row(found_row) for found_row in found]
+    statement = query.options(joinedload(FeeAccount.payer)).order_by(FeeAccount.id).execution_options(yield_per=batch)
+    for found in db.session.execute(statement):
+        yield _row(found)
 
 
 @dataclass(frozen=True)
@@ -172,12 +172,9 @@ class LedgerLine:
     voided_at: datetime | None
 
 
-LedgerKey = tuple[Any, int, int]  # (when, the row's type in order, its id): where a batch ended
-
-
-def ledger_rows_after(after: LedgerKey | None, limit: int) -> list[tuple[LedgerKey, LedgerLine]]:
-    """The next `limit` rows of every ledger in the order they happened, after `after` (the CSV export
-    reads them in batches: one UNION statement each), each with its key."""
+def ledger_rows(batch: int) -> Iterator[LedgerLine]:
+    """Every row of every ledger in the order it happened (the CSV export): one UNION statement whose rows
+    are fetched `batch` at a time, as every_account."""
     empty = sa.literal("")
     none_id = sa.cast(sa.null(), sa.Integer)
     none_time = sa.cast(sa.null(), Charge.created_at.type)
@@ -236,23 +233,15 @@ def ledger_rows_after(after: LedgerKey | None, limit: int) -> list[tuple[LedgerK
         ).join(Payment, Payment.id == Refund.payment_id),
     ]
     rows = sa.union_all(*parts).subquery("ledger_rows")
-    query = (
+    statement = (
         sa.select(rows, FeeAccount.label, FeeAccount.currency, User.name, User.email)
         .join(FeeAccount, FeeAccount.id == rows.c.account_id)
         .join(User, User.id == FeeAccount.payer_id)
         .order_by(rows.c.at, rows.c.sort, rows.c.row_id)
-        .limit(limit)
+        .execution_options(yield_per=batch)
     )
-    if after is not None:
-        at, sort, row_id = after
-        query = query.where(
-            sa.or_(
-                rows.c.at > at,
-                sa.and_(rows.c.at == at, rows.c.sort > sort),
-                sa.and_(rows.c.at == at, rows.c.sort == sort, rows.c.row_id > row_id),
-            )
-        )
-    return [((row.at, row.sort, row.row_id), _ledger_line(row)) for row in db.session.execute(query)]
+    for row in db.session.execute(statement):
+        yield _ledger_line(row)
 
 
 def _ledger_line(row: Any) -> LedgerLine:

@@ -5,7 +5,6 @@ administrator) at /fees/receipts/<id>."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,7 +32,7 @@ from refportal.payments.models import FeeAccount, PaymentMethod, WaiverKind
 from refportal.payments.staff_forms import FeesFilterForm, PaymentForm, RefundForm, WaiverForm
 from refportal.security.headers import mark_no_store
 from refportal.transactions import attempt
-from refportal.web import flash_success, show_refusal
+from refportal.web import csv_download, flash_success, show_refusal
 
 bp = Blueprint("payments_staff", __name__)
 STAFF = (Role.ADMIN,)
@@ -70,32 +69,18 @@ def outstanding_list():
     return render_template("payments/staff_fees.html", form=form, queue=page, args=args, filters=filters, money=money)
 
 
-def _csv(lines: Iterator[str], filename: str) -> Response:
-    """A CSV sent as it is written, batch by batch (constant memory)."""
-    response = Response(lines, mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def _in_context() -> Callable[[], Any]:
-    """An application context of its own for each batch of an export: the request's is gone by the
-    time the lines after the first are sent."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app, not its proxy
-    return app.app_context
-
-
 @bp.get("/staff/fees.csv")
 @role_required(*STAFF)
 def accounts_export():
     """Every account with activity, one line each: payer, what for, charged, paid, waived, refunded, balance."""
-    return _csv(exports.accounts_csv(_in_context()), f"fees-{utc_today().isoformat()}.csv")
+    return csv_download(exports.accounts_csv(), f"fees-{utc_today().isoformat()}.csv")
 
 
 @bp.get("/staff/fees/ledger.csv")
 @role_required(*STAFF)
 def ledger_export():
     """Every ledger row (charges, payments, waivers, refunds) in the order it happened."""
-    return _csv(exports.ledger_csv(_in_context()), f"fee-ledger-{utc_today().isoformat()}.csv")
+    return csv_download(exports.ledger_csv(), f"fee-ledger-{utc_today().isoformat()}.csv")
 
 
 # ---------------------------------------------------------------------------------------------

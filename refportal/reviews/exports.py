@@ -1,16 +1,17 @@
-"""The CSV exports: the filtered queue and one file's ratings, safe to open in a spreadsheet."""
+"""The CSV exports: the filtered queue (written row by row as it is read: web.csv_download) and one file's
+ratings (a few dozen rows: written whole), safe to open in a spreadsheet."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 
 from refportal.applications.models import Application
 from refportal.references.rating_form import DOMAINS, ITEM_KEYS
-from refportal.reviews.queue_query import QueueFilters, queue_rows
-from refportal.web import spreadsheet_cell
+from refportal.reviews.queue_query import QueueFilters, QueueRules, queue_rows
+from refportal.web import CsvLines, spreadsheet_cell
 
 
 def _csv(header: list[str], rows: Iterable[Sequence[object]]) -> str:
@@ -50,35 +51,36 @@ def ratings_csv(application: Application) -> str:
     )
 
 
-def queue_csv(filters: QueueFilters, today: date) -> str:
-    """The whole filtered queue (no paging)."""
-    rows = queue_rows(filters, today)
-    return _csv(
-        [
-            "application_id",
-            "applicant",
-            "email",
-            "credential",
-            "category",
-            "status",
-            "submitted_at",
-            "membership",
-            "references_counted",
-            "reviews",
-        ],
-        (
-            [
-                r.application.id,
-                r.application.applicant.name,
-                r.application.applicant.email,
-                r.application.credential.short,
-                r.application.category,
-                r.application.status.value,
-                r.application.submitted_at.isoformat() if r.application.submitted_at else "",
-                r.membership.status_on(today).value if r.membership else "none",
-                r.counted,
-                r.reviews,
-            ]
-            for r in rows
-        ),
-    )
+QUEUE_COLUMNS = [
+    "application_id",
+    "applicant",
+    "email",
+    "credential",
+    "category",
+    "status",
+    "submitted_at",
+    "membership",
+    "references_counted",
+    "reviews",
+]
+
+
+def queue_csv(filters: QueueFilters, today: date, rules: QueueRules) -> Iterator[str]:
+    """The whole filtered queue (no paging), line by line as its rows are read."""
+    lines = CsvLines()
+    yield lines.line(QUEUE_COLUMNS)
+    for r in queue_rows(filters, today, rules):
+        a = r.application
+        cells = [
+            a.id,
+            a.applicant.name,
+            a.applicant.email,
+            a.credential.short,
+            a.category,
+            a.status.value,
+            a.submitted_at.isoformat() if a.submitted_at else "",
+            r.membership.status_on(today).value if r.membership else "none",
+            r.counted,
+            r.reviews,
+        ]
+        yield lines.line([spreadsheet_cell(cell) for cell in cells])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -37,7 +35,7 @@ from refportal.security.headers import mark_no_store
 from refportal.submission.completeness import completeness_of
 from refportal.submission.services import fees_for
 from refportal.transactions import attempt
-from refportal.web import attempt_and_flash, flash_success, show_refusal
+from refportal.web import attempt_and_flash, csv_download, flash_success, show_refusal
 
 bp = Blueprint("reviews", __name__, url_prefix="/review")
 STAFF = (Role.REVIEWER, Role.ADMIN)
@@ -58,32 +56,11 @@ def _queue_form() -> QueueFilterForm:
 def _filters(form: QueueFilterForm) -> queue_query.QueueFilters:
     """The valid filters; a field with an error is left out (and its message shown)."""
     form.validate()
-
-    def value(name: str) -> Any:
-        field = getattr(form, name)
-        return None if field.errors else field.data
-
-    category = value("category")
-    review_round = value("review_round")
-    mine = value("mine") or ""
-    # Without REVIEWERS_READ_UNASSIGNED a reviewer's queue holds only the files assigned to them.
-    only_mine = mine == "assigned" or (
-        current_user.role is not Role.ADMIN and not current_app.config["REVIEWERS_READ_UNASSIGNED"]
-    )
-    return queue_query.QueueFilters(
-        review_round_id=int(review_round) if review_round else None,
-        assigned_to=current_user.id if only_mine else None,
-        short_of_reviewers=mine == "unassigned",
-        q=value("q") or "",
-        credential=value("credential") or "",
-        category=int(category) if category else None,
-        status=value("status") or "",
-        membership=value("membership") or "",
-        completeness=value("completeness") or "",
-        verdicts=value("verdicts") or "",
-        submitted_from=value("submitted_from"),
-        submitted_to=value("submitted_to"),
-        sort=value("sort") or "submitted",
+    return queue_query.filters_from(
+        {field.name: None if field.errors else field.data for field in form},
+        viewer_id=current_user.id,
+        viewer_is_admin=current_user.role is Role.ADMIN,
+        read_unassigned=current_app.config["REVIEWERS_READ_UNASSIGNED"],
     )
 
 
@@ -93,16 +70,21 @@ def queue():
     """Every application, filtered, searched, sorted and paged."""
     form = _queue_form()
     filters = _filters(form)
-    page = form.page.data if not form.page.errors and form.page.data else 1
-    per_page = current_app.config["QUEUE_PAGE_SIZE"]
     today = utc_today()
     queue_page = queue_query.queue_page(
-        filters, page=page, per_page=per_page, today=today, count_limit=current_app.config["QUEUE_COUNT_LIMIT"]
+        filters,
+        page=form.page.data if request.args.get("page") and not form.page.errors else None,
+        after=request.args.get("after"),  # a link's cursor (keyset): checked by the query
+        before=request.args.get("before"),
+        per_page=current_app.config["QUEUE_PAGE_SIZE"],
+        today=today,
+        count_limit=current_app.config["QUEUE_COUNT_LIMIT"],
+        rules=queue_query.QueueRules.from_config(current_app.config),
     )
     requirements = current_app.config["ELIGIBILITY_REQUIREMENTS"]
     file_page.load_portfolios([row.application for row in queue_page.rows])  # entries read from the session
     eligibility = {row.application.id: evaluate_eligibility(row.application, requirements) for row in queue_page.rows}
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = {k: v for k, v in request.args.items() if k not in queue_query.PAGE_ARGS}
     return render_template(
         "reviews/queue.html", form=form, queue=queue_page, args=args, eligibility=eligibility, today=today
     )
@@ -113,7 +95,8 @@ def queue():
 def queue_export():
     """The queue as filtered, as CSV."""
     filters = _filters(_queue_form())
-    return _csv_response(exports.queue_csv(filters, utc_today()), "refportal-queue.csv")
+    rules = queue_query.QueueRules.from_config(current_app.config)
+    return csv_download(exports.queue_csv(filters, utc_today(), rules), "refportal-queue.csv")
 
 
 def _file_or_404(application_id: int):

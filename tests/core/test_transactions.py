@@ -16,6 +16,7 @@ from refportal.applications.models import Application
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.transactions import StrayCommit, attempt, unit_of_work
+from refportal.web import csv_download
 from tests.factories import make_application, make_user
 from tests.web import Browser, csrf_token_from
 
@@ -78,8 +79,27 @@ def _app_with_views(make_app):
         db.session.commit()
         return "never"
 
+    def streams(commit: bool):
+        def rows():
+            yield "name\r\n"
+            for name in db.session.scalars(sa.select(User.name).order_by(User.name)):
+                yield f"{name}\r\n"
+            if commit:
+                db.session.add(User(email="streamed@example.org", name="streamed", password_hash="x"))
+                db.session.commit()
+                yield "never\r\n"
+
+        flushing_then("committing" if commit else "before the body")
+        return csv_download(rows(), "rows.csv")
+
     views.update(
-        ok=ok, aborts=aborts, fails=fails, refused_then_reading=refused_then_reading, commits_itself=commits_itself
+        ok=ok,
+        aborts=aborts,
+        fails=fails,
+        refused_then_reading=refused_then_reading,
+        commits_itself=commits_itself,
+        streams=lambda: streams(commit=False),
+        streams_and_commits=lambda: streams(commit=True),
     )
     for name, view in views.items():
         app.add_url_rule(f"/test/{name}", name, view)
@@ -103,6 +123,18 @@ def test_a_commit_in_a_view_is_refused(make_app):
     response = app.test_client().get("/test/commits_itself")
     assert response.status_code == 500
     assert _names(app) == []
+
+
+def test_a_streamed_body_reads_after_the_requests_commit_and_may_not_commit(make_app):
+    """The view's changes are committed before the body is produced (the body reads them); the body's own
+    commit is refused, and nothing it wrote is kept."""
+    app = _app_with_views(make_app)
+    client = app.test_client()
+    response = client.get("/test/streams")
+    assert response.is_streamed and response.get_data(as_text=True) == "name\r\nbefore the body\r\n"
+    with pytest.raises(StrayCommit):
+        client.get("/test/streams_and_commits").get_data()
+    assert _names(app) == ["before the body", "committing"]
 
 
 def test_a_unit_of_work_commits_or_rolls_back_and_a_commit_inside_it_is_refused(app_ctx):

@@ -15,7 +15,7 @@ from refportal.applications.models import Application
 from refportal.db import utc_today
 from refportal.extensions import db
 from refportal.membership.models import Association, MembershipDeclaration, MembershipKind, MembershipStatus
-from refportal.reviews.queue_query import QueueFilters, queue_rows
+from refportal.reviews.queue_query import QueueFilters, QueueRules, queue_rows
 from refportal.submission.completeness import Progress, completeness_of
 from tests.builders import logged_in, with_ratings
 from tests.factories import (
@@ -87,8 +87,9 @@ def test_the_checklist_the_file_and_the_queue_agree_on_every_combination(app, fi
     with app.app_context():
         today = utc_today()
         requirements = current_app.config["ELIGIBILITY_REQUIREMENTS"]
+        rules = QueueRules.from_config(current_app.config)
         in_queue = {
-            wanted: {row.application.id for row in queue_rows(QueueFilters(completeness=wanted), today)}
+            wanted: {row.application.id for row in queue_rows(QueueFilters(completeness=wanted), today, rules)}
             for wanted in ("complete", "incomplete")
         }
         assert in_queue["complete"] | in_queue["incomplete"] == set(files.values())

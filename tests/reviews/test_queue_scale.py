@@ -1,0 +1,144 @@
+"""The queue at scale, on PostgreSQL (skipped on SQLite): with 20,000 applications written in bulk and
+analysed, the statement of a page's ids, for the first page and for the pages after and before a row
+halfway down, in every order, unfiltered and filtered by status, reads an index in the order's direction
+and stops at the page (no Seq Scan of the applications, no sort of all of them, no node reading more than
+a few hundred rows); the count reads no more than its limit. The plans are EXPLAIN ANALYZE of the very
+statements (and parameters) the page sends."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from refportal.applications.models import Application
+from refportal.db import utc_today
+from refportal.extensions import db
+from refportal.reviews.queue_query import (
+    SORTS,
+    Cursor,
+    Position,
+    QueueFilters,
+    QueueRules,
+    count_statement,
+    key_columns,
+    page_ids,
+)
+
+LARGE = 20_000
+PAGE = 26  # a page of 25 and one more
+COUNT_LIMIT = 1000
+ORDER_INDEX = {
+    ("submitted", ""): "ix_application_queue_newest",
+    ("oldest", ""): "ix_application_queue_oldest",
+    ("created", ""): "ix_application_queue_created",
+    ("submitted", "submitted"): "ix_application_queue_status_newest",
+    ("oldest", "submitted"): "ix_application_queue_status_oldest",
+    ("created", "submitted"): "ix_application_queue_status_created",
+}
+
+
+def add_applications(app, count: int) -> None:
+    """`count` applicants with one application each (ids from 1,000,000), in two INSERT ... SELECT:
+    a fifth drafts (never submitted), submissions on 200 days (many ties), then VACUUM ANALYZE."""
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO user_account (id, email, name, password_hash, role, created_at, session_version) "
+                    "SELECT g, 'bulk' || g || '@example.org', 'Bulk ' || g, 'not a hash', 'applicant', now(), 1 "
+                    "FROM generate_series(1000000, 1000000 + :n - 1) g"
+                ),
+                {"n": count},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO application (id, applicant_id, credential, category, status, created_at, "
+                    "updated_at, changed_at, submitted_at, review_round, eligibility_source) "
+                    "SELECT g, g, 'imh-e', 1 + g % 4, "
+                    "(ARRAY['draft','submitted','submitted','submitted','endorsed'])[1 + g % 5], "
+                    "now() - (g % 300) * interval '1 day', now(), now(), "
+                    "CASE WHEN g % 5 = 0 THEN NULL ELSE now() - (g % 200) * interval '1 day' END, 1, 'entries' "
+                    "FROM generate_series(1000000, 1000000 + :n - 1) g"
+                ),
+                {"n": count},
+            )
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in ("user_account", "application"):
+                conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
+
+
+@pytest.fixture
+def large(app):
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("query plans are checked on PostgreSQL (the first pass of .ci/run)")
+    add_applications(app, LARGE)
+    return app
+
+
+def analysed(app, statement: sa.Select) -> str:
+    """EXPLAIN ANALYZE of `statement` as the page sends it (its parameters bound by the driver)."""
+    with app.test_request_context(), db.engine.connect() as conn:
+
+        def explain(_conn, _cursor, sql, parameters, _context, _many):
+            return "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql, parameters
+
+        sa.event.listen(conn, "before_cursor_execute", explain, retval=True)
+        return "\n".join(conn.execute(statement).scalars())
+
+
+def rows_read(plan: str) -> int:
+    """The most rows any node of the plan produced or discarded (per loop)."""
+    produced = [int(n) for n in re.findall(r"actual rows=(\d+)", plan)]
+    removed = [int(n) for n in re.findall(r"Rows Removed by (?:Filter|Index Recheck): (\d+)", plan)]
+    return max(produced + removed + [0])
+
+
+def middle_key(app, filters: QueueFilters) -> Cursor:
+    """The key of the row halfway down the order (where a deep page starts)."""
+    order = SORTS[filters.sort]
+    with app.test_request_context():
+        ids = page_ids(filters, utc_today(), RULES, position=Position(offset=LARGE // 3), limit=1).subquery()
+        statement = sa.select(*key_columns(order)).select_from(Application).join(ids, ids.c.id == Application.id)
+        if order.reads_applicant:
+            from refportal.accounts.models import User
+
+            statement = statement.join(User, User.id == Application.applicant_id)
+        return Cursor(filters.sort, tuple(db.session.execute(statement).one()))
+
+
+RULES = QueueRules(reviewers_per_file=2, requirements={})
+
+
+@pytest.mark.parametrize("sort", list(SORTS))
+def test_a_page_reads_its_rows_in_order_from_an_index_and_stops(large, sort):
+    for status in ("", "submitted"):
+        filters = QueueFilters(sort=sort, status=status)
+        cursor = middle_key(large, filters)
+        for position in (Position(), Position(after=cursor), Position(before=cursor)):
+            plan = analysed(large, page_ids(filters, utc_today(), RULES, position=position, limit=PAGE))
+            where = (status, position)
+            assert not re.search(r"Seq Scan on (application|user_account)\b", plan), (where, plan)
+            # No sort of the rows found (an incremental sort of one applicant's few applications is fine).
+            assert not re.search(r"(^|->  )Sort\b", plan, re.MULTILINE), (where, plan)
+            if sort == "name":  # the applicants' names in order, then each one's applications by its index
+                assert re.search(r"Index Only Scan (Backward )?using ix_user_account_name on user_account", plan), (
+                    where,
+                    plan,
+                )
+                assert "ix_application_applicant_status" in plan, (where, plan)
+            else:
+                index = ORDER_INDEX[sort, status]
+                assert re.search(rf"Index (Only )?Scan (Backward )?using {index} on application", plan), (where, plan)
+            assert rows_read(plan) <= 200, (where, plan)
+            assert re.search(rf"Limit \(actual rows={PAGE}\b", plan), (where, plan)  # a full page and one more
+
+
+def test_the_count_reads_no_more_than_its_limit(large):
+    for status in ("", "submitted", "draft", "endorsed"):
+        plan = analysed(large, count_statement(QueueFilters(status=status), utc_today(), RULES, COUNT_LIMIT))
+        assert re.search(rf"Limit \(actual rows={COUNT_LIMIT + 1}\b", plan), (status, plan)
+        # Statuses are interleaved (a fifth drafts): at most five rows read for each one counted.
+        assert rows_read(plan) <= 5 * (COUNT_LIMIT + 1), (status, plan)
