@@ -14,7 +14,7 @@ from werkzeug.routing import IntegerConverter
 # The package's submodules (refportal.mail, ...) share this namespace: reach extensions through it.
 from refportal import extensions as ext
 from refportal.config import load_config
-from refportal.db import MAX_ID, database_id
+from refportal.db import MAX_ID
 from refportal.documents.uploads import install_upload_limits
 from refportal.logs import configure_logging, install_request_logging
 from refportal.resources import MIGRATIONS_FOLDER, TEMPLATE_FOLDER, TRANSLATIONS_FOLDER
@@ -103,16 +103,10 @@ def _init_extensions(app: Flask) -> None:
     ext.login_manager.login_message_category = "info"
     ext.login_manager.session_protection = "basic"
 
-    from refportal.accounts.models import User
+    from refportal.accounts.services import signed_in_user
 
-    @ext.login_manager.user_loader
-    def load_user(session_id: str):
-        user_id, _, version = session_id.partition(".")
-        user_key = database_id(user_id)
-        user = ext.db.session.get(User, user_key) if user_key is not None else None
-        if user is None or not user.is_active or str(user.session_version) != version:
-            return None  # deactivated, logged out elsewhere, or the password changed
-        return user
+    # Deactivated, logged out elsewhere, or the password changed: no one.
+    ext.login_manager.user_loader(signed_in_user)
 
 
 def _load_rules(app: Flask) -> None:
