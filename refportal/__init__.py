@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask_babel import get_locale
+from jinja2 import FileSystemBytecodeCache
 from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -31,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(TEMPLATE_FOLDER), instance_path=settings["INSTANCE_PATH"])
     app.config.from_mapping(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _configure_templates(app)  # before anything makes app.jinja_env
     app.url_map.converters["int"] = DatabaseId
     if app.config["PROXY_COUNT"]:
         hops = app.config["PROXY_COUNT"]
@@ -61,6 +63,21 @@ def create_app(config: dict | None = None) -> Flask:
 
     run_production_checks(app, serving=click.get_current_context(silent=True) is None)
     return app
+
+
+TEMPLATE_CACHE_FOLDER = "template-cache"  # in the instance folder
+
+
+def _configure_templates(app: Flask) -> None:
+    """Each template is compiled once per worker and kept (Jinja's cache holds more templates than there
+    are; re-read from disk only when debugging: Flask's auto_reload). In production the compiled code is
+    also kept in the instance folder (Jinja's FileSystemBytecodeCache, keyed by the source's checksum),
+    so a new worker loads it instead of compiling every template again."""
+    if app.config["ENV_NAME"] != "production":
+        return
+    folder = Path(app.instance_path) / TEMPLATE_CACHE_FOLDER
+    folder.mkdir(exist_ok=True)
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": FileSystemBytecodeCache(str(folder))}
 
 
 def _install_ledger_helpers(app: Flask) -> None:
