@@ -110,10 +110,11 @@ def _init_extensions(app: Flask) -> None:
     ext.mail.init_app(app)
     ext.csrf.init_app(app)
     ext.limiter.init_app(app)
-    from refportal.i18n import select_locale
+    from refportal.i18n import install_translations, select_locale
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_FOLDER))
     ext.babel.init_app(app, locale_selector=select_locale)
+    install_translations(app)  # each message translated once per language
     ext.login_manager.init_app(app)
     ext.login_manager.login_view = "accounts.login"
     ext.login_manager.login_message = "Please log in to see this page."

@@ -25,11 +25,11 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from refportal.applications.categories import Credential
 from refportal.extensions import csrf
+from refportal.i18n import lazy_gettext as _l
 from refportal.i18n import use_referee_language
 from refportal.references import answers as referee_answers
 from refportal.references import links, prefill, referee_page, reuse, steps
