@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask_babel import get_locale
+from jinja2 import FileSystemBytecodeCache
 from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -14,7 +15,7 @@ from werkzeug.routing import IntegerConverter
 # The package's submodules (refportal.mail, ...) share this namespace: reach extensions through it.
 from refportal import extensions as ext
 from refportal.config import load_config
-from refportal.db import MAX_ID, database_id
+from refportal.db import MAX_ID
 from refportal.documents.uploads import install_upload_limits
 from refportal.logs import configure_logging, install_request_logging
 from refportal.resources import MIGRATIONS_FOLDER, TEMPLATE_FOLDER, TRANSLATIONS_FOLDER
@@ -31,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(TEMPLATE_FOLDER), instance_path=settings["INSTANCE_PATH"])
     app.config.from_mapping(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _configure_templates(app)  # before anything makes app.jinja_env
     app.url_map.converters["int"] = DatabaseId
     if app.config["PROXY_COUNT"]:
         hops = app.config["PROXY_COUNT"]
@@ -63,6 +65,21 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+TEMPLATE_CACHE_FOLDER = "template-cache"  # in the instance folder
+
+
+def _configure_templates(app: Flask) -> None:
+    """Each template is compiled once per worker and kept (Jinja's cache holds more templates than there
+    are; re-read from disk only when debugging: Flask's auto_reload). In production the compiled code is
+    also kept in the instance folder (Jinja's FileSystemBytecodeCache, keyed by the source's checksum),
+    so a new worker loads it instead of compiling every template again."""
+    if app.config["ENV_NAME"] != "production":
+        return
+    folder = Path(app.instance_path) / TEMPLATE_CACHE_FOLDER
+    folder.mkdir(exist_ok=True)
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": FileSystemBytecodeCache(str(folder))}
+
+
 def _install_ledger_helpers(app: Flask) -> None:
     """Amounts in cents as money ({{ cents | money(currency) }}) and an account's statement in templates."""
     from refportal.payments.ledger import money, statement_of
@@ -93,26 +110,21 @@ def _init_extensions(app: Flask) -> None:
     ext.mail.init_app(app)
     ext.csrf.init_app(app)
     ext.limiter.init_app(app)
-    from refportal.i18n import select_locale
+    from refportal.i18n import install_translations, select_locale
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_FOLDER))
     ext.babel.init_app(app, locale_selector=select_locale)
+    install_translations(app)  # each message translated once per language
     ext.login_manager.init_app(app)
     ext.login_manager.login_view = "accounts.login"
     ext.login_manager.login_message = "Please log in to see this page."
     ext.login_manager.login_message_category = "info"
     ext.login_manager.session_protection = "basic"
 
-    from refportal.accounts.models import User
+    from refportal.accounts.services import signed_in_user
 
-    @ext.login_manager.user_loader
-    def load_user(session_id: str):
-        user_id, _, version = session_id.partition(".")
-        user_key = database_id(user_id)
-        user = ext.db.session.get(User, user_key) if user_key is not None else None
-        if user is None or not user.is_active or str(user.session_version) != version:
-            return None  # deactivated, logged out elsewhere, or the password changed
-        return user
+    # Deactivated, logged out elsewhere, or the password changed: no one.
+    ext.login_manager.user_loader(signed_in_user)
 
 
 def _load_rules(app: Flask) -> None:

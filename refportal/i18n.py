@@ -5,11 +5,19 @@ stores the language the applicant chose, and the referee can switch on the page 
 Every account stores a preferred language (`User.language`, chosen on the account page or at
 registration): the e-mails about its endorsement (the decision on its application, the notices of the
 endorsement year) are rendered in it, under `force_locale(known_language(...))`. Everything else, the
-portal's own pages (the account page included), is in English."""
+portal's own pages (the account page included), is in English.
+
+Each message is translated once per language and app: `translate` keeps what Flask-Babel's gettext
+answered, so a label drawn on every page (the rating form's, the templates' `_()`) is a dictionary
+lookup after the first time; `lazy_gettext` is Flask-Babel's lazy string over it. The language is asked
+of Flask-Babel on every call, so a switch (`?lang=`, `force_locale` for an e-mail) is followed at once."""
 
 from __future__ import annotations
 
-from flask import g, request, session
+from flask import Flask, current_app, g, request, session
+from flask_babel import get_locale, get_translations
+from flask_babel import gettext as babel_gettext
+from flask_babel.speaklater import LazyString
 
 LANGUAGES = {"en": "English", "es": "Español"}
 DEFAULT_LANGUAGE = "en"
@@ -35,3 +43,42 @@ def use_referee_language(stored: str | None) -> None:
         session[SESSION_KEY] = asked
     chosen = session.get(SESSION_KEY) or stored
     g.language = known_language(chosen)
+
+
+_TRANSLATED = "refportal.translated"  # app.extensions: {locale: {message: translation}}
+# The messages kept per language: far more than the portal has (they are literals in the code and the
+# templates), so a caller translating text it did not write cannot grow the table for ever.
+MAX_KEPT_PER_LANGUAGE = 10_000
+
+
+def translate(message: str) -> str:
+    """`message` in the current language (Flask-Babel's gettext, kept per language)."""
+    locale = get_locale()
+    if locale is None:  # outside a request or app context: Flask-Babel's own answer
+        return babel_gettext(message)
+    kept = current_app.extensions[_TRANSLATED].setdefault(locale, {})
+    try:
+        return kept[message]
+    except KeyError:
+        translation = babel_gettext(message)
+        if len(kept) < MAX_KEPT_PER_LANGUAGE:
+            kept[message] = translation
+        return translation
+
+
+def lazy_gettext(message: str) -> LazyString:
+    """A label translated when it is drawn, in the language of that moment (through `translate`)."""
+    return LazyString(translate, message)
+
+
+def install_translations(app: Flask) -> None:
+    """The templates' `_()` and `gettext()` through `translate`; the plural and context forms as
+    Flask-Babel installs them (called after Flask-Babel's init_app)."""
+    app.extensions[_TRANSLATED] = {}
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
+        gettext=translate,
+        ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )

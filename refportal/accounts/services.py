@@ -11,7 +11,7 @@ from flask import current_app
 from refportal.accounts.models import Role, User
 from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
-from refportal.db import utcnow
+from refportal.db import database_id, utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.i18n import LANGUAGES
@@ -19,6 +19,24 @@ from refportal.mail.addresses import normalize_email
 from refportal.mail.services import external_url, queue_email, sent_recently
 from refportal.security.passwords import hash_password, password_problem, verify_password
 from refportal.security.tokens import TokenInvalid, fingerprint, load_token, make_token
+
+# The signed-in account: one statement, built once (its compiled form cached by SQLAlchemy), with the
+# session's version and the account's state checked by the database.
+_SIGNED_IN = sa.select(User).where(
+    User.id == sa.bindparam("user_id"),
+    User.session_version == sa.bindparam("version"),
+    User.deactivated_at.is_(None),
+)
+
+
+def signed_in_user(session_id: str) -> User | None:
+    """The account a session's "<id>.<session version>" names, or None when it is deactivated or the
+    version moved on (a logout or a new password ends every session at once, in every worker)."""
+    user_id, _, version = session_id.partition(".")
+    user_key, version_number = database_id(user_id), database_id(version)
+    if user_key is None or version_number is None or str(version_number) != version:
+        return None
+    return db.session.execute(_SIGNED_IN, {"user_id": user_key, "version": version_number}).scalar_one_or_none()
 
 
 def find_user_by_email(email: str) -> User | None:

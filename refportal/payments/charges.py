@@ -17,11 +17,15 @@ from refportal.db import rows_changed, utcnow
 from refportal.extensions import db
 from refportal.payments.models import Charge, FeeAccount, FeeKind, Payment
 
-ACCOUNT_ROWS = (
-    selectinload(FeeAccount.charges),
-    selectinload(FeeAccount.payments).selectinload(Payment.refunds),
-    selectinload(FeeAccount.waivers),
-)
+
+def account_rows() -> tuple[Any, ...]:
+    """The loader options of an account with its charges, payments (and their refunds) and waivers: built on
+    call, since a loader option configures every mapper, which needs every model imported first."""
+    return (
+        selectinload(FeeAccount.charges),
+        selectinload(FeeAccount.payments).selectinload(Payment.refunds),
+        selectinload(FeeAccount.waivers),
+    )
 
 
 def insert_statement(model: Any) -> Any:

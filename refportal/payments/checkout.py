@@ -27,7 +27,7 @@ from refportal.db import rows_changed, utc_today, utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.payments import gateway
-from refportal.payments.charges import ACCOUNT_ROWS, insert_statement
+from refportal.payments.charges import account_rows, insert_statement
 from refportal.payments.ledger import money, owed_for, totals_of
 from refportal.payments.models import (
     DUE_BEFORE_REQUESTS,
@@ -51,7 +51,7 @@ def account_of_payer(account_id: int, payer_id: int) -> FeeAccount | None:
     return db.session.scalar(
         sa.select(FeeAccount)
         .where(FeeAccount.id == account_id, FeeAccount.payer_id == payer_id)
-        .options(*ACCOUNT_ROWS)
+        .options(*account_rows())
         .execution_options(populate_existing=True)
     )
 

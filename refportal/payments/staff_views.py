@@ -26,7 +26,7 @@ from refportal.db import database_id, utc_today
 from refportal.extensions import db
 from refportal.payments import exports, outstanding, receipts, services
 from refportal.payments.amounts import amount_in_cents
-from refportal.payments.charges import ACCOUNT_ROWS
+from refportal.payments.charges import account_rows
 from refportal.payments.ledger import money, totals_of
 from refportal.payments.models import FeeAccount, PaymentMethod, WaiverKind
 from refportal.payments.staff_forms import FeesFilterForm, PaymentForm, RefundForm, WaiverForm
@@ -91,7 +91,7 @@ def _account_or_404(account_id: int) -> FeeAccount:
     account = db.session.scalar(
         sa.select(FeeAccount)
         .where(FeeAccount.id == account_id)
-        .options(*ACCOUNT_ROWS)
+        .options(*account_rows())
         .execution_options(populate_existing=True)
     )
     if account is None:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -19,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from refportal.applications.categories import CATEGORIES, Credential
 from refportal.forms import OptionalChoice, Paragraphs, SingleLine, ValidEmail, choices, strip_text
 from refportal.i18n import LANGUAGES
+from refportal.i18n import lazy_gettext as _l
 from refportal.references.models import Reference
 from refportal.references.rating_form import (
     DOMAINS,

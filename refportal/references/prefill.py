@@ -9,6 +9,11 @@ from refportal.extensions import db
 from refportal.references.models import Rating, Reference
 from refportal.references.rating_form import NOT_ENDORSED
 
+# The answers a returning referee finds filled in (a step showing none of them does not read the rating).
+PREFILLED = frozenset(
+    {"attestation_name", "relationship_role", "endorsement", "endorsed_category", "endorsement_number"}
+)
+
 
 def earlier_details(reference: Reference) -> dict:
     """What the referee's latest rating from this address said about themselves (empty if none)."""
@@ -30,4 +35,5 @@ def earlier_details(reference: Reference) -> dict:
             endorsed_category=str(rating.endorsed_category),
             endorsement_number=rating.endorsement_number or "",
         )
+    assert PREFILLED.issuperset(details)
     return details

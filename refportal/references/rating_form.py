@@ -8,9 +8,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
-
 from refportal.applications.categories import Credential
+from refportal.i18n import lazy_gettext as _l
 
 FORM_VERSION = "2026-1"
 NOT_ENOUGH_INFORMATION = "na"

@@ -25,11 +25,11 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from refportal.applications.categories import Credential
 from refportal.extensions import csrf
+from refportal.i18n import lazy_gettext as _l
 from refportal.i18n import use_referee_language
 from refportal.references import answers as referee_answers
 from refportal.references import links, prefill, referee_page, reuse, steps
@@ -204,10 +204,12 @@ def _render_step(reference: Reference, token: str, current: Step, form: RatingFo
     )
 
 
-def _saved_form(reference: Reference) -> RatingFormBase:
+def _saved_form(reference: Reference, shown: Step) -> RatingFormBase:
     """The rating form filled with the saved draft, over what the nomination (and the referee's own
-    earlier ratings) said."""
-    defaults = {**nomination_defaults(reference), **prefill.earlier_details(reference)}
+    earlier ratings, when the step `shown` draws one of the details they fill in) said."""
+    defaults = nomination_defaults(reference)
+    if prefill.PREFILLED.intersection(shown.fields):
+        defaults.update(prefill.earlier_details(reference))
     return RATING_FORMS[reference.application.credential](data=form_data_from_answers(reference.draft, defaults))
 
 
@@ -220,11 +222,11 @@ def rating_form(token: str) -> ResponseReturnValue:
     if reference.reuses_id is not None:
         return _render_reuse(reference, token)
     if reference.draft is None:
-        return _render_step(reference, token, steps.STEPS[0], _saved_form(reference))
+        return _render_step(reference, token, steps.STEPS[0], _saved_form(reference, steps.STEPS[0]))
     first = steps.first_step_with_problems(referee_answers.rating_problems(reference.draft))
     if first is None:
         return _render_summary(reference, token, reference.draft)
-    return _render_step(reference, token, first, _saved_form(reference))
+    return _render_step(reference, token, first, _saved_form(reference, first))
 
 
 @bp.get("/<token>/step/<int:number>")
@@ -236,7 +238,7 @@ def rating_step(token: str, number: int) -> ResponseReturnValue:
         return redirect(
             url_for("referee.summary" if number == steps.SUMMARY_STEP else "referee.rating_form", token=token)
         )
-    form = _saved_form(reference)
+    form = _saved_form(reference, current)
     if request.args.get("missing") and reference.draft is not None:
         problems = referee_answers.rating_problems(reference.draft)
         mine = {field: message for field, message in problems.items() if steps.step_of_problem(field) is current}

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from itertools import permutations
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from refportal.applications.categories import MENTOR_CATEGORY, MentorTrack
+from refportal.i18n import lazy_gettext as _l
 
 
 class RefereeRole(enum.Enum):

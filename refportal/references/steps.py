@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
-
+from refportal.i18n import lazy_gettext as _l
 from refportal.references.rating_form import DOMAINS, Domain
 
 

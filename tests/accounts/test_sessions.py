@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+import sqlalchemy as sa
 
+from refportal.extensions import db
 from tests.factories import make_user
 from tests.web import Browser, link_in
 
@@ -48,6 +50,46 @@ def test_a_new_password_ends_every_session(app, account, outbox):
         {"password": "a new pass phrase", "confirm": "a new pass phrase"},
     )
     assert phone.get("/dashboard").status_code == 302
+
+
+def test_a_logout_in_one_worker_ends_the_session_in_another_at_once(make_app, account):
+    """Two workers (two apps on one database): nothing about the signed-in user is kept between requests."""
+    worker_a, worker_b = make_app(), make_app()
+    laptop = logged_in(worker_a, account)
+    phone = Browser(worker_b.test_client())
+    phone.client.set_cookie("session", laptop.client.get_cookie("session").value)
+    assert phone.get("/dashboard").status_code == 200
+    laptop.logout()
+    assert phone.get("/dashboard").status_code == 302
+
+
+@pytest.mark.parametrize("version", ["01", "1x", "", "2", "1.1", "9" * 30])
+def test_a_session_naming_any_other_version_signs_no_one_in(app, account, version):
+    browser = logged_in(app, account)
+    with browser.client.session_transaction() as session:
+        user_id = session["_user_id"].partition(".")[0]
+        session["_user_id"] = f"{user_id}.{version}"
+    assert browser.get("/dashboard").status_code == 302
+
+
+def test_the_signed_in_user_is_one_statement(app, account):
+    browser = logged_in(app, account)
+    browser.get("/dashboard")
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert browser.get("/account").status_code == 200  # a page that reads nothing else
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    assert len(seen) == 1, seen
+    where = seen[0].split("WHERE")[1]
+    assert "session_version" in where and "deactivated_at IS NULL" in where
 
 
 def test_an_idle_session_ends(app, account):

@@ -9,13 +9,14 @@ import socket
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import click
 import pytest
 import sqlalchemy as sa
 from flask_migrate import stamp
 
-from refportal import create_app
+from refportal import TEMPLATE_CACHE_FOLDER, create_app
 from refportal.accounts.models import User
 from refportal.config import ConfigurationError, load_config
 from refportal.db import utcnow
@@ -170,6 +171,23 @@ def test_https_at_the_proxy_gives_hsts_and_secure_cookies(production):
 
     direct = production(PROXY_COUNT=0).test_client()
     assert "Strict-Transport-Security" not in direct.get("/login", headers={"X-Forwarded-Proto": "https"}).headers
+
+
+def test_production_compiles_each_template_once_and_keeps_its_code_in_the_instance_folder(production, make_app):
+    first = production()
+    assert first.jinja_env.auto_reload is False  # never re-read from disk while serving
+    assert first.test_client().get("/login").status_code == 200
+    kept = list((Path(first.instance_path) / TEMPLATE_CACHE_FOLDER).iterdir())
+    assert kept, "no compiled template kept"
+
+    restarted = production()  # a new worker: it loads the kept code instead of compiling
+
+    def no_compiling(*_args, **_kwargs):
+        raise AssertionError("a template was compiled again")
+
+    restarted.jinja_env.compile = no_compiling
+    assert restarted.test_client().get("/login").status_code == 200
+    assert make_app().jinja_env.bytecode_cache is None  # tests and development compile in memory only
 
 
 # ------------------------------------------------------------------------------------------------

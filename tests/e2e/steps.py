@@ -35,7 +35,7 @@ def staff_record_a_cheque(portal, payer_email: str) -> None:
     from refportal.accounts.models import User
     from refportal.db import utc_today
     from refportal.extensions import db
-    from refportal.payments.charges import ACCOUNT_ROWS
+    from refportal.payments.charges import account_rows
     from refportal.payments.ledger import totals_of
     from refportal.payments.models import FeeAccount, PaymentMethod
     from refportal.payments.services import record_payment
@@ -45,7 +45,7 @@ def staff_record_a_cheque(portal, payer_email: str) -> None:
             sa.select(FeeAccount)
             .join(User, FeeAccount.payer_id == User.id)
             .where(User.email == payer_email)
-            .options(*ACCOUNT_ROWS)
+            .options(*account_rows())
         ).all()
         for account in accounts:
             owed = totals_of(account).balance

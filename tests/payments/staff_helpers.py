@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from refportal.accounts.models import Role
 from refportal.db import utcnow
 from refportal.extensions import db
-from refportal.payments.charges import ACCOUNT_ROWS
+from refportal.payments.charges import account_rows
 from refportal.payments.ledger import LedgerTotals, totals_of
 from refportal.payments.models import FeeAccount, FeeKind
 from tests.factories import ChargeFactory, FeeAccountFactory, make_user
@@ -49,7 +49,7 @@ def make_account(
 
 def totals(app, account_id: int) -> LedgerTotals:
     with app.app_context():
-        account = db.session.scalar(sa.select(FeeAccount).where(FeeAccount.id == account_id).options(*ACCOUNT_ROWS))
+        account = db.session.scalar(sa.select(FeeAccount).where(FeeAccount.id == account_id).options(*account_rows()))
         assert account is not None
         return totals_of(account)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 
 from refportal.extensions import db
 from refportal.references.models import Rating, Reference, ReferenceStatus
@@ -246,6 +247,30 @@ def test_a_referee_who_rated_before_finds_their_details_filled_in(app, outbox, s
     assert '<option selected value="3">3</option>' in about
     overall = app.test_client().get(f"{link}/step/6").get_data(as_text=True)
     assert 'value="Samantha Supervisor"' in overall
+
+
+def statements_of(app, client, path: str) -> list[str]:
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_only_the_steps_showing_filled_in_details_read_the_referees_earlier_rating(app, referee, sam_link):
+    for step in STEPS:
+        seen = statements_of(app, referee, f"{sam_link}/step/{step.number}")
+        reads_rating = any("FROM rating" in statement for statement in seen)
+        assert reads_rating == (step.key in ("about", "overall")), (step.key, seen)
+        assert len(seen) == (2 if reads_rating else 1), seen
 
 
 def test_the_printable_blank_form_from_the_link_changes_nothing(app, referee, sam_link):

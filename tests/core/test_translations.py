@@ -1,0 +1,56 @@
+"""Each message is translated once per language (refportal.i18n.translate), and a language switch is
+still followed at once: the referee's ?lang=, force_locale for an e-mail, the next request."""
+
+from __future__ import annotations
+
+from flask import g, render_template_string
+from flask_babel import force_locale
+
+from refportal import i18n
+from refportal.references.rating_form import NOT_ENOUGH_INFORMATION_LABEL
+
+LABEL = "Not enough information to rate"
+SPANISH = "No hay suficiente información para valorar"
+
+
+def counting_babel(monkeypatch) -> list[str]:
+    asked: list[str] = []
+    real = i18n.babel_gettext
+
+    def counted(message: str) -> str:
+        asked.append(message)
+        return real(message)
+
+    monkeypatch.setattr(i18n, "babel_gettext", counted)
+    return asked
+
+
+def test_a_label_is_translated_once_per_language_and_follows_every_switch(app, monkeypatch):
+    asked = counting_babel(monkeypatch)
+    with app.test_request_context("/"):
+        g.language = "es"
+        assert [str(NOT_ENOUGH_INFORMATION_LABEL) for _ in range(3)] == [SPANISH] * 3
+        with force_locale("en"):  # an e-mail in another language, inside the request
+            assert str(NOT_ENOUGH_INFORMATION_LABEL) == LABEL
+            assert render_template_string("{{ _('Not enough information to rate') }}") == LABEL
+        assert str(NOT_ENOUGH_INFORMATION_LABEL) == SPANISH
+        assert render_template_string("{{ _('Not enough information to rate') }}") == SPANISH
+    with app.test_request_context("/"):  # the next request, in English
+        assert str(NOT_ENOUGH_INFORMATION_LABEL) == LABEL
+    assert asked == [LABEL, LABEL]  # once in Spanish, once in English
+
+
+def test_the_templates_translation_escapes_its_values_and_keeps_the_plural_forms(app):
+    with app.test_request_context("/"):
+        g.language = "es"
+        page = render_template_string(
+            "{{ _('Reference for %(name)s', name=name) }}|{{ ngettext('%(num)s file', '%(num)s files', 2) }}",
+            name="<b>Ana</b>",
+        )
+    assert page == "Referencia para &lt;b&gt;Ana&lt;/b&gt;|2 files"
+
+
+def test_outside_a_request_a_message_is_flask_babels_own(app):
+    assert i18n.translate(LABEL) == LABEL
+    with app.app_context():
+        assert i18n.translate(LABEL) == LABEL
