@@ -2,4 +2,6 @@
 bytes, the same-page floor's template) from the statements a careful engineer would choose for the page's
 data needs alone, not refportal's. Each module has a `register(app)` like the same-page floor's."""
 
-ALL: list = []
+from floor import best_review_rounds
+
+ALL: list = [best_review_rounds]
