@@ -21,6 +21,7 @@ from refportal.db import utcnow
 from refportal.extensions import db
 from refportal.payments.ledger import cents
 from refportal.references.rating_form import ITEM_KEYS
+from refportal.reviews.progress import recount
 
 CHUNK = 5000
 
@@ -701,7 +702,8 @@ ASSIGNED_FILES = 25
 def add_review_rounds(reviewer_id: int) -> None:
     """Four consecutive rounds over the submissions of the last 200 days (each submitted application in
     the round covering its day, as `create_round` places them), and `ASSIGNED_FILES` submitted files of the
-    latest round assigned to the reviewer: their "My assigned files" is the same size at every scale."""
+    latest round assigned to the reviewer: their "My assigned files" is the same size at every scale; then
+    the rounds' stored progress counted (refportal.reviews.progress.recount)."""
     meta = db.metadata
     rounds, apps, assignments = (meta.tables[t] for t in ("review_round", "application", "review_assignment"))
     today = utcnow().date()
@@ -742,6 +744,9 @@ def add_review_rounds(reviewer_id: int) -> None:
             [dict(application_id=i, reviewer_id=reviewer_id, assigned_at=utcnow()) for i in files],
         )
         add_verdicts(conn, [i for i in files if i % 2 == 0], reviewer_id)
+    # The rows above bypass the ORM, whose flushes keep the rounds' stored progress: count it, as
+    # `flask reviews recount` does.
+    recount()
 
 
 # The reviewer's item-by-item verdicts (refportal.applications.verdicts) on half the files assigned to

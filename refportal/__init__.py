@@ -223,12 +223,14 @@ def _register_cli(app: Flask) -> None:
     from refportal.mail.cli import mail_cli
     from refportal.membership.cli import membership_cli
     from refportal.references.cli import references_cli
+    from refportal.reviews.cli import reviews_cli
     from refportal.worker.cli import worker_command
 
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(mail_cli)
     app.cli.add_command(references_cli)
+    app.cli.add_command(reviews_cli)
     app.cli.add_command(membership_cli)
     app.cli.add_command(worker_command)
 
@@ -247,6 +249,7 @@ def _connect_signals(app: Flask) -> None:
     from refportal.membership.roster import roster_imported
     from refportal.references.closing import cancel_requests_of_closed_application
     from refportal.references.delivery import mark_bounced
+    from refportal.reviews.progress import watch
     from refportal.reviews.rounds import join_round_on_submission
 
     # A message to a referee refused for good: the reference is bounced and the applicant told.
@@ -265,3 +268,6 @@ def _connect_signals(app: Flask) -> None:
     # An audited change: the application's changed_at moves (API polling) and webhook deliveries queue.
     recorded.connect(move_changed_at, sender=app, weak=False)
     recorded.connect(queue_deliveries, sender=app, weak=False)
+    # An application's status, round or review cycle changed, or its assignments or reviews (the session's
+    # flushes): its round's stored progress moves before the transaction commits.
+    watch()

@@ -31,7 +31,9 @@ from refportal.reviews.models import (  # noqa: F401
     Recusal,
     Review,
     ReviewAssignment,
+    ReviewFileProgress,
     ReviewRound,
     ReviewVersion,
+    RoundTally,
 )
 from refportal.worker.models import ScheduledJob  # noqa: F401

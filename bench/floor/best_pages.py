@@ -2,6 +2,6 @@
 bytes, the same-page floor's template) from the statements a careful engineer would choose for the page's
 data needs alone, not refportal's. Each module has a `register(app)` like the same-page floor's."""
 
-from floor import best_review_queue
+from floor import best_review_queue, best_review_rounds
 
-ALL: list = [best_review_queue]
+ALL: list = [best_review_queue, best_review_rounds]

@@ -18,6 +18,7 @@ from refportal.extensions import db
 from refportal.reviews.conflicts import conflicts_of, conflicts_with
 from refportal.reviews.models import Recusal, ReviewAssignment, ReviewRound
 from refportal.reviews.notices import send_assignment_digests
+from refportal.reviews.progress import change_files
 
 
 def active_reviewers() -> list[User]:
@@ -81,7 +82,7 @@ def recuse(*, application: Application, reviewer: User, reason: str) -> Recusal:
     undecided_files_of_the_applicant = sa.select(Application.id).where(
         Application.applicant_id == application.applicant_id, Application.status.not_in(DECIDED)
     )
-    db.session.execute(
+    change_files(  # the files' progress counts the assignments removed
         sa.delete(ReviewAssignment).where(
             ReviewAssignment.reviewer_id == reviewer.id,
             sa.or_(

@@ -129,3 +129,34 @@ class Recusal(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     reviewer: Mapped[User] = relationship()
+
+
+class ReviewFileProgress(Base):
+    """Where a file stands in its round, as the rounds page counts it (reviews/progress.py keeps it): a
+    row per application that is in a round and not withdrawn. No foreign key to the application: when one
+    goes, its row must still say what to take off its round's tally."""
+
+    __tablename__ = "review_file_progress"
+
+    application_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("review_round.id", ondelete="CASCADE"), index=True)
+    assignments: Mapped[int] = mapped_column()  # reviewers assigned
+    reviews: Mapped[int] = mapped_column()  # reviews of its current cycle
+    decided: Mapped[bool] = mapped_column()
+
+
+class RoundTally(Base):
+    """How many of a round's files have each combination of assignments, reviews of the current cycle and
+    decision: the `review_file_progress` rows counted, kept as they change (reviews/progress.py). The
+    rounds page sums a round's few rows, whatever the number of files; the threshold (REVIEWERS_PER_FILE)
+    is applied when reading, so changing it needs no recount."""
+
+    __tablename__ = "review_round_tally"
+
+    round_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("review_round.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    assignments: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    reviews: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    decided: Mapped[bool] = mapped_column(primary_key=True, autoincrement=False)
+    files: Mapped[int] = mapped_column()

@@ -40,6 +40,7 @@ from refportal.mail.models import OutboxEmail
 from refportal.membership.models import MembershipDeclaration
 from refportal.references.models import Reference, ReferenceStatus
 from refportal.reviews.models import Review
+from refportal.reviews.progress import change_files
 from tests.factories import declare_current_membership, make_application, make_user, record_eligibility
 from tests.references.helpers import full_answers, nominate, nomination, send_requests
 from tests.web import Browser, csrf_token_from
@@ -367,7 +368,7 @@ def test_new_application(app, world):
     applicant, user_id = world["applicant"], None
     with app.app_context():
         user_id = db.session.scalar(sa.select(User.id).where(User.email == "fuzz@example.org"))
-        db.session.execute(sa.delete(Application).where(Application.applicant_id == user_id))
+        change_files(sa.delete(Application).where(Application.applicant_id == user_id))
         db.session.commit()
 
     def snapshot():
@@ -385,7 +386,7 @@ def test_new_application(app, world):
 
     def reset():
         with app.app_context():
-            db.session.execute(sa.delete(Application).where(Application.applicant_id == user_id))
+            change_files(sa.delete(Application).where(Application.applicant_id == user_id))
             db.session.commit()
 
     run_case(

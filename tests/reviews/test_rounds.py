@@ -18,6 +18,7 @@ from refportal.extensions import db
 from refportal.mail.models import OutboxEmail
 from refportal.reviews.models import Decision, Review, ReviewAssignment, ReviewRound
 from refportal.reviews.notices import run_review_jobs
+from refportal.reviews.progress import change_files
 from refportal.reviews.rounds import join_round, rounds_with_progress
 from refportal.transactions import unit_of_work
 from tests.builders import logged_in, make_submitted_application
@@ -163,7 +164,7 @@ def test_auto_assign_balances_40_files_over_5_reviewers(app, people, outbox):
     with app.app_context():  # only the five new reviewers are active
         for user in db.session.scalars(sa.select(User).where(User.role == Role.REVIEWER)):
             user.deactivated_at = utcnow()
-        db.session.execute(sa.delete(ReviewAssignment))
+        change_files(sa.delete(ReviewAssignment))
         db.session.commit()
     reviewers(app, 5)
     files = submitted_files(app, 39)
@@ -190,7 +191,7 @@ def test_auto_assign_balances_40_files_over_5_reviewers(app, people, outbox):
 
 def test_auto_assign_skips_a_conflicted_reviewer_and_refuses_with_too_few(app, people):
     with app.app_context():
-        db.session.execute(sa.delete(ReviewAssignment))
+        change_files(sa.delete(ReviewAssignment))
         db.session.commit()
     admin = logged_in(app, "admin@example.org")
     open_round(admin)
@@ -238,7 +239,7 @@ def test_assigning_by_hand_refuses_with_a_message(app, people, who, message):
         if who == "hana":
             make_user(email="hana@example.net", name="Hana Ito", role=Role.REVIEWER)
         if who == "inactive":
-            db.session.execute(sa.delete(ReviewAssignment))
+            change_files(sa.delete(ReviewAssignment))
             user = make_user(email="gone@example.org", name="Gone", role=Role.REVIEWER)
             user.deactivated_at = utcnow()
         if who == "third":
@@ -258,7 +259,7 @@ def test_assigning_by_hand_refuses_with_a_message(app, people, who, message):
 
 def test_hand_assignments_go_out_in_the_workers_digest(app, people, outbox):
     with app.app_context():
-        db.session.execute(sa.delete(ReviewAssignment))
+        change_files(sa.delete(ReviewAssignment))
         db.session.commit()
     admin = logged_in(app, "admin@example.org")
     file_url = f"/review/applications/{people['application_id']}"
@@ -331,7 +332,7 @@ def test_a_reviewer_from_the_applicants_organisation_is_conflicted(app, people):
     with app.app_context():
         application = db.session.get(Application, people["application_id"])
         application.employer = "Riverside Family Services"
-        db.session.execute(sa.delete(ReviewAssignment))
+        change_files(sa.delete(ReviewAssignment))
         db.session.commit()
     admin = logged_in(app, "admin@example.org")
     invited = admin.submit(
