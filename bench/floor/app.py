@@ -13,6 +13,7 @@ import os
 import sqlalchemy as sa
 from flask import Flask
 
+import refportal.models  # noqa: F401 - every model mapped, so the ORM classes the floors build statements from configure
 from floor import pages as pages_module
 
 
