@@ -8,7 +8,9 @@ from refportal.applications.categories import CATEGORIES, Credential
 from refportal.endorsements.lifecycle import EndorsementStatus
 from refportal.forms import OptionalChoice, SingleLine, WholeNumber, choices, strip_text
 
-MAX_PAGE = 10_000
+# A search's pages go this deep and no further (1,000 entries at 25 a page): a deeper page would read every
+# entry before it. Past it, a narrower search or the whole registry's download.
+MAX_PAGE = 40
 
 
 class RegistrySearchForm(Form):
