@@ -28,7 +28,14 @@ class RegistrySearchForm(Form):
         validators=[OptionalChoice()],
     )
     place = StringField("City or region", filters=[strip_text], validators=[Optional(), Length(max=120), SingleLine()])
-    page = WholeNumber("Page", default=1, validators=[Optional(), NumberRange(1, MAX_PAGE)])
+    page = WholeNumber(
+        "Page",
+        default=1,
+        validators=[
+            Optional(),
+            NumberRange(1, MAX_PAGE, message=f"A search's pages go from 1 to {MAX_PAGE}: narrow the search."),
+        ],
+    )
 
 
 class ListingForm(FlaskForm):
