@@ -24,8 +24,9 @@ def create(database_url: str | None = None, secret_key: str | None = None, pages
     url = database_url or os.environ["FLOOR_DATABASE_URL"]
     # refportal's production pool settings (refportal/config.py): pre-ping and recycle.
     app.extensions["floor.engine"] = sa.create_engine(url, pool_pre_ping=True, pool_recycle=1800)
-    for page in pages_module.ALL if pages is None else pages:
+    served = pages_module.ALL if pages is None else pages
+    for page in served:
         page.register(app)
-    for name in app.jinja_env.list_templates():
-        app.jinja_env.get_template(name)  # compiled now, not on the first request
+    for page in served:  # each page's template (its module's name), compiled now, not on the first request
+        app.jinja_env.get_template(page.__name__.rsplit(".", 1)[-1] + ".html")
     return app

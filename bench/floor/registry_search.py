@@ -1,5 +1,5 @@
 """/registry/: the public registry's search, anonymous (one statement: the page of listed entries, by
-name; refportal adds one for the registry's date, its Last-Modified)."""
+name; refportal's reads the registry's date, its Last-Modified, beside them)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from floor.common import connect
 from refportal.accounts.models import User
 from refportal.applications.categories import CATEGORIES, Credential, MentorTrack, category_name
 from refportal.endorsements.models import Endorsement, RegistryListing
-from refportal.endorsements.registry import contains_text  # its LIKE pattern: the trigram indexes read
+from refportal.endorsements.registry import TRIGRAM, contains_text  # the LIKE pattern; when the index can find it
 
 IN_FORCE = ("active", "renewal_due", "grace")
 PAGE_SIZE = 25  # refportal's REGISTRY_PAGE_SIZE
@@ -20,10 +20,22 @@ CATEGORY_CHOICES = [("", "Any")] + [(str(n), str(n)) for n in CATEGORIES]
 
 
 def _statement(name: str, credential: str, category: str, place: str, page: int) -> sa.Select:
+    active = User.deactivated_at.is_(None)
+    if TRIGRAM.search(name):
+        # As refportal's: the matching names from the trigram index, sorted in their own subquery.
+        holders = (
+            sa.select(User.id, User.name)
+            .where(contains_text(sa.func.lower(User.name), name), active)
+            .order_by(User.name, User.id)
+            .offset(0)
+            .subquery("holder")
+        )
+    else:
+        holders = User.__table__
     statement = (
         sa.select(
             Endorsement.number,
-            User.name,
+            holders.c.name,
             Endorsement.credential,
             Endorsement.category,
             Endorsement.mentor_track,
@@ -31,16 +43,17 @@ def _statement(name: str, credential: str, category: str, place: str, page: int)
             Endorsement.period_ends_on,
             sa.case((RegistryListing.show_city.is_(True), RegistryListing.city), else_=None).label("city"),
         )
-        .join(User, User.id == Endorsement.holder_id)
+        .join(holders, holders.c.id == Endorsement.holder_id)
         .outerjoin(RegistryListing, RegistryListing.holder_id == Endorsement.holder_id)
         .where(
             Endorsement.status.in_(IN_FORCE),
             sa.or_(RegistryListing.listed.is_(None), RegistryListing.listed.is_(True)),
-            User.deactivated_at.is_(None),
         )
     )
-    if name:
-        statement = statement.where(contains_text(sa.func.lower(User.name), name))
+    if holders is User.__table__:
+        statement = statement.where(active)
+        if name:
+            statement = statement.where(contains_text(sa.func.lower(User.name), name))
     if credential:
         statement = statement.where(Endorsement.credential == Credential(credential))
     if category:
@@ -50,7 +63,7 @@ def _statement(name: str, credential: str, category: str, place: str, page: int)
             RegistryListing.show_city.is_(True),
             contains_text(sa.func.lower(RegistryListing.city), place),
         )
-    return statement.order_by(User.name, Endorsement.number).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
+    return statement.order_by(holders.c.name, Endorsement.number).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
 
 
 def register(app: Flask) -> None:

@@ -8,7 +8,9 @@ from refportal.applications.categories import CATEGORIES, Credential
 from refportal.endorsements.lifecycle import EndorsementStatus
 from refportal.forms import OptionalChoice, SingleLine, WholeNumber, choices, strip_text
 
-MAX_PAGE = 10_000
+# A search's pages go this deep and no further (1,000 entries at 25 a page): a deeper page would read every
+# entry before it. Past it, a narrower search or the whole registry's download.
+MAX_PAGE = 40
 
 
 class RegistrySearchForm(Form):
@@ -26,7 +28,14 @@ class RegistrySearchForm(Form):
         validators=[OptionalChoice()],
     )
     place = StringField("City or region", filters=[strip_text], validators=[Optional(), Length(max=120), SingleLine()])
-    page = WholeNumber("Page", default=1, validators=[Optional(), NumberRange(1, MAX_PAGE)])
+    page = WholeNumber(
+        "Page",
+        default=1,
+        validators=[
+            Optional(),
+            NumberRange(1, MAX_PAGE, message=f"A search's pages go from 1 to {MAX_PAGE}: narrow the search."),
+        ],
+    )
 
 
 class ListingForm(FlaskForm):

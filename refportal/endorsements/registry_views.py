@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, request
 from refportal.applications.categories import Credential
 from refportal.db import utc_today
 from refportal.endorsements import registry
-from refportal.endorsements.forms import RegistrySearchForm
+from refportal.endorsements.forms import MAX_PAGE, RegistrySearchForm
 from refportal.endorsements.services import normalized_number
 from refportal.extensions import limiter
 from refportal.web import CsvLines, spooled, spreadsheet_cell
@@ -43,8 +43,15 @@ def search():
     results = registry.search_registry(
         search, page=form.page.data or 1, page_size=current_app.config["REGISTRY_PAGE_SIZE"]
     )
-    page = _render("registry/search.html", form=form, results=results, today=today, args=_args_without_page())
-    return _public(Response(page), changed_at=registry.registry_changed_at(today), indexable=True)
+    page = _render(
+        "registry/search.html",
+        form=form,
+        results=results,
+        today=today,
+        args=_args_without_page(),
+        max_page=MAX_PAGE,
+    )
+    return _public(Response(page), changed_at=registry.changed_at(today, results.latest_change), indexable=True)
 
 
 @bp.get("/<string:number>")

@@ -22,9 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 
 # What the deploy files name for a real server, and what the test stack uses instead.
-# The locations that proxy to gunicorn: every page, and the pages that take a document (a larger body).
-UPSTREAM_LOCATIONS = 2
+# The locations that proxy to gunicorn: every page, the pages that take a document (a larger body), and
+# the public registry (cached).
+UPSTREAM_LOCATIONS = 3
 NGINX_PLACEHOLDERS = (
+    "/var/cache/nginx/refportal",
     "listen 80;",
     "listen [::]:80;",
     "listen 443 ssl http2;",
@@ -163,10 +165,13 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def nginx_site(*, https_port: int, http_port: int, cert: Path, key: Path, upstream_port: int, static: Path) -> str:
+def nginx_site(
+    *, https_port: int, http_port: int, cert: Path, key: Path, upstream_port: int, static: Path, cache: Path
+) -> str:
     """deploy/nginx/refportal.conf with the test's ports and paths in place of the real server's."""
     site = (DEPLOY / "nginx" / "refportal.conf").read_text()
     replacements = {
+        "/var/cache/nginx/refportal": str(cache),
         "listen 80;": f"listen 127.0.0.1:{http_port};",
         "listen [::]:80;": "",
         "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",

@@ -1,7 +1,7 @@
 """The portal as docs/deployment.md's "Deploying" section installs it: the wheel in a fresh virtual environment
 outside the checkout, migrated on PostgreSQL, gunicorn (2 workers, deploy/gunicorn.conf.py) behind
-Debian's nginx (deploy/nginx/refportal.conf) with TLS on loopback, Redis for the rate limits, the
-worker, and a real SMTP server. Everything is checked through https://."""
+Debian's nginx (deploy/nginx/refportal.conf) with TLS on loopback and its cache of the public registry,
+Redis for the rate limits, the worker, and a real SMTP server. Everything is checked through https://."""
 
 from __future__ import annotations
 
@@ -38,9 +38,36 @@ from tests.payments.stripe_standin import event, sign
 from tests.smtp import SMTPServer
 from tests.support import postgres_url, require
 
-DATABASE = "refportal_deploy_test"
+DATABASE = f"refportal_deploy_test_{os.getpid()}"  # its own: two checkouts may run it at once
 PASSWORD = "deploy pass phrase 2026"
 STRIPE_WEBHOOK_SECRET = "whsec_deployment"
+# Short, so that a change in the registry shows through nginx's cache within the test.
+REGISTRY_CACHE_SECONDS = 3
+REGISTRY_RATE_LIMIT = 20  # per minute and client address
+
+# Two endorsees in the public registry (listed by default), each signing in with PASSWORD.
+SEED_ENDORSEES = """
+from datetime import timedelta
+from refportal import create_app
+from refportal.accounts.models import Role
+from refportal.accounts.services import create_user
+from refportal.applications.categories import Credential
+from refportal.db import utc_today
+from refportal.endorsements.models import Endorsement
+from refportal.extensions import db
+
+app = create_app()
+with app.test_request_context():
+    today = utc_today()
+    for email, name, number in (("elena.deploy@example.org", "Elena Cached", "IMH-7K3QX9P2"),
+                                ("lior.deploy@example.org", "Lior Listed", "IMH-4M8RT2WZ")):
+        holder = create_user(email=email, name=name, role=Role.APPLICANT, password="deploy pass phrase 2026")
+        db.session.add(Endorsement(number=number, holder_id=holder.id, credential=Credential.IMH_E, category=2,
+                                   issued_on=today - timedelta(days=10), period_starts_on=today - timedelta(days=10),
+                                   period_ends_on=today + timedelta(days=300)))
+    db.session.commit()
+"""
+CACHED_NUMBER, LISTED_NUMBER = "IMH-7K3QX9P2", "IMH-4M8RT2WZ"
 
 SEED_SPANISH_REQUEST = """
 from refportal import create_app
@@ -137,6 +164,8 @@ def deployment(database):
             "GUNICORN_WORKERS": "2",
             "API_RATE_LIMIT": "12 per minute",
             "GUNICORN_BIND": f"127.0.0.1:{gunicorn_port}",
+            "REGISTRY_CACHE_SECONDS": str(REGISTRY_CACHE_SECONDS),
+            "REGISTRY_RATE_LIMIT": f"{REGISTRY_RATE_LIMIT} per minute",
             # Online payment on (nothing here calls Stripe's API; its webhooks come in through nginx).
             "STRIPE_SECRET_KEY": "sk_test_deployment",
             "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
@@ -171,6 +200,7 @@ def deployment(database):
             .stdout.strip()
             .splitlines()[-1]
         )
+        run([str(venv / "bin" / "python"), "-c", SEED_ENDORSEES], cwd=run_folder, env=env)
 
         # The static files, where docs/deployment.md's steps put them for nginx.
         static = folder / "static"
@@ -199,6 +229,7 @@ def deployment(database):
                 key=key,
                 upstream_port=gunicorn_port,
                 static=static,
+                cache=folder / "nginx-cache",
             ),
         )
         wait_for_port(gunicorn_port, gunicorn)
@@ -285,9 +316,6 @@ def request_log(deployment) -> list[dict]:
             if entry.get("logger") == "refportal.request":
                 lines.append(entry)
     return lines
-    someone_else = client(deployment, "127.0.0.3")
-    login = someone_else.post_form("/login", {"email": "staff@example.org", "password": PASSWORD})
-    assert login.status == 302 and login.headers["Location"].endswith("/dashboard")
 
 
 def test_a_spanish_referee_page_is_spanish(deployment):
@@ -417,3 +445,112 @@ def test_readyz_is_200_and_503_for_the_same_install_without_its_database(deploym
     response = http_get(f"http://127.0.0.1:{port}/readyz")
     assert response.status == 503 and '"database":"unreachable' in response.text.replace(" ", "")
     assert http_get(f"http://127.0.0.1:{port}/healthz").status == 200
+
+
+def portal_answers(deployment, path: str, address: str) -> list[int]:
+    """The statuses the portal itself gave to `address` for `path` (without its query; what nginx answered
+    from its cache is not there)."""
+    return [
+        line["status"]
+        for line in request_log(deployment)
+        if line.get("path") == path and line.get("remote_addr") == address
+    ]
+
+
+def wait_for_log(deployment, path: str, address: str, count: int) -> list[int]:
+    """The portal's answers once it logged `count` of them (a worker writes its line just after the answer)."""
+    deadline = time.monotonic() + 5
+    while len(answers := portal_answers(deployment, path, address)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return answers
+
+
+def test_a_registry_page_asked_twice_is_served_the_second_time_by_nginx(deployment):
+    path = f"/registry/{CACHED_NUMBER}"
+    first, second = (client(deployment, "127.0.0.8").get(path) for _ in range(2))
+    assert first.status == second.status == 200 and "Elena Cached" in first.text
+    assert first.headers["X-Cache-Status"] == "MISS" and second.headers["X-Cache-Status"] == "HIT"
+    assert second.text == first.text and second.headers["ETag"] == first.headers["ETag"]
+    assert first.headers["Cache-Control"] == f"public, max-age={REGISTRY_CACHE_SECONDS}"
+    assert "Set-Cookie" not in first.headers and "Set-Cookie" not in second.headers
+    # Each answer carries its own request id (the kept copy's is not repeated).
+    ids = [response.headers["X-Request-ID"] for response in (first, second)]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids) and ids[0] != ids[1]
+    assert wait_for_log(deployment, path, "127.0.0.8", 1) == [200]  # the portal answered once
+
+    search = "/registry/?name=elena"
+    found = [client(deployment, "127.0.0.8").get(search) for _ in range(2)]
+    assert [r.headers["X-Cache-Status"] for r in found] == ["MISS", "HIT"]
+    assert "Elena Cached" in found[1].text
+
+
+def test_a_conditional_request_is_answered_304_by_nginx_and_nginx_revalidates_with_the_portal(deployment):
+    path = "/registry/?name=cached"  # logged as /registry/
+    visitor = client(deployment, "127.0.0.9")
+    page = visitor.get(path)
+    assert page.status == 200 and page.headers["X-Cache-Status"] == "MISS"
+    etag, last_modified = page.headers["ETag"], page.headers["Last-Modified"]
+    repeat = visitor.get(path, headers={"If-None-Match": etag})
+    assert repeat.status == 304 and repeat.text == "" and repeat.headers["X-Cache-Status"] == "HIT"
+    assert visitor.get(path, headers={"If-Modified-Since": last_modified}).status == 304
+    assert wait_for_log(deployment, "/registry/", "127.0.0.9", 1) == [200]  # both 304s came from nginx's copy
+    # Past max-age nothing changed: nginx asks the portal with the copy's validators and renews it on its 304.
+    time.sleep(REGISTRY_CACHE_SECONDS + 1)
+    renewed = visitor.get(path)
+    assert renewed.status == 200 and renewed.headers["X-Cache-Status"] == "REVALIDATED"
+    assert renewed.text == page.text and renewed.headers["ETag"] == etag
+    assert wait_for_log(deployment, "/registry/", "127.0.0.9", 2) == [200, 304]
+    assert visitor.get(path, headers={"If-None-Match": etag}).status == 304
+
+
+def test_signed_in_pages_are_never_cached_and_a_signed_in_visitor_gets_the_public_page(deployment):
+    endorsee = client(deployment, "127.0.0.10")
+    assert endorsee.post_form("/login", {"email": "elena.deploy@example.org", "password": PASSWORD}).status == 302
+    for path in ("/dashboard", "/endorsements/registry-listing", "/dashboard"):
+        page = endorsee.get(path)
+        assert page.status == 200 and "Elena Cached" in page.text, path
+        assert "X-Cache-Status" not in page.headers and page.headers["Cache-Control"] == "no-store", path
+    # The registry with a session cookie: the same public page (nothing in it is the visitor's), no cookie set.
+    public = endorsee.get("/registry/?name=elena+cached")
+    again = endorsee.get("/registry/?name=elena+cached")
+    assert [public.headers["X-Cache-Status"], again.headers["X-Cache-Status"]] == ["MISS", "HIT"]
+    assert "Log out" not in public.text and "Set-Cookie" not in public.headers
+    assert endorsee.get("/dashboard").status == 200  # still signed in
+
+
+def test_a_change_in_the_registry_shows_through_the_cache_after_max_age(deployment):
+    path = f"/registry/{LISTED_NUMBER}"
+    visitor = client(deployment, "127.0.0.11")
+    before = visitor.get(path)
+    assert before.status == 200 and "Lior Listed" in before.text
+    endorsee = client(deployment, "127.0.0.12")
+    assert endorsee.post_form("/login", {"email": "lior.deploy@example.org", "password": PASSWORD}).status == 302
+    saved = endorsee.post_form("/endorsements/registry-listing", {"city": ""})  # "List me" unticked
+    assert saved.status == 302
+    changed_at = time.monotonic()
+    kept = visitor.get(path)
+    if time.monotonic() - changed_at < REGISTRY_CACHE_SECONDS - 0.5:  # within max-age: nginx's copy
+        assert kept.headers["X-Cache-Status"] == "HIT" and "Lior Listed" in kept.text
+    time.sleep(REGISTRY_CACHE_SECONDS + 1)
+    after = visitor.get(path)
+    assert after.status == 200 and after.headers["X-Cache-Status"] == "EXPIRED"
+    assert "Lior Listed" not in after.text and "Valid today" in after.text  # valid, its holder no longer named
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert wait_for_log(deployment, path, "127.0.0.11", 2) == [200, 200]
+
+
+def test_the_registry_limit_counts_each_address_behind_the_cache_and_no_refusal_is_kept(deployment):
+    """Unknown numbers (404, never kept) reach the portal and count against the guesser's address; its
+    refusal (429) is not kept for anyone else; a page nginx already holds is served to the guesser
+    uncounted (deploy/nginx/refportal.conf, docs/deployment.md)."""
+    guesser = client(deployment, "127.0.0.14")
+    guesses = [guesser.get(f"/registry/IMH-{n:08d}") for n in range(REGISTRY_RATE_LIMIT + 1)]
+    assert [g.status for g in guesses] == [404] * REGISTRY_RATE_LIMIT + [429]
+    assert {g.headers["X-Cache-Status"] for g in guesses} == {"MISS"}
+    assert guesser.get(f"/registry/IMH-{0:08d}").status == 429  # the 404 was not kept either
+    last = f"/registry/IMH-{REGISTRY_RATE_LIMIT:08d}"
+    assert client(deployment, "127.0.0.15").get(last).status == 404  # another address: its own count
+    cached = f"/registry/{CACHED_NUMBER}"
+    client(deployment, "127.0.0.13").get(cached)  # held by nginx for the next max-age (or renewed now)
+    held = guesser.get(cached)
+    assert held.status == 200 and held.headers["X-Cache-Status"] == "HIT"

@@ -4,6 +4,7 @@ period); hostile input is a message, never a 500; a page costs the same statemen
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 
 from refportal.accounts.models import User
 from refportal.applications.categories import Credential, MentorTrack
+from refportal.endorsements.forms import MAX_PAGE
 from refportal.endorsements.lifecycle import Event, transition
 from refportal.endorsements.models import Endorsement
 from refportal.extensions import db
@@ -187,6 +189,23 @@ def test_pages_of_the_registry(make_app):
     assert "name=paged" in first.split("Next page")[0].rsplit("href=", 1)[1]  # the search is kept
 
 
+def test_a_search_goes_forty_pages_deep(make_app):
+    """A page deeper than MAX_PAGE would read every entry before it: the last one says so instead of
+    linking further, and a deeper one is refused with the reason."""
+    app = make_app(REGISTRY_PAGE_SIZE=1)
+    endorse(app, name="Paged Holder")  # an account whose password hash the bulk ones share
+    add_endorsements(app, 2 * MAX_PAGE + 4)  # MAX_PAGE + 2 listed
+    client = app.test_client()
+    last = text(client.get(f"/registry/?name=bulk&page={MAX_PAGE}"))
+    assert "Previous page" in last and "Next page" not in last
+    assert f"The registry shows a search's first {MAX_PAGE} pages" in html.unescape(last)
+    before = text(client.get(f"/registry/?name=bulk&page={MAX_PAGE - 1}"))
+    assert "Next page" in before and "first 40 pages" not in before
+    deeper = client.get(f"/registry/?name=bulk&page={MAX_PAGE + 1}")
+    assert deeper.status_code == 400
+    assert f"A search's pages go from 1 to {MAX_PAGE}: narrow the search." in html.unescape(text(deeper))
+
+
 def add_endorsements(app, count: int, start: int = 0) -> None:
     """`count` endorsed holders straight into the tables (half listed by default, half opted out)."""
     from datetime import date
@@ -228,7 +247,7 @@ def test_registry_statements_do_not_grow_with_the_registry(app, people):
     add_endorsements(app, 190, start=10)
     large = [statements_for(app, client, url) for url in urls]
     assert small == large
-    assert small == [2, 2, 1, 2]  # a page and the registry's date; the verification in one
+    assert small == [1, 1, 1, 2]  # a page with the registry's date in one; the export and its date in two
 
 
 def test_the_registry_is_sessionless():
