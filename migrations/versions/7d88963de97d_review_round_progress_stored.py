@@ -1,7 +1,7 @@
 """review rounds' progress stored
 
 Revision ID: 7d88963de97d
-Revises: c4f8a2d6e1b9
+Revises: d7e3a1c5b9f2
 Create Date: 2026-12-03 10:00:00.000000
 
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "7d88963de97d"
-down_revision = "c4f8a2d6e1b9"
+down_revision = "d7e3a1c5b9f2"
 branch_labels = None
 depends_on = None
 
