@@ -143,5 +143,44 @@ def replace_between(path: Path, marker: str, text: str) -> None:
         path.write_text(content)
 
 
+FRONTS = (
+    ("gunicorn", "refportal direct"),
+    ("nginx", "through nginx, cache off"),
+    ("cached", "through nginx's cache (a HIT)"),
+    ("304 cached", "repeat with If-None-Match, nginx's cache: 304"),
+    ("304 gunicorn", "repeat with If-None-Match, refportal direct: 304"),
+)
+
+
+def fronts_table(report: dict) -> list[str]:
+    """The registry's anonymous pages, req/s (p50 ms) each way of bench/nginx_front.py, at each size."""
+    sizes = [n for n in sorted(report["sizes"]) if report["sizes"][n].get("registry_fronts")]
+    if not sizes:
+        return []
+    lines = [
+        "The registry's anonymous pages through nginx (deploy/nginx/refportal.conf's proxy and cache "
+        "directives, plain HTTP on loopback): req/s (p50 ms)",
+        "",
+        "| page | size | " + " | ".join(label for _, label in FRONTS) + " |",
+        "|---|---|" + "---|" * len(FRONTS),
+    ]
+    for name in report["sizes"][sizes[0]]["registry_fronts"]:
+        for n in sizes:
+            ways = report["sizes"][n]["registry_fronts"][name]
+            cells = " | ".join(f"{ways[way]['rps']:,.0f} ({ways[way]['p50_ms']:.1f})" for way, _ in FRONTS)
+            lines.append(f"| {name} | {n:,} | {cells} |")
+    return lines
+
+
 def results_markdown(report: dict) -> str:
-    return "\n".join([*summary_table(report), "", "Each page at each size:", "", *detail_table(report)])
+    fronts = fronts_table(report)
+    return "\n".join(
+        [
+            *summary_table(report),
+            "",
+            *([*fronts, ""] if fronts else []),
+            "Each page at each size:",
+            "",
+            *detail_table(report),
+        ]
+    )

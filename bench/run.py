@@ -15,7 +15,6 @@ import os
 import platform
 import re
 import shutil
-import smtplib
 import socket
 import subprocess
 import sys
@@ -410,66 +409,13 @@ def same_bytes(url: str, link: str, best_paths: set[str]) -> dict[str, str]:
     return differences
 
 
-def mail_drain(url: str, count: int = 5000, rounds: int = 3) -> dict:
-    """refportal's sender against plain smtplib, the same messages into the same aiosmtpd sink (its own
-    process), in alternating rounds; the medians are compared."""
-    from refportal.mail.models import OutboxEmail, OutboxStatus
-    from refportal.mail.sender import deliver_due
-    from refportal.mail.services import queue_email
+def registry_fronts(base: str, link: str) -> dict:
+    """The registry's anonymous pages of this run through nginx, with and without its cache, and their
+    repeats as 304s (bench/nginx_front.py)."""
+    import nginx_front
 
-    port = free_port()
-    counted = Path(tempfile.mkdtemp(prefix="refportal-bench-")) / "received"
-    sink = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "sink.py"), str(port), str(counted)], stdout=subprocess.PIPE, text=True
-    )
-    assert sink.stdout.readline().strip() == "ready"
-    ours, plain = [], []
-    try:
-        app = app_for(url, MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_BATCH_SIZE=500)
-        with app.app_context():
-            for i in range(count):
-                queue_email(
-                    "verify_email", f"drain{i}@example.org", name=f"N{i}", link="https://x/verify", valid_hours=1
-                )
-            db.session.commit()
-            drain = OutboxEmail.to_address.like("drain%")
-            # The very bytes refportal's sender sends (built when queued).
-            messages = [
-                (app.config["MAIL_DEFAULT_SENDER"], [row.to_address], row.wire_message)
-                for row in db.session.scalars(sa.select(OutboxEmail).where(drain))
-            ]
-            for _ in range(rounds):
-                db.session.execute(
-                    sa.update(OutboxEmail)
-                    .where(drain)
-                    .values(status=OutboxStatus.QUEUED, attempts=0, sent_at=None, next_attempt_at=sa.func.now())
-                )
-                db.session.commit()
-                db.session.expunge_all()
-                started = time.monotonic()
-                while deliver_due().claimed:
-                    pass
-                ours.append(time.monotonic() - started)
-                started = time.monotonic()
-                with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
-                    for sender, to, payload in messages:
-                        smtp.sendmail(sender, to, payload)
-                plain.append(time.monotonic() - started)
-            db.engine.dispose()
-    finally:
-        sink.terminate()
-        sink.wait(30)
-    received = int(counted.read_text())
-    assert received == 2 * count * rounds, received
-    refportal_seconds, smtplib_seconds = sorted(ours)[rounds // 2], sorted(plain)[rounds // 2]
-    log(f"mail: refportal {[round(t, 2) for t in ours]} s, smtplib {[round(t, 2) for t in plain]} s")
-    return {
-        "messages": count,
-        "rounds": rounds,
-        "refportal_seconds": round(refportal_seconds, 2),
-        "smtplib_seconds": round(smtplib_seconds, 2),
-        "ratio": round(smtplib_seconds / refportal_seconds, 2),
-    }
+    paths = {name: path for name, (email, path, _m, _f) in selected_pages(link).items() if name.startswith("registry")}
+    return nginx_front.measure(base, paths) if paths else {}
 
 
 def main() -> None:
@@ -512,6 +458,7 @@ def main() -> None:
             log(f"{n:,}: hello {hello['rps']:.0f} req/s")
             pages = load_pages(servers, link, [] if SELECTED else save_paths(url), best_paths)
             memory = server.peak_memory_kib()
+            fronts = registry_fronts(server.base, link)
         finally:
             for each in (server, floor_server, best_server):
                 each.stop()
@@ -522,10 +469,13 @@ def main() -> None:
             "same_bytes": {name: not problem for name, problem in differences.items()},
             "statements": statements,
             "worker_peak_kib": memory,
+            "registry_fronts": fronts,
         }
     hello_server.stop()
     if not SELECTED:
-        report["mail"] = mail_drain(prepare(1000)[0])
+        import mail  # the sender against smtplib, three runs (bench/mail.py)
+
+        report["mail"] = mail.measure_three(prepare(1000)[0])
     write(report)
     if not SELECTED:
         import documents  # the document store's uploads and downloads (bench/documents.py)
