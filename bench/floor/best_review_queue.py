@@ -84,8 +84,10 @@ WITH page AS (
     {"WHERE " + " AND ".join(where) if where else ""}
     ORDER BY {", ".join(f"{key} {inner}" for key in keys)}
     LIMIT :limit OFFSET :offset
-), matching AS (
-    SELECT count(*) AS n FROM (SELECT 1 FROM application a {matching_where} LIMIT :count_limit) AS limited
+), matching AS (  -- read in the newest-first index (within the status), stopping past the limit
+    SELECT count(*) AS n FROM (
+        SELECT 1 FROM application a {matching_where} ORDER BY {NEWEST} DESC, a.id DESC LIMIT :count_limit
+    ) AS limited
 )
 SELECT matching.n AS matching, shown.*
 FROM matching LEFT JOIN LATERAL (

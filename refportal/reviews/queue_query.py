@@ -386,9 +386,13 @@ def _filtered(
 
 
 def count_statement(filters: QueueFilters, today: date, rules: QueueRules, count_limit: int) -> sa.Select[Any]:
-    """How many applications match, counted up to one more than `count_limit`: the count stops there."""
-    limited = _filtered(filters, today, rules, Application.id).limit(count_limit + 1).subquery()
-    return sa.select(sa.func.count()).select_from(limited)
+    """How many applications match, counted up to one more than `count_limit`: the count stops there. The
+    rows are read in the newest-first order (whatever the page's), so the count walks that order's index
+    (within the status, when filtered by one) and stops after count_limit + 1 entries; a sequential scan
+    would stop there too, but only after every row stored before them (an application's rows move to the
+    table's end when they change: a status's rows may all be there)."""
+    counted = _filtered(filters, today, rules, Application.id).order_by(*SORTS["submitted"].order_by())
+    return sa.select(sa.func.count()).select_from(counted.limit(count_limit + 1).subquery())
 
 
 def page_ids(

@@ -9,6 +9,7 @@ import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from refportal import web
 from refportal.accounts.models import Role
@@ -195,6 +196,20 @@ def test_the_registry_exports_keep_the_etag_of_their_bytes(app, people):
         assert response.headers["Content-Length"] == str(len(data)), name
         again = people[None].get(EXPORTS[name][1], headers={"If-None-Match": response.headers["ETag"]})
         assert again.status_code == 304 and again.get_data() == b"", name
+
+
+def test_a_holders_deactivation_moves_the_registry_exports_etag_not_their_date(app, people):
+    """Why the registry's exports keep the ETag of their bytes (and are spooled, not streamed): the change
+    time they are dated by does not see a holder's account deactivated, their bytes do."""
+    add_rows(app, 0, 3)
+    client, url = people[None], EXPORTS["registry csv"][1]
+    before = client.get(url)
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE user_account SET deactivated_at = :t WHERE id = 100000"), {"t": T})
+        db.session.commit()
+    after = client.get(url, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200 and b"P100000" in before.get_data() and b"P100000" not in after.get_data()
+    assert after.headers["Last-Modified"] == before.headers["Last-Modified"]
 
 
 @pytest.fixture

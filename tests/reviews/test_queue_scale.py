@@ -2,7 +2,7 @@
 analysed, the statement of a page's ids, for the first page and for the pages after and before a row
 halfway down, in every order, unfiltered and filtered by status, reads an index in the order's direction
 and stops at the page (no Seq Scan of the applications, no sort of all of them, no node reading more than
-a few hundred rows); the count reads no more than its limit. The plans are EXPLAIN ANALYZE of the very
+a few hundred rows); the count walks an index and stops at its limit. The plans are EXPLAIN ANALYZE of the very
 statements (and parameters) the page sends."""
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ ORDER_INDEX = {
 
 def add_applications(app, count: int) -> None:
     """`count` applicants with one application each (ids from 1,000,000), in two INSERT ... SELECT:
-    a fifth drafts (never submitted), submissions on 200 days (many ties), then VACUUM ANALYZE."""
+    a fifth drafts (never submitted), submissions on 200 days (many ties), then VACUUM ANALYZE; then the
+    submitted ones changed (their rows at the table's end) and ANALYZE."""
     with app.app_context():
         with db.engine.begin() as conn:
             conn.execute(
@@ -67,6 +68,10 @@ def add_applications(app, count: int) -> None:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in ("user_account", "application"):
                 conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
+            # Then submitted: as in the portal, a submission's new row version is stored at the table's end
+            # (and the table is analysed, not yet vacuumed again).
+            conn.execute(sa.text("UPDATE application SET changed_at = now() WHERE status = 'submitted'"))
+            conn.exec_driver_sql("ANALYZE application")
 
 
 @pytest.fixture
@@ -137,8 +142,12 @@ def test_a_page_reads_its_rows_in_order_from_an_index_and_stops(large, sort):
 
 
 def test_the_count_reads_no_more_than_its_limit(large):
-    for status in ("", "submitted", "draft", "endorsed"):
+    """The count walks the newest-first index (within the status) and stops after its limit: its cost does
+    not depend on where the rows are stored (the submitted ones after all the others: they changed last) or
+    on what the planner guesses of them."""
+    for status in ("submitted", "draft", "endorsed", ""):
         plan = analysed(large, count_statement(QueueFilters(status=status), utc_today(), RULES, COUNT_LIMIT))
+        index = "ix_application_queue_status_newest" if status else "ix_application_queue_newest"
+        assert re.search(rf"Index Scan (Backward )?using {index} on application", plan), (status, plan)
         assert re.search(rf"Limit \(actual rows={COUNT_LIMIT + 1}\b", plan), (status, plan)
-        # Statuses are interleaved (a fifth drafts): at most five rows read for each one counted.
-        assert rows_read(plan) <= 5 * (COUNT_LIMIT + 1), (status, plan)
+        assert rows_read(plan) <= COUNT_LIMIT + 1, (status, plan)
