@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, SelectField, StringField
+from wtforms import EmailField, HiddenField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from refportal.accounts.models import Role
-from refportal.forms import SingleLine, ValidEmail, choices, strip_text
+from refportal.forms import SelectField, SingleLine, ValidEmail, choices, strip_text
 
 STAFF_ROLES = choices([(Role.REVIEWER.value, "Reviewer"), (Role.ADMIN.value, "Administrator")])
 

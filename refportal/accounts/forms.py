@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from refportal.forms import SingleLine, ValidEmail, choices, strip_text
+from refportal.forms import SelectField, SingleLine, ValidEmail, choices, strip_text
 from refportal.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from refportal.security.passwords import MAX_PASSWORD_LENGTH, password_problem
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, RadioField, SelectField, StringField
+from wtforms import DecimalField, RadioField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from refportal.applications.categories import (
@@ -13,7 +13,7 @@ from refportal.applications.categories import (
 )
 from refportal.applications.services import MAX_HOURS, MAX_WORK_YEARS
 from refportal.db import utc_today
-from refportal.forms import OptionalChoice, SingleLine, WholeNumber, choices, strip_text
+from refportal.forms import OptionalChoice, SelectField, SingleLine, WholeNumber, choices, strip_text
 from refportal.portfolio.entries import year_problem
 
 

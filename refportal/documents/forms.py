@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import SelectField
 from wtforms.validators import DataRequired
 
 from refportal.documents.lifecycle import ScanState
 from refportal.documents.services import PORTFOLIO_PURPOSES
-from refportal.forms import choices
+from refportal.forms import SelectField, choices
 
 ACCEPTED_FILES = "application/pdf,image/png,image/jpeg"
 

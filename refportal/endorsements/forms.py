@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Form, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, Form, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from refportal.applications.categories import CATEGORIES, Credential
 from refportal.endorsements.lifecycle import EndorsementStatus
-from refportal.forms import OptionalChoice, SingleLine, WholeNumber, choices, strip_text
+from refportal.forms import OptionalChoice, SelectField, SingleLine, WholeNumber, choices, strip_text
 
 # A search's pages go this deep and no further (1,000 entries at 25 a page): a deeper page would read every
 # entry before it. Past it, a narrower search or the whole registry's download.

@@ -5,12 +5,12 @@ finite number before their rules are checked."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, DecimalField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from refportal.config import RENEWAL_ATTESTATIONS
-from refportal.forms import DayField, SingleLine, WholeNumber, choices, strip_text
+from refportal.forms import DayField, SelectField, SingleLine, WholeNumber, choices, strip_text
 from refportal.membership.models import Association
 from refportal.portfolio.entries import hours_problem
 from refportal.portfolio.forms import RscEntryForm, TrainingEntryForm

@@ -4,14 +4,14 @@ each carrying the renewal's version as the page showed it (a decision from an ol
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import Form, RadioField, SelectField, StringField, TextAreaField
+from wtforms import Form, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
 from refportal.applications.categories import Credential
 from refportal.endorsements.models import RenewalStatus
 from refportal.endorsements.renewal_review import MAX_MESSAGE, MAX_NOTE
-from refportal.forms import OptionalChoice, Paragraphs, SingleLine, WholeNumber, choices, strip_text
+from refportal.forms import OptionalChoice, Paragraphs, SelectField, SingleLine, WholeNumber, choices, strip_text
 
 
 class RenewalQueueForm(Form):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from wtforms import Form, SelectField, StringField
+from wtforms import Form, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
-from refportal.forms import DayField, OptionalChoice, SingleLine, WholeNumber, choices, strip_text
+from refportal.forms import DayField, OptionalChoice, SelectField, SingleLine, WholeNumber, choices, strip_text
 from refportal.mail_console.services import Delivery
 
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import RadioField, SelectField, StringField
+from wtforms import RadioField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from refportal.forms import DayField, OptionalChoice, SingleLine, choices, strip_text
+from refportal.forms import DayField, OptionalChoice, SelectField, SingleLine, choices, strip_text
 from refportal.membership.models import Association, MembershipKind
 
 

@@ -5,10 +5,10 @@ turned into cents by the services (refportal.payments.ledger.amount_in_cents), w
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Form, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, Form, StringField, TextAreaField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from refportal.forms import DayField, OptionalChoice, WholeNumber, choices, strip_text
+from refportal.forms import DayField, OptionalChoice, SelectField, WholeNumber, choices, strip_text
 from refportal.payments.models import PaymentMethod, WaiverKind
 
 STAFF_METHODS = [m for m in PaymentMethod if m is not PaymentMethod.CARD]

@@ -9,14 +9,13 @@ from wtforms import (
     EmailField,
     HiddenField,
     RadioField,
-    SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from refportal.applications.categories import CATEGORIES, Credential
-from refportal.forms import OptionalChoice, Paragraphs, SingleLine, ValidEmail, choices, strip_text
+from refportal.forms import OptionalChoice, Paragraphs, SelectField, SingleLine, ValidEmail, choices, strip_text
 from refportal.i18n import LANGUAGES
 from refportal.i18n import lazy_gettext as _l
 from refportal.references.models import Reference

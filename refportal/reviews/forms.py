@@ -1,13 +1,22 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import Form, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import Form, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from refportal.applications.categories import CATEGORIES, Credential
 from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.verdicts import REASON_MAX, Verdict
-from refportal.forms import DayField, OptionalChoice, Paragraphs, SingleLine, WholeNumber, choices, strip_text
+from refportal.forms import (
+    DayField,
+    OptionalChoice,
+    Paragraphs,
+    SelectField,
+    SingleLine,
+    WholeNumber,
+    choices,
+    strip_text,
+)
 from refportal.membership.models import MembershipStatus
 from refportal.reviews.models import Decision
 
