@@ -184,6 +184,7 @@ class Server:
                 return  # it answers (the same-page floor has no "/")
             except Exception:  # noqa: BLE001 - not up yet
                 if time.monotonic() > deadline:
+                    self.process.kill()  # no server left behind by a run that stops here
                     self.log.seek(0)
                     raise RuntimeError(self.log.read().decode()) from None
                 time.sleep(0.2)
@@ -195,6 +196,12 @@ class Server:
             status = Path(f"/proc/{pid}/status").read_text()
             peaks.append(int(re.search(r"VmHWM:\s+(\d+)", status).group(1)))
         return max(peaks, default=0)
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         self.process.terminate()
@@ -418,6 +425,44 @@ def registry_fronts(base: str, link: str) -> dict:
     return nginx_front.measure(base, paths) if paths else {}
 
 
+def measure_size(n: int, hello_server: Server) -> dict:
+    """Every selected page at `n` applications: refportal, its floors, hello; statements; memory."""
+    url, link = prepare(n)
+    best_paths = best_query_paths(url)
+    differences = same_bytes(url, link, best_paths)
+    for name, problem in differences.items():
+        if problem:
+            log(f"{n:,}: a floor of {name!r} differs from refportal's page:\n{problem}")
+    refportal_env = {
+        "REFPORTAL_ENV": "production",
+        "SECRET_KEY": SECRET,
+        "DATABASE_URL": url,
+        "RATELIMIT_ENABLED": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "REFPORTAL_INSTANCE_PATH": tempfile.mkdtemp(),
+    }
+    floor_env = {"FLOOR_DATABASE_URL": url, "FLOOR_SECRET_KEY": SECRET}
+    with (
+        Server("refportal:create_app()", refportal_env, ROOT) as server,
+        Server("floor.app:create()", floor_env, ROOT / "bench") as floor_server,
+        Server("floor.best_app:create()", floor_env, ROOT / "bench") as best_server,
+    ):
+        servers = {"refportal": server.base, "floor": floor_server.base, "best": best_server.base}
+        hello = wrk(hello_server.base + "/")
+        log(f"{n:,}: hello {hello['rps']:.0f} req/s")
+        pages = load_pages(servers, link, [] if SELECTED else save_paths(url), best_paths)
+        memory = server.peak_memory_kib()
+        fronts = registry_fronts(server.base, link)
+    return {
+        "hello": hello,
+        "pages": pages,
+        "same_bytes": {name: not problem for name, problem in differences.items()},
+        "statements": statements_per_page(url, link),
+        "worker_peak_kib": memory,
+        "registry_fronts": fronts,
+    }
+
+
 def main() -> None:
     ensure_wrk()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -429,49 +474,9 @@ def main() -> None:
         "pages": SELECTED or "all",
         "sizes": {},
     }
-    hello_server = Server("hello:app", {}, ROOT / "bench")
-    for n in SIZES:
-        url, link = prepare(n)
-        best_paths = best_query_paths(url)
-        differences = same_bytes(url, link, best_paths)
-        for name, problem in differences.items():
-            if problem:
-                log(f"{n:,}: a floor of {name!r} differs from refportal's page:\n{problem}")
-        server = Server(
-            "refportal:create_app()",
-            {
-                "REFPORTAL_ENV": "production",
-                "SECRET_KEY": SECRET,
-                "DATABASE_URL": url,
-                "RATELIMIT_ENABLED": "false",
-                "SESSION_COOKIE_SECURE": "false",
-                "REFPORTAL_INSTANCE_PATH": tempfile.mkdtemp(),
-            },
-            ROOT,
-        )
-        floor_env = {"FLOOR_DATABASE_URL": url, "FLOOR_SECRET_KEY": SECRET}
-        floor_server = Server("floor.app:create()", floor_env, ROOT / "bench")
-        best_server = Server("floor.best_app:create()", floor_env, ROOT / "bench")
-        servers = {"refportal": server.base, "floor": floor_server.base, "best": best_server.base}
-        try:
-            hello = wrk(hello_server.base + "/")
-            log(f"{n:,}: hello {hello['rps']:.0f} req/s")
-            pages = load_pages(servers, link, [] if SELECTED else save_paths(url), best_paths)
-            memory = server.peak_memory_kib()
-            fronts = registry_fronts(server.base, link)
-        finally:
-            for each in (server, floor_server, best_server):
-                each.stop()
-        statements = statements_per_page(url, link)
-        report["sizes"][n] = {
-            "hello": hello,
-            "pages": pages,
-            "same_bytes": {name: not problem for name, problem in differences.items()},
-            "statements": statements,
-            "worker_peak_kib": memory,
-            "registry_fronts": fronts,
-        }
-    hello_server.stop()
+    with Server("hello:app", {}, ROOT / "bench") as hello_server:
+        for n in SIZES:
+            report["sizes"][n] = measure_size(n, hello_server)
     if not SELECTED:
         import mail  # the sender against smtplib, three runs (bench/mail.py)
 
