@@ -61,7 +61,16 @@ from refportal.portfolio.models import EducationEntry, Portfolio, RscEntry, RscF
 from refportal.references.models import Rating, RefereePageAccess, Reference
 from refportal.references.rating_form import FORM_VERSION, ITEM_KEYS, Recommendation
 from refportal.references.roles import RefereeRole
-from refportal.reviews.models import Decision, Recusal, Review, ReviewAssignment, ReviewRound, ReviewVersion
+from refportal.reviews.models import (
+    Decision,
+    Recusal,
+    Review,
+    ReviewAssignment,
+    ReviewFileProgress,
+    ReviewRound,
+    ReviewVersion,
+    RoundTally,
+)
 from refportal.security.passwords import hash_password
 from refportal.worker.models import ScheduledJob
 
@@ -188,6 +197,39 @@ class ReviewRoundFactory(ModelFactory):
     opens_on = factory.LazyFunction(utc_today)
     submission_deadline = factory.LazyAttribute(lambda o: o.opens_on + timedelta(days=30))
     review_due = factory.LazyAttribute(lambda o: o.submission_deadline + timedelta(days=30))
+
+
+class ReviewFileProgressFactory(ModelFactory):
+    """A file's stored place in its round, as refportal.reviews.progress writes it (no assignment yet)."""
+
+    class Meta:
+        model = ReviewFileProgress
+
+    class Params:
+        review_round = factory.SubFactory(ReviewRoundFactory)
+        application = factory.SubFactory(ApplicationFactory)
+
+    application_id = factory.SelfAttribute("application.id")
+    round_id = factory.SelfAttribute("review_round.id")
+    assignments = 0
+    reviews = 0
+    decided = False
+
+
+class RoundTallyFactory(ModelFactory):
+    """A round's count of its files with no reviewer, no review and no decision."""
+
+    class Meta:
+        model = RoundTally
+
+    class Params:
+        review_round = factory.SubFactory(ReviewRoundFactory)
+
+    round_id = factory.SelfAttribute("review_round.id")
+    assignments = 0
+    reviews = 0
+    decided = False
+    files = 1
 
 
 class ReviewAssignmentFactory(ModelFactory):

@@ -27,6 +27,8 @@ def create(database_url: str | None = None, secret_key: str | None = None, pages
     served = pages_module.ALL if pages is None else pages
     for page in served:
         page.register(app)
-    for page in served:  # each page's template (its module's name), compiled now, not on the first request
-        app.jinja_env.get_template(page.__name__.rsplit(".", 1)[-1] + ".html")
+    # Each page's template, compiled now, not on the first request: its module's name, the same-page floor's
+    # for a best-query floor (best_<page> draws <page>.html: the same bytes).
+    for page in served:
+        app.jinja_env.get_template(page.__name__.rsplit(".", 1)[-1].removeprefix("best_") + ".html")
     return app

@@ -12,13 +12,16 @@ import sqlalchemy as sa
 from flask import Flask, abort, render_template
 
 from floor.common import connect, csrf_token, signed_in_user
+from floor.rows import refportal_config
 from refportal.db import utc_today
 from refportal.reviews.progress import round_progress
 from refportal.reviews.rounds import suggested_round
 
 STAFF = ("reviewer", "admin")
-REVIEWERS_PER_FILE = 2  # refportal's REVIEWERS_PER_FILE
-REVIEW_DAYS = 42  # refportal's REVIEW_ROUND_REVIEW_DAYS
+# refportal's settings as the benchmark runs it (their defaults, read by refportal.config).
+SETTINGS = refportal_config("REVIEWERS_PER_FILE", "REVIEW_ROUND_REVIEW_DAYS")
+REVIEWERS_PER_FILE = SETTINGS["REVIEWERS_PER_FILE"]
+REVIEW_DAYS = SETTINGS["REVIEW_ROUND_REVIEW_DAYS"]
 
 ROUNDS = sa.text(
     """

@@ -9,12 +9,14 @@ import sqlalchemy as sa
 
 from refportal.accounts.models import Role, User
 from refportal.applications.categories import Credential
+from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import Application
-from refportal.db import utc_today
+from refportal.db import utc_today, utcnow
 from refportal.extensions import db
 from refportal.references.nomination import nominate_referee, send_requests
 from refportal.references.roles import RefereeRole
 from refportal.reviews.models import ReviewRound
+from refportal.reviews.rounds import join_round
 from tests.builders import settle_fees
 from tests.factories import make_application, make_user, record_eligibility
 
@@ -42,6 +44,39 @@ def statements_for(app, browser, url: str) -> int:
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
     return counter["n"]
+
+
+def submitted_files(app, count: int, *, start: int = 0) -> list[int]:
+    """`count` submitted applications (no references: enough to assign), each by its own applicant."""
+    with app.app_context():
+        password_hash = db.session.scalar(sa.select(User.password_hash).limit(1))
+        ids = []
+        for n in range(start, start + count):
+            user = User(email=f"file{n}@example.org", name=f"File {n:03d}", password_hash=password_hash)
+            application = Application(
+                applicant=user,
+                credential=Credential.IMH_E,
+                category=2,
+                status=ApplicationStatus.SUBMITTED,
+                submitted_at=utcnow() - timedelta(days=1),
+            )
+            db.session.add(application)
+            join_round(application)
+            db.session.flush()
+            ids.append(application.id)
+        db.session.commit()
+        return ids
+
+
+def reviewers(app, count: int, *, start: int = 0) -> None:
+    with app.app_context():
+        for n in range(start, start + count):
+            make_user(email=f"r{n}@example.org", name=f"Reviewer {n}", role=Role.REVIEWER)
+
+
+def user_id(app, email):
+    with app.app_context():
+        return db.session.scalar(sa.select(User.id).where(User.email == email))
 
 
 def open_round(admin, name="2026 Q4", opens_on=None, deadline=None, due=None):

@@ -33,8 +33,7 @@ from refportal.reviews.progress import (
 from refportal.reviews.rounds import delete_round, rounds_with_progress
 from refportal.submission.services import submit_application
 from tests.builders import logged_in
-from tests.reviews.helpers import open_round, round_id, statements_for
-from tests.reviews.test_rounds import reviewers, submitted_files, user_id
+from tests.reviews.helpers import open_round, reviewers, round_id, statements_for, submitted_files, user_id
 from tests.support import empty_database_app, require, reset_postgres, run_together
 
 FAR_FUTURE = date(2199, 1, 1)  # every round's reviews are overdue by then

@@ -19,40 +19,11 @@ from refportal.mail.models import OutboxEmail
 from refportal.reviews.models import Decision, Review, ReviewAssignment, ReviewRound
 from refportal.reviews.notices import run_review_jobs
 from refportal.reviews.progress import change_files
-from refportal.reviews.rounds import join_round, rounds_with_progress
+from refportal.reviews.rounds import rounds_with_progress
 from refportal.transactions import unit_of_work
 from tests.builders import logged_in, make_submitted_application
 from tests.factories import make_user
-from tests.reviews.helpers import open_round, round_id, statements_for
-
-
-def submitted_files(app, count: int, *, start: int = 0) -> list[int]:
-    """`count` submitted applications (no references: enough to assign), each by its own applicant."""
-    with app.app_context():
-        password_hash = db.session.scalar(sa.select(User.password_hash).limit(1))
-        ids = []
-        for n in range(start, start + count):
-            user = User(email=f"file{n}@example.org", name=f"File {n:03d}", password_hash=password_hash)
-            application = Application(
-                applicant=user,
-                credential=Credential.IMH_E,
-                category=2,
-                status=ApplicationStatus.SUBMITTED,
-                submitted_at=utcnow() - timedelta(days=1),
-            )
-            db.session.add(application)
-            join_round(application)
-            db.session.flush()
-            ids.append(application.id)
-        db.session.commit()
-        return ids
-
-
-def reviewers(app, count: int, *, start: int = 0) -> None:
-    with app.app_context():
-        for n in range(start, start + count):
-            make_user(email=f"r{n}@example.org", name=f"Reviewer {n}", role=Role.REVIEWER)
-
+from tests.reviews.helpers import open_round, reviewers, round_id, statements_for, submitted_files, user_id
 
 # ---------------------------------------------------------------------------------------------
 # Rounds
@@ -217,11 +188,6 @@ def test_auto_assign_skips_a_conflicted_reviewer_and_refuses_with_too_few(app, p
     )
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(ReviewAssignment.id))) == before
-
-
-def user_id(app, email):
-    with app.app_context():
-        return db.session.scalar(sa.select(User.id).where(User.email == email))
 
 
 @pytest.mark.parametrize(
