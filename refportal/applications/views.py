@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy.orm.interfaces import ORMOption
@@ -24,9 +26,20 @@ from refportal.web import attempt_and_flash, attempt_on_form, flash_success
 bp = Blueprint("applications", __name__)
 
 
+@functools.lru_cache(maxsize=8)
+def _application_with(options: tuple[ORMOption, ...]) -> sa.Select:
+    """One application with what `options` load, built once per tuple of options."""
+    return sa.select(Application).where(Application.id == sa.bindparam("application_id")).options(*options)
+
+
 def owned_application(application_id: int, *options: ORMOption) -> Application:
-    """The current applicant's own application, or 404 for anybody else's (`options`: what to load with it)."""
-    application = db.session.get(Application, application_id, options=options)
+    """The current applicant's own application, or 404 for anybody else's (`options`: what to load with it;
+    a tuple kept at module level, so that its statement is built once)."""
+    if options:
+        statement = _application_with(options)
+        application = db.session.scalars(statement, {"application_id": application_id}).unique().one_or_none()
+    else:
+        application = db.session.get(Application, application_id)
     if application is None or application.applicant_id != current_user.id:
         abort(404)
     return application

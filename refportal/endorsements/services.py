@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -102,12 +103,18 @@ def held_endorsement(holder: User, number: str) -> Endorsement | None:
     )
 
 
-def endorsements_held_by(holder: User) -> list[Endorsement]:
-    return list(
-        db.session.scalars(
-            sa.select(Endorsement).where(Endorsement.holder_id == holder.id).order_by(Endorsement.issued_on.desc())
-        )
+@functools.cache
+def _endorsements_of_holder() -> sa.Select:
+    """Built once (the applicant's dashboard asks on every visit): a request only binds the holder."""
+    return (
+        sa.select(Endorsement)
+        .where(Endorsement.holder_id == sa.bindparam("holder_id"))
+        .order_by(Endorsement.issued_on.desc())
     )
+
+
+def endorsements_held_by(holder: User) -> list[Endorsement]:
+    return list(db.session.scalars(_endorsements_of_holder(), {"holder_id": holder.id}))
 
 
 @dataclass(frozen=True)

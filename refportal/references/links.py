@@ -4,6 +4,7 @@ visit, and a fresh link after expiry."""
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import datetime, timedelta
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from refportal.applications.models import Application
 from refportal.audit.actions import AuditAction
 from refportal.audit.services import record
-from refportal.db import utcnow
+from refportal.db import database_id, utcnow
 from refportal.exceptions import Refused
 from refportal.extensions import db
 from refportal.mail.services import external_url, queue_email
@@ -117,16 +118,22 @@ def reference_for_token(token: str) -> Reference:
     return _reference_for_payload(payload)
 
 
+@functools.cache
+def _reference_with_its_applicant() -> sa.Select:
+    """The referee's pages show the applicant and the application: one statement for all three, built
+    once (on first use, when every model is mapped), so a request only binds the id."""
+    return (
+        sa.select(Reference)
+        .where(Reference.id == sa.bindparam("rid"))
+        .options(joinedload(Reference.application).joinedload(Application.applicant))
+    )
+
+
 def _reference_for_payload(payload: dict) -> Reference:
     rid = payload.get("rid")
-    # The referee's pages show the applicant and the application: one statement for all three.
     reference = (
-        db.session.scalar(
-            sa.select(Reference)
-            .where(Reference.id == rid)
-            .options(joinedload(Reference.application).joinedload(Application.applicant))
-        )
-        if isinstance(rid, int)
+        db.session.scalar(_reference_with_its_applicant(), {"rid": rid})
+        if isinstance(rid, int) and database_id(rid) is not None
         else None
     )
     if reference is None:
