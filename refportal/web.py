@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Response, flash, stream_with_context
+from flask import Response, flash, request, stream_with_context
 
 from refportal.exceptions import Refused
 from refportal.transactions import attempt, read_only
@@ -129,3 +129,10 @@ def spooled(chunks: Iterable[str], mimetype: str) -> Response:
 def _read(body: IO[bytes]) -> Iterator[bytes]:
     while data := body.read(SPOOL_CHUNK):
         yield data
+
+
+def filter_args(form: Any, *, without: Iterable[str] = ("page",)) -> dict[str, str]:
+    """The request's query values for a list's links (paging): only the filter form's own fields, never
+    a name of url_for's own (`_method`, `endpoint`…: a hostile link would break building the URL)."""
+    skipped = set(without)
+    return {name: request.args[name] for name in form._fields if name in request.args and name not in skipped}

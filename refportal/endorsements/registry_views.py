@@ -17,7 +17,7 @@ from refportal.endorsements import registry
 from refportal.endorsements.forms import MAX_PAGE, RegistrySearchForm
 from refportal.endorsements.services import normalized_number
 from refportal.extensions import limiter
-from refportal.web import CsvLines, spooled, spreadsheet_cell
+from refportal.web import CsvLines, filter_args, spooled, spreadsheet_cell
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 # One count per client address for all the registry's pages (guessing numbers and searching alike).
@@ -48,7 +48,7 @@ def search():
         form=form,
         results=results,
         today=today,
-        args=_args_without_page(),
+        args=filter_args(form),
         max_page=MAX_PAGE,
     )
     return _public(Response(page), changed_at=registry.changed_at(today, results.latest_change), indexable=True)
@@ -108,10 +108,6 @@ def _render(template: str, **context: object) -> str:
     """The template without Flask's context processors: Flask-Login's would load the user from the
     session (and the answer would then vary by cookie)."""
     return current_app.jinja_env.get_template(template).render(**context)
-
-
-def _args_without_page() -> dict[str, str]:
-    return {k: v for k, v in request.args.items() if k != "page"}
 
 
 def _public(response: Response, *, changed_at: datetime | None, indexable: bool) -> Response:

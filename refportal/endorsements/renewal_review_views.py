@@ -24,7 +24,7 @@ from refportal.endorsements.renewal_review_forms import (
 )
 from refportal.security.headers import mark_no_store
 from refportal.transactions import attempt
-from refportal.web import flash_success, show_refusal
+from refportal.web import filter_args, flash_success, show_refusal
 
 bp = Blueprint("renewal_review", __name__, url_prefix="/staff/renewals")
 STAFF = (Role.ADMIN,)
@@ -55,7 +55,7 @@ def queue():
         per_page=current_app.config["QUEUE_PAGE_SIZE"],
         count_limit=current_app.config["QUEUE_COUNT_LIMIT"],
     )
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = filter_args(form)
     return render_template("endorsements/staff_renewal_queue.html", form=form, queue=page, args=args)
 
 

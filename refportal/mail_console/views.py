@@ -19,7 +19,7 @@ from refportal.references.forms import CorrectEmailForm
 from refportal.references.nomination import correct_email
 from refportal.security.headers import mark_no_store
 from refportal.transactions import attempt
-from refportal.web import attempt_on_form, flash_success
+from refportal.web import attempt_on_form, filter_args, flash_success
 
 bp = Blueprint("mail_console", __name__, url_prefix="/staff/mail")
 STAFF = (Role.REVIEWER, Role.ADMIN)
@@ -67,7 +67,7 @@ def messages() -> str:
         per_page=current_app.config["MAIL_CONSOLE_PAGE_SIZE"],
         count_limit=current_app.config["QUEUE_COUNT_LIMIT"],
     )
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = filter_args(form)
     return render_template("mail_console/messages.html", form=form, listing=listing, args=args)
 
 

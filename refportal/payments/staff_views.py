@@ -32,7 +32,7 @@ from refportal.payments.models import FeeAccount, PaymentMethod, WaiverKind
 from refportal.payments.staff_forms import FeesFilterForm, PaymentForm, RefundForm, WaiverForm
 from refportal.security.headers import mark_no_store
 from refportal.transactions import attempt
-from refportal.web import csv_download, flash_success, show_refusal
+from refportal.web import csv_download, filter_args, flash_success, show_refusal
 
 bp = Blueprint("payments_staff", __name__)
 STAFF = (Role.ADMIN,)
@@ -65,7 +65,7 @@ def outstanding_list():
         per_page=current_app.config["QUEUE_PAGE_SIZE"],
         count_limit=current_app.config["QUEUE_COUNT_LIMIT"],
     )
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = filter_args(form)
     return render_template("payments/staff_fees.html", form=form, queue=page, args=args, filters=filters, money=money)
 
 

@@ -35,7 +35,7 @@ from refportal.security.headers import mark_no_store
 from refportal.submission.completeness import completeness_of
 from refportal.submission.services import fees_for
 from refportal.transactions import attempt
-from refportal.web import attempt_and_flash, csv_download, flash_success, show_refusal
+from refportal.web import attempt_and_flash, csv_download, filter_args, flash_success, show_refusal
 
 bp = Blueprint("reviews", __name__, url_prefix="/review")
 STAFF = (Role.REVIEWER, Role.ADMIN)
@@ -84,7 +84,7 @@ def queue():
     requirements = current_app.config["ELIGIBILITY_REQUIREMENTS"]
     file_page.load_portfolios([row.application for row in queue_page.rows])  # entries read from the session
     eligibility = {row.application.id: evaluate_eligibility(row.application, requirements) for row in queue_page.rows}
-    args = {k: v for k, v in request.args.items() if k not in queue_query.PAGE_ARGS}
+    args = filter_args(form, without=queue_query.PAGE_ARGS)
     return render_template(
         "reviews/queue.html", form=form, queue=queue_page, args=args, eligibility=eligibility, today=today
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from refportal.accounts.models import Role
+from refportal.applications.lifecycle import ApplicationStatus
 from refportal.applications.models import EligibilitySource
 from refportal.extensions import db
 from refportal.references.models import Reference
@@ -148,3 +150,28 @@ def test_odd_values_in_the_reference_forms_never_cause_a_500(app, browser, outbo
         assert referee.post(f"{link}/submit", data={"csrf_token": page_token, "digest": value}).status_code < 500
         assert referee.get(f"/r/{value[:200]}").status_code < 500
         assert referee.post(f"/r/{value[:200]}/fresh-link", data={"csrf_token": page_token}).status_code < 500
+
+
+# url_for's own names in a list's query: the pagers rebuild the list's links from the filter form's fields
+# only, so none of these reaches url_for (where `_method` or `endpoint` would break the link's building).
+HOSTILE_QUERY = "page=2&_method=POST&endpoint=x&_external=1&_anchor=a&_scheme=javascript&values=1"
+LISTS = ["/registry/", "/review/", "/staff/fees", "/staff/renewals/", "/staff/mail/"]
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_url_for_names_in_a_lists_query_never_cause_a_500_nor_reach_its_links(app, browser, url):
+    with app.app_context():
+        make_user(email="admin@example.org", role=Role.ADMIN)
+        applicant = make_user(email="queued@example.org")
+        for _ in range(3):
+            make_application(applicant, status=ApplicationStatus.SUBMITTED)
+    app.config["QUEUE_PAGE_SIZE"] = 1  # the queue has pages before and after the second
+    if not url.startswith("/registry/"):
+        browser.login("admin@example.org")
+    response = browser.get(f"{url}?{HOSTILE_QUERY}&status=submitted")
+    assert response.status_code < 500, response.status_code
+    page = response.get_data(as_text=True)
+    if url != "/registry/":  # (an empty registry draws no page links; its links are built the same way)
+        assert "Previous" in page  # a page link was drawn from the query
+    for name in ("_method", "endpoint=", "_external", "_anchor", "_scheme", "javascript"):
+        assert name not in page, name
