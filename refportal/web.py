@@ -91,9 +91,11 @@ class CsvLines:
 
 def csv_download(lines: Iterable[str], filename: str) -> Response:
     """A CSV attachment sent as its lines are written: `lines` is read while the response is sent, after
-    the request's commit, in the request's context and read-only (transactions.read_only). An export reads
-    its rows with one statement fetched in batches (yield_per: a server-side cursor on PostgreSQL), so
-    neither memory nor the statements grow with the rows."""
+    the request's commit and teardown (Flask's stream_with_context pushes the request's context again, with
+    a new database session): it may use only plain values the view captured (not `current_user`, whose
+    object is detached by then), and it is read-only (transactions.read_only). An export reads its rows
+    with one statement fetched in batches (yield_per: a server-side cursor on PostgreSQL), so neither
+    memory nor the statements grow with the rows."""
     response = Response(stream_with_context(read_only(lines)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -158,7 +158,7 @@ def sort_name(filters: QueueFilters) -> str:
 
 
 PAGE_ARGS = ("page", "after", "before")  # a page's place in a link's query; the rest are the filters
-CURSOR_MAX = 1024  # characters: a name of 120 characters, each escaped, and the rest
+CURSOR_MAX = 2400  # characters: a name of 120 characters outside the BMP (12 escaped characters each) and the rest
 _CURSOR_TEXT = re.compile(r"[A-Za-z0-9_-]+")
 _NAME_MAX = 120  # User.name's length
 

@@ -221,7 +221,8 @@ def test_every_route_for_every_role(app, world):
                 response = client.client.post(url, data={"csrf_token": token})
             if response.status_code >= 500:
                 failures.append(f"{method} {url} as {role}: {response.status_code}")
-            response.close()  # a streamed export keeps its request's context until its body is closed
+            response.get_data()  # a streamed export's body is produced (and may fail) only as it is read
+            response.close()  # and keeps its request's context until it is closed
             expected_allowed = role in ALLOWED[ACCESS[endpoint]]
             if expected_allowed == denied(response):
                 got, wanted = (

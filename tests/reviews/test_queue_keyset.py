@@ -315,3 +315,10 @@ def test_sort_keys_of_a_file_never_submitted_are_the_stand_ins(app, queue):
     for moment in (EARLIEST, LATEST):
         assert Cursor.decode(Cursor("oldest", (moment, 3)).encode(), "oldest") == Cursor("oldest", (moment, 3))
     assert datetime.fromisoformat(EARLIEST.isoformat()) - EARLIEST == timedelta(0)
+
+
+def test_a_cursor_after_the_longest_name_of_astral_characters_is_accepted():
+    """A name of 120 emoji (each escaped as a surrogate pair in the cursor's JSON) still leads to the next page."""
+    name = "\U0001f600" * 120
+    cursor = Cursor("name", (name, 2**31 - 1, 2**31 - 1))
+    assert Cursor.decode(cursor.encode(), "name") == cursor
