@@ -120,14 +120,24 @@ class Order:
     def beyond(self, key: tuple[Any, ...], *, backward: bool = False) -> sa.ColumnElement[bool]:
         """The rows after `key` in this order (`backward`: before it)."""
         descending = self.descending != backward
+
+        def past(columns: Sequence[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+            return sa.tuple_(*columns) < sa.tuple_(*values) if descending else sa.tuple_(*columns) > sa.tuple_(*values)
+
         # Bound as the keys' own types (a moment as UTCDateTime: the stored, zoneless UTC).
         bound = [sa.literal(value, column.type) for column, value in zip(self.keys, key, strict=True)]
-        whole, values = sa.tuple_(*self.keys), sa.tuple_(*bound)
-        clause = whole < values if descending else whole > values
         if not self.indexed:
-            return clause
-        lead, lead_values = sa.tuple_(*self.keys[: self.indexed]), sa.tuple_(*bound[: self.indexed])
-        return sa.and_(lead <= lead_values if descending else lead >= lead_values, clause)
+            return past(self.keys, bound)
+        # Where the first table's index scan starts (its keys up to and including the key's own), then, for
+        # the rows of the key's own first-table row (the same applicant), the rest of the key: written so,
+        # not as one comparison across both tables, whose estimate (a few rows) has the planner read the
+        # whole second table instead of walking the index a page's worth.
+        lead, rest = self.keys[: self.indexed], self.keys[self.indexed :]
+        lead_values, rest_values = bound[: self.indexed], bound[self.indexed :]
+        started = (
+            sa.tuple_(*lead) <= sa.tuple_(*lead_values) if descending else sa.tuple_(*lead) >= sa.tuple_(*lead_values)
+        )
+        return sa.and_(started, sa.or_(sa.tuple_(*lead) != sa.tuple_(*lead_values), past(rest, rest_values)))
 
     @property
     def reads_applicant(self) -> bool:
