@@ -168,15 +168,15 @@ def sort_name(filters: QueueFilters) -> str:
 
 
 PAGE_ARGS = ("page", "after", "before")  # a page's place in a link's query; the rest are the filters
-CURSOR_MAX = 1024  # characters: a name of 120 characters, each escaped, and the rest
+CURSOR_MAX = 1024  # characters: the longest name (120 characters of 4 bytes), two ids and the order, in base64
 _CURSOR_TEXT = re.compile(r"[A-Za-z0-9_-]+")
 _NAME_MAX = 120  # User.name's length
 
 
 @dataclass(frozen=True)
 class Cursor:
-    """A row's sort key in one order, as a link carries it: base64url of a JSON list (the order's name,
-    then the key's values). Anything that does not decode to a key of that order is refused (`decode`
+    """A row's sort key in one order, as a link carries it: base64url of a JSON list in UTF-8 (the order's
+    name, then the key's values). Anything that does not decode to a key of that order is refused (`decode`
     answers None), so a damaged or hostile link can only lead to the first page."""
 
     sort: str
@@ -184,7 +184,7 @@ class Cursor:
 
     def encode(self) -> str:
         values = [_as_json(value) for value in self.key]
-        text = json.dumps([self.sort, *values], separators=(",", ":"), ensure_ascii=True)
+        text = json.dumps([self.sort, *values], separators=(",", ":"), ensure_ascii=False)
         return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
     @classmethod
