@@ -73,9 +73,11 @@ def page_statement(sort: str, status: str, position: queue_query.Position, limit
             cast = "timestamp" if isinstance(value, datetime) else "text" if isinstance(value, str) else "integer"
             values.append(f"CAST(:k{n} AS {cast})")
         compare = "<" if inner == "desc" else ">"
-        if sort == "name":  # where the name index's scan starts, then the exact place within one applicant
+        if sort == "name":  # where the name index's scan starts, then the place within the key's applicant
             where.append(f"(u.name, u.id) {compare}= ({values[0]}, {values[1]})")
-        where.append(f"({', '.join(keys)}) {compare} ({', '.join(values)})")
+            where.append(f"(u.id <> {values[1]} OR a.id {compare} {values[2]})")
+        else:
+            where.append(f"({', '.join(keys)}) {compare} ({', '.join(values)})")
     join = "JOIN user_account u ON u.id = a.applicant_id" if sort == "name" else ""
     matching_where = "WHERE a.status = :status" if status else ""
     sql = f"""

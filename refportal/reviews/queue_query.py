@@ -120,14 +120,24 @@ class Order:
     def beyond(self, key: tuple[Any, ...], *, backward: bool = False) -> sa.ColumnElement[bool]:
         """The rows after `key` in this order (`backward`: before it)."""
         descending = self.descending != backward
+
+        def past(columns: Sequence[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+            return sa.tuple_(*columns) < sa.tuple_(*values) if descending else sa.tuple_(*columns) > sa.tuple_(*values)
+
         # Bound as the keys' own types (a moment as UTCDateTime: the stored, zoneless UTC).
         bound = [sa.literal(value, column.type) for column, value in zip(self.keys, key, strict=True)]
-        whole, values = sa.tuple_(*self.keys), sa.tuple_(*bound)
-        clause = whole < values if descending else whole > values
         if not self.indexed:
-            return clause
-        lead, lead_values = sa.tuple_(*self.keys[: self.indexed]), sa.tuple_(*bound[: self.indexed])
-        return sa.and_(lead <= lead_values if descending else lead >= lead_values, clause)
+            return past(self.keys, bound)
+        # Where the first table's index scan starts (its keys up to and including the key's own), then, for
+        # the rows of the key's own first-table row (the same applicant), the rest of the key: written so,
+        # not as one comparison across both tables, whose estimate (a few rows) has the planner read the
+        # whole second table instead of walking the index a page's worth.
+        lead, rest = self.keys[: self.indexed], self.keys[self.indexed :]
+        lead_values, rest_values = bound[: self.indexed], bound[self.indexed :]
+        started = (
+            sa.tuple_(*lead) <= sa.tuple_(*lead_values) if descending else sa.tuple_(*lead) >= sa.tuple_(*lead_values)
+        )
+        return sa.and_(started, sa.or_(sa.tuple_(*lead) != sa.tuple_(*lead_values), past(rest, rest_values)))
 
     @property
     def reads_applicant(self) -> bool:
@@ -158,15 +168,15 @@ def sort_name(filters: QueueFilters) -> str:
 
 
 PAGE_ARGS = ("page", "after", "before")  # a page's place in a link's query; the rest are the filters
-CURSOR_MAX = 2400  # characters: a name of 120 characters outside the BMP (12 escaped characters each) and the rest
+CURSOR_MAX = 1024  # characters: the longest name (120 characters of 4 bytes), two ids and the order, in base64
 _CURSOR_TEXT = re.compile(r"[A-Za-z0-9_-]+")
 _NAME_MAX = 120  # User.name's length
 
 
 @dataclass(frozen=True)
 class Cursor:
-    """A row's sort key in one order, as a link carries it: base64url of a JSON list (the order's name,
-    then the key's values). Anything that does not decode to a key of that order is refused (`decode`
+    """A row's sort key in one order, as a link carries it: base64url of a JSON list in UTF-8 (the order's
+    name, then the key's values). Anything that does not decode to a key of that order is refused (`decode`
     answers None), so a damaged or hostile link can only lead to the first page."""
 
     sort: str
@@ -174,7 +184,7 @@ class Cursor:
 
     def encode(self) -> str:
         values = [_as_json(value) for value in self.key]
-        text = json.dumps([self.sort, *values], separators=(",", ":"), ensure_ascii=True)
+        text = json.dumps([self.sort, *values], separators=(",", ":"), ensure_ascii=False)
         return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
     @classmethod

@@ -184,6 +184,13 @@ def test_a_cursor_alone_shows_its_page_without_a_number(app, queue):
     assert link(body, "next").startswith("/review/?after=")
 
 
+def test_the_cursor_of_the_longest_name_fits_in_a_link():
+    name = "🦋" * 120  # four bytes each in UTF-8
+    cursor = Cursor("name", (name, 2**31 - 1, 2**31 - 1))
+    assert len(cursor.encode()) <= 1024 and Cursor.decode(cursor.encode(), "name") == cursor
+    assert Cursor.decode(Cursor("name", (name + "x", 1, 1)).encode(), "name") is None  # longer than a name
+
+
 def _encoded(value) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
