@@ -368,6 +368,8 @@ def _refused(response, client: Browser) -> bool:
 
 def _check(tally: Tally, writes: WriteLog, label: str, response, client: Browser) -> None:
     tally.requests += 1
+    response.get_data()  # a streamed export's body is produced (and may fail) only as it is read,
+    response.close()  # and its request's context stays pushed until the body is closed
     committed = writes.take()
     if response.status_code >= 500:
         tally.failures.append(f"{label}: {response.status_code}")
