@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -102,9 +103,19 @@ def app_for(url: str, **extra):
     )
 
 
-def prepare(n: int) -> tuple[str, str]:
-    """A database of `n` applications; returns its URL and the live referee link's path."""
+@dataclass(frozen=True)
+class LivePaths:
+    """Paths that depend on the data: the live referee link, and the queue's deep page as a reviewer
+    reaches it by following Next (keyset: its cursor names the last row of the page before)."""
+
+    referee_link: str
+    deep_queue: str
+
+
+def prepare(n: int) -> tuple[str, LivePaths]:
+    """A database of `n` applications; returns its URL and the paths that depend on its data."""
     import data
+    import queue_cursor
 
     from refportal.references.links import link_token
     from refportal.references.models import Reference
@@ -149,9 +160,10 @@ def prepare(n: int) -> tuple[str, str]:
             )
         data.add_review_rounds(reviewer_id)
         token = link_token(db.session.get(Reference, 1))
+        deep_queue = queue_cursor.page_path(app)
         db.engine.dispose()
     log(f"{n:,} applications built in {time.monotonic() - started:.0f} s")
-    return url, f"/r/{token}"
+    return url, LivePaths(referee_link=f"/r/{token}", deep_queue=deep_queue)
 
 
 class Server:
@@ -279,13 +291,13 @@ def wrk(url: str, cookie: str = "", body: str | None = None, paths: list[str] | 
     }
 
 
-def statements_per_page(url: str, link: str) -> dict[str, int]:
+def statements_per_page(url: str, live: LivePaths) -> dict[str, int]:
     """SQL statements each page issues, counted in-process on the same database."""
     app = app_for(url)
     counts = {}
     with app.app_context():
         engine = db.engine
-    for name, (email, path, method, form_for) in selected_pages(link).items():
+    for name, (email, path, method, form_for) in selected_pages(live).items():
         client = app.test_client()
         if email:
             page = client.get("/login").get_data(as_text=True)
@@ -323,20 +335,20 @@ def step_save_form(client, path: str) -> dict:
     return {"csrf_token": token, **STEP_SAVE}
 
 
-def pages_to_measure(link: str) -> dict[str, tuple[str | None, str, str, object]]:
+def pages_to_measure(live: LivePaths) -> dict[str, tuple[str | None, str, str, object]]:
     """Each key page: (who signs in, or None for the referee's link and the registry's anonymous pages),
     path, method, POST form."""
     import data
 
     return {
-        "referee step GET": (None, f"{link}/step/{REFEREE_STEP}", "GET", None),
-        "referee step save (POST)": (None, f"{link}/step/{REFEREE_STEP}", "POST", step_save_form),
+        "referee step GET": (None, f"{live.referee_link}/step/{REFEREE_STEP}", "GET", None),
+        "referee step save (POST)": (None, f"{live.referee_link}/step/{REFEREE_STEP}", "POST", step_save_form),
         "applicant dashboard": ("applicant1@example.org", "/dashboard", "GET", None),
         "application page": ("applicant1@example.org", "/applications/1", "GET", None),
         "reviewer queue, first page": ("reviewer@example.org", "/review/", "GET", None),
         "reviewer queue, deep page + filter": (
             "reviewer@example.org",
-            "/review/?status=submitted&sort=name&page=20",
+            live.deep_queue,
             "GET",
             None,
         ),
@@ -350,9 +362,9 @@ def pages_to_measure(link: str) -> dict[str, tuple[str | None, str, str, object]
     }
 
 
-def selected_pages(link: str) -> dict[str, tuple[str | None, str, str, object]]:
+def selected_pages(live: LivePaths) -> dict[str, tuple[str | None, str, str, object]]:
     """The pages of this run: every key page, or those BENCH_PAGES names."""
-    pages = pages_to_measure(link)
+    pages = pages_to_measure(live)
     if not SELECTED:
         return pages
     return {name: page for name, page in pages.items() if any(word in name for word in SELECTED)}
@@ -371,11 +383,11 @@ def _served_by(paths: set[str], path: str) -> bool:
     return urllib.parse.urlsplit(path).path in paths
 
 
-def load_pages(servers: dict[str, str], link: str, save_paths_of_run: list[str], best_paths: set[str]) -> dict:
+def load_pages(servers: dict[str, str], live: LivePaths, save_paths_of_run: list[str], best_paths: set[str]) -> dict:
     """Each page of refportal, then of the same-page floor, then of the best-query floor where it has the
     page, with one session (refportal's cookie, which the floors read too). `servers`: base URLs by app."""
     results = {}
-    for name, (email, path, method, _form) in selected_pages(link).items():
+    for name, (email, path, method, _form) in selected_pages(live).items():
         cookie, token = session(servers["refportal"], email, path)
         body = None
         if method == "POST":
@@ -394,7 +406,7 @@ def load_pages(servers: dict[str, str], link: str, save_paths_of_run: list[str],
     return results
 
 
-def same_bytes(url: str, link: str, best_paths: set[str]) -> dict[str, str]:
+def same_bytes(url: str, live: LivePaths, best_paths: set[str]) -> dict[str, str]:
     """Each page's floors against refportal's page on this database: '' when the bytes are the same, else
     what differs (bench/floor/check.py)."""
     from floor.app import create as create_floor
@@ -403,7 +415,7 @@ def same_bytes(url: str, link: str, best_paths: set[str]) -> dict[str, str]:
 
     refportal_app, floor_app, best_app = app_for(url), create_floor(url, SECRET), create_best(url, SECRET)
     differences = {}
-    for name, page in selected_pages(link).items():
+    for name, page in selected_pages(live).items():
         problems = [compare(refportal_app, floor_app, SECRET, login, page)]
         if _served_by(best_paths, page[1]):
             found = compare(refportal_app, best_app, SECRET, login, page)
@@ -416,20 +428,20 @@ def same_bytes(url: str, link: str, best_paths: set[str]) -> dict[str, str]:
     return differences
 
 
-def registry_fronts(base: str, link: str) -> dict:
+def registry_fronts(base: str, live: LivePaths) -> dict:
     """The registry's anonymous pages of this run through nginx, with and without its cache, and their
     repeats as 304s (bench/nginx_front.py)."""
     import nginx_front
 
-    paths = {name: path for name, (email, path, _m, _f) in selected_pages(link).items() if name.startswith("registry")}
+    paths = {name: path for name, (email, path, _m, _f) in selected_pages(live).items() if name.startswith("registry")}
     return nginx_front.measure(base, paths) if paths else {}
 
 
 def measure_size(n: int, hello_server: Server) -> dict:
     """Every selected page at `n` applications: refportal, its floors, hello; statements; memory."""
-    url, link = prepare(n)
+    url, live = prepare(n)
     best_paths = best_query_paths(url)
-    differences = same_bytes(url, link, best_paths)
+    differences = same_bytes(url, live, best_paths)
     for name, problem in differences.items():
         if problem:
             log(f"{n:,}: a floor of {name!r} differs from refportal's page:\n{problem}")
@@ -450,14 +462,14 @@ def measure_size(n: int, hello_server: Server) -> dict:
         servers = {"refportal": server.base, "floor": floor_server.base, "best": best_server.base}
         hello = wrk(hello_server.base + "/")
         log(f"{n:,}: hello {hello['rps']:.0f} req/s")
-        pages = load_pages(servers, link, [] if SELECTED else save_paths(url), best_paths)
+        pages = load_pages(servers, live, [] if SELECTED else save_paths(url), best_paths)
         memory = server.peak_memory_kib()
-        fronts = registry_fronts(server.base, link)
+        fronts = registry_fronts(server.base, live)
     return {
         "hello": hello,
         "pages": pages,
         "same_bytes": {name: not problem for name, problem in differences.items()},
-        "statements": statements_per_page(url, link),
+        "statements": statements_per_page(url, live),
         "worker_peak_kib": memory,
         "registry_fronts": fronts,
     }
