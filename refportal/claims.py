@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.sql.base import ExecutableOption
 
 from refportal.db import Base
 from refportal.extensions import db
@@ -36,9 +37,11 @@ def claim_due(
     limit: int,
     joins: Iterable[tuple[Any, sa.ColumnElement[bool]]] = (),
     eligible: Iterable[sa.ColumnElement[bool]] = (),
+    options: Iterable[ExecutableOption] = (),
 ) -> list[M]:
     """Claim up to `limit` rows of `model` that are `due` (and `eligible` through `joins`, e.g. an active
-    endpoint) by setting `claim` on them (a status, a lease), oldest first; committed before returning."""
+    endpoint) by setting `claim` on them (a status, a lease), oldest first; committed before returning.
+    `options`: loader options for the rows returned (e.g. deferring columns the claimer rarely reads)."""
     table: Any = model
     chosen = sa.select(table.id)
     for target, on in joins:
@@ -54,6 +57,7 @@ def claim_due(
         .where(table.id.in_(sa.select(claimable.c.id)), due)
         .values(**claim)
         .returning(table)
+        .options(*options)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
     with unit_of_work():

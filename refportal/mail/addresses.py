@@ -5,7 +5,8 @@ before the @ must be ASCII. An internationalised domain is fine: it is stored as
 and goes on the wire in its ASCII form (xn--). Every address the portal may write to enters through
 `normalize_email` (forms, the command line); the roster's addresses, only ever compared, through
 `canonical_email`. `unsendable_reason` says why an address stored before this policy cannot be sent
-to, so that one such message fails on its own instead of stopping the others."""
+to, so that one such message fails on its own instead of stopping the others; `wire_address` is the
+form the sender's RCPT command writes."""
 
 from __future__ import annotations
 
@@ -41,6 +42,22 @@ def _validated(address: str, *, allow_smtputf8: bool) -> str:
     except EmailNotValidError as exc:
         raise ValueError(f"Enter a valid e-mail address ({exc}).") from exc
     return result.normalized.lower()
+
+
+def wire_address(address: str) -> str:
+    """`address` as the SMTP envelope writes it, without SMTPUTF8: ASCII, an internationalised domain in
+    its xn-- form. For an address the policy keeps (normalize_email); ValueError otherwise."""
+    if address.isascii():
+        return address
+    if not address.rpartition("@")[0].isascii():
+        raise ValueError(ASCII_LOCAL_PART)
+    try:  # IDNA 2008, as the policy reads the domain (Python's own codec is IDNA 2003: faß.de → fass.de)
+        ascii_email = validate_email(address, check_deliverability=False, allow_smtputf8=False).ascii_email
+    except EmailNotValidError as exc:
+        raise ValueError(f"Enter a valid e-mail address ({exc}).") from exc
+    if ascii_email is None:
+        raise ValueError(ASCII_LOCAL_PART)
+    return ascii_email
 
 
 def unsendable_reason(address: str) -> str | None:

@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import defer
 
 from refportal import claims
 from refportal.db import utcnow
 from refportal.extensions import db
-from refportal.mail.addresses import unsendable_reason
+from refportal.mail.addresses import unsendable_reason, wire_address
 from refportal.mail.marks import sent_marks
 from refportal.mail.models import OutboxEmail, OutboxStatus
 from refportal.mail.services import message_failed_for_good
@@ -44,7 +45,13 @@ def claim_due(*, limit: int, now: datetime) -> list[OutboxEmail]:
     )
     lease = timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE_SECONDS"])
     return claims.claim_due(
-        OutboxEmail, due=due, claim={"status": OutboxStatus.SENDING, "claimed_until": now + lease}, limit=limit
+        OutboxEmail,
+        due=due,
+        claim={"status": OutboxStatus.SENDING, "claimed_until": now + lease},
+        limit=limit,
+        # The stored wire message is what goes out; the parts it was built from are read only for a row
+        # queued before messages were stored.
+        options=[defer(OutboxEmail.body_text), defer(OutboxEmail.body_html)],
     )
 
 
@@ -112,15 +119,17 @@ def _record_outcome(row: OutboxEmail, exc: Refusal, report: DeliveryReport, now:
         report.failed += 1
 
 
-def _wire_message(row: OutboxEmail) -> tuple[bytes | None, str | None]:
-    """The bytes to send, or None and why the row can never be sent."""
-    problem = unsendable_reason(row.to_address)
-    if problem is not None:
-        return None, problem
-    if row.wire_message is not None:
-        return row.wire_message, None
+def _wire_message(row: OutboxEmail) -> tuple[bytes, str] | tuple[None, str]:
+    """The bytes to send and the recipient as the envelope writes it, or None and why the row can never
+    be sent. A stored wire message was built by queue_email for an address the policy kept; a row
+    queued before messages were stored is checked against the policy here."""
+    if row.wire_message is None:
+        problem = unsendable_reason(row.to_address)
+        if problem is not None:
+            return None, problem
     try:
-        return wire_bytes(row), None  # a row queued before the wire message was stored
+        recipient = wire_address(row.to_address)
+        return row.wire_message or wire_bytes(row), recipient
     except (UnicodeError, ValueError) as exc:
         return None, f"the message cannot be built: {exc}"
 
@@ -160,17 +169,17 @@ def _deliver_batch(now: datetime, should_stop: Callable[[], bool]) -> DeliveryRe
                     with unit_of_work():
                         _release(rows[index:])  # untried: due again at once, for this or another sender
                     break
-                message, problem = _wire_message(row)
+                message, recipient = _wire_message(row)
                 if message is None:
                     # Never sendable (an address kept from before the address policy): this row fails on
                     # its own and the batch goes on.
                     with unit_of_work():
-                        _mark_failed(row, problem or "the message cannot be built")
+                        _mark_failed(row, recipient)
                     report.failed += 1
                     continue
                 return_path = envelope_sender(row)  # this attempt's: BOUNCE_ADDRESS may have changed since queueing
                 try:
-                    smtp.sendmail(return_path, [row.to_address], message)
+                    smtp.sendmail(return_path, [recipient], message)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
                     with unit_of_work():
                         _record_outcome(row, exc, report, now)

@@ -7,6 +7,7 @@ purpose as salt); a signature made under an older key in SECRET_KEY_FALLBACKS st
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 
@@ -24,11 +25,13 @@ def _keys(purpose: str) -> list[bytes]:
     """Derived keys, the current one first."""
     cfg = current_app.config
     secrets = [cfg["SECRET_KEY"], *(cfg.get("SECRET_KEY_FALLBACKS") or [])]
-    return [
-        Signer(secret, salt=purpose, key_derivation="hmac", digest_method=hashlib.sha256).derive_key()
-        for secret in secrets
-        if secret
-    ]
+    return [_derived_key(secret, purpose) for secret in secrets if secret]
+
+
+@functools.lru_cache(maxsize=32)
+def _derived_key(secret: str | bytes, purpose: str) -> bytes:
+    """Derived once per secret and purpose, not once per message (the sender signs every row)."""
+    return Signer(secret, salt=purpose, key_derivation="hmac", digest_method=hashlib.sha256).derive_key()
 
 
 def _signature(outbox_id: int, key: bytes) -> str:

@@ -12,6 +12,7 @@ the row sent (OutboxEmail.return_path).
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from email.utils import parseaddr
 
@@ -43,8 +44,13 @@ def bounce_address(outbox_id: int) -> str | None:
 
 def envelope_sender(row: OutboxEmail) -> str:
     """SMTP MAIL FROM for this row, a bare address (the header From is always MAIL_DEFAULT_SENDER)."""
-    default = current_app.config["MAIL_DEFAULT_SENDER"]
-    return bounce_address(row.id) or parseaddr(default)[1] or default
+    return bounce_address(row.id) or _bare_address(current_app.config["MAIL_DEFAULT_SENDER"])
+
+
+@functools.lru_cache(maxsize=8)
+def _bare_address(sender: str) -> str:
+    """`Portal <portal@example.org>` → `portal@example.org` (parsed once, not for every message)."""
+    return parseaddr(sender)[1] or sender
 
 
 def is_verp_address_of(address: str | None, outbox_id: int) -> bool:

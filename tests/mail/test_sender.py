@@ -92,6 +92,21 @@ def test_a_message_queued_without_its_wire_bytes_is_built_when_sent(smtp_app, sm
     assert delivered.message["Subject"] == row.subject
 
 
+def test_an_internationalised_domain_goes_on_the_envelope_in_its_ascii_form(smtp_app, smtp_server):
+    """The policy keeps an address whose domain is not ASCII (stored as typed); the sender writes the
+    domain's IDNA 2008 form in RCPT TO, as any server reads it without SMTPUTF8, and the batch goes on."""
+    queue(smtp_app, "rae@exámple.org", "kai@faß.de", "a@example.org")
+    with smtp_app.app_context():
+        report = deliver_due()
+    assert (report.sent, report.failed, report.retried) == (3, 0, 0)
+    assert [d.rcpt_tos for d in smtp_server.delivered] == [
+        ["rae@xn--exmple-qta.org"],
+        ["kai@xn--fa-hia.de"],
+        ["a@example.org"],
+    ]
+    assert [r.to_address for r in rows(smtp_app)] == ["rae@exámple.org", "kai@faß.de", "a@example.org"]
+
+
 def test_a_permanent_refusal_marks_the_message_failed_and_says_so(smtp_app, smtp_server):
     smtp_server.handler.rcpt_replies["gone@example.org"] = "550 5.1.1 no such user"
     queue(smtp_app, "gone@example.org", "fine@example.org")
