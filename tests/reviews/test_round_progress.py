@@ -477,3 +477,20 @@ def test_the_pages_statement_reads_the_rounds_and_their_tallies_by_index(app, pe
             plan = "\n".join(conn.execute(sa.text(f"EXPLAIN {sql}")).scalars())
     assert "Seq Scan" not in plan, plan
     assert "review_round_tally" in plan and " application" not in plan, plan
+
+
+def test_objects_deleted_after_their_attributes_expired_are_counted(app, people):
+    """A row loaded in one transaction and deleted in the next (its attributes expired by the commit)
+    still names its file to the refresh, without loading a row that is gone."""
+    admin = logged_in(app, "admin@example.org")
+    open_round(admin)
+    rid = round_id(app)
+    reviewers(app, 3)
+    admin.submit(f"/review/rounds/{rid}/auto-assign", {}, form_url=f"/review/rounds/{rid}")
+    assert assert_exact(app)[rid].assigned == 1
+    with app.app_context():
+        assignment = db.session.scalars(sa.select(ReviewAssignment)).first()
+        db.session.commit()  # every attribute expired
+        db.session.delete(assignment)
+        db.session.commit()
+    assert assert_exact(app)[rid].assigned == 0
