@@ -4,6 +4,7 @@ application submitted within a round's period, with a progress page per round.""
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -65,9 +66,12 @@ def _quarter_from(day: date | None, today: date, review_days: int) -> RoundDates
     )
 
 
-def all_rounds() -> list[ReviewRound]:
-    """Every round, newest first."""
-    return list(db.session.scalars(sa.select(ReviewRound).order_by(ReviewRound.submission_deadline.desc())))
+_ROUND_NAMES = sa.select(ReviewRound.id, ReviewRound.name).order_by(ReviewRound.submission_deadline.desc())
+
+
+def round_names() -> Sequence[sa.Row[tuple[int, str]]]:
+    """Every round's id and name, newest first (the choices of a filter: rows, no object is built)."""
+    return db.session.execute(_ROUND_NAMES).all()
 
 
 def round_covering(day: date) -> ReviewRound | None:

@@ -50,7 +50,7 @@ def _private(response: Response) -> Response:
 def _queue_form() -> QueueFilterForm:
     """The queue's filter form, read from the query string, with the rounds to choose from."""
     form = QueueFilterForm(request.args)
-    form.review_round.choices = choices([("", "Any")] + [(str(r.id), r.name) for r in rounds.all_rounds()])
+    form.review_round.choices = choices([("", "Any")] + [(str(r.id), r.name) for r in rounds.round_names()])
     return form
 
 
