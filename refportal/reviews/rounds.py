@@ -69,7 +69,7 @@ def _quarter_from(day: date | None, today: date, review_days: int) -> RoundDates
 _ROUND_NAMES = sa.select(ReviewRound.id, ReviewRound.name).order_by(ReviewRound.submission_deadline.desc())
 
 
-def round_names() -> Sequence[sa.Row[tuple[int, str]]]:
+def round_names() -> Sequence[sa.Row[int, str]]:
     """Every round's id and name, newest first (the choices of a filter: rows, no object is built)."""
     return db.session.execute(_ROUND_NAMES).all()
 
