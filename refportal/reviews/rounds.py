@@ -3,8 +3,11 @@ application submitted within a round's period, with a progress page per round.""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -63,9 +66,12 @@ def _quarter_from(day: date | None, today: date, review_days: int) -> RoundDates
     )
 
 
-def all_rounds() -> list[ReviewRound]:
-    """Every round, newest first."""
-    return list(db.session.scalars(sa.select(ReviewRound).order_by(ReviewRound.submission_deadline.desc())))
+_ROUND_NAMES = sa.select(ReviewRound.id, ReviewRound.name).order_by(ReviewRound.submission_deadline.desc())
+
+
+def round_names() -> Sequence[sa.Row[int, str]]:
+    """Every round's id and name, newest first (the choices of a filter: rows, no object is built)."""
+    return db.session.execute(_ROUND_NAMES).all()
 
 
 def round_covering(day: date) -> ReviewRound | None:
@@ -155,14 +161,29 @@ def delete_round(*, review_round: ReviewRound, actor: User) -> None:
     db.session.delete(review_round)
 
 
-def rounds_with_progress(today: date) -> list[tuple[ReviewRound, RoundProgress]]:
-    """Every round, newest first, with its progress: one statement over the rounds and their stored
-    tallies (reviews/progress.py), whatever the number of files."""
+# The columns of a round the rounds page shows (read as plain rows: no object is built for a list).
+ROUND_COLUMNS = (
+    ReviewRound.id,
+    ReviewRound.name,
+    ReviewRound.opens_on,
+    ReviewRound.submission_deadline,
+    ReviewRound.review_due,
+)
+
+
+@functools.cache
+def _rounds_statement(per_file: int) -> sa.Select[Any]:
+    """Built once per setting: the same statement at every request, so building it costs nothing and
+    SQLAlchemy's cache finds its compiled form at once."""
+    return rounds_with_tallies(*ROUND_COLUMNS, per_file=per_file).order_by(ReviewRound.submission_deadline.desc())
+
+
+def rounds_with_progress(today: date) -> list[tuple[sa.Row[Any], RoundProgress]]:
+    """Every round (its ROUND_COLUMNS), newest first, with its progress: one statement over the rounds and
+    their stored tallies (reviews/progress.py), whatever the number of files."""
     refresh_pending()  # what this transaction changed, counted before it is read
-    per_file = current_app.config["REVIEWERS_PER_FILE"]
-    rows = db.session.execute(
-        rounds_with_tallies(ReviewRound, per_file=per_file).order_by(ReviewRound.submission_deadline.desc())
-    ).all()
+    rows = db.session.execute(_rounds_statement(current_app.config["REVIEWERS_PER_FILE"])).all()
+    width = len(ROUND_COLUMNS)
     return [
-        (row[0], round_progress(*(int(n) for n in row[1:]), review_due=row[0].review_due, today=today)) for row in rows
+        (row, round_progress(*(int(n) for n in row[width:]), review_due=row.review_due, today=today)) for row in rows
     ]

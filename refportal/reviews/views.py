@@ -30,6 +30,7 @@ from refportal.reviews.forms import (
     VerificationForm,
 )
 from refportal.reviews.models import Decision, Review
+from refportal.reviews.queue_eligibility import eligibility_of
 from refportal.reviews.staffing import Staffing, staffing_of
 from refportal.security.headers import mark_no_store
 from refportal.submission.completeness import completeness_of
@@ -49,7 +50,7 @@ def _private(response: Response) -> Response:
 def _queue_form() -> QueueFilterForm:
     """The queue's filter form, read from the query string, with the rounds to choose from."""
     form = QueueFilterForm(request.args)
-    form.review_round.choices = choices([("", "Any")] + [(str(r.id), r.name) for r in rounds.all_rounds()])
+    form.review_round.choices = choices([("", "Any")] + [(str(r.id), r.name) for r in rounds.round_names()])
     return form
 
 
@@ -82,8 +83,7 @@ def queue():
         rules=queue_query.QueueRules.from_config(current_app.config),
     )
     requirements = current_app.config["ELIGIBILITY_REQUIREMENTS"]
-    file_page.load_portfolios([row.application for row in queue_page.rows])  # entries read from the session
-    eligibility = {row.application.id: evaluate_eligibility(row.application, requirements) for row in queue_page.rows}
+    eligibility = eligibility_of([row.application for row in queue_page.rows], requirements, today)
     args = filter_args(form, without=queue_query.PAGE_ARGS)
     return render_template(
         "reviews/queue.html", form=form, queue=queue_page, args=args, eligibility=eligibility, today=today
