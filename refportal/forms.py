@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 
+from flask import current_app
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import DateField, IntegerField, widgets
@@ -12,6 +13,7 @@ from wtforms import SelectField as WTFormsSelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
+from refportal.i18n import wtforms_messages
 from refportal.mail.addresses import normalize_email
 
 
@@ -52,6 +54,17 @@ class SelectField(WTFormsSelectField):
     """The portal's select field (WTForms' own, drawn by SelectWidget)."""
 
     widget = SelectWidget()
+
+
+class TranslatedForm(FlaskForm):
+    """A form whose WTForms messages come from the catalogue kept per language (`wtforms_messages`)
+    rather than Flask-WTF's, read again in each request (the same messages, the same language)."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return wtforms_messages()
 
 
 class ActionForm(FlaskForm):

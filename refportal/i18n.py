@@ -14,10 +14,12 @@ of Flask-Babel on every call, so a switch (`?lang=`, `force_locale` for an e-mai
 
 from __future__ import annotations
 
+from babel.support import NullTranslations, Translations
 from flask import Flask, current_app, g, request, session
 from flask_babel import get_locale, get_translations
 from flask_babel import gettext as babel_gettext
 from flask_babel.speaklater import LazyString
+from wtforms.i18n import messages_path
 
 LANGUAGES = {"en": "English", "es": "Español"}
 DEFAULT_LANGUAGE = "en"
@@ -71,10 +73,29 @@ def lazy_gettext(message: str) -> LazyString:
     return LazyString(translate, message)
 
 
+_WTFORMS_MESSAGES = "refportal.wtforms_messages"  # app.extensions: {locale: WTForms' catalogue}
+
+
+def wtforms_messages() -> NullTranslations:
+    """WTForms' own messages ("Not a valid choice.") in the current language, read from WTForms'
+    catalogue once per language and app. (Flask-WTF reads the catalogue from disk again in every
+    request that needs one of them, and a radio left unanswered on a rating step asks for one.)"""
+    locale = get_locale()
+    if locale is None:
+        return NullTranslations()
+    kept = current_app.extensions[_WTFORMS_MESSAGES]
+    try:
+        return kept[str(locale)]
+    except KeyError:
+        messages = kept[str(locale)] = Translations.load(messages_path(), [locale], domain="wtforms")
+        return messages
+
+
 def install_translations(app: Flask) -> None:
     """The templates' `_()` and `gettext()` through `translate`; the plural and context forms as
     Flask-Babel installs them (called after Flask-Babel's init_app)."""
     app.extensions[_TRANSLATED] = {}
+    app.extensions[_WTFORMS_MESSAGES] = {}
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
         gettext=translate,
         ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),

@@ -320,6 +320,13 @@ def _validated(form) -> tuple[dict, dict, dict]:
     return answers, values, errors
 
 
+def _owned_errors(errors: dict, current) -> dict:
+    """The errors of the answers `current` owns: refportal's step form holds only those fields
+    (refportal.references.forms.step_form), so another step's answer sent along is not checked."""
+    owned = {*current.fields, *(f"item_{key}" for key in current.item_keys)}
+    return {name: messages for name, messages in errors.items() if name in owned}
+
+
 def _step_page(row, token: str, current, items: dict, errors: dict, form_errors: list, status: int = 200):
     return render_template(
         "referee_step.html",
@@ -410,6 +417,7 @@ def register(app: Flask) -> None:
                     flash("That step does not exist. Here is the first step you have not finished.", "error")
                     return no_store(redirect(f"/r/{token}"))
                 answers, values, errors = _validated(form)
+                errors = _owned_errors(errors, current)
                 form_errors = [] if csrf_valid(form.get("csrf_token")) else [CSRF_TIMEOUT_MESSAGE]
                 if errors or form_errors:
                     page = _step_page(row, token, current, values["items"], errors, form_errors)

@@ -15,7 +15,16 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from refportal.applications.categories import CATEGORIES, Credential
-from refportal.forms import OptionalChoice, Paragraphs, SelectField, SingleLine, ValidEmail, choices, strip_text
+from refportal.forms import (
+    OptionalChoice,
+    Paragraphs,
+    SelectField,
+    SingleLine,
+    TranslatedForm,
+    ValidEmail,
+    choices,
+    strip_text,
+)
 from refportal.i18n import LANGUAGES
 from refportal.i18n import lazy_gettext as _l
 from refportal.references.models import Reference
@@ -29,6 +38,7 @@ from refportal.references.rating_form import (
     item_text,
 )
 from refportal.references.roles import REFEREE_SIDE_LABELS, RefereeRole
+from refportal.references.steps import STEPS, WHOLE_FORM, Step
 
 
 class NominationForm(FlaskForm):
@@ -129,9 +139,15 @@ class FreshLinkForm(FlaskForm):
 TEXT_LIMIT = 5000
 
 
-class RatingFormBase(FlaskForm):
+class RatingFormBase(TranslatedForm):
     """Nothing is required here, so a draft can be saved at any point; `rating_problems` decides
-    what a submission needs. CSRF failures become a message on the form (answers are kept)."""
+    what a submission needs. CSRF failures become a message on the form (answers are kept).
+
+    Every answer's field is declared here; a form class holds those of one step (`step_form`: a step's
+    page draws and saves only its own answers, and building all 32 fields for every step's request
+    cost more than the rest of the form's work) or of every step (`RATING_FORMS`, the whole form)."""
+
+    _item_fields: tuple[str, ...] = ()  # the competency items this class holds, as field names
 
     recommendation = RadioField(
         _l("Overall recommendation"),
@@ -180,31 +196,43 @@ class RatingFormBase(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Choice labels follow the page's language (they are fixed when the class is made).
-        self.recommendation.choices = choices((r.value, r.label) for r in Recommendation)
-        self.referee_role.choices = choices((role.value, label) for role, label in REFEREE_SIDE_LABELS.items())
-        self.endorsement.choices = choices([(NOT_ENDORSED, _l("No"))] + [(c.value, c.short) for c in Credential])
-        self.endorsed_category.choices = choices([("", "—")] + [(str(n), str(n)) for n in CATEGORIES])
-        scale = choices(list(SCALE) + [(NOT_ENOUGH_INFORMATION, NOT_ENOUGH_INFORMATION_LABEL)])
-        for name in self._item_fields:
-            getattr(self, name).choices = scale
+        # Choice labels follow the page's language (they are fixed when the class is made); only the
+        # fields this class holds get theirs.
+        fields = self._fields
+        if "recommendation" in fields:
+            self.recommendation.choices = choices((r.value, r.label) for r in Recommendation)
+        if "referee_role" in fields:
+            self.referee_role.choices = choices((role.value, label) for role, label in REFEREE_SIDE_LABELS.items())
+        if "endorsement" in fields:
+            self.endorsement.choices = choices([(NOT_ENDORSED, _l("No"))] + [(c.value, c.short) for c in Credential])
+        if "endorsed_category" in fields:
+            self.endorsed_category.choices = choices([("", "—")] + [(str(n), str(n)) for n in CATEGORIES])
 
 
 def _item_field_name(key: str) -> str:
     return f"item_{key}"
 
 
-def _build_rating_form(credential: Credential) -> type[RatingFormBase]:
-    scale = choices(list(SCALE) + [(NOT_ENOUGH_INFORMATION, NOT_ENOUGH_INFORMATION_LABEL)])
-    fields = {
+# The scale's labels are lazy strings (drawn in the page's language), so every item shares one list.
+SCALE_CHOICES = choices(list(SCALE) + [(NOT_ENOUGH_INFORMATION, NOT_ENOUGH_INFORMATION_LABEL)])
+
+
+def _build_rating_form(credential: Credential, shown: Step) -> type[RatingFormBase]:
+    """The form class of step `shown`: its answers' fields and its items' (a field of another step is
+    set to None, WTForms' way of leaving out a field the base class declares)."""
+    items = {
         _item_field_name(item.key): RadioField(
-            _ItemLabel(item, credential), choices=scale, validators=[OptionalChoice()]
+            _ItemLabel(item, credential), choices=SCALE_CHOICES, validators=[OptionalChoice()]
         )
-        for domain in DOMAINS
+        for domain in shown.domains
         for item in domain.items
     }
-    fields["_item_fields"] = tuple(fields)
-    return type(f"RatingForm_{credential.name}", (RatingFormBase,), fields)
+    left_out = {field: None for field in ANSWER_FIELDS if field not in shown.fields}
+    return type(
+        f"RatingForm_{credential.name}_{shown.key}",
+        (RatingFormBase,),
+        {**left_out, **items, "_item_fields": tuple(items)},
+    )
 
 
 class _ItemLabel:
@@ -222,7 +250,6 @@ class _ItemLabel:
         return str(escape(str(self)))
 
 
-RATING_FORMS = {credential: _build_rating_form(credential) for credential in Credential}
 ANSWER_FIELDS = (
     "recommendation",
     "strengths",
@@ -238,22 +265,33 @@ ANSWER_FIELDS = (
     "attestation_name",
     "attest",
 )
+assert set(ANSWER_FIELDS) == set(WHOLE_FORM.fields)
+
+# The whole form (every step's answers and items), by credential.
+RATING_FORMS = {credential: _build_rating_form(credential, WHOLE_FORM) for credential in Credential}
+_STEP_FORMS = {
+    (credential, shown.key): _build_rating_form(credential, shown) for credential in Credential for shown in STEPS
+}
+
+
+def step_form(credential: Credential, shown: Step) -> type[RatingFormBase]:
+    """The form class of one step of the rating form (WHOLE_FORM: every answer, RATING_FORMS')."""
+    if shown.key == WHOLE_FORM.key:
+        return RATING_FORMS[credential]
+    return _STEP_FORMS[(credential, shown.key)]
 
 
 def answers_from_form(form: RatingFormBase) -> dict:
-    """The typed answers as plain data (for the draft and the rating)."""
-    answers = {field: getattr(form, field).data for field in ANSWER_FIELDS}
-    raw_years = form.relationship_years.raw_data[0] if form.relationship_years.raw_data else ""
-    answers["relationship_years"] = (
-        str(form.relationship_years.data) if form.relationship_years.data is not None else raw_years
-    )
-    answers["attest"] = bool(form.attest.data)
-    answers["items"] = {
-        item.key: getattr(form, _item_field_name(item.key)).data
-        for domain in DOMAINS
-        for item in domain.items
-        if getattr(form, _item_field_name(item.key)).data
-    }
+    """The typed answers as plain data (for the draft and the rating): those of the fields the form
+    holds (a step's form holds only the step's; `merge_step` keeps the draft's others)."""
+    answers = {field: form[field].data for field in ANSWER_FIELDS if field in form}
+    if "relationship_years" in form:
+        years = form.relationship_years
+        raw_years = years.raw_data[0] if years.raw_data else ""
+        answers["relationship_years"] = str(years.data) if years.data is not None else raw_years
+    if "attest" in form:
+        answers["attest"] = bool(form.attest.data)
+    answers["items"] = {name.removeprefix("item_"): form[name].data for name in form._item_fields if form[name].data}
     return answers
 
 

@@ -36,7 +36,6 @@ from refportal.references import links, prefill, referee_page, reuse, steps
 from refportal.references import printable as printable_form
 from refportal.references.competencies import competencies_html
 from refportal.references.forms import (
-    RATING_FORMS,
     ConfirmForm,
     DeclineForm,
     FreshLinkForm,
@@ -45,6 +44,7 @@ from refportal.references.forms import (
     answers_from_form,
     form_data_from_answers,
     nomination_defaults,
+    step_form,
     typed_from_request,
 )
 from refportal.references.models import Reference, ReferenceStatus
@@ -210,7 +210,8 @@ def _saved_form(reference: Reference, shown: Step) -> RatingFormBase:
     defaults = nomination_defaults(reference)
     if prefill.PREFILLED.intersection(shown.fields):
         defaults.update(prefill.earlier_details(reference))
-    return RATING_FORMS[reference.application.credential](data=form_data_from_answers(reference.draft, defaults))
+    form_class = step_form(reference.application.credential, shown)
+    return form_class(data=form_data_from_answers(reference.draft, defaults))
 
 
 @bp.get("/<token>")
@@ -266,7 +267,7 @@ def save_step(token: str, number: int) -> ResponseReturnValue:
             return jsonify(message=_("This page cannot be saved.")), 404
         flash(_("That step does not exist. Here is the first step you have not finished."), "error")
         return redirect(url_for("referee.rating_form", token=token))
-    form = RATING_FORMS[reference.application.credential]()
+    form = step_form(reference.application.credential, current)()  # only this step's answers are saved
     if not form.validate():
         if autosave:
             return jsonify(message=_("Some answers could not be saved yet.")), 400
@@ -369,8 +370,8 @@ def save_or_review(token: str) -> ResponseReturnValue:
     reference = _resolve(token)
     if reference.reuses_id is not None:  # a reuse request is confirmed or declined, not filled in
         return redirect(url_for("referee.rating_form", token=token))
-    form = RATING_FORMS[reference.application.credential]()
     whole = steps.WHOLE_FORM
+    form = step_form(reference.application.credential, whole)()
     if not form.validate():
         if form.csrf_token.errors:
             form.form_errors.append(CSRF_TIMEOUT_MESSAGE)
