@@ -90,14 +90,17 @@ def login(client, email: str | None, path: str) -> None:
 
 
 def main() -> int:
+    import queue_cursor
     import run
 
     url, link = sys.argv[1], sys.argv[2]
     wanted = set(sys.argv[3:])
     refportal_app = run.app_for(url)
     floor_app = create_floor(url, SECRET)
+    with refportal_app.app_context():
+        live = run.LivePaths(referee_link=link, deep_queue=queue_cursor.page_path(refportal_app))
     failed = 0
-    for name, page in run.pages_to_measure(link).items():
+    for name, page in run.pages_to_measure(live).items():
         if wanted and name not in wanted:
             continue
         problems = compare(refportal_app, floor_app, SECRET, login, page)
