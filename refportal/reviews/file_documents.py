@@ -44,10 +44,14 @@ class FileDocuments:
         return document.id in self.openable
 
 
-def file_documents(application: Application, reader: User) -> FileDocuments:
+def file_documents(application: Application, reader: User, *, may_read: bool | None = None) -> FileDocuments:
+    """`may_read`: whether the reader may read the file's documents, where the caller knows it already (the
+    file page: it opened the file for them and found their conflicts); else asked (may_read_document)."""
     kept = documents_of(application.id)
     # For portfolio documents the answer depends on the application and the reader only: asked once.
-    openable = {document.id for document in kept} if kept and may_read_document(kept[0], reader) else set()
+    if may_read is None:
+        may_read = bool(kept) and may_read_document(kept[0], reader)
+    openable = {document.id for document in kept} if may_read else set()
     groups = [(purpose, [d for d in kept if d.purpose is purpose]) for purpose in PORTFOLIO_PURPOSES]
     return FileDocuments(
         groups=[(purpose, found) for purpose, found in groups if found],
@@ -58,9 +62,11 @@ def file_documents(application: Application, reader: User) -> FileDocuments:
 
 
 @bp.app_template_global("file_documents")
-def _file_documents_for_page(application: Application) -> FileDocuments:
-    """For the file page's template (reviews/file.html): the documents as the signed-in reader sees them."""
-    return file_documents(application, current_user)
+def _file_documents_for_page(application: Application, unconflicted: bool) -> FileDocuments:
+    """For the file page's template (reviews/file.html): the documents as the signed-in reader sees them. The
+    page is drawn for a reader who may open the file: they read its documents unless they have a conflict
+    (document_access.may_read_document's rule, with the conflicts the page found already)."""
+    return file_documents(application, current_user, may_read=unconflicted)
 
 
 @bp.route("/applications/<int:application_id>/documents", methods=["GET", "POST"])

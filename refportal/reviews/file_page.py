@@ -29,7 +29,8 @@ from refportal.reviews.models import Review
 
 
 def load_file(application_id: int) -> Application | None:
-    """The application with everything the file shows, in one statement (a row per reference)."""
+    """The application with everything the file shows, in one statement (a row per reference; its evidence
+    entries: evidence_of)."""
     return (
         db.session.scalars(
             sa.select(Application)
@@ -37,6 +38,8 @@ def load_file(application_id: int) -> Application | None:
             .options(
                 joinedload(Application.applicant),
                 joinedload(Application.membership),
+                joinedload(Application.review_round),
+                joinedload(Application.portfolio),
                 joinedload(Application.references).joinedload(Reference.rating),
             )
         )
@@ -73,7 +76,7 @@ def evidence_of(application: Application) -> Evidence | None:
     comes from entries; None for one with self-reported totals."""
     if not application.from_entries:
         return None
-    load_portfolios([application])
+    evidence.load_entries([application])
     return evidence.evidence_of(application)
 
 
