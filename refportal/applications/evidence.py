@@ -121,7 +121,7 @@ def _entry_statements() -> list[tuple[str, sa.Select]]:
     """Each list of entries of any number of portfolios (bound: portfolio_ids), in its relationship's order."""
     statements = []
     for kind, model in KINDS.items():
-        order = Portfolio.__mapper__.relationships[kind].order_by
+        order = Portfolio.__mapper__.relationships[kind].order_by or ()  # each list's (refportal.portfolio.models)
         statements.append(
             (
                 kind,

@@ -16,7 +16,7 @@ from refportal.applications import documents
 from refportal.applications.models import Application
 from refportal.documents.forms import ACCEPTED_FILES, SCAN_WORDS, DocumentUploadForm
 from refportal.documents.models import Document, DocumentPurpose
-from refportal.documents.services import PORTFOLIO_PURPOSES, documents_of, megabytes, uploaders_of
+from refportal.documents.services import PORTFOLIO_PURPOSES, documents_with_uploaders, megabytes
 from refportal.documents.uploads import accepts_document
 from refportal.extensions import db
 from refportal.reviews.document_access import may_read_document
@@ -47,7 +47,7 @@ class FileDocuments:
 def file_documents(application: Application, reader: User, *, may_read: bool | None = None) -> FileDocuments:
     """`may_read`: whether the reader may read the file's documents, where the caller knows it already (the
     file page: it opened the file for them and found their conflicts); else asked (may_read_document)."""
-    kept = documents_of(application.id)
+    kept, uploaders = documents_with_uploaders(application.id)
     # For portfolio documents the answer depends on the application and the reader only: asked once.
     if may_read is None:
         may_read = bool(kept) and may_read_document(kept[0], reader)
@@ -55,7 +55,7 @@ def file_documents(application: Application, reader: User, *, may_read: bool | N
     groups = [(purpose, [d for d in kept if d.purpose is purpose]) for purpose in PORTFOLIO_PURPOSES]
     return FileDocuments(
         groups=[(purpose, found) for purpose, found in groups if found],
-        uploaders=uploaders_of(kept),
+        uploaders=uploaders,
         openable=openable,
         scan_words=SCAN_WORDS,
     )
