@@ -327,6 +327,19 @@ def documents_of(application_id: int, purposes: tuple[DocumentPurpose, ...] = PO
     )
 
 
+def documents_with_uploaders(
+    application_id: int, purposes: tuple[DocumentPurpose, ...] = PORTFOLIO_PURPOSES
+) -> tuple[list[Document], dict[int, User]]:
+    """documents_of and uploaders_of in one statement (each document with its uploader joined)."""
+    rows = db.session.execute(
+        sa.select(Document, User)
+        .outerjoin(User, User.id == Document.uploaded_by_id)
+        .where(Document.application_id == application_id, Document.purpose.in_(purposes))
+        .order_by(Document.uploaded_at, Document.id)
+    ).all()
+    return [document for document, _ in rows], {user.id: user for _, user in rows if user is not None}
+
+
 def needing_attention(now: datetime | None = None) -> tuple[list[Document], int]:
     """The quarantined documents and those pending longer than LONG_PENDING (the oldest first); and how
     many more are pending for less than that (the worker's ordinary queue)."""

@@ -4,6 +4,7 @@ a charge keeps the amount of the schedule it was posted under."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -36,21 +37,25 @@ def insert_statement(model: Any) -> Any:
 
 def find_account(*, application_id: int | None = None, renewal_id: int | None = None) -> FeeAccount | None:
     """The account of an application or a renewal with its rows, if one was opened."""
-    column = FeeAccount.application_id if application_id is not None else FeeAccount.renewal_id
+    statement = _account_with_rows(application_id is None)
     subject_id = application_id if application_id is not None else renewal_id
+    return db.session.scalars(statement, {"subject_id": subject_id}).unique().one_or_none()
+
+
+@functools.cache
+def _account_with_rows(of_renewal: bool) -> sa.Select:
+    """find_account's statement (one: an account has a few rows of each kind), built once for each kind of
+    subject: a request binds its id."""
+    column = FeeAccount.renewal_id if of_renewal else FeeAccount.application_id
     return (
-        db.session.scalars(  # one statement: an account has a few rows of each kind
-            sa.select(FeeAccount)
-            .where(column == subject_id)
-            .options(
-                joinedload(FeeAccount.charges),
-                joinedload(FeeAccount.payments).joinedload(Payment.refunds),
-                joinedload(FeeAccount.waivers),
-            )
-            .execution_options(populate_existing=True)
+        sa.select(FeeAccount)
+        .where(column == sa.bindparam("subject_id"))
+        .options(
+            joinedload(FeeAccount.charges),
+            joinedload(FeeAccount.payments).joinedload(Payment.refunds),
+            joinedload(FeeAccount.waivers),
         )
-        .unique()
-        .one_or_none()
+        .execution_options(populate_existing=True)
     )
 
 

@@ -16,7 +16,7 @@ from refportal.applications import documents
 from refportal.applications.models import Application
 from refportal.documents.forms import ACCEPTED_FILES, SCAN_WORDS, DocumentUploadForm
 from refportal.documents.models import Document, DocumentPurpose
-from refportal.documents.services import PORTFOLIO_PURPOSES, documents_of, megabytes, uploaders_of
+from refportal.documents.services import PORTFOLIO_PURPOSES, documents_with_uploaders, megabytes
 from refportal.documents.uploads import accepts_document
 from refportal.extensions import db
 from refportal.reviews.document_access import may_read_document
@@ -44,23 +44,29 @@ class FileDocuments:
         return document.id in self.openable
 
 
-def file_documents(application: Application, reader: User) -> FileDocuments:
-    kept = documents_of(application.id)
+def file_documents(application: Application, reader: User, *, may_read: bool | None = None) -> FileDocuments:
+    """`may_read`: whether the reader may read the file's documents, where the caller knows it already (the
+    file page: it opened the file for them and found their conflicts); else asked (may_read_document)."""
+    kept, uploaders = documents_with_uploaders(application.id)
     # For portfolio documents the answer depends on the application and the reader only: asked once.
-    openable = {document.id for document in kept} if kept and may_read_document(kept[0], reader) else set()
+    if may_read is None:
+        may_read = bool(kept) and may_read_document(kept[0], reader)
+    openable = {document.id for document in kept} if may_read else set()
     groups = [(purpose, [d for d in kept if d.purpose is purpose]) for purpose in PORTFOLIO_PURPOSES]
     return FileDocuments(
         groups=[(purpose, found) for purpose, found in groups if found],
-        uploaders=uploaders_of(kept),
+        uploaders=uploaders,
         openable=openable,
         scan_words=SCAN_WORDS,
     )
 
 
 @bp.app_template_global("file_documents")
-def _file_documents_for_page(application: Application) -> FileDocuments:
-    """For the file page's template (reviews/file.html): the documents as the signed-in reader sees them."""
-    return file_documents(application, current_user)
+def _file_documents_for_page(application: Application, unconflicted: bool) -> FileDocuments:
+    """For the file page's template (reviews/file.html): the documents as the signed-in reader sees them. The
+    page is drawn for a reader who may open the file: they read its documents unless they have a conflict
+    (document_access.may_read_document's rule, with the conflicts the page found already)."""
+    return file_documents(application, current_user, may_read=unconflicted)
 
 
 @bp.route("/applications/<int:application_id>/documents", methods=["GET", "POST"])

@@ -3,6 +3,7 @@ each reader may see of the reviews (others' recommendations only after one's own
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -29,19 +30,24 @@ from refportal.reviews.models import Review
 
 
 def load_file(application_id: int) -> Application | None:
-    """The application with everything the file shows, in one statement (a row per reference)."""
+    """The application with everything the file shows, in one statement (a row per reference; its evidence
+    entries: evidence_of)."""
+    return db.session.scalars(_file_statement(), {"application_id": application_id}).unique().first()
+
+
+@functools.cache
+def _file_statement() -> sa.Select:
+    """load_file's statement, built once: a request binds the application."""
     return (
-        db.session.scalars(
-            sa.select(Application)
-            .where(Application.id == application_id)
-            .options(
-                joinedload(Application.applicant),
-                joinedload(Application.membership),
-                joinedload(Application.references).joinedload(Reference.rating),
-            )
+        sa.select(Application)
+        .where(Application.id == sa.bindparam("application_id"))
+        .options(
+            joinedload(Application.applicant),
+            joinedload(Application.membership),
+            joinedload(Application.review_round),
+            joinedload(Application.portfolio),
+            joinedload(Application.references).joinedload(Reference.rating),
         )
-        .unique()
-        .first()
     )
 
 
@@ -73,7 +79,7 @@ def evidence_of(application: Application) -> Evidence | None:
     comes from entries; None for one with self-reported totals."""
     if not application.from_entries:
         return None
-    load_portfolios([application])
+    evidence.load_entries([application])
     return evidence.evidence_of(application)
 
 
@@ -95,9 +101,19 @@ def audit_trail(application: Application) -> tuple[list[tuple[AuditEvent, User |
     """Every recorded change to the application, its references and its documents, oldest first, each with its actor,
     with the latest READINGS_SHOWN readings of its ratings among them; and how many earlier readings are
     kept and not listed. One statement (window functions rank the readings)."""
-    statement = trail_statement(application.id, [r.id for r in application.references] or [-1], AuditEvent, User)
-    rows = db.session.execute(statement).all()
+    rows = db.session.execute(
+        _trail_of_file(),
+        {"application_id": application.id, "reference_ids": [r.id for r in application.references] or [-1]},
+    ).all()
     return [(row[0], row[1]) for row in rows], earlier_readings(rows)
+
+
+@functools.cache
+def _trail_of_file() -> sa.Select:
+    """audit_trail's statement, built once: a request binds the application and its references."""
+    return trail_statement(
+        sa.bindparam("application_id"), sa.bindparam("reference_ids", expanding=True), AuditEvent, User
+    )
 
 
 def trail_statement(application_id: Any, reference_ids: Any, *columns: Any) -> sa.Select:

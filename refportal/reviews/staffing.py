@@ -4,6 +4,7 @@ a round's load per reviewer."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -43,21 +44,25 @@ class Staffing:
         return max(0, self.needed - len(self.assigned))
 
 
-def staffing_of(application: Application, viewer: User) -> Staffing:
-    """Who reviews the file, who may not and why, and what the viewer may do about it."""
+def staffing_of(application: Application, viewer: User, reviews: Iterable[Review] | None = None) -> Staffing:
+    """Who reviews the file, who may not and why, and what the viewer may do about it. `reviews`: the
+    file's reviews (every cycle), where the caller has them already (the file page); else read."""
     rows = db.session.execute(
         sa.select(ReviewAssignment, User)
         .join(User, ReviewAssignment.reviewer_id == User.id)
         .where(ReviewAssignment.application_id == application.id)
         .order_by(ReviewAssignment.assigned_at, ReviewAssignment.id)
     ).all()
-    reviewed_by = set(
-        db.session.scalars(
-            sa.select(Review.reviewer_id).where(
-                Review.application_id == application.id, Review.cycle == application.review_cycle
+    if reviews is None:
+        reviewed_by = set(
+            db.session.scalars(
+                sa.select(Review.reviewer_id).where(
+                    Review.application_id == application.id, Review.cycle == application.review_cycle
+                )
             )
         )
-    )
+    else:
+        reviewed_by = {review.reviewer_id for review in reviews if review.cycle == application.review_cycle}
     assigned = [AssignedReviewer(row[0], row[1], row[1].id in reviewed_by) for row in rows]
     people = {row[1].id: row[1] for row in rows}
     if viewer.role is Role.ADMIN:

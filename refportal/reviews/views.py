@@ -144,12 +144,13 @@ def _render_file(
     """The file page (also again, with a refused form's messages: the refused change was rolled back).
     Showing the ratings records who read them, committed with the request once the page is drawn."""
     today = utc_today()
-    staffing = staffing_of(application, current_user)
+    every_review = file_page.reviews_of(application)
+    staffing = staffing_of(application, current_user, every_review)
     if not staffing.my_conflicts and any(r.rating for r in application.references):
         record(AuditAction.FILE_RATINGS_READ, obj=application, actor=current_user)
     matrix = build_matrix(application.references)
     trail, earlier_readings = file_page.audit_trail(application)
-    reviews, audit = file_page.visible_to(application, current_user, file_page.reviews_of(application), trail)
+    reviews, audit = file_page.visible_to(application, current_user, every_review, trail)
     decisions.lock_after_reading_others(application, current_user, reviews)
     endorsements = file_page.endorsements_of([r.email for r in application.references])
     registry_checks = file_page.referee_registry_checks(application)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 from refportal.accounts.models import Role
 from refportal.accounts.permissions import role_required
 from refportal.applications.eligibility import evaluate_eligibility
+from refportal.applications.evidence import load_entries
 from refportal.applications.models import Application
 from refportal.applications.verdicts import requested_items
 from refportal.applications.views import owned_application
@@ -32,8 +33,10 @@ bp = Blueprint("submission", __name__)
 
 
 # The application page in one statement: the membership, the references and of each rating whether it
-# counts. What the referees wrote is never loaded for the applicant (reading it would raise).
+# counts, and its portfolio (its evidence entries: four more, load_entries). What the referees wrote is never
+# loaded for the applicant (reading it would raise).
 APPLICATION_PAGE = (
+    joinedload(Application.portfolio),
     joinedload(Application.membership),
     joinedload(Application.review_round),
     joinedload(Application.references)
@@ -45,14 +48,15 @@ APPLICATION_PAGE = (
 
 @functools.cache
 def _applications_of_applicant() -> sa.Select:
-    """The dashboard's one statement (an applicant has a few applications of a few references each),
-    built once: a request only binds the applicant."""
+    """The dashboard's one statement (an applicant has a few applications of a few references each), and
+    four for the evidence entries of all of them (load_entries); built once: a request only binds the applicant."""
     return (
         sa.select(Application)
         .where(Application.applicant_id == sa.bindparam("applicant_id"))
         .options(
             joinedload(Application.membership),
             joinedload(Application.references).joinedload(Reference.rating),
+            joinedload(Application.portfolio),
         )
         .order_by(Application.created_at.desc())
     )
@@ -65,6 +69,7 @@ def dashboard():
     if current_user.role is not Role.APPLICANT:
         return redirect(url_for("reviews.queue"))
     applications = db.session.scalars(_applications_of_applicant(), {"applicant_id": current_user.id}).unique().all()
+    load_entries(applications)
     today = utc_today()
     rows = []
     for application in applications:
@@ -78,6 +83,7 @@ def dashboard():
 def application_page(application_id: int):
     """One application: details, fees, eligibility, membership, references, checklist."""
     application = owned_application(application_id, *APPLICATION_PAGE)
+    load_entries([application])
     today = utc_today()
     fees = services.fees_due(application, today, current_user)
     return render_template(
