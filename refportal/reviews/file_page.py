@@ -119,26 +119,26 @@ def _trail_of_file() -> sa.Select:
 def trail_statement(application_id: Any, reference_ids: Any, *columns: Any) -> sa.Select:
     """`columns` (of AuditEvent and its actor, User, outer-joined) of the file's audit trail, oldest first,
     with each row's `reading` and `of_kind` (see earlier_readings). The ids may be bound parameters."""
-    document_ids = sa.select(Document.id).where(Document.application_id == application_id).scalar_subquery()
-    mine = sa.or_(
-        sa.and_(AuditEvent.object_type == Application.__tablename__, AuditEvent.object_id == application_id),
-        sa.and_(AuditEvent.object_type == Reference.__tablename__, AuditEvent.object_id.in_(reference_ids)),
-        sa.and_(AuditEvent.object_type == Document.__tablename__, AuditEvent.object_id.in_(document_ids)),
-    )
+    # Each kind of object read from the (object_type, object_id) index on its own: one OR of the three
+    # read every document's events (and, misjudging their number, every audit row to join back to).
+    of_kind = AuditEvent.object_type
+    mine = sa.union_all(
+        _trail_rows().where(of_kind == Application.__tablename__, AuditEvent.object_id == application_id),
+        _trail_rows().where(of_kind == Reference.__tablename__, AuditEvent.object_id.in_(reference_ids)),
+        _trail_rows()
+        .join(Document, sa.and_(of_kind == Document.__tablename__, AuditEvent.object_id == Document.id))
+        .where(Document.application_id == application_id),
+    ).subquery()
     # Openings of the ratings and of the file's documents are readings.
-    reading = AuditEvent.action.in_((AuditAction.FILE_RATINGS_READ, AuditAction.DOCUMENT_DOWNLOADED))
-    ranked = (
-        sa.select(
-            AuditEvent.id,
-            reading.label("reading"),
-            sa.func.row_number()
-            .over(partition_by=reading, order_by=(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()))
-            .label("recency"),
-            sa.func.count().over(partition_by=reading).label("of_kind"),
-        )
-        .where(mine)
-        .subquery()
-    )
+    reading = mine.c.action.in_((AuditAction.FILE_RATINGS_READ, AuditAction.DOCUMENT_DOWNLOADED))
+    ranked = sa.select(
+        mine.c.id,
+        reading.label("reading"),
+        sa.func.row_number()
+        .over(partition_by=reading, order_by=(mine.c.occurred_at.desc(), mine.c.id.desc()))
+        .label("recency"),
+        sa.func.count().over(partition_by=reading).label("of_kind"),
+    ).subquery()
     return (
         sa.select(*columns, ranked.c.reading, ranked.c.of_kind)
         .join(ranked, ranked.c.id == AuditEvent.id)
@@ -146,6 +146,10 @@ def trail_statement(application_id: Any, reference_ids: Any, *columns: Any) -> s
         .where(sa.or_(sa.not_(ranked.c.reading), ranked.c.recency <= READINGS_SHOWN))
         .order_by(AuditEvent.occurred_at, AuditEvent.id)
     )
+
+
+def _trail_rows() -> sa.Select:
+    return sa.select(AuditEvent.id, AuditEvent.action, AuditEvent.occurred_at)
 
 
 def earlier_readings(rows: Iterable[Any]) -> int:
