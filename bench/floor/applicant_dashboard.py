@@ -1,8 +1,8 @@
 """/dashboard: the applicant's applications, each with its checklist (one statement for the page's data:
-each application with its membership declaration and its references' state; and four for the evidence
-entries of those whose eligibility comes from entries; the checklist is refportal's own rule,
-refportal.submission.completeness.completeness_of, run on plain rows that lend it the models' properties,
-floor.rows)."""
+each application with its membership declaration and its references' state; four for the evidence
+entries of those whose eligibility comes from entries; and refportal's own for the endorsements held;
+the checklist is refportal's own rule, refportal.submission.completeness.completeness_of, run on plain
+rows that lend it the models' properties, floor.rows)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from floor.common import connect, csrf_token, signed_in_user
 from refportal.applications.categories import category_name
 from refportal.applications.models import Application
 from refportal.config import DEFAULT_ELIGIBILITY_REQUIREMENTS
+from refportal.endorsements.services import holder_endorsements_statement
 from refportal.membership.models import MembershipDeclaration
 from refportal.references.models import Rating, Reference
 from refportal.submission.completeness import completeness_of
@@ -60,6 +61,7 @@ def _statement(user_id) -> sa.Select:
 
 # Built once: each request only binds the user (SQLAlchemy's compiled cache then skips the rest).
 STATEMENT = _statement(sa.bindparam("user_id"))
+ENDORSEMENTS = holder_endorsements_statement()
 
 
 def _applications(found) -> list[rows.Application]:
@@ -90,6 +92,10 @@ def register(app: Flask) -> None:
                 abort(404)
             applications = _applications(conn.execute(STATEMENT, {"user_id": user.id}).all())
             rows.lend_portfolios(conn, applications)
+            # The endorsements the applicant holds, by refportal's statement (shown above the applications:
+            # this floor draws none, and the benchmark's applicants hold none).
+            if conn.execute(ENDORSEMENTS, {"holder_id": user.id}).first() is not None:
+                raise NotImplementedError("the floor draws no endorsements")
         cards = []
         for row in applications:
             checklist = completeness_of(row, today, DEFAULT_ELIGIBILITY_REQUIREMENTS) if row.is_active else None

@@ -104,7 +104,7 @@ def held_endorsement(holder: User, number: str) -> Endorsement | None:
 
 
 @functools.cache
-def _endorsements_of_holder() -> sa.Select:
+def holder_endorsements_statement() -> sa.Select:
     """Built once (the applicant's dashboard asks on every visit): a request only binds the holder."""
     return (
         sa.select(Endorsement)
@@ -114,7 +114,7 @@ def _endorsements_of_holder() -> sa.Select:
 
 
 def endorsements_held_by(holder: User) -> list[Endorsement]:
-    return list(db.session.scalars(_endorsements_of_holder(), {"holder_id": holder.id}))
+    return list(db.session.scalars(holder_endorsements_statement(), {"holder_id": holder.id}))
 
 
 @dataclass(frozen=True)
