@@ -13,7 +13,7 @@ from refportal.accounts.models import User
 from refportal.audit.models import AuditEvent
 from refportal.extensions import db
 from refportal.reviews.file_page import trail_statement
-from tests.reviews.test_queue_scale import analysed, rows_read
+from tests.plans import analysed, rows_read
 
 OTHERS = 10_000  # events of each kind (application, reference, document) about other files
 OWN = 40  # the file's own events, half of them readings

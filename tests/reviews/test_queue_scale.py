@@ -26,6 +26,7 @@ from refportal.reviews.queue_query import (
     key_columns,
     page_ids,
 )
+from tests.plans import analysed, rows_read
 
 LARGE = 20_000
 PAGE = 26  # a page of 25 and one more
@@ -88,24 +89,6 @@ def large(app):
             pytest.skip("query plans are checked on PostgreSQL (the first pass of .ci/run)")
     add_applications(app, LARGE)
     return app
-
-
-def analysed(app, statement: sa.Select) -> str:
-    """EXPLAIN ANALYZE of `statement` as the page sends it (its parameters bound by the driver)."""
-    with app.test_request_context(), db.engine.connect() as conn:
-
-        def explain(_conn, _cursor, sql, parameters, _context, _many):
-            return "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql, parameters
-
-        sa.event.listen(conn, "before_cursor_execute", explain, retval=True)
-        return "\n".join(conn.execute(statement).scalars())
-
-
-def rows_read(plan: str) -> int:
-    """The most rows any node of the plan produced or discarded (per loop)."""
-    produced = [int(n) for n in re.findall(r"actual rows=(\d+)", plan)]
-    removed = [int(n) for n in re.findall(r"Rows Removed by (?:Filter|Index Recheck): (\d+)", plan)]
-    return max(produced + removed + [0])
 
 
 def middle_key(app, filters: QueueFilters) -> Cursor:
