@@ -29,12 +29,12 @@ from floor.common import connect, csrf_token, signed_in_user
 from refportal.accounts.models import User
 from refportal.applications.categories import category_name
 from refportal.applications.eligibility import evaluate_eligibility
+from refportal.applications.evidence import KINDS
 from refportal.applications.models import Application, EligibilitySource
 from refportal.config import DEFAULT_ELIGIBILITY_REQUIREMENTS
 from refportal.db import utc_today
 from refportal.forms import DayField, WholeNumber
 from refportal.membership.models import MembershipDeclaration
-from refportal.portfolio.models import EducationEntry, RscEntry, TrainingEntry, WorkEntry
 from refportal.reviews import queue_query
 from refportal.reviews.forms import QueueFilterForm
 from refportal.reviews.models import ReviewRound
@@ -177,22 +177,20 @@ def rows_statement(ids: sa.Subquery, order: queue_query.Order) -> sa.Select:
     )
 
 
-ENTRIES = {"education": EducationEntry, "work": WorkEntry, "training": TrainingEntry, "rsc": RscEntry}
-
-
 def portfolios(conn: sa.Connection, rows: list) -> dict[int, SimpleNamespace]:
-    """The evidence entries of the rows whose eligibility is read from them (refportal's load_portfolios)."""
+    """The evidence entries of the rows whose eligibility is read from them (as
+    refportal.reviews.queue_eligibility.entry_rows reads them)."""
     reading = [r for r in rows if r.eligibility_source is EligibilitySource.ENTRIES and r.portfolio_id]
     wanted = sorted({r.portfolio_id for r in reading})
     found: dict[int, SimpleNamespace] = {}
     if not wanted:
         return found
-    lists: dict[str, dict[int, list]] = {kind: defaultdict(list) for kind in ENTRIES}
-    for kind, model in ENTRIES.items():
+    lists: dict[str, dict[int, list]] = {kind: defaultdict(list) for kind in KINDS}
+    for kind, model in KINDS.items():
         for entry in conn.execute(sa.select(model.__table__).where(model.portfolio_id.in_(wanted))):
             lists[kind][entry.portfolio_id].append(entry)
     for portfolio_id in wanted:
-        found[portfolio_id] = SimpleNamespace(**{kind: lists[kind][portfolio_id] for kind in ENTRIES})
+        found[portfolio_id] = SimpleNamespace(**{kind: lists[kind][portfolio_id] for kind in KINDS})
     return found
 
 

@@ -51,7 +51,7 @@ class Reference(SimpleNamespace):
 
 # ---------------------------------------------------------------------------------------------
 # The evidence entries: a portfolio's four lists, in their relationships' order (refportal's
-# load_portfolios reads them the same way: one statement per list).
+# applications.evidence.load_entries reads them the same way: one statement per list).
 
 
 class Work(SimpleNamespace):

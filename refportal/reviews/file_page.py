@@ -11,7 +11,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from refportal.accounts.models import Role, User
 from refportal.applications import evidence
@@ -23,7 +22,6 @@ from refportal.audit.models import AuditEvent
 from refportal.documents.models import Document
 from refportal.endorsements.checks import Claim, RegistryCheck, check_claims
 from refportal.extensions import db
-from refportal.portfolio.models import Portfolio
 from refportal.references.models import Reference
 from refportal.reviews.aggregation import Endorsement, FlagRules
 from refportal.reviews.models import Review
@@ -49,29 +47,6 @@ def _file_statement() -> sa.Select:
             joinedload(Application.references).joinedload(Reference.rating),
         )
     )
-
-
-def load_portfolios(applications: list[Application]) -> None:
-    """The portfolios of these applications with their four entry lists, in five statements whatever their
-    number (the evidence then reads them from the session)."""
-    reading = [a for a in applications if a.from_entries and a.portfolio_id is not None]
-    if not reading:
-        return
-    portfolios = {
-        portfolio.id: portfolio
-        for portfolio in db.session.scalars(
-            sa.select(Portfolio)
-            .where(Portfolio.id.in_([a.portfolio_id for a in reading]))
-            .options(
-                selectinload(Portfolio.education),
-                selectinload(Portfolio.work),
-                selectinload(Portfolio.training),
-                selectinload(Portfolio.rsc),
-            )
-        )
-    }
-    for application in reading:  # held by its application (the session only keeps weak references)
-        set_committed_value(application, "portfolio", portfolios.get(application.portfolio_id or 0))
 
 
 def evidence_of(application: Application) -> Evidence | None:

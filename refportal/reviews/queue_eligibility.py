@@ -18,11 +18,9 @@ from typing import Any, cast
 import sqlalchemy as sa
 
 from refportal.applications.eligibility import RequirementCheck, evaluate_eligibility
+from refportal.applications.evidence import KINDS
 from refportal.applications.models import Application
 from refportal.extensions import db
-from refportal.portfolio.models import EducationEntry, RscEntry, TrainingEntry, WorkEntry
-
-ENTRIES = {"education": EducationEntry, "work": WorkEntry, "training": TrainingEntry, "rsc": RscEntry}
 
 
 class _ReadWithEntries:
@@ -41,12 +39,12 @@ def entry_rows(portfolio_ids: Iterable[int]) -> dict[int, SimpleNamespace]:
     wanted = sorted(set(portfolio_ids))
     if not wanted:
         return {}
-    lists: dict[str, defaultdict[int, list[sa.Row[Any]]]] = {kind: defaultdict(list) for kind in ENTRIES}
-    for kind, model in ENTRIES.items():
+    lists: dict[str, defaultdict[int, list[sa.Row[Any]]]] = {kind: defaultdict(list) for kind in KINDS}
+    for kind, model in KINDS.items():
         table = model.__table__
         for entry in db.session.execute(sa.select(table).where(table.c.portfolio_id.in_(wanted))):
             lists[kind][entry.portfolio_id].append(entry)
-    return {pid: SimpleNamespace(**{kind: lists[kind][pid] for kind in ENTRIES}) for pid in wanted}
+    return {pid: SimpleNamespace(**{kind: lists[kind][pid] for kind in KINDS}) for pid in wanted}
 
 
 def eligibility_of(

@@ -9,10 +9,12 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from refportal.applications.categories import Credential
 from refportal.extensions import db
+from refportal.references.forms import ANSWER_FIELDS, step_form
 from refportal.references.models import Rating, Reference, ReferenceStatus
 from refportal.references.rating_form import ITEM_KEYS
-from refportal.references.steps import STEPS
+from refportal.references.steps import STEPS, WHOLE_FORM
 from tests.factories import make_user
 from tests.references.helpers import full_answers, references, submit_rating
 from tests.web import csrf_token_from
@@ -304,3 +306,17 @@ def test_the_request_email_carries_start_and_decline_links_the_time_and_the_dead
     assert "Start the rating" in request.body_html and "I can't give a reference" in request.body_html
     assert f"{sam_link}/decline" in request.body_text and "about 15 minutes" in request.body_text
     assert "Please answer by" in request.body_text
+
+
+def test_each_steps_form_holds_its_own_answers_and_the_whole_form_every_one():
+    """A step's form class draws and saves exactly the answers the step owns (steps.STEPS); the whole
+    form's, every answer of every step and every competency item."""
+    assert set(ANSWER_FIELDS) == set(WHOLE_FORM.fields)
+    for credential in Credential:
+        whole = step_form(credential, WHOLE_FORM)
+        assert set(whole._item_fields) == {f"item_{key}" for key in ITEM_KEYS}
+        for shown in STEPS:
+            form = step_form(credential, shown)
+            held = {name for name in ANSWER_FIELDS if getattr(form, name, None) is not None}
+            assert held == set(shown.fields), shown.key
+            assert set(form._item_fields) == {f"item_{key}" for key in shown.item_keys}, shown.key
