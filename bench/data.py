@@ -627,11 +627,14 @@ LAST_NAMES = [
     "Walsh",
     "Zhou",
 ]
-SURNAME_SEARCHED = "Okafor"  # the bench's search by name: a sixtieth of the registered holders bear it
+SURNAME_SEARCHED = "Okafor"  # the bench's search by name: a sixtieth of the registered holders bear it, at every size
 
 
 def holder_name(k: int) -> str:
-    return f"{FIRST_NAMES[k % len(FIRST_NAMES)]} {LAST_NAMES[k // len(FIRST_NAMES) % len(LAST_NAMES)]}"
+    """Every first name and every surname in turn, so that each surname is a sixtieth of the holders at every
+    size (the surname moves on with each holder, one further with each round of the first names)."""
+    first = FIRST_NAMES[k % len(FIRST_NAMES)]
+    return f"{first} {LAST_NAMES[(k + k // len(FIRST_NAMES)) % len(LAST_NAMES)]}"
 
 
 def add_registered_holders(conn: sa.Connection, n: int, count: int, password_hash: str, now) -> None:

@@ -17,6 +17,7 @@ from refportal import extensions as ext
 from refportal.config import load_config
 from refportal.db import MAX_ID
 from refportal.documents.uploads import install_upload_limits
+from refportal.forms import draw
 from refportal.logs import configure_logging, install_request_logging
 from refportal.resources import MIGRATIONS_FOLDER, TEMPLATE_FOLDER, TRANSLATIONS_FOLDER
 from refportal.transactions import install_request_transaction
@@ -56,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     install_session_lifetimes(app)
     app.jinja_env.globals["portal_name"] = app.config["PORTAL_NAME"]
     app.jinja_env.globals["hidden_fields"] = hidden_fields
+    app.jinja_env.globals["draw"] = draw
     app.jinja_env.globals["get_locale"] = get_locale
     _install_ledger_helpers(app)
 
@@ -99,7 +101,9 @@ class DatabaseId(IntegerConverter):
 def hidden_fields(form) -> Markup:
     """A form's hidden fields (the CSRF token among them) without ids, so several forms on one page
     do not repeat an id."""
-    return Markup("").join(field(id=False) for field in form if getattr(field.widget, "input_type", None) == "hidden")
+    return Markup("").join(
+        draw(field, id=False) for field in form if getattr(field.widget, "input_type", None) == "hidden"
+    )
 
 
 def _init_extensions(app: Flask) -> None:

@@ -47,9 +47,13 @@ def move_changed_at(sender: object, *, event: AuditEvent) -> None:
         return
     application_id = application_of(event)
     if application_id is not None:
-        db.session.execute(
-            sa.update(Application)
-            .where(Application.id == application_id)
-            .values(changed_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+        db.session.execute(_MOVE_CHANGED_AT, {"application_id": application_id, "changed_at": utcnow()})
+
+
+# move_changed_at's statement, built once: a change binds the application and the moment.
+_MOVE_CHANGED_AT = (
+    sa.update(Application)
+    .where(Application.id == sa.bindparam("application_id"))
+    .values(changed_at=sa.bindparam("changed_at", type_=Application.__table__.c.changed_at.type))
+    .execution_options(synchronize_session=False)
+)

@@ -8,6 +8,7 @@ here by the applicant's pages and the completeness rule (lower layers than the r
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,12 +100,18 @@ def latest_clause() -> sa.ColumnElement[bool]:
 
 def current_verdicts(application_id: int) -> dict[Requirement, RequirementVerdict]:
     """Each requirement's latest verdict (of any cycle) with its reviewer, by requirement: one statement."""
-    rows = db.session.scalars(
+    rows = db.session.scalars(_current_verdicts_statement(), {"application_id": application_id})
+    return {row.requirement: row for row in rows}
+
+
+@functools.cache
+def _current_verdicts_statement() -> sa.Select:
+    """current_verdicts' statement, built once: a request binds the application."""
+    return (
         sa.select(RequirementVerdict)
-        .where(RequirementVerdict.application_id == application_id, latest_clause())
+        .where(RequirementVerdict.application_id == sa.bindparam("application_id"), latest_clause())
         .options(sa.orm.joinedload(RequirementVerdict.reviewer))
     )
-    return {row.requirement: row for row in rows}
 
 
 @dataclass(frozen=True)

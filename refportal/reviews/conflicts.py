@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -23,9 +24,21 @@ def conflicts_of(application: Application, reviewers: Iterable[User]) -> dict[in
     the applicant's applications. Two statements whatever the number of reviewers."""
     reviewers = list(reviewers)
     emails = [reviewer.email.lower() for reviewer in reviewers]
-    referees = db.session.execute(referees_statement(application.applicant_id, emails)).all()
-    recusals = db.session.execute(recusals_statement(application.applicant_id, [r.id for r in reviewers])).all()
+    referees_of, recusals_of = _conflict_statements()
+    applicant = {"applicant_id": application.applicant_id}
+    referees = db.session.execute(referees_of, {**applicant, "emails": emails}).all()
+    recusals = db.session.execute(recusals_of, {**applicant, "reviewer_ids": [r.id for r in reviewers]}).all()
     return conflict_causes(application, reviewers, referees, recusals)
+
+
+@functools.cache
+def _conflict_statements() -> tuple[sa.Select, sa.Select]:
+    """conflicts_of's two statements, built once: a request binds the applicant, addresses and reviewers."""
+    applicant_id = sa.bindparam("applicant_id")
+    return (
+        referees_statement(applicant_id, sa.bindparam("emails", expanding=True)),
+        recusals_statement(applicant_id, sa.bindparam("reviewer_ids", expanding=True)),
+    )
 
 
 def referees_statement(applicant_id: Any, emails: Any) -> sa.Select:

@@ -59,13 +59,17 @@ def evidence_of(application: Application) -> Evidence | None:
 
 
 def reviews_of(application: Application) -> list[Review]:
-    return list(
-        db.session.scalars(
-            sa.select(Review)
-            .where(Review.application_id == application.id)
-            .options(selectinload(Review.reviewer), selectinload(Review.versions))
-            .order_by(Review.cycle, Review.recorded_at)
-        )
+    return list(db.session.scalars(_reviews_statement(), {"application_id": application.id}))
+
+
+@functools.cache
+def _reviews_statement() -> sa.Select:
+    """reviews_of's statement, built once: a request binds the application."""
+    return (
+        sa.select(Review)
+        .where(Review.application_id == sa.bindparam("application_id"))
+        .options(selectinload(Review.reviewer), selectinload(Review.versions))
+        .order_by(Review.cycle, Review.recorded_at)
     )
 
 
@@ -138,7 +142,13 @@ def endorsements_of(emails: list[str]) -> dict[str, list[Endorsement]]:
     empty list for a user with none); addresses of non-users are left out (nothing to check against)."""
     if not emails:
         return {}
-    return endorsements_by_email(db.session.execute(endorsements_statement(emails)).all())
+    return endorsements_by_email(db.session.execute(_endorsements_of_emails(), {"emails": emails}).all())
+
+
+@functools.cache
+def _endorsements_of_emails() -> sa.Select:
+    """endorsements_of's statement, built once: a request binds the addresses."""
+    return endorsements_statement(sa.bindparam("emails", expanding=True))
 
 
 def endorsements_statement(emails: Any) -> sa.Select:

@@ -1,5 +1,6 @@
 """The portal's select (refportal.forms.SelectField) draws the very bytes WTForms' own widget draws,
-and every select of every form is the portal's."""
+and every select of every form is the portal's; refportal.forms.draw, which the field macros call, draws
+every field of every form as the field itself does."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 import refportal
-from refportal.forms import SelectField, SelectWidget
+from refportal.forms import SelectField, SelectWidget, draw
 from refportal.i18n import lazy_gettext
 
 ODD = [
@@ -113,3 +114,75 @@ def test_the_field_macros_write_the_labels_wtforms_writes(app):
             assert str(f.label()) in drawn.split("|")[0]
             for option in f:
                 assert str(option.label()) in drawn.split("|")[1]
+
+
+HOSTILE = '<a href="https://example.org/?a=1&b=2">x</a> \'quoted\' "twice" &amp;'
+DRAW_ATTRIBUTES = [
+    {},
+    {"id": False},
+    {"aria-describedby": "f-hint f-error", "aria-invalid": "true", "autocomplete": "email", "type": "email"},
+    {"class_": "wide", "data_role": 'a "b"', "disabled": True, "readonly": False, "value": HOSTILE},
+]
+
+
+def fields_of(form):
+    """Every field of the form and every option of its radio and checkbox lists."""
+    for field in form:
+        yield field
+        if isinstance(field, wtforms.RadioField | wtforms.SelectMultipleField):
+            yield from field
+
+
+@pytest.mark.parametrize("hostile", [False, True])
+def test_draw_writes_what_every_field_of_every_form_writes(app, hostile):
+    """Every form the portal has, empty and filled with markup and quotes: draw(field, **attributes) is
+    field(**attributes), byte for byte, for every field and option and every kind of attribute the macros
+    pass (WTForms' own widget when draw does not know the field's)."""
+    drawn = 0
+    with app.test_request_context("/"):
+        for form_class in every_form_class():
+            form = form_class(meta={"csrf": False}) if hostile else form_class()
+            for field in form:
+                if hostile and isinstance(field.widget, widgets.Input | widgets.TextArea):
+                    field.raw_data = [HOSTILE]
+                    field.data = HOSTILE
+                if hostile and isinstance(field, wtforms.RadioField) and field.choices:
+                    field.data = list(field.iter_choices())[-1][0]
+            for field in fields_of(form):
+                for attributes in DRAW_ATTRIBUTES:
+                    assert str(draw(field, **attributes)) == str(field(**attributes)), (form_class, field.name)
+                    drawn += 1
+    assert drawn > 1000  # the walk found the forms and their fields
+
+
+class MaxLengthLater:
+    """A validator whose flag is a callable (WTForms' inputs call it)."""
+
+    field_flags = {"maxlength": lambda: 40}
+
+    def __call__(self, form, field):
+        pass
+
+
+def test_draw_calls_a_callable_flag_as_wtforms_does(app):
+    class Flagged(Form):
+        limited = wtforms.StringField("Limited", validators=[MaxLengthLater()])
+        notes = wtforms.TextAreaField("Notes", validators=[DataRequired()])
+
+    with app.test_request_context("/"):
+        form = Flagged()
+        assert str(draw(form.limited)) == str(form.limited()) and 'maxlength="40"' in str(draw(form.limited))
+        assert str(draw(form.notes)) == str(form.notes()) and " required" in str(draw(form.notes))
+
+
+def test_draw_leaves_a_widget_it_does_not_know_to_wtforms(app):
+    class Other(Form):
+        secret = wtforms.PasswordField("Secret")
+        count = wtforms.IntegerField("Count", widget=widgets.NumberInput(min=1, max=9))
+        quoted = wtforms.StringField("Quoted", render_kw={"placeholder": 'say "hi"'})
+
+    with app.test_request_context("/"):
+        form = Other(data={"secret": "kept out", "count": 3, "quoted": HOSTILE})
+        assert str(draw(form.secret)) == str(form.secret()) and "kept out" not in str(draw(form.secret))
+        assert str(draw(form.count)) == str(form.count()) and 'max="9"' in str(draw(form.count))
+        assert str(draw(form.quoted)) == str(form.quoted()) and "&#34;hi&#34;" in str(draw(form.quoted))
