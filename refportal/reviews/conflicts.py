@@ -34,7 +34,7 @@ def conflicts_of(application: Application, reviewers: Iterable[User]) -> dict[in
 @functools.cache
 def _conflict_statements() -> tuple[sa.Select, sa.Select]:
     """conflicts_of's two statements, built once: a request binds the applicant, addresses and reviewers."""
-    applicant_id = sa.bindparam("applicant_id")
+    applicant_id: sa.BindParameter[int] = sa.bindparam("applicant_id")
     return (
         referees_statement(applicant_id, sa.bindparam("emails", expanding=True)),
         recusals_statement(applicant_id, sa.bindparam("reviewer_ids", expanding=True)),
