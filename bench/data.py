@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
+from refportal.accounts.models import name_tails
 from refportal.applications.categories import Credential, MentorTrack, category_name
 from refportal.applications.evidence import work_years
 from refportal.config import DEFAULT_FEE_SCHEDULE
@@ -55,6 +56,7 @@ def build(n: int, password_hash: str, endorsements: int | None = None) -> None:
                     for i in ids
                 ],
             )
+            add_name_tails(conn, [(i, f"Applicant {i}") for i in ids])
             add_evidence(conn, ids, now)  # the portfolios first: the applications refer to them
             conn.execute(
                 apps.insert(),
@@ -627,14 +629,31 @@ LAST_NAMES = [
     "Walsh",
     "Zhou",
 ]
-SURNAME_SEARCHED = "Okafor"  # the bench's search by name: a sixtieth of the registered holders bear it, at every size
+SURNAME_SEARCHED = "Okafor"  # the bench's search by name: every eleventh registered holder bears it, at every size
+OTHER_SURNAMES = [name for name in LAST_NAMES if name != SURNAME_SEARCHED]
 
 
 def holder_name(k: int) -> str:
-    """Every first name and every surname in turn, so that each surname is a sixtieth of the holders at every
-    size (the surname moves on with each holder, one further with each round of the first names)."""
+    """Every first name in turn; the searched surname for every eleventh holder (a full page of listed
+    entries at 1,000 as at 100,000: 11 is prime to the 3 of the listing, the 7 of the lapses and the 4 of the
+    categories), every other surname in turn for the others (moving on with each holder, one further with
+    each round of the first names)."""
     first = FIRST_NAMES[k % len(FIRST_NAMES)]
-    return f"{first} {LAST_NAMES[(k + k // len(FIRST_NAMES)) % len(LAST_NAMES)]}"
+    if k % 11 == 0:
+        return f"{first} {SURNAME_SEARCHED}"
+    return f"{first} {OTHER_SURNAMES[(k + k // len(FIRST_NAMES)) % len(OTHER_SURNAMES)]}"
+
+
+def add_name_tails(conn: sa.Connection, accounts: list[tuple[int, str]]) -> None:
+    """The registry search's rows of these accounts' names (what User's name validator writes through the ORM)."""
+    conn.execute(
+        db.metadata.tables["user_name_tail"].insert(),
+        [
+            dict(user_id=user_id, position=position, tail=tail, name=name)
+            for user_id, name in accounts
+            for position, tail in enumerate(name_tails(name))
+        ],
+    )
 
 
 def add_registered_holders(conn: sa.Connection, n: int, count: int, password_hash: str, now) -> None:
@@ -663,6 +682,7 @@ def add_registered_holders(conn: sa.Connection, n: int, count: int, password_has
                 for i in ids
             ],
         )
+        add_name_tails(conn, [(i, holder_name(i)) for i in ids])
         conn.execute(
             endorsements.insert(),
             [

@@ -22,7 +22,7 @@ from decimal import Decimal
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
-from refportal.accounts.models import Role, User
+from refportal.accounts.models import NameTail, Role, User
 from refportal.api.models import ApiKey, IdempotentRequest, Scope, WebhookDelivery, WebhookEndpoint
 from refportal.applications.categories import Credential, EducationLevel, MentorTrack
 from refportal.applications.lifecycle import ApplicationStatus
@@ -104,6 +104,18 @@ class UserFactory(ModelFactory):
     password_hash = factory.LazyAttribute(lambda o: hash_password(o.password))
     email_verified_at = factory.LazyAttribute(lambda o: utcnow() if o.verified else None)
     language = "en"
+
+
+class NameTailFactory(ModelFactory):
+    """A name tail beside an account's own (which its name's validator writes: see test_name_tails.py)."""
+
+    class Meta:
+        model = NameTail
+
+    user = factory.SubFactory(UserFactory)
+    position = 9
+    tail = "extra"
+    name = factory.SelfAttribute("user.name")
 
 
 class ApplicationFactory(ModelFactory):

@@ -7,10 +7,10 @@ import sqlalchemy as sa
 from flask import Flask, render_template, request, url_for
 
 from floor.common import connect
-from refportal.accounts.models import User
+from refportal.accounts.models import NameTail, User, searchable  # how a name and a search are compared
 from refportal.applications.categories import CATEGORIES, Credential, MentorTrack, category_name
 from refportal.endorsements.models import Endorsement, RegistryListing
-from refportal.endorsements.registry import TRIGRAM, contains_text  # the LIKE pattern; when the index can find it
+from refportal.endorsements.registry import after_every_extension, contains_text  # a prefix's range; by place
 
 IN_FORCE = ("active", "renewal_due", "grace")
 PAGE_SIZE = 25  # refportal's REGISTRY_PAGE_SIZE
@@ -20,40 +20,45 @@ CATEGORY_CHOICES = [("", "Any")] + [(str(n), str(n)) for n in CATEGORIES]
 
 
 def _statement(name: str, credential: str, category: str, place: str, page: int) -> sa.Select:
-    active = User.deactivated_at.is_(None)
-    if TRIGRAM.search(name):
-        # As refportal's: the matching names from the trigram index, sorted in their own subquery.
-        holders = (
-            sa.select(User.id, User.name)
-            .where(contains_text(sa.func.lower(User.name), name), active)
-            .order_by(User.name, User.id)
-            .offset(0)
-            .subquery("holder")
-        )
-    else:
-        holders = User.__table__
-    statement = (
-        sa.select(
-            Endorsement.number,
-            holders.c.name,
-            Endorsement.credential,
-            Endorsement.category,
-            Endorsement.mentor_track,
-            Endorsement.status,
-            Endorsement.period_ends_on,
-            sa.case((RegistryListing.show_city.is_(True), RegistryListing.city), else_=None).label("city"),
-        )
-        .join(holders, holders.c.id == Endorsement.holder_id)
-        .outerjoin(RegistryListing, RegistryListing.holder_id == Endorsement.holder_id)
-        .where(
-            Endorsement.status.in_(IN_FORCE),
-            sa.or_(RegistryListing.listed.is_(None), RegistryListing.listed.is_(True)),
-        )
+    columns = (
+        Endorsement.number,
+        User.name,
+        Endorsement.credential,
+        Endorsement.category,
+        Endorsement.mentor_track,
+        Endorsement.status,
+        Endorsement.period_ends_on,
+        sa.case((RegistryListing.show_city.is_(True), RegistryListing.city), else_=None).label("city"),
     )
-    if holders is User.__table__:
-        statement = statement.where(active)
-        if name:
-            statement = statement.where(contains_text(sa.func.lower(User.name), name))
+    words = searchable(name)
+    if words:
+        # As refportal's: the names that begin with the words from one of theirs, in the order of the tails' index.
+        tail, earlier = NameTail.__table__.alias("tail"), NameTail.__table__.alias("earlier")
+        end = after_every_extension(words)
+        statement = (
+            sa.select(*columns)
+            .select_from(tail)
+            .join(User, User.id == tail.c.user_id)
+            .join(Endorsement, Endorsement.holder_id == tail.c.user_id)
+            .where(
+                tail.c.tail >= words,
+                tail.c.tail < end,
+                ~sa.exists().where(
+                    earlier.c.user_id == tail.c.user_id,
+                    earlier.c.position < tail.c.position,
+                    sa.func.substr(earlier.c.tail, 1, len(words)) == words,
+                ),
+            )
+        )
+        order = (tail.c.tail, tail.c.name, Endorsement.number)
+    else:
+        statement = sa.select(*columns).join(User, User.id == Endorsement.holder_id)
+        order = (User.name, Endorsement.number)
+    statement = statement.outerjoin(RegistryListing, RegistryListing.holder_id == Endorsement.holder_id).where(
+        Endorsement.status.in_(IN_FORCE),
+        sa.or_(RegistryListing.listed.is_(None), RegistryListing.listed.is_(True)),
+        User.deactivated_at.is_(None),
+    )
     if credential:
         statement = statement.where(Endorsement.credential == Credential(credential))
     if category:
@@ -63,7 +68,7 @@ def _statement(name: str, credential: str, category: str, place: str, page: int)
             RegistryListing.show_city.is_(True),
             contains_text(sa.func.lower(RegistryListing.city), place),
         )
-    return statement.order_by(holders.c.name, Endorsement.number).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
+    return statement.order_by(*order).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
 
 
 def register(app: Flask) -> None:

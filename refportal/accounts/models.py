@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from refportal.db import Base, UTCDateTime, enum_column, utcnow
 
@@ -36,6 +37,17 @@ class User(UserMixin, Base):
     # The language of the e-mails about the account's endorsement (refportal.i18n.LANGUAGES; the
     # portal's own pages stay in English).
     language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
+    # The name from each of its words on, for the registry's search (kept by the name's validator).
+    name_tail_rows: Mapped[list[NameTail]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="NameTail.position"
+    )
+
+    @validates("name")
+    def _keep_name_tails(self, _key: str, name: str) -> str:
+        self.name_tail_rows = [
+            NameTail(position=position, tail=tail, name=name) for position, tail in enumerate(name_tails(name))
+        ]
+        return name
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_version}"
@@ -56,11 +68,73 @@ class User(UserMixin, Base):
         return f"<User {self.id} {self.role.value}>"
 
 
-# The registry's search by part of a name (lower(name) LIKE '%term%'): a trigram index of that very
-# expression on PostgreSQL, so a search at 100,000 endorsements reads the index, not every account.
+# Staff searches by part of a name (lower(name) LIKE '%term%': the endorsement list, the review queue): a
+# trigram index of that very expression on PostgreSQL, so a search reads the index, not every account.
 sa.Index(
     "ix_user_account_name_trgm",
     sa.func.lower(User.name).label("name_lower"),
     postgresql_using="gin",
     postgresql_ops={"name_lower": "gin_trgm_ops"},
 ).ddl_if(dialect="postgresql")
+
+
+# Where a name's words break: spaces and hyphens ("Smith-Jones" is found by "jones").
+WORD_BREAK = re.compile(r"[\s\-\u2010-\u2015]+")
+TAIL_LENGTH = 120  # a tail, and the searched text, are compared on this many characters at most
+
+
+def _words(text: str) -> list[str]:
+    return [word for word in WORD_BREAK.split(text.casefold()) if word]
+
+
+def searchable(text: str) -> str:
+    """A searched text as the registry's search compares it with the names' tails: case folded, its words
+    split at spaces and hyphens and joined by one space, at most TAIL_LENGTH characters ("" when it has
+    no word)."""
+    return " ".join(_words(text))[:TAIL_LENGTH]
+
+
+def name_tails(name: str) -> list[str]:
+    """The name from each of its words on, as searchable() gives a search: "Adaeze Okafor-Eze" gives
+    "adaeze okafor eze", "okafor eze" and "eze" (a search matches a name when it begins one of them)."""
+    words = _words(name)
+    return [" ".join(words[start:])[:TAIL_LENGTH] for start in range(len(words))]
+
+
+# Byte order on PostgreSQL (the order of SQLite's strings too): a prefix's matches are one range of the index.
+TAIL_TYPE = sa.String(TAIL_LENGTH).with_variant(sa.String(TAIL_LENGTH, collation="C"), "postgresql")
+
+
+class NameTail(Base):
+    """An account's name from one of its words on, as `name_tails` gives them ("adaeze okafor" and "okafor"
+    for Adaeze Okafor), beside the name itself: the registry's search by the start of a name or of any later
+    word (a surname) reads the matching tails in order from ix_user_name_tail_search, a range of the index
+    sorted as the results are (the matched words, then the name), and stops once its page is full."""
+
+    __tablename__ = "user_name_tail"
+    __table_args__ = (
+        sa.Index("ix_user_name_tail_search", "tail", "name", "user_id"),
+        sa.Index("ix_user_name_tail_user_id", "user_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(sa.SmallInteger)  # the word's place in the name, from 0
+    tail: Mapped[str] = mapped_column(TAIL_TYPE)
+    name: Mapped[str] = mapped_column(sa.String(120))  # the account's name, the results' second order
+
+    user: Mapped[User] = relationship(back_populates="name_tail_rows")
+
+
+# A histogram of a thousand buckets (PostgreSQL's default: a hundred): a prefix's range is estimated from
+# the buckets it spans, so a range under one bucket's rows may be taken for a single row; the planner then
+# sorts every match instead of walking the index in order. With a thousand, that is at most a thousandth of
+# the tails (the migration sets the same).
+STATISTICS_TARGET = 1000
+sa.event.listen(
+    NameTail.__table__,
+    "after_create",
+    sa.DDL(f"ALTER TABLE user_name_tail ALTER COLUMN tail SET STATISTICS {STATISTICS_TARGET}").execute_if(
+        dialect="postgresql"
+    ),
+)

@@ -84,7 +84,7 @@ class RegistryArguments(Strict):
     name = ma.fields.String(
         load_default="",
         validate=[ma.validate.Length(max=120), SINGLE_LINE],
-        metadata={"description": "Part of the name."},
+        metadata={"description": "The start of the name or of any later word in it (a surname), whatever the case."},
     )
     credential = ma.fields.String(
         load_default=None,

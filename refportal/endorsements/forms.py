@@ -16,7 +16,7 @@ MAX_PAGE = 40
 class RegistrySearchForm(Form):
     """The registry's search, read from the query string (a GET form: no CSRF, no session, nothing changes)."""
 
-    name = StringField("Name", filters=[strip_text], validators=[Optional(), Length(max=120), SingleLine()])
+    name = StringField("Name or surname", filters=[strip_text], validators=[Optional(), Length(max=120), SingleLine()])
     credential = SelectField(
         "Credential",
         choices=choices([("", "Any")] + [(c.value, c.short) for c in Credential]),

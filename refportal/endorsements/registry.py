@@ -9,7 +9,6 @@ it says only whether the endorsement is valid today, with its period."""
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -18,7 +17,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from flask import current_app
 
-from refportal.accounts.models import User
+from refportal.accounts.models import NameTail, User, searchable
 from refportal.applications.categories import Credential, MentorTrack, category_name
 from refportal.endorsements.lifecycle import IN_FORCE, EndorsementStatus
 from refportal.endorsements.models import Endorsement, RegistryListing
@@ -86,14 +85,10 @@ def _shown_city() -> sa.ColumnElement[str | None]:
     return sa.case((RegistryListing.show_city.is_(True), RegistryListing.city), else_=None)
 
 
-# Three letters or digits in a row: what pg_trgm makes a trigram of, so its index can find the names.
-TRIGRAM = re.compile(r"[^\W_]{3}")
-
-
 class _Shape(NamedTuple):
     """What a search's statement depends on (its values are parameters): each shape is built once."""
 
-    name: str  # "" (no name), "indexed" (the trigram index finds the names) or "walked" (tested in order)
+    name: bool
     credential: bool
     category: bool
     place: bool
@@ -101,9 +96,8 @@ class _Shape(NamedTuple):
 
 
 def _shape(search: RegistrySearch) -> _Shape:
-    name = "" if not search.name else "indexed" if TRIGRAM.search(search.name) else "walked"
     return _Shape(
-        name=name,
+        name=bool(searchable(search.name)),
         credential=search.credential is not None,
         category=search.category is not None,
         place=bool(search.place),
@@ -112,51 +106,77 @@ def _shape(search: RegistrySearch) -> _Shape:
 
 
 def _parameters(search: RegistrySearch) -> dict[str, object]:
-    found: dict[str, object] = {"name": like_pattern(search.name), "place": like_pattern(search.place)}
-    return {**found, "credential": search.credential, "category": search.category}
+    name = searchable(search.name)
+    found: dict[str, object] = {"name": name, "name_end": after_every_extension(name) if name else ""}
+    return {**found, "place": like_pattern(search.place), "credential": search.credential, "category": search.category}
 
 
-def _matching_holders() -> sa.Subquery:
-    """The active accounts whose name contains the searched name, read from the trigram index and sorted by
-    name in a subquery of their own (OFFSET 0 keeps PostgreSQL from merging it into the page's query). The
-    page then joins the matching names in order and stops once it is full: its cost follows the names
-    that match, not the registry's size. Merged, the planner may instead walk the whole name index testing
-    every account against the pattern (it did at 100,000 endorsements for a surname whose holders' names
-    sort after the applicants': 136 ms, against 6 ms this way)."""
-    return (
-        sa.select(User.id, User.name)
-        .where(_contains(sa.func.lower(User.name), "name"), User.deactivated_at.is_(None))
-        .order_by(User.name, User.id)
-        .offset(0)
-        .subquery("holder")
+def after_every_extension(prefix: str) -> str:
+    """The first string, in code point order (the order of ix_user_name_tail_search), above every string
+    that begins with `prefix`: its last character moved on by one ("okafor" gives "okafos"), as PostgreSQL
+    bounds a LIKE prefix itself (the planner estimates the range from its statistics, which a bound past
+    every character, U+10FFFF, would throw)."""
+    last = ord(prefix[-1]) + 1
+    if 0xD800 <= last <= 0xDFFF:  # surrogates are no characters of a string that can be stored
+        last = 0xE000
+    if last > 0x10FFFF:
+        return after_every_extension(prefix[:-1]) if len(prefix) > 1 else chr(0x10FFFF)
+    return prefix[:-1] + chr(last)
+
+
+def _begins_with_name(tail: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """`tail` begins with the searched name (searchable()): one range of ix_user_name_tail_search."""
+    return sa.and_(tail >= sa.bindparam("name", type_=sa.String), tail < sa.bindparam("name_end", type_=sa.String))
+
+
+def _first_matching_tail(tail: sa.FromClause) -> sa.ColumnElement[bool]:
+    """`tail` is its account's first tail to begin with the searched name ("ada" begins both "ada ada" and
+    "ada" of Ada Ada, who is listed once): the account's earlier tails, read by ix_user_name_tail_user_id
+    (a test of their first characters that the search's index cannot serve, so the planner never walks the
+    whole range again for each match)."""
+    earlier = NameTail.__table__.alias("earlier")
+    name = sa.bindparam("name", type_=sa.String)
+    return ~sa.exists().where(
+        earlier.c.user_id == tail.c.user_id,
+        earlier.c.position < tail.c.position,
+        sa.func.substr(earlier.c.tail, 1, sa.func.length(name)) == name,
     )
 
 
 @functools.cache
 def _filtered(shape: _Shape) -> sa.Select:
-    """Every listed entry of this shape of search, by name: in force, holder listed and active. A name
-    without a trigram (one or two letters, which most names hold) is tested on the names as the statement
-    walks them in order, since the trigram index cannot find it."""
-    holders = _matching_holders() if shape.name == "indexed" else User.__table__
-    statement = (
-        sa.select(
-            Endorsement.number,
-            holders.c.name,
-            Endorsement.credential,
-            Endorsement.category,
-            Endorsement.mentor_track,
-            Endorsement.status,
-            Endorsement.period_ends_on.label("valid_until"),
-            _shown_city().label("city"),
-        )
-        .join(holders, holders.c.id == Endorsement.holder_id)
-        .outerjoin(RegistryListing, RegistryListing.holder_id == Endorsement.holder_id)
-        .where(Endorsement.status.in_(IN_FORCE), _is_listed(shape.listed_by_default))
+    """Every listed entry of this shape of search: in force, holder listed and active. Unfiltered by name, by
+    name then number, read in the order of ix_user_account_name. Searched by name, the accounts whose name
+    begins with the searched words from one of its words on (`name_tails`), read in the order of
+    ix_user_name_tail_search (the matched words, then the name), until the page is full: whatever the
+    registry's size and however many names match, a page reads about as many rows as it shows over the
+    share of matching names that are listed and in force (and of the credential or category searched)."""
+    columns = (
+        Endorsement.number,
+        User.name,
+        Endorsement.credential,
+        Endorsement.category,
+        Endorsement.mentor_track,
+        Endorsement.status,
+        Endorsement.period_ends_on.label("valid_until"),
+        _shown_city().label("city"),
     )
-    if shape.name != "indexed":
-        statement = statement.where(User.deactivated_at.is_(None))
-    if shape.name == "walked":
-        statement = statement.where(_contains(sa.func.lower(User.name), "name"))
+    if shape.name:
+        tail = NameTail.__table__.alias("tail")
+        statement = (
+            sa.select(*columns, tail.c.tail.label("matched"))
+            .select_from(tail)
+            .join(User, User.id == tail.c.user_id)
+            .join(Endorsement, Endorsement.holder_id == tail.c.user_id)
+            .where(_begins_with_name(tail.c.tail), _first_matching_tail(tail))
+        )
+        order: list[sa.ColumnExpressionArgument[Any]] = [tail.c.tail, tail.c.name, Endorsement.number]
+    else:
+        statement = sa.select(*columns, sa.null().label("matched")).join(User, User.id == Endorsement.holder_id)
+        order = [User.name, Endorsement.number]
+    statement = statement.outerjoin(RegistryListing, RegistryListing.holder_id == Endorsement.holder_id).where(
+        Endorsement.status.in_(IN_FORCE), _is_listed(shape.listed_by_default), User.deactivated_at.is_(None)
+    )
     if shape.credential:
         statement = statement.where(Endorsement.credential == sa.bindparam("credential"))
     if shape.category:
@@ -166,7 +186,7 @@ def _filtered(shape: _Shape) -> sa.Select:
         statement = statement.where(
             RegistryListing.show_city.is_(True), _contains(sa.func.lower(RegistryListing.city), "place")
         )
-    return statement.order_by(holders.c.name, Endorsement.number)
+    return statement.order_by(*order)
 
 
 def like_pattern(text: str) -> str:
@@ -178,7 +198,7 @@ def like_pattern(text: str) -> str:
 def _contains(lowered: sa.ColumnElement[str], parameter: str) -> sa.ColumnElement[bool]:
     """`lowered` (lower() of a column, the very expression of its trigram index on PostgreSQL) matches the
     like_pattern() given as `parameter`: the planner sees the whole pattern and reads the index
-    (ix_user_account_name_trgm, ix_registry_listing_city_trgm)."""
+    (ix_registry_listing_city_trgm)."""
     return lowered.like(sa.bindparam(parameter, type_=sa.String), escape="/")
 
 
@@ -208,7 +228,7 @@ def _page(shape: _Shape) -> sa.Select:
     return (
         sa.select(changes, entries)
         .select_from(changes.outerjoin(entries, sa.true()))
-        .order_by(entries.c.name, entries.c.number)
+        .order_by(entries.c.matched, entries.c.name, entries.c.number)
     )
 
 
@@ -216,8 +236,9 @@ def page_query(search: RegistrySearch, *, page: int, page_size: int) -> tuple[sa
     """The one statement of a page and its parameters: the page's entries (and one more, to know whether
     a next page exists) beside the registry's latest changes, always one row at least (entry columns NULL
     for an empty page). Unfiltered, entries are read in the order of ix_user_account_name (name, id), each
-    name's entries sorted by number as they come; a search by name reads the names that match from the
-    trigram index (`_matching_holders`), by place the trigram index of the city
+    name's entries sorted by number as they come; a search by name reads the accounts whose name begins with
+    it from one of its words on in the order of ix_user_name_tail_search (`_filtered`), by place the trigram
+    index of the city
     (tests/endorsements/test_registry_scale.py). Built once per shape of search, so a request only binds
     its values."""
     parameters = {**_parameters(search), "limit": page_size + 1, "offset": (page - 1) * page_size}
@@ -225,7 +246,8 @@ def page_query(search: RegistrySearch, *, page: int, page_size: int) -> tuple[sa
 
 
 def search_registry(search: RegistrySearch, *, page: int, page_size: int) -> RegistryPage:
-    """One page of listed entries matching the search, by name, with the registry's latest change: one
+    """One page of listed entries matching the search (by name; searched by name, by the matched words, then
+    name), with the registry's latest change: one
     statement, whatever the registry's size."""
     rows = db.session.execute(*page_query(search, page=page, page_size=page_size)).all()
     latest = _latest_of(rows[0].endorsement_changed_at, rows[0].listing_changed_at)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -56,6 +57,46 @@ def test_the_registry_lists_only_listed_endorsements_in_force(client, people):
     assert "Grand Rapids" in page and "Hidden Hollow" not in page  # a city shows only where chosen
 
 
+def names_found(client, query: str) -> list[str]:
+    """The names of the search's first page, in order."""
+    page = text(client.get("/registry/?name=" + query))
+    return [html.unescape(name) for name in re.findall(r"<tr>\s*<td>([^<]*)</td>", page)]
+
+
+def test_a_name_is_found_by_the_start_of_any_of_its_words(app, client, people):
+    for query in ("ana", "Ana Alvarez", "alvarez", "ALV", "ana+alv", "  ana   alvarez "):
+        assert names_found(client, query) == ["Ana Alvarez"], query
+    assert names_found(client, "lvarez") == []  # the middle of a word: not a match
+    assert names_found(client, "alvarez+ana") == []  # the words in the name's order
+    endorse(app, name="Mary Smith-Jones")
+    endorse(app, name="Jürgen Straße")
+    assert names_found(client, "jones") == names_found(client, "smith jones") == ["Mary Smith-Jones"]
+    assert names_found(client, "smith-jo") == ["Mary Smith-Jones"]
+    assert names_found(client, "STRASSE") == names_found(client, "straße") == ["Jürgen Straße"]
+
+
+def test_a_search_by_name_lists_by_the_matched_words_then_the_name_each_holder_once(app, client, people):
+    for name in ("Zoe Okafor", "Ada Okafor", "Okafor Bello", "Ada Ada", "Bea Okafo"):
+        endorse(app, name=name)
+    # "okafo" begins "okafo" (Bea), "okafor" (Ada, Zoe) and "okafor bello": by those words, then by name.
+    assert names_found(client, "okafo") == ["Bea Okafo", "Ada Okafor", "Zoe Okafor", "Okafor Bello"]
+    assert names_found(client, "ada") == ["Ada Ada", "Ada Okafor"]  # Ada Ada once
+    assert names_found(client, "ada+ada") == ["Ada Ada"]
+
+
+def test_a_renamed_holder_is_found_by_the_new_name_only(app, client, people):
+    with app.app_context():
+        holder = db.session.scalars(
+            sa.select(User)
+            .join(Endorsement, Endorsement.holder_id == User.id)
+            .where(Endorsement.number == people["ana"])
+        ).one()
+        holder.name = "Ana Bautista"
+        db.session.commit()
+    assert names_found(client, "alvarez") == []
+    assert names_found(client, "bautista") == names_found(client, "ana") == ["Ana Bautista"]
+
+
 def test_search_by_name_credential_category_and_city(client, people):
     assert "Ana Alvarez" in text(client.get("/registry/?name=alv"))
     assert "Ben Brooks" not in text(client.get("/registry/?name=alv"))
@@ -70,8 +111,8 @@ def test_search_by_name_credential_category_and_city(client, people):
 
 def test_wildcards_in_the_search_are_literal(app, client, people):
     endorse(app, name="Pat 100% Percent")
-    assert "Ana Alvarez" not in text(client.get("/registry/?name=%25"))
-    assert "Pat 100% Percent" in text(client.get("/registry/?name=%25"))
+    assert names_found(client, "%25") == [] and names_found(client, "_") == []
+    assert names_found(client, "100%25") == ["Pat 100% Percent"]
     assert "No listed endorsement matches" in text(client.get("/registry/?name=_n_"))
 
 

@@ -1,0 +1,130 @@
+"""An account's name tails (the registry's search by the start of a name or a surname): what they are,
+that every way a name is given or changed through the ORM keeps them, and that the migration writes them
+for the accounts that exist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from refportal.accounts.models import TAIL_LENGTH, NameTail, User, name_tails, searchable
+from refportal.endorsements.registry import after_every_extension
+from refportal.extensions import db
+from tests.factories import make_user
+from tests.support import empty_database_app, reset_postgres
+
+
+@pytest.mark.parametrize(
+    ("name", "tails"),
+    [
+        ("Adaeze Okafor", ["adaeze okafor", "okafor"]),
+        ("  Mary   Smith-Jones ", ["mary smith jones", "smith jones", "jones"]),
+        ("Jürgen STRASSE", ["jürgen strasse", "strasse"]),
+        ("Jürgen Straße", ["jürgen strasse", "strasse"]),  # case folded: ß is ss
+        ("Ana – Lee", ["ana lee", "lee"]),  # a dash between words is a break
+        ("Pat 100% Percent", ["pat 100% percent", "100% percent", "percent"]),
+        ("<b>x</b> y", ["<b>x</b> y", "y"]),
+        ("", []),
+        (" - ", []),
+    ],
+)
+def test_name_tails(name, tails):
+    assert name_tails(name) == tails
+
+
+def test_a_long_name_and_a_long_search_are_cut_alike():
+    name = "a" * 200 + " b"
+    assert [len(tail) for tail in name_tails(name)] == [TAIL_LENGTH, 1]
+    assert searchable(name) == name_tails(name)[0] == "a" * TAIL_LENGTH
+
+
+@pytest.mark.parametrize(
+    ("prefix", "bound"),
+    [
+        ("okafor", "okafos"),
+        ("a", "b"),
+        ("z", "{"),
+        ("\ud7ff", "\ue000"),
+        ("a\U0010ffff", "b"),
+        ("\U0010ffff", "\U0010ffff"),
+    ],
+)
+def test_the_bound_after_every_extension_of_a_prefix(prefix, bound):
+    assert after_every_extension(prefix) == bound
+    for extension in ("", "a", " zz", "\uffff"):
+        text = prefix + extension
+        if prefix != "\U0010ffff":
+            assert prefix <= text < bound, text
+
+
+def tails_of(app, email: str) -> list[tuple[int, str, str]]:
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(NameTail.position, NameTail.tail, NameTail.name)
+            .join(User, User.id == NameTail.user_id)
+            .where(User.email == email)
+            .order_by(NameTail.position)
+        ).all()
+        return [tuple(row) for row in rows]
+
+
+def test_a_new_account_and_a_renamed_one_have_their_names_tails(app):
+    with app.app_context():
+        make_user(email="ada@example.org", name="Ada Okafor")
+    assert tails_of(app, "ada@example.org") == [(0, "ada okafor", "Ada Okafor"), (1, "okafor", "Ada Okafor")]
+    with app.app_context():
+        user = db.session.scalars(sa.select(User).where(User.email == "ada@example.org")).one()
+        user.name = "Ada Bello-Eze"
+        db.session.commit()
+    assert tails_of(app, "ada@example.org") == [
+        (0, "ada bello eze", "Ada Bello-Eze"),
+        (1, "bello eze", "Ada Bello-Eze"),
+        (2, "eze", "Ada Bello-Eze"),
+    ]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(NameTail)) == 3  # the old ones gone
+        db.session.delete(db.session.scalars(sa.select(User).where(User.email == "ada@example.org")).one())
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(NameTail)) == 0
+
+
+def test_the_migration_writes_the_tails_of_existing_accounts(tmp_path, postgres_schema):
+    app, pg_engine = empty_database_app(tmp_path, postgres_schema)
+    user = sa.table(
+        "user_account", *(sa.column(n) for n in ("id", "email", "name", "password_hash", "role", "created_at"))
+    )
+    now = datetime(2026, 12, 4, 12, 0)
+    try:
+        with app.app_context():
+            upgrade(revision="7d88963de97d")
+            with db.engine.begin() as conn:
+                for user_id, name in ((1, "Ada Okafor"), (2, "Mary Smith-Jones"), (3, "Zoë")):
+                    conn.execute(
+                        sa.insert(user).values(
+                            id=user_id,
+                            email=f"u{user_id}@example.org",
+                            name=name,
+                            password_hash="x",
+                            role="applicant",
+                            created_at=now,
+                        )
+                    )
+            upgrade(revision="b3c9e2d4f6a1")
+            with db.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.text("SELECT user_id, position, tail, name FROM user_name_tail ORDER BY user_id, position")
+                ).all()
+            assert [tuple(row) for row in rows] == [
+                (user_id, position, tail, name)
+                for user_id, name in ((1, "Ada Okafor"), (2, "Mary Smith-Jones"), (3, "Zoë"))
+                for position, tail in enumerate(name_tails(name))
+            ]
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if pg_engine is not None:
+            reset_postgres(pg_engine)
+            pg_engine.dispose()
