@@ -154,6 +154,7 @@ def _filtered(shape: _Shape) -> sa.Select:
     columns = (
         Endorsement.number,
         User.name,
+        Endorsement.holder_id,
         Endorsement.credential,
         Endorsement.category,
         Endorsement.mentor_track,
@@ -170,10 +171,10 @@ def _filtered(shape: _Shape) -> sa.Select:
             .join(Endorsement, Endorsement.holder_id == tail.c.user_id)
             .where(_begins_with_name(tail.c.tail), _first_matching_tail(tail))
         )
-        order: list[sa.ColumnExpressionArgument[Any]] = [tail.c.tail, tail.c.name, Endorsement.number]
+        order: list[sa.ColumnExpressionArgument[Any]] = [tail.c.tail, tail.c.name, tail.c.user_id, Endorsement.number]
     else:
         statement = sa.select(*columns, sa.null().label("matched")).join(User, User.id == Endorsement.holder_id)
-        order = [User.name, Endorsement.number]
+        order = [User.name, User.id, Endorsement.number]
     statement = statement.outerjoin(RegistryListing, RegistryListing.holder_id == Endorsement.holder_id).where(
         Endorsement.status.in_(IN_FORCE), _is_listed(shape.listed_by_default), User.deactivated_at.is_(None)
     )
@@ -220,15 +221,18 @@ def _latest_changes() -> sa.Subquery:
 def _page(shape: _Shape) -> sa.Select:
     entries = (
         _filtered(shape)
-        .limit(sa.bindparam("limit", type_=sa.Integer))
-        .offset(sa.bindparam("offset", type_=sa.Integer))
+        # Written into the SQL at execution (each page's text prepared on its own): a LIMIT or OFFSET left a
+        # parameter makes PostgreSQL's generic plan assume a tenth of the rows are read, so its plan cache
+        # keeps planning the statement anew each time (about 1.5 ms, the larger part of the page's SQL).
+        .limit(sa.bindparam("limit", type_=sa.Integer, literal_execute=True))
+        .offset(sa.bindparam("offset", type_=sa.Integer, literal_execute=True))
         .subquery("entry")
     )
     changes = _latest_changes()
     return (
         sa.select(changes, entries)
         .select_from(changes.outerjoin(entries, sa.true()))
-        .order_by(entries.c.matched, entries.c.name, entries.c.number)
+        .order_by(entries.c.matched, entries.c.name, entries.c.holder_id, entries.c.number)
     )
 
 
@@ -247,12 +251,27 @@ def page_query(search: RegistrySearch, *, page: int, page_size: int) -> tuple[sa
 
 def search_registry(search: RegistrySearch, *, page: int, page_size: int) -> RegistryPage:
     """One page of listed entries matching the search (by name; searched by name, by the matched words, then
-    name), with the registry's latest change: one
-    statement, whatever the registry's size."""
+    name), with the registry's latest change: one statement, whatever the registry's size (and, searched by
+    name on PostgreSQL, the setting of `_keep_one_plan` before it)."""
+    shape = _shape(search)
+    if shape.name and not shape.place:
+        _keep_one_plan()
     rows = db.session.execute(*page_query(search, page=page, page_size=page_size)).all()
     latest = _latest_of(rows[0].endorsement_changed_at, rows[0].listing_changed_at)
     entries = [_entry(row) for row in rows[:page_size] if row.number is not None]
     return RegistryPage(entries=entries, page=page, has_next=len(rows) > page_size, latest_change=latest)
+
+
+def _keep_one_plan() -> None:
+    """On PostgreSQL, for the rest of this transaction: a prepared statement (psycopg prepares one from its
+    fifth execution on a connection) is run with its one generic plan rather than planned anew each time.
+    Planning the search by name takes 1-2 ms, more than running it (0.5-1 ms); PostgreSQL keeps planning
+    it anew whenever the generic plan's estimate, made without the searched name, is dearer than the
+    plans made with it: at 100,000 endorsements it was, at 1,000 it was not, and that alone made the
+    larger registry's search slower. The generic plan walks ix_user_name_tail_search in order as the
+    others do, whatever the name (tests/endorsements/test_registry_scale.py pins it)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_generic_plan"))
 
 
 EXPORT_BATCH = 500  # rows fetched at a time

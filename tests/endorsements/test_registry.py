@@ -288,7 +288,11 @@ def test_registry_statements_do_not_grow_with_the_registry(app, people):
     add_endorsements(app, 190, start=10)
     large = [statements_for(app, client, url) for url in urls]
     assert small == large
-    assert small == [1, 1, 1, 2]  # a page with the registry's date in one; the export and its date in two
+    # A page with the registry's date in one; the export and its date in two; on PostgreSQL the search by
+    # name sets its plan's keeping first (registry._keep_one_plan).
+    with app.app_context():
+        by_name = 2 if db.engine.dialect.name == "postgresql" else 1
+    assert small == [1, by_name, 1, 2]
 
 
 def test_the_registry_is_sessionless():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+import psycopg.sql
 import pytest
 import sqlalchemy as sa
 
@@ -160,6 +161,62 @@ def test_a_search_by_name_reads_the_same_pages_with_twice_the_holders(large, sea
     assert before < 1_000 and after <= before + 10, (before, after)
 
 
+def generic_plan_of(app, search: registry.RegistrySearch) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the plan PostgreSQL makes for the statement without its values (the
+    plan a prepared statement keeps), run with the search's values."""
+    with app.test_request_context():
+        statement, parameters = registry.page_query(search, page=1, page_size=app.config["REGISTRY_PAGE_SIZE"])
+        state = statement.compile(dialect=db.engine.dialect).construct_expanded_state(parameters)
+        names: list[str] = []
+
+        def positional(found: re.Match) -> str:
+            if found.group(1) not in names:
+                names.append(found.group(1))
+            return f"${names.index(found.group(1)) + 1}"
+
+        sql = re.sub(r"%\((\w+)\)s", positional, state.statement)
+        with db.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            values = [state.parameters[name] for name in names]
+            arguments = ", ".join(psycopg.sql.Literal(getattr(v, "value", v)).as_string(raw) for v in values)
+            conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            conn.exec_driver_sql(f"PREPARE registry_page AS {sql}")
+            plan = [
+                row[0] for row in conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE registry_page({arguments})")
+            ]
+            conn.exec_driver_sql("DEALLOCATE registry_page")
+            conn.exec_driver_sql("RESET plan_cache_mode")
+            conn.rollback()
+    return plan
+
+
+@pytest.mark.parametrize("search", SEARCHES_BY_NAME)
+def test_the_generic_plan_of_a_search_by_name_walks_the_tails_index_too(large, search):
+    """The plan made without the searched words (the one search_registry has PostgreSQL keep, see
+    `_keep_one_plan`) reads the same range of the same index in order and stops once the page is full."""
+    plan = "\n".join(generic_plan_of(large, search))
+    assert re.search(r"Index (Only )?Scan using ix_user_name_tail_search on user_name_tail tail\b", plan), plan
+    assert not re.search(r"Seq Scan on (user_account|endorsement|user_name_tail)\b", plan), plan
+    buffers = int(re.search(r"Buffers: shared hit=(\d+)", plan).group(1))
+    assert buffers < 1_000, plan
+
+
+def test_a_search_by_name_is_not_planned_anew_on_each_request(large):
+    """From psycopg's fifth execution of the statement on a connection (when it prepares it), PostgreSQL runs
+    the generic plan: pg_prepared_statements counts no more custom plans than the first executions."""
+    with large.app_context():
+        db.session.execute(sa.text("DEALLOCATE ALL"))
+        for _ in range(12):
+            registry.search_registry(registry.RegistrySearch(name="okafor"), page=1, page_size=25)
+        [(generic, custom)] = db.session.execute(
+            sa.text(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%user_name_tail%'"
+            )
+        ).all()
+        db.session.rollback()
+    assert generic >= 6 and custom == 0, (generic, custom)
+
+
 def test_a_surname_after_a_long_run_of_other_names_is_found_without_reading_them(large):
     """20,000 more accounts whose names sort before every holder's and do not match (as the applicants'
     "Applicant N" sort before "Ben Okafor"): the search reads the same pages of the tables as without them."""
@@ -222,4 +279,5 @@ def test_statements_per_page_are_the_same_at_twenty_and_at_twenty_thousand(app):
     small = [statements_for(app, client, url) for url in urls]
     add_holders(app, 20, LARGE)
     large = [statements_for(app, client, url) for url in urls]
-    assert small == large == [1, 1, 1, 1, 1]
+    # The search by name: its statement and the setting before it that keeps its plan (`_keep_one_plan`).
+    assert small == large == [1, 1, 2, 1, 1]
