@@ -50,10 +50,10 @@ def _statement(name: str, credential: str, category: str, place: str, page: int)
                 ),
             )
         )
-        order = (tail.c.tail, tail.c.name, Endorsement.number)
+        order = (tail.c.tail, tail.c.name, tail.c.user_id, Endorsement.number)
     else:
         statement = sa.select(*columns).join(User, User.id == Endorsement.holder_id)
-        order = (User.name, Endorsement.number)
+        order = (User.name, User.id, Endorsement.number)
     statement = statement.outerjoin(RegistryListing, RegistryListing.holder_id == Endorsement.holder_id).where(
         Endorsement.status.in_(IN_FORCE),
         sa.or_(RegistryListing.listed.is_(None), RegistryListing.listed.is_(True)),
@@ -68,7 +68,13 @@ def _statement(name: str, credential: str, category: str, place: str, page: int)
             RegistryListing.show_city.is_(True),
             contains_text(sa.func.lower(RegistryListing.city), place),
         )
-    return statement.order_by(*order).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
+    # As refportal's: the LIMIT and OFFSET written into the SQL, so that a generic plan knows them.
+    limit = sa.bindparam("limit", PAGE_SIZE + 1, literal_execute=True)
+    return (
+        statement.order_by(*order)
+        .limit(limit)
+        .offset(sa.bindparam("offset", (page - 1) * PAGE_SIZE, literal_execute=True))
+    )
 
 
 def register(app: Flask) -> None:
@@ -78,6 +84,9 @@ def register(app: Flask) -> None:
         form = {key: (request.args.get(key) or "").strip() or request.args.get(key) for key in FIELDS}
         page = int(request.args.get("page") or 1)
         with connect() as conn:
+            if searchable(form["name"] or "") and not form["place"]:
+                # As refportal's (registry._keep_one_plan): the search's one generic plan, not planned anew each time.
+                conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
             rows = conn.execute(_statement(page=page, **{k: v or "" for k, v in form.items()})).all()
         entries = [
             {
