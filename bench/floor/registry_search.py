@@ -19,6 +19,10 @@ FIELDS = ("name", "credential", "category", "place")
 CATEGORY_CHOICES = [("", "Any")] + [(str(n), str(n)) for n in CATEGORIES]
 
 
+def _literal(value: object) -> sa.BindParameter:
+    return sa.bindparam(None, value, literal_execute=True)
+
+
 def _statement(name: str, credential: str, category: str, place: str, page: int) -> sa.Select:
     columns = (
         Endorsement.number,
@@ -34,19 +38,20 @@ def _statement(name: str, credential: str, category: str, place: str, page: int)
     if words:
         # As refportal's: the names that begin with the words from one of theirs, in the order of the tails' index.
         tail, earlier = NameTail.__table__.alias("tail"), NameTail.__table__.alias("earlier")
-        end = after_every_extension(words)
+        # As refportal's (registry._literal): the searched words in the SQL.
+        start, end = _literal(words), _literal(after_every_extension(words))
         statement = (
             sa.select(*columns)
             .select_from(tail)
             .join(User, User.id == tail.c.user_id)
             .join(Endorsement, Endorsement.holder_id == tail.c.user_id)
             .where(
-                tail.c.tail >= words,
+                tail.c.tail >= start,
                 tail.c.tail < end,
                 ~sa.exists().where(
                     earlier.c.user_id == tail.c.user_id,
                     earlier.c.position < tail.c.position,
-                    sa.func.substr(earlier.c.tail, 1, len(words)) == words,
+                    sa.func.substr(earlier.c.tail, 1, sa.func.length(start)) == start,
                 ),
             )
         )
@@ -60,9 +65,9 @@ def _statement(name: str, credential: str, category: str, place: str, page: int)
         User.deactivated_at.is_(None),
     )
     if credential:
-        statement = statement.where(Endorsement.credential == Credential(credential))
+        statement = statement.where(Endorsement.credential == _literal(Credential(credential)))
     if category:
-        statement = statement.where(Endorsement.category == int(category))
+        statement = statement.where(Endorsement.category == _literal(int(category)))
     if place:
         statement = statement.where(
             RegistryListing.show_city.is_(True),
@@ -84,9 +89,6 @@ def register(app: Flask) -> None:
         form = {key: (request.args.get(key) or "").strip() or request.args.get(key) for key in FIELDS}
         page = int(request.args.get("page") or 1)
         with connect() as conn:
-            if searchable(form["name"] or "") and not form["place"]:
-                # As refportal's (registry._keep_one_plan): the search's one generic plan, not planned anew each time.
-                conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
             rows = conn.execute(_statement(page=page, **{k: v or "" for k, v in form.items()})).all()
         entries = [
             {

@@ -124,9 +124,21 @@ def after_every_extension(prefix: str) -> str:
     return prefix[:-1] + chr(last)
 
 
+# The searched words, the credential and the category are written into the statement's SQL when it runs
+# (SQLAlchemy quotes them), as its LIMIT and OFFSET: psycopg prepares a statement from its fifth execution
+# on a connection, and PostgreSQL then runs it with a plan made without its parameters' values when it
+# judges that plan as good. Made without the searched words, the range was guessed at a two-hundredth of the
+# tails: at 10,000 endorsements that plan hashed every match and sorted them (10 ms instead of 1); and
+# where PostgreSQL judged it worse, it planned the statement anew each time (1-2 ms, more than running it;
+# at 100,000 endorsements, not at 1,000). With the values in its text, a search repeated on a connection is
+# planned once, with them.
+def _literal(name: str, **kwargs: Any) -> sa.BindParameter[Any]:
+    return sa.bindparam(name, literal_execute=True, **kwargs)
+
+
 def _begins_with_name(tail: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
     """`tail` begins with the searched name (searchable()): one range of ix_user_name_tail_search."""
-    return sa.and_(tail >= sa.bindparam("name", type_=sa.String), tail < sa.bindparam("name_end", type_=sa.String))
+    return sa.and_(tail >= _literal("name", type_=sa.String), tail < _literal("name_end", type_=sa.String))
 
 
 def _first_matching_tail(tail: sa.FromClause) -> sa.ColumnElement[bool]:
@@ -135,7 +147,7 @@ def _first_matching_tail(tail: sa.FromClause) -> sa.ColumnElement[bool]:
     (a test of their first characters that the search's index cannot serve, so the planner never walks the
     whole range again for each match)."""
     earlier = NameTail.__table__.alias("earlier")
-    name = sa.bindparam("name", type_=sa.String)
+    name = _literal("name", type_=sa.String)
     return ~sa.exists().where(
         earlier.c.user_id == tail.c.user_id,
         earlier.c.position < tail.c.position,
@@ -179,9 +191,9 @@ def _filtered(shape: _Shape) -> sa.Select:
         Endorsement.status.in_(IN_FORCE), _is_listed(shape.listed_by_default), User.deactivated_at.is_(None)
     )
     if shape.credential:
-        statement = statement.where(Endorsement.credential == sa.bindparam("credential"))
+        statement = statement.where(Endorsement.credential == _literal("credential"))
     if shape.category:
-        statement = statement.where(Endorsement.category == sa.bindparam("category"))
+        statement = statement.where(Endorsement.category == _literal("category"))
     if shape.place:
         # Only a city the holder chose to show can be searched by.
         statement = statement.where(
@@ -221,11 +233,10 @@ def _latest_changes() -> sa.Subquery:
 def _page(shape: _Shape) -> sa.Select:
     entries = (
         _filtered(shape)
-        # Written into the SQL at execution (each page's text prepared on its own): a LIMIT or OFFSET left a
-        # parameter makes PostgreSQL's generic plan assume a tenth of the rows are read, so its plan cache
-        # keeps planning the statement anew each time (about 1.5 ms, the larger part of the page's SQL).
-        .limit(sa.bindparam("limit", type_=sa.Integer, literal_execute=True))
-        .offset(sa.bindparam("offset", type_=sa.Integer, literal_execute=True))
+        # In the SQL (see _literal): a LIMIT or OFFSET left a parameter makes a plan made without the values
+        # assume a tenth of the rows are read.
+        .limit(_literal("limit", type_=sa.Integer))
+        .offset(_literal("offset", type_=sa.Integer))
         .subquery("entry")
     )
     changes = _latest_changes()
@@ -251,27 +262,11 @@ def page_query(search: RegistrySearch, *, page: int, page_size: int) -> tuple[sa
 
 def search_registry(search: RegistrySearch, *, page: int, page_size: int) -> RegistryPage:
     """One page of listed entries matching the search (by name; searched by name, by the matched words, then
-    name), with the registry's latest change: one statement, whatever the registry's size (and, searched by
-    name on PostgreSQL, the setting of `_keep_one_plan` before it)."""
-    shape = _shape(search)
-    if shape.name and not shape.place:
-        _keep_one_plan()
+    name), with the registry's latest change: one statement, whatever the registry's size."""
     rows = db.session.execute(*page_query(search, page=page, page_size=page_size)).all()
     latest = _latest_of(rows[0].endorsement_changed_at, rows[0].listing_changed_at)
     entries = [_entry(row) for row in rows[:page_size] if row.number is not None]
     return RegistryPage(entries=entries, page=page, has_next=len(rows) > page_size, latest_change=latest)
-
-
-def _keep_one_plan() -> None:
-    """On PostgreSQL, for the rest of this transaction: a prepared statement (psycopg prepares one from its
-    fifth execution on a connection) is run with its one generic plan rather than planned anew each time.
-    Planning the search by name takes 1-2 ms, more than running it (0.5-1 ms); PostgreSQL keeps planning
-    it anew whenever the generic plan's estimate, made without the searched name, is dearer than the
-    plans made with it: at 100,000 endorsements it was, at 1,000 it was not, and that alone made the
-    larger registry's search slower. The generic plan walks ix_user_name_tail_search in order as the
-    others do, whatever the name (tests/endorsements/test_registry_scale.py pins it)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_generic_plan"))
 
 
 EXPORT_BATCH = 500  # rows fetched at a time
