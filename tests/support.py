@@ -5,6 +5,7 @@ settings. A plain module: conftest.py files and tests import from here, never fr
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -132,3 +133,19 @@ def empty_database_app(tmp_path, postgres_schema):
         conn.execute(sa.text("DROP SCHEMA public CASCADE"))
         conn.execute(sa.text("CREATE SCHEMA public"))
     return create_app(base_config(tmp_path, postgres_schema)), engine
+
+
+@contextlib.contextmanager
+def migrating_app(tmp_path, postgres_schema):
+    """An app on an empty database (a SQLite file, or PostgreSQL's schema emptied), inside its app context,
+    for a test that runs the migrations; afterwards PostgreSQL's schema is the current one again."""
+    app, pg_engine = empty_database_app(tmp_path, postgres_schema)
+    try:
+        with app.app_context():
+            yield app
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if pg_engine is not None:
+            reset_postgres(pg_engine)
+            pg_engine.dispose()

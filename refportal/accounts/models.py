@@ -44,6 +44,8 @@ class User(UserMixin, Base):
 
     @validates("name")
     def _keep_name_tails(self, _key: str, name: str) -> str:
+        if name == self.name:
+            return name  # the same name saved again: its tails stand
         self.name_tail_rows = [
             NameTail(position=position, tail=tail, name=name) for position, tail in enumerate(name_tails(name))
         ]

@@ -14,7 +14,7 @@ from refportal.accounts.models import TAIL_LENGTH, NameTail, User, name_tails, s
 from refportal.endorsements.registry import after_every_extension
 from refportal.extensions import db
 from tests.factories import make_user
-from tests.support import empty_database_app, reset_postgres
+from tests.support import migrating_app
 
 
 @pytest.mark.parametrize(
@@ -92,39 +92,31 @@ def test_a_new_account_and_a_renamed_one_have_their_names_tails(app):
 
 
 def test_the_migration_writes_the_tails_of_existing_accounts(tmp_path, postgres_schema):
-    app, pg_engine = empty_database_app(tmp_path, postgres_schema)
     user = sa.table(
         "user_account", *(sa.column(n) for n in ("id", "email", "name", "password_hash", "role", "created_at"))
     )
     now = datetime(2026, 12, 4, 12, 0)
-    try:
-        with app.app_context():
-            upgrade(revision="7d88963de97d")
-            with db.engine.begin() as conn:
-                for user_id, name in ((1, "Ada Okafor"), (2, "Mary Smith-Jones"), (3, "Zoë")):
-                    conn.execute(
-                        sa.insert(user).values(
-                            id=user_id,
-                            email=f"u{user_id}@example.org",
-                            name=name,
-                            password_hash="x",
-                            role="applicant",
-                            created_at=now,
-                        )
+    with migrating_app(tmp_path, postgres_schema):
+        upgrade(revision="7d88963de97d")
+        with db.engine.begin() as conn:
+            for user_id, name in ((1, "Ada Okafor"), (2, "Mary Smith-Jones"), (3, "Zoë")):
+                conn.execute(
+                    sa.insert(user).values(
+                        id=user_id,
+                        email=f"u{user_id}@example.org",
+                        name=name,
+                        password_hash="x",
+                        role="applicant",
+                        created_at=now,
                     )
-            upgrade(revision="b3c9e2d4f6a1")
-            with db.engine.connect() as conn:
-                rows = conn.execute(
-                    sa.text("SELECT user_id, position, tail, name FROM user_name_tail ORDER BY user_id, position")
-                ).all()
-            assert [tuple(row) for row in rows] == [
-                (user_id, position, tail, name)
-                for user_id, name in ((1, "Ada Okafor"), (2, "Mary Smith-Jones"), (3, "Zoë"))
-                for position, tail in enumerate(name_tails(name))
-            ]
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if pg_engine is not None:
-            reset_postgres(pg_engine)
-            pg_engine.dispose()
+                )
+        upgrade(revision="b3c9e2d4f6a1")
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT user_id, position, tail, name FROM user_name_tail ORDER BY user_id, position")
+            ).all()
+        assert [tuple(row) for row in rows] == [
+            (user_id, position, tail, name)
+            for user_id, name in ((1, "Ada Okafor"), (2, "Mary Smith-Jones"), (3, "Zoë"))
+            for position, tail in enumerate(name_tails(name))
+        ]

@@ -33,23 +33,15 @@ def test_the_settings_reach_the_database(app_ctx):
 
 
 def test_downgrade_one_step_and_upgrade_again(make_app, tmp_path, postgres_schema):
-    from tests.support import empty_database_app, reset_postgres
+    from tests.support import migrating_app
 
-    app, pg_engine = empty_database_app(tmp_path, postgres_schema)
-    try:
-        with app.app_context():
-            upgrade()
-            head = _version()
-            downgrade(revision="-1")
-            assert _version() != head
-            upgrade()
-            assert _version() == head
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if pg_engine is not None:
-            reset_postgres(pg_engine)
-            pg_engine.dispose()
+    with migrating_app(tmp_path, postgres_schema):
+        upgrade()
+        head = _version()
+        downgrade(revision="-1")
+        assert _version() != head
+        upgrade()
+        assert _version() == head
 
 
 def _version() -> str:

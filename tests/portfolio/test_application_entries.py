@@ -30,7 +30,7 @@ from tests.factories import declare_current_membership, make_application, make_u
 from tests.portfolio.helpers import add_education, add_rsc, add_training, add_work, record_evidence, token_from
 from tests.portfolio.helpers import post_entry as post_application_entry
 from tests.reviews.helpers import statements_for
-from tests.support import empty_database_app, reset_postgres
+from tests.support import migrating_app
 from tests.web import Browser
 
 REQUIREMENTS = DEFAULT_ELIGIBILITY_REQUIREMENTS
@@ -349,7 +349,6 @@ def test_a_submitted_application_takes_no_entries(applicant):
 
 
 def test_the_migration_marks_applications_with_recorded_totals_self_reported(tmp_path, postgres_schema):
-    app, pg_engine = empty_database_app(tmp_path, postgres_schema)
     user = sa.table(
         "user_account", *(sa.column(n) for n in ("id", "email", "name", "password_hash", "role", "created_at"))
     )
@@ -357,39 +356,32 @@ def test_the_migration_marks_applications_with_recorded_totals_self_reported(tmp
     totals = ("education_level", "work_years", "training_hours", "rsc_hours", "eligibility_recorded_at")
     application = sa.table("application", *(sa.column(n) for n in columns + totals))
     now = datetime(2026, 11, 30, 12, 0)
-    try:
-        with app.app_context():
-            upgrade(revision="e7b1c4d2a9f0")
-            with db.engine.begin() as conn:
-                conn.execute(
-                    sa.insert(user).values(
-                        id=1, email="e@example.org", name="E", password_hash="x", role="applicant", created_at=now
-                    )
+    with migrating_app(tmp_path, postgres_schema):
+        upgrade(revision="e7b1c4d2a9f0")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.insert(user).values(
+                    id=1, email="e@example.org", name="E", password_hash="x", role="applicant", created_at=now
                 )
-                base = {"applicant_id": 1, "credential": "imh-e", "category": 2, "created_at": now}
-                base |= {"updated_at": now, "changed_at": now}
-                recorded = {"education_level": "master", "work_years": 3.5, "training_hours": 40}
-                recorded |= {"rsc_hours": 30, "eligibility_recorded_at": now}
-                conn.execute(sa.insert(application).values(id=1, status="submitted", **base, **recorded))
-                conn.execute(sa.insert(application).values(id=2, status="draft", **base))
-            upgrade()
-            with db.engine.connect() as conn:
-                rows = conn.execute(
-                    sa.text(
-                        "SELECT id, eligibility_source, portfolio_id, education_level, training_hours, rsc_hours"
-                        " FROM application ORDER BY id"
-                    )
-                ).all()
-            assert [tuple(r) for r in rows] == [
-                (1, "self_reported", None, "master", 40, 30),
-                (2, "entries", None, None, None, None),
-            ]
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if pg_engine is not None:
-            reset_postgres(pg_engine)
-            pg_engine.dispose()
+            )
+            base = {"applicant_id": 1, "credential": "imh-e", "category": 2, "created_at": now}
+            base |= {"updated_at": now, "changed_at": now}
+            recorded = {"education_level": "master", "work_years": 3.5, "training_hours": 40}
+            recorded |= {"rsc_hours": 30, "eligibility_recorded_at": now}
+            conn.execute(sa.insert(application).values(id=1, status="submitted", **base, **recorded))
+            conn.execute(sa.insert(application).values(id=2, status="draft", **base))
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT id, eligibility_source, portfolio_id, education_level, training_hours, rsc_hours"
+                    " FROM application ORDER BY id"
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            (1, "self_reported", None, "master", 40, 30),
+            (2, "entries", None, None, None, None),
+        ]
 
 
 # ---------------------------------------------------------------------------------------------

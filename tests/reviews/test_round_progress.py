@@ -34,7 +34,7 @@ from refportal.reviews.rounds import delete_round, rounds_with_progress
 from refportal.submission.services import submit_application
 from tests.builders import logged_in
 from tests.reviews.helpers import open_round, reviewers, round_id, statements_for, submitted_files, user_id
-from tests.support import empty_database_app, require, reset_postgres, run_together
+from tests.support import migrating_app, require, run_together
 
 FAR_FUTURE = date(2199, 1, 1)  # every round's reviews are overdue by then
 
@@ -224,65 +224,54 @@ def test_recount_repairs_rows_written_around_the_orm(app, people, runner):
 
 def test_the_migration_counts_the_progress_of_an_upgraded_database(tmp_path, postgres_schema):
     """Rows of the revision before: after `flask db upgrade` the stored progress is the counted one."""
-    app, pg_engine = empty_database_app(tmp_path, postgres_schema)
     tables = db.metadata.tables
-    try:
-        with app.app_context():
-            upgrade(revision="c4f8a2d6e1b9")
-            with db.engine.begin() as conn:  # as the portal left them (Core: the ORM's watch is not involved)
-                conn.execute(
-                    tables["user_account"].insert(),
-                    [
-                        {"id": n, "email": f"u{n}@example.org", "name": f"U {n}", "password_hash": "x"}
-                        for n in range(1, 5)
-                    ],
-                )
-                today = utc_today()
-                rounds = [(1, "Past", today - timedelta(days=90)), (2, "Now", today + timedelta(days=30))]
-                conn.execute(
-                    tables["review_round"].insert(),
-                    [
-                        {"id": i, "name": name, "opens_on": due - timedelta(days=60)}
-                        | {"submission_deadline": due - timedelta(days=30), "review_due": due}
-                        for i, name, due in rounds
-                    ],
-                )
-                statuses = ["submitted", "endorsed", "withdrawn", "more_info_requested", "submitted", "denied"]
-                conn.execute(
-                    tables["application"].insert(),
-                    [
-                        {"id": n, "applicant_id": 1, "credential": "imh-e", "category": 2, "status": status}
-                        | {"review_round_id": 1 + n % 2, "review_round": 1 + n % 3}
-                        for n, status in enumerate(statuses, start=1)
-                    ]
-                    + [
-                        {"id": 7, "applicant_id": 1, "credential": "imh-e", "category": 2, "status": "draft"}
-                        | {"review_round_id": None, "review_round": 1}
-                    ],
-                )
-                conn.execute(
-                    tables["review_assignment"].insert(),
-                    [{"application_id": a, "reviewer_id": r} for a in (1, 2, 3, 4, 5) for r in (2, 3) if a + r != 7],
-                )
-                conn.execute(
-                    tables["review"].insert(),
-                    [
-                        {"application_id": a, "reviewer_id": r, "round": cycle, "outcome": "endorse"}
-                        for a, cycle in ((1, 2), (2, 3), (4, 2), (5, 3), (6, 1))
-                        for r in (2, 3)
-                    ],
-                )
-            upgrade()
-            for per_file in (1, 2, 3):
-                for day in (today, FAR_FUTURE):
-                    assert stored_progress(per_file, day) == computed_progress(per_file, day)
-            assert sum(p.files for p in stored_progress(2, today).values()) == 5
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if pg_engine is not None:
-            reset_postgres(pg_engine)
-            pg_engine.dispose()
+    with migrating_app(tmp_path, postgres_schema):
+        upgrade(revision="c4f8a2d6e1b9")
+        with db.engine.begin() as conn:  # as the portal left them (Core: the ORM's watch is not involved)
+            conn.execute(
+                tables["user_account"].insert(),
+                [{"id": n, "email": f"u{n}@example.org", "name": f"U {n}", "password_hash": "x"} for n in range(1, 5)],
+            )
+            today = utc_today()
+            rounds = [(1, "Past", today - timedelta(days=90)), (2, "Now", today + timedelta(days=30))]
+            conn.execute(
+                tables["review_round"].insert(),
+                [
+                    {"id": i, "name": name, "opens_on": due - timedelta(days=60)}
+                    | {"submission_deadline": due - timedelta(days=30), "review_due": due}
+                    for i, name, due in rounds
+                ],
+            )
+            statuses = ["submitted", "endorsed", "withdrawn", "more_info_requested", "submitted", "denied"]
+            conn.execute(
+                tables["application"].insert(),
+                [
+                    {"id": n, "applicant_id": 1, "credential": "imh-e", "category": 2, "status": status}
+                    | {"review_round_id": 1 + n % 2, "review_round": 1 + n % 3}
+                    for n, status in enumerate(statuses, start=1)
+                ]
+                + [
+                    {"id": 7, "applicant_id": 1, "credential": "imh-e", "category": 2, "status": "draft"}
+                    | {"review_round_id": None, "review_round": 1}
+                ],
+            )
+            conn.execute(
+                tables["review_assignment"].insert(),
+                [{"application_id": a, "reviewer_id": r} for a in (1, 2, 3, 4, 5) for r in (2, 3) if a + r != 7],
+            )
+            conn.execute(
+                tables["review"].insert(),
+                [
+                    {"application_id": a, "reviewer_id": r, "round": cycle, "outcome": "endorse"}
+                    for a, cycle in ((1, 2), (2, 3), (4, 2), (5, 3), (6, 1))
+                    for r in (2, 3)
+                ],
+            )
+        upgrade()
+        for per_file in (1, 2, 3):
+            for day in (today, FAR_FUTURE):
+                assert stored_progress(per_file, day) == computed_progress(per_file, day)
+        assert sum(p.files for p in stored_progress(2, today).values()) == 5
 
 
 # ---------------------------------------------------------------------------------------------
