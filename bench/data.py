@@ -8,17 +8,18 @@ registered without an application) — written with executemany, not the ORM."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from types import SimpleNamespace
 
 import sqlalchemy as sa
 
-from refportal.accounts.models import name_tails
 from refportal.applications.categories import Credential, MentorTrack, category_name
 from refportal.applications.evidence import work_years
 from refportal.config import DEFAULT_FEE_SCHEDULE
 from refportal.db import utcnow
+from refportal.endorsements.models import name_tail_rows
 from refportal.extensions import db
 from refportal.payments.ledger import cents
 from refportal.references.rating_form import ITEM_KEYS
@@ -56,7 +57,6 @@ def build(n: int, password_hash: str, endorsements: int | None = None) -> None:
                     for i in ids
                 ],
             )
-            add_name_tails(conn, [(i, f"Applicant {i}") for i in ids])
             add_evidence(conn, ids, now)  # the portfolios first: the applications refer to them
             conn.execute(
                 apps.insert(),
@@ -490,28 +490,27 @@ def add_endorsements(conn: sa.Connection, n: int, now) -> None:
     endorsed = [i for i in range(1, n + 1) if i % 5 == 4]
     for start in range(0, len(endorsed), CHUNK):
         chunk = endorsed[start : start + CHUNK]
-        conn.execute(
-            endorsements.insert(),
-            [
-                dict(
-                    id=i,
-                    number=number_for(i),
-                    holder_id=i,
-                    application_id=i,
-                    credential="imh-e" if i % 2 else "ecmh-e",
-                    category=1 + i % 4,
-                    mentor_track="clinical" if i % 4 == 3 else None,
-                    issued_on=(now - timedelta(days=i % 300)).date(),
-                    period_starts_on=(now - timedelta(days=i % 300)).date(),
-                    period_ends_on=(now + timedelta(days=365 - i % 300)).date(),
-                    status="lapsed" if i % 7 == 0 else "active",
-                    status_changed_at=now,
-                    created_at=now,
-                    updated_at=now,
-                )
-                for i in chunk
-            ],
-        )
+        rows = [
+            dict(
+                id=i,
+                number=number_for(i),
+                holder_id=i,
+                application_id=i,
+                credential="imh-e" if i % 2 else "ecmh-e",
+                category=1 + i % 4,
+                mentor_track="clinical" if i % 4 == 3 else None,
+                issued_on=(now - timedelta(days=i % 300)).date(),
+                period_starts_on=(now - timedelta(days=i % 300)).date(),
+                period_ends_on=(now + timedelta(days=365 - i % 300)).date(),
+                status="lapsed" if i % 7 == 0 else "active",
+                status_changed_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            for i in chunk
+        ]
+        conn.execute(endorsements.insert(), rows)
+        add_name_tails(conn, rows, lambda i: f"Applicant {i}")
         conn.execute(
             changes.insert(),
             [dict(endorsement_id=i, status="active", event="issue", changed_at=now) for i in chunk],
@@ -644,15 +643,11 @@ def holder_name(k: int) -> str:
     return f"{first} {OTHER_SURNAMES[(k + k // len(FIRST_NAMES)) % len(OTHER_SURNAMES)]}"
 
 
-def add_name_tails(conn: sa.Connection, accounts: list[tuple[int, str]]) -> None:
-    """The registry search's rows of these accounts' names (what User's name validator writes through the ORM)."""
+def add_name_tails(conn: sa.Connection, endorsements: list[dict], name_of: Callable[[int], str]) -> None:
+    """The registry search's name tails of these endorsements (what the mapper events write through the ORM)."""
     conn.execute(
-        db.metadata.tables["user_name_tail"].insert(),
-        [
-            dict(user_id=user_id, position=position, tail=tail, name=name)
-            for user_id, name in accounts
-            for position, tail in enumerate(name_tails(name))
-        ],
+        db.metadata.tables["registry_name_tail"].insert(),
+        [row for e in endorsements for row in name_tail_rows([SimpleNamespace(**e)], name_of(e["holder_id"]))],
     )
 
 
@@ -682,29 +677,27 @@ def add_registered_holders(conn: sa.Connection, n: int, count: int, password_has
                 for i in ids
             ],
         )
-        add_name_tails(conn, [(i, holder_name(i)) for i in ids])
-        conn.execute(
-            endorsements.insert(),
-            [
-                dict(
-                    id=i,
-                    number=number_for(i),
-                    holder_id=i,
-                    application_id=None,
-                    credential="imh-e" if i % 2 else "ecmh-e",
-                    category=1 + i % 4,
-                    mentor_track="clinical" if i % 4 == 3 else None,
-                    issued_on=(now - timedelta(days=i % 700)).date(),
-                    period_starts_on=(now - timedelta(days=i % 300)).date(),
-                    period_ends_on=(now + timedelta(days=365 - i % 300)).date(),
-                    status="lapsed" if i % 7 == 0 else "active",
-                    status_changed_at=now,
-                    created_at=now,
-                    updated_at=now,
-                )
-                for i in ids
-            ],
-        )
+        rows = [
+            dict(
+                id=i,
+                number=number_for(i),
+                holder_id=i,
+                application_id=None,
+                credential="imh-e" if i % 2 else "ecmh-e",
+                category=1 + i % 4,
+                mentor_track="clinical" if i % 4 == 3 else None,
+                issued_on=(now - timedelta(days=i % 700)).date(),
+                period_starts_on=(now - timedelta(days=i % 300)).date(),
+                period_ends_on=(now + timedelta(days=365 - i % 300)).date(),
+                status="lapsed" if i % 7 == 0 else "active",
+                status_changed_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            for i in ids
+        ]
+        conn.execute(endorsements.insert(), rows)
+        add_name_tails(conn, rows, holder_name)
         conn.execute(
             changes.insert(),
             [dict(endorsement_id=i, status="active", event="issue", changed_at=now) for i in ids],

@@ -140,7 +140,6 @@ def prepare(n: int) -> tuple[str, LivePaths]:
             reviewer_id = conn.execute(
                 sa.text("SELECT id FROM user_account WHERE email = 'reviewer@example.org'")
             ).scalar_one()
-            data.add_name_tails(conn, [(reviewer_id, "Rita Reviewer")])
             conn.execute(sa.text("UPDATE reference SET status = 'in_progress', submitted_at = NULL WHERE id = 1"))
             conn.execute(sa.text("DELETE FROM rating WHERE reference_id = 1"))
             # The drafts the step save's load writes to, one per connection at a time: the first

@@ -22,7 +22,7 @@ from decimal import Decimal
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
-from refportal.accounts.models import NameTail, Role, User
+from refportal.accounts.models import Role, User
 from refportal.api.models import ApiKey, IdempotentRequest, Scope, WebhookDelivery, WebhookEndpoint
 from refportal.applications.categories import Credential, EducationLevel, MentorTrack
 from refportal.applications.lifecycle import ApplicationStatus
@@ -38,6 +38,7 @@ from refportal.endorsements.models import (
     EndorsementChange,
     EndorsementNotice,
     RegistryListing,
+    RegistryNameTail,
     Renewal,
     RenewalStatus,
 )
@@ -104,18 +105,6 @@ class UserFactory(ModelFactory):
     password_hash = factory.LazyAttribute(lambda o: hash_password(o.password))
     email_verified_at = factory.LazyAttribute(lambda o: utcnow() if o.verified else None)
     language = "en"
-
-
-class NameTailFactory(ModelFactory):
-    """A name tail beside an account's own (which its name's validator writes: see test_name_tails.py)."""
-
-    class Meta:
-        model = NameTail
-
-    user = factory.SubFactory(UserFactory)
-    position = 9
-    tail = "extra"
-    name = factory.SelfAttribute("user.name")
 
 
 class ApplicationFactory(ModelFactory):
@@ -424,6 +413,25 @@ class EndorsementNoticeFactory(ModelFactory):
     period_ends_on = factory.SelfAttribute("endorsement.period_ends_on")
     kind = "renewal_open"
     sent_on = factory.LazyFunction(utc_today)
+
+
+class RegistryNameTailFactory(ModelFactory):
+    """A name tail beside an endorsement's own (which the mapper events write: see test_registry_name_tails.py)."""
+
+    class Meta:
+        model = RegistryNameTail
+
+    class Params:
+        endorsement = factory.SubFactory(EndorsementFactory)
+
+    endorsement_id = factory.SelfAttribute("endorsement.id")
+    holder_id = factory.SelfAttribute("endorsement.holder_id")
+    position = 9
+    tail = "extra"
+    name = factory.SelfAttribute("endorsement.holder.name")
+    number = factory.SelfAttribute("endorsement.number")
+    credential = factory.SelfAttribute("endorsement.credential")
+    category = factory.SelfAttribute("endorsement.category")
 
 
 class RegistryListingFactory(ModelFactory):

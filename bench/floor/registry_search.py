@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from flask import Flask, render_template, request, url_for
 
 from floor.common import connect
-from refportal.accounts.models import NameTail, User, searchable  # how a name and a search are compared
+from refportal.accounts.models import User, searchable  # how a name and a search are compared
 from refportal.applications.categories import CATEGORIES, Credential, MentorTrack, category_name
-from refportal.endorsements.models import Endorsement, RegistryListing
+from refportal.endorsements.models import Endorsement, RegistryListing, RegistryNameTail
 from refportal.endorsements.registry import after_every_extension, contains_text  # a prefix's range; by place
 
 IN_FORCE = ("active", "renewal_due", "grace")
@@ -36,38 +36,41 @@ def _statement(name: str, credential: str, category: str, place: str, page: int)
     )
     words = searchable(name)
     if words:
-        # As refportal's: the names that begin with the words from one of theirs, in the order of the tails' index.
-        tail, earlier = NameTail.__table__.alias("tail"), NameTail.__table__.alias("earlier")
+        # As refportal's: the endorsements whose holder's name begins with the words from one of its words
+        # on, in the order of the tails' index that begins with the credential and category searched.
+        tail, earlier = RegistryNameTail.__table__.alias("tail"), RegistryNameTail.__table__.alias("earlier")
         # As refportal's (registry._literal): the searched words in the SQL.
         start, end = _literal(words), _literal(after_every_extension(words))
         statement = (
             sa.select(*columns)
             .select_from(tail)
-            .join(User, User.id == tail.c.user_id)
-            .join(Endorsement, Endorsement.holder_id == tail.c.user_id)
+            .join(Endorsement, Endorsement.id == tail.c.endorsement_id)
+            .join(User, User.id == tail.c.holder_id)
             .where(
                 tail.c.tail >= start,
                 tail.c.tail < end,
                 ~sa.exists().where(
-                    earlier.c.user_id == tail.c.user_id,
+                    earlier.c.endorsement_id == tail.c.endorsement_id,
                     earlier.c.position < tail.c.position,
                     sa.func.substr(earlier.c.tail, 1, sa.func.length(start)) == start,
                 ),
             )
         )
-        order = (tail.c.tail, tail.c.name, tail.c.user_id, Endorsement.number)
+        order = (tail.c.tail, tail.c.name, tail.c.holder_id, tail.c.number)
+        filters = (tail.c.credential, tail.c.category)
     else:
         statement = sa.select(*columns).join(User, User.id == Endorsement.holder_id)
         order = (User.name, User.id, Endorsement.number)
+        filters = (Endorsement.credential, Endorsement.category)
     statement = statement.outerjoin(RegistryListing, RegistryListing.holder_id == Endorsement.holder_id).where(
         Endorsement.status.in_(IN_FORCE),
         sa.or_(RegistryListing.listed.is_(None), RegistryListing.listed.is_(True)),
         User.deactivated_at.is_(None),
     )
     if credential:
-        statement = statement.where(Endorsement.credential == _literal(Credential(credential)))
+        statement = statement.where(filters[0] == _literal(Credential(credential)))
     if category:
-        statement = statement.where(Endorsement.category == _literal(int(category)))
+        statement = statement.where(filters[1] == _literal(int(category)))
     if place:
         statement = statement.where(
             RegistryListing.show_city.is_(True),

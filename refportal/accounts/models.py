@@ -6,7 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column
 
 from refportal.db import Base, UTCDateTime, enum_column, utcnow
 
@@ -37,19 +37,6 @@ class User(UserMixin, Base):
     # The language of the e-mails about the account's endorsement (refportal.i18n.LANGUAGES; the
     # portal's own pages stay in English).
     language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
-    # The name from each of its words on, for the registry's search (kept by the name's validator).
-    name_tail_rows: Mapped[list[NameTail]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", order_by="NameTail.position"
-    )
-
-    @validates("name")
-    def _keep_name_tails(self, _key: str, name: str) -> str:
-        if name == self.name:
-            return name  # the same name saved again: its tails stand
-        self.name_tail_rows = [
-            NameTail(position=position, tail=tail, name=name) for position, tail in enumerate(name_tails(name))
-        ]
-        return name
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_version}"
@@ -101,42 +88,3 @@ def name_tails(name: str) -> list[str]:
     "adaeze okafor eze", "okafor eze" and "eze" (a search matches a name when it begins one of them)."""
     words = _words(name)
     return [" ".join(words[start:])[:TAIL_LENGTH] for start in range(len(words))]
-
-
-# Byte order on PostgreSQL (the order of SQLite's strings too): a prefix's matches are one range of the index.
-TAIL_TYPE = sa.String(TAIL_LENGTH).with_variant(sa.String(TAIL_LENGTH, collation="C"), "postgresql")
-
-
-class NameTail(Base):
-    """An account's name from one of its words on, as `name_tails` gives them ("adaeze okafor" and "okafor"
-    for Adaeze Okafor), beside the name itself: the registry's search by the start of a name or of any later
-    word (a surname) reads the matching tails in order from ix_user_name_tail_search, a range of the index
-    sorted as the results are (the matched words, then the name), and stops once its page is full."""
-
-    __tablename__ = "user_name_tail"
-    __table_args__ = (
-        sa.Index("ix_user_name_tail_search", "tail", "name", "user_id"),
-        sa.Index("ix_user_name_tail_user_id", "user_id", "position"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
-    position: Mapped[int] = mapped_column(sa.SmallInteger)  # the word's place in the name, from 0
-    tail: Mapped[str] = mapped_column(TAIL_TYPE)
-    name: Mapped[str] = mapped_column(sa.String(120))  # the account's name, the results' second order
-
-    user: Mapped[User] = relationship(back_populates="name_tail_rows")
-
-
-# A histogram of a thousand buckets (PostgreSQL's default: a hundred): a prefix's range is estimated from
-# the buckets it spans, so a range under one bucket's rows may be taken for a single row; the planner then
-# sorts every match instead of walking the index in order. With a thousand, that is at most a thousandth of
-# the tails (the migration sets the same).
-STATISTICS_TARGET = 1000
-sa.event.listen(
-    NameTail.__table__,
-    "after_create",
-    sa.DDL(f"ALTER TABLE user_name_tail ALTER COLUMN tail SET STATISTICS {STATISTICS_TARGET}").execute_if(
-        dialect="postgresql"
-    ),
-)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from refportal.accounts.models import User
+from refportal.accounts.models import TAIL_LENGTH, User, name_tails
 from refportal.applications.categories import Credential, MentorTrack, category_name
 from refportal.db import Base, UTCDateTime, enum_column, utcnow
 from refportal.endorsements.lifecycle import IN_FORCE, EndorsementStatus, Event, allows
@@ -105,6 +107,112 @@ sa.Index(
     postgresql_using="gin",
     postgresql_ops={"city_lower": "gin_trgm_ops"},
 ).ddl_if(dialect="postgresql")
+
+
+# Byte order on PostgreSQL (the order of SQLite's strings too): a prefix's matches are one range of an index.
+TAIL_TYPE = sa.String(TAIL_LENGTH).with_variant(sa.String(TAIL_LENGTH, collation="C"), "postgresql")
+# The columns after the searched ones in every index of the tails: the results' order (the matched words,
+# the name, the holder, the number), so a search reads its range in that order and stops once its page is full.
+RESULT_ORDER = ("tail", "name", "holder_id", "number")
+
+
+class RegistryNameTail(Base):
+    """An endorsement's holder's name from one of its words on, as `name_tails` gives them ("adaeze okafor"
+    and "okafor" for Adaeze Okafor), beside what the registry's search filters and orders by: the name,
+    the holder, the endorsement's number, credential and category (which an endorsement keeps for life).
+    The search by the start of a name or of any later word reads the matching tails of one index in the
+    order of its results: ix_registry_name_tail_search, or with a credential, a category or both the index
+    that begins with them, so a rare combination is read as one range too. Only endorsements have tails:
+    accounts without one are never read. Written when an endorsement is stored and rewritten when its
+    holder's name changes, deleted with their endorsement (the mapper events below)."""
+
+    __tablename__ = "registry_name_tail"
+    __table_args__ = (
+        sa.Index("ix_registry_name_tail_search", *RESULT_ORDER),
+        sa.Index("ix_registry_name_tail_credential", "credential", *RESULT_ORDER),
+        sa.Index("ix_registry_name_tail_category", "category", *RESULT_ORDER),
+        sa.Index("ix_registry_name_tail_credential_category", "credential", "category", *RESULT_ORDER),
+        sa.Index("ix_registry_name_tail_endorsement", "endorsement_id", "position"),
+        sa.Index("ix_registry_name_tail_holder_id", "holder_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endorsement_id: Mapped[int] = mapped_column(sa.ForeignKey("endorsement.id", ondelete="CASCADE"))
+    holder_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(sa.SmallInteger)  # the word's place in the name, from 0
+    tail: Mapped[str] = mapped_column(TAIL_TYPE)
+    name: Mapped[str] = mapped_column(sa.String(120))  # the holder's name
+    number: Mapped[str] = mapped_column(sa.String(16))
+    credential: Mapped[Credential] = mapped_column(enum_column(Credential))
+    category: Mapped[int] = mapped_column(sa.SmallInteger)
+
+
+# A histogram of a thousand buckets (PostgreSQL's default: a hundred): a prefix's range is estimated from
+# the buckets it spans, so a range under one bucket's rows may be taken for a single row; the planner then
+# sorts every match instead of walking the index in order. With a thousand, that is at most a thousandth of
+# the tails (the migration sets the same).
+STATISTICS_TARGET = 1000
+sa.event.listen(
+    RegistryNameTail.__table__,
+    "after_create",
+    sa.DDL(f"ALTER TABLE registry_name_tail ALTER COLUMN tail SET STATISTICS {STATISTICS_TARGET}").execute_if(
+        dialect="postgresql"
+    ),
+)
+
+
+def name_tail_rows(endorsements: Iterable[Any], name: str) -> list[dict[str, object]]:
+    """The registry_name_tail rows of these endorsements (anything with their id, holder_id, number,
+    credential and category) held under `name`."""
+    return [
+        {
+            "endorsement_id": endorsement.id,
+            "holder_id": endorsement.holder_id,
+            "position": position,
+            "tail": tail,
+            "name": name,
+            "number": endorsement.number,
+            "credential": endorsement.credential,
+            "category": endorsement.category,
+        }
+        for endorsement in endorsements
+        for position, tail in enumerate(name_tails(name))
+    ]
+
+
+def _write_name_tails(connection: sa.Connection, endorsements: Iterable[Any], name: str) -> None:
+    rows = name_tail_rows(endorsements, name)
+    if rows:
+        connection.execute(sa.insert(RegistryNameTail), rows)
+
+
+@sa.event.listens_for(Endorsement, "after_insert")
+def _tails_of_a_new_endorsement(_mapper: object, connection: sa.Connection, endorsement: Endorsement) -> None:
+    name = connection.scalar(sa.select(User.name).where(User.id == endorsement.holder_id))
+    if name is not None:
+        _write_name_tails(connection, [endorsement], name)
+
+
+@sa.event.listens_for(Endorsement, "after_delete")
+def _tails_of_a_deleted_endorsement(_mapper: object, connection: sa.Connection, endorsement: Endorsement) -> None:
+    # The foreign key's ON DELETE CASCADE, where SQLite does not enforce it.
+    connection.execute(sa.delete(RegistryNameTail).where(RegistryNameTail.endorsement_id == endorsement.id))
+
+
+@sa.event.listens_for(User, "after_update")
+def _tails_of_a_renamed_holder(_mapper: object, connection: sa.Connection, user: User) -> None:
+    if not sa.inspect(user).attrs.name.history.has_changes():
+        return
+    stored = connection.scalar(sa.select(RegistryNameTail.name).where(RegistryNameTail.holder_id == user.id).limit(1))
+    if stored == user.name:
+        return  # saved again as it was (the old name was not loaded, so the history could not tell)
+    connection.execute(sa.delete(RegistryNameTail).where(RegistryNameTail.holder_id == user.id))
+    held = connection.execute(
+        sa.select(
+            Endorsement.id, Endorsement.holder_id, Endorsement.number, Endorsement.credential, Endorsement.category
+        ).where(Endorsement.holder_id == user.id)
+    ).all()
+    _write_name_tails(connection, held, user.name)
 
 
 class EndorsementNotice(Base):

@@ -17,10 +17,10 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from flask import current_app
 
-from refportal.accounts.models import NameTail, User, searchable
+from refportal.accounts.models import User, searchable
 from refportal.applications.categories import Credential, MentorTrack, category_name
 from refportal.endorsements.lifecycle import IN_FORCE, EndorsementStatus
-from refportal.endorsements.models import Endorsement, RegistryListing
+from refportal.endorsements.models import RESULT_ORDER, Endorsement, RegistryListing, RegistryNameTail
 from refportal.extensions import db
 
 
@@ -112,7 +112,7 @@ def _parameters(search: RegistrySearch) -> dict[str, object]:
 
 
 def after_every_extension(prefix: str) -> str:
-    """The first string, in code point order (the order of ix_user_name_tail_search), above every string
+    """The first string, in code point order (the order of the name tails' indexes), above every string
     that begins with `prefix`: its last character moved on by one ("okafor" gives "okafos"), as PostgreSQL
     bounds a LIKE prefix itself (the planner estimates the range from its statistics, which a bound past
     every character, U+10FFFF, would throw)."""
@@ -137,19 +137,19 @@ def _literal(name: str, **kwargs: Any) -> sa.BindParameter[Any]:
 
 
 def _begins_with_name(tail: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
-    """`tail` begins with the searched name (searchable()): one range of ix_user_name_tail_search."""
+    """`tail` begins with the searched name (searchable()): one range of the name tails' index."""
     return sa.and_(tail >= _literal("name", type_=sa.String), tail < _literal("name_end", type_=sa.String))
 
 
 def _first_matching_tail(tail: sa.FromClause) -> sa.ColumnElement[bool]:
-    """`tail` is its account's first tail to begin with the searched name ("ada" begins both "ada ada" and
-    "ada" of Ada Ada, who is listed once): the account's earlier tails, read by ix_user_name_tail_user_id
-    (a test of their first characters that the search's index cannot serve, so the planner never walks the
-    whole range again for each match)."""
-    earlier = NameTail.__table__.alias("earlier")
+    """`tail` is its endorsement's first tail to begin with the searched name ("ada" begins both "ada ada" and
+    "ada" of Ada Ada, who is listed once): the endorsement's earlier tails, read by
+    ix_registry_name_tail_endorsement (a test of their first characters that the search's index cannot serve,
+    so the planner never walks the whole range again for each match)."""
+    earlier = RegistryNameTail.__table__.alias("earlier")
     name = _literal("name", type_=sa.String)
     return ~sa.exists().where(
-        earlier.c.user_id == tail.c.user_id,
+        earlier.c.endorsement_id == tail.c.endorsement_id,
         earlier.c.position < tail.c.position,
         sa.func.substr(earlier.c.tail, 1, sa.func.length(name)) == name,
     )
@@ -158,11 +158,12 @@ def _first_matching_tail(tail: sa.FromClause) -> sa.ColumnElement[bool]:
 @functools.cache
 def _filtered(shape: _Shape) -> sa.Select:
     """Every listed entry of this shape of search: in force, holder listed and active. Unfiltered by name, by
-    name then number, read in the order of ix_user_account_name. Searched by name, the accounts whose name
-    begins with the searched words from one of its words on (`name_tails`), read in the order of
-    ix_user_name_tail_search (the matched words, then the name), until the page is full: whatever the
-    registry's size and however many names match, a page reads about as many rows as it shows over the
-    share of matching names that are listed and in force (and of the credential or category searched)."""
+    name then number, read in the order of ix_user_account_name. Searched by name, the endorsements whose
+    holder's name begins with the searched words from one of its words on (RegistryNameTail), read in the
+    order of the tails' index that begins with the credential and category searched (then the matched words,
+    the name, the holder, the number) until the page is full: whatever the registry's size and however many
+    names match, a page reads about as many rows as it shows over the share of the matching endorsements
+    that are listed and in force."""
     columns = (
         Endorsement.number,
         User.name,
@@ -175,25 +176,29 @@ def _filtered(shape: _Shape) -> sa.Select:
         _shown_city().label("city"),
     )
     if shape.name:
-        tail = NameTail.__table__.alias("tail")
+        tail = RegistryNameTail.__table__.alias("tail")
         statement = (
             sa.select(*columns, tail.c.tail.label("matched"))
             .select_from(tail)
-            .join(User, User.id == tail.c.user_id)
-            .join(Endorsement, Endorsement.holder_id == tail.c.user_id)
+            .join(Endorsement, Endorsement.id == tail.c.endorsement_id)
+            .join(User, User.id == tail.c.holder_id)
             .where(_begins_with_name(tail.c.tail), _first_matching_tail(tail))
         )
-        order: list[sa.ColumnExpressionArgument[Any]] = [tail.c.tail, tail.c.name, tail.c.user_id, Endorsement.number]
+        # Filtered on the tails' own columns: the planner reads the tails' index that begins with them.
+        credential: sa.ColumnElement[Any] = tail.c.credential
+        category: sa.ColumnElement[Any] = tail.c.category
+        order: list[sa.ColumnExpressionArgument[Any]] = [tail.c[column] for column in RESULT_ORDER]
     else:
         statement = sa.select(*columns, sa.null().label("matched")).join(User, User.id == Endorsement.holder_id)
+        credential, category = Endorsement.credential.expression, Endorsement.category.expression
         order = [User.name, User.id, Endorsement.number]
     statement = statement.outerjoin(RegistryListing, RegistryListing.holder_id == Endorsement.holder_id).where(
         Endorsement.status.in_(IN_FORCE), _is_listed(shape.listed_by_default), User.deactivated_at.is_(None)
     )
     if shape.credential:
-        statement = statement.where(Endorsement.credential == _literal("credential"))
+        statement = statement.where(credential == _literal("credential"))
     if shape.category:
-        statement = statement.where(Endorsement.category == _literal("category"))
+        statement = statement.where(category == _literal("category"))
     if shape.place:
         # Only a city the holder chose to show can be searched by.
         statement = statement.where(
@@ -251,11 +256,10 @@ def page_query(search: RegistrySearch, *, page: int, page_size: int) -> tuple[sa
     """The one statement of a page and its parameters: the page's entries (and one more, to know whether
     a next page exists) beside the registry's latest changes, always one row at least (entry columns NULL
     for an empty page). Unfiltered, entries are read in the order of ix_user_account_name (name, id), each
-    name's entries sorted by number as they come; a search by name reads the accounts whose name begins with
-    it from one of its words on in the order of ix_user_name_tail_search (`_filtered`), by place the trigram
-    index of the city
-    (tests/endorsements/test_registry_scale.py). Built once per shape of search, so a request only binds
-    its values."""
+    name's entries sorted by number as they come; a search by name reads the endorsements whose holder's name
+    begins with it from one of its words on in the order of the name tails' index (`_filtered`), by place
+    the trigram index of the city (tests/endorsements/test_registry_scale.py). Built once per shape of
+    search, so a request only binds its values."""
     parameters = {**_parameters(search), "limit": page_size + 1, "offset": (page - 1) * page_size}
     return _page(_shape(search)), parameters
 

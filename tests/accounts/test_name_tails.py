@@ -1,6 +1,7 @@
-"""An account's name tails (the registry's search by the start of a name or a surname): what they are,
-that every way a name is given or changed through the ORM keeps them, and that the migration writes them
-for the accounts that exist."""
+"""A name's tails (the registry's search by the start of a name or a surname): what they are, how a search
+is compared with them, and that the migration that first stored them (per account, in user_name_tail, since
+replaced by the endorsements' tails: tests/endorsements/test_registry_name_tails.py) wrote them for the
+accounts that existed."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from refportal.accounts.models import TAIL_LENGTH, NameTail, User, name_tails, searchable
+from refportal.accounts.models import TAIL_LENGTH, name_tails, searchable
 from refportal.endorsements.registry import after_every_extension
 from refportal.extensions import db
-from tests.factories import make_user
 from tests.support import migrating_app
 
 
@@ -58,37 +58,6 @@ def test_the_bound_after_every_extension_of_a_prefix(prefix, bound):
         text = prefix + extension
         if prefix != "\U0010ffff":
             assert prefix <= text < bound, text
-
-
-def tails_of(app, email: str) -> list[tuple[int, str, str]]:
-    with app.app_context():
-        rows = db.session.execute(
-            sa.select(NameTail.position, NameTail.tail, NameTail.name)
-            .join(User, User.id == NameTail.user_id)
-            .where(User.email == email)
-            .order_by(NameTail.position)
-        ).all()
-        return [tuple(row) for row in rows]
-
-
-def test_a_new_account_and_a_renamed_one_have_their_names_tails(app):
-    with app.app_context():
-        make_user(email="ada@example.org", name="Ada Okafor")
-    assert tails_of(app, "ada@example.org") == [(0, "ada okafor", "Ada Okafor"), (1, "okafor", "Ada Okafor")]
-    with app.app_context():
-        user = db.session.scalars(sa.select(User).where(User.email == "ada@example.org")).one()
-        user.name = "Ada Bello-Eze"
-        db.session.commit()
-    assert tails_of(app, "ada@example.org") == [
-        (0, "ada bello eze", "Ada Bello-Eze"),
-        (1, "bello eze", "Ada Bello-Eze"),
-        (2, "eze", "Ada Bello-Eze"),
-    ]
-    with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(NameTail)) == 3  # the old ones gone
-        db.session.delete(db.session.scalars(sa.select(User).where(User.email == "ada@example.org")).one())
-        db.session.commit()
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(NameTail)) == 0
 
 
 def test_the_migration_writes_the_tails_of_existing_accounts(tmp_path, postgres_schema):
