@@ -76,6 +76,20 @@ def test_a_name_is_found_by_the_start_of_any_of_its_words(app, client, people):
     assert names_found(client, "STRASSE") == names_found(client, "straße") == ["Jürgen Straße"]
 
 
+def test_a_search_by_name_finds_only_listed_endorsements_in_force(app, client, people):
+    """Every endorsement has its holder's name tails, listed or not: the search still lists only the entries
+    the registry shows, with any credential or category."""
+    for query in ("olga", "optout", "olga&category=3", "lars", "lapsed&category=1", "lars&credential=imh-e"):
+        assert names_found(client, query) == [], query
+    assert names_found(client, "ana&category=2&credential=imh-e") == ["Ana Alvarez"]
+    with app.app_context():
+        from refportal.db import utcnow
+
+        db.session.scalars(sa.select(User).where(User.name == "Ana Alvarez")).one().deactivated_at = utcnow()
+        db.session.commit()
+    assert names_found(client, "ana") == names_found(client, "alvarez&category=2") == []
+
+
 def test_a_search_by_name_lists_by_the_matched_words_then_the_name_each_holder_once(app, client, people):
     for name in ("Zoe Okafor", "Ada Okafor", "Okafor Bello", "Ada Ada", "Bea Okafo"):
         endorse(app, name=name)
