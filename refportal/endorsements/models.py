@@ -123,8 +123,9 @@ class RegistryNameTail(Base):
     The search by the start of a name or of any later word reads the matching tails of one index in the
     order of its results: ix_registry_name_tail_search, or with a credential, a category or both the index
     that begins with them, so a rare combination is read as one range too. Only endorsements have tails:
-    accounts without one are never read. Written when an endorsement is stored and rewritten when its
-    holder's name changes, deleted with their endorsement (the mapper events below)."""
+    accounts without one are never read. Written when an endorsement is stored, rewritten when its holder's
+    name (or what they copy of the endorsement) changes, deleted with their endorsement (the mapper events
+    below, for changes made through the ORM)."""
 
     __tablename__ = "registry_name_tail"
     __table_args__ = (
@@ -193,6 +194,18 @@ def _tails_of_a_new_endorsement(_mapper: object, connection: sa.Connection, endo
         _write_name_tails(connection, [endorsement], name)
 
 
+# What an endorsement's tails copy of it (an endorsement keeps them for life; should one change, its tails follow).
+COPIED_INTO_TAILS = ("holder_id", "number", "credential", "category")
+
+
+@sa.event.listens_for(Endorsement, "after_update")
+def _tails_of_a_changed_endorsement(_mapper: object, connection: sa.Connection, endorsement: Endorsement) -> None:
+    state = sa.inspect(endorsement)
+    if any(state.attrs[key].history.has_changes() for key in COPIED_INTO_TAILS):
+        connection.execute(sa.delete(RegistryNameTail).where(RegistryNameTail.endorsement_id == endorsement.id))
+        _tails_of_a_new_endorsement(_mapper, connection, endorsement)
+
+
 @sa.event.listens_for(Endorsement, "after_delete")
 def _tails_of_a_deleted_endorsement(_mapper: object, connection: sa.Connection, endorsement: Endorsement) -> None:
     # The foreign key's ON DELETE CASCADE, where SQLite does not enforce it.
@@ -203,8 +216,8 @@ def _tails_of_a_deleted_endorsement(_mapper: object, connection: sa.Connection, 
 def _tails_of_a_renamed_holder(_mapper: object, connection: sa.Connection, user: User) -> None:
     if not sa.inspect(user).attrs.name.history.has_changes():
         return
-    stored = connection.scalar(sa.select(RegistryNameTail.name).where(RegistryNameTail.holder_id == user.id).limit(1))
-    if stored == user.name:
+    stored = connection.scalars(sa.select(RegistryNameTail.name).where(RegistryNameTail.holder_id == user.id)).all()
+    if stored and set(stored) == {user.name}:
         return  # saved again as it was (the old name was not loaded, so the history could not tell)
     connection.execute(sa.delete(RegistryNameTail).where(RegistryNameTail.holder_id == user.id))
     held = connection.execute(

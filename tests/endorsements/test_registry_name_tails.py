@@ -12,6 +12,7 @@ from flask_migrate import downgrade, upgrade
 
 from refportal.accounts.models import name_tails
 from refportal.applications.categories import Credential
+from refportal.endorsements import registry
 from refportal.endorsements.models import RegistryNameTail
 from refportal.extensions import db
 from tests.factories import EndorsementFactory, RegistryNameTailFactory, make_user
@@ -178,3 +179,37 @@ def test_the_migration_writes_the_tails_of_existing_endorsements_and_a_downgrade
         assert [tuple(row) for row in rows] == [
             (user_id, position, tail, name) for user_id, name in names for position, tail in enumerate(name_tails(name))
         ]
+
+
+def test_the_tails_follow_a_change_of_what_they_copy_of_their_endorsement(app):
+    """An endorsement keeps its holder, number, credential and category for life; should one change
+    through the ORM all the same, its tails follow (the search filters and joins on the copies)."""
+    with app.app_context():
+        ada = make_user(email="ada@example.org", name="Ada Okafor")
+        bea = make_user(email="bea@example.org", name="Bea Bello")
+        endorsement = EndorsementFactory(holder=ada, number="IMH-AAAAAAAA", credential=Credential.IMH_E, category=2)
+        db.session.commit()
+        endorsement.holder_id, endorsement.category = bea.id, 4
+        db.session.commit()
+        assert tails() == [
+            ("IMH-AAAAAAAA", 0, "bea bello", "Bea Bello", Credential.IMH_E, 4),
+            ("IMH-AAAAAAAA", 1, "bello", "Bea Bello", Credential.IMH_E, 4),
+        ]
+        assert {row.holder_id for row in db.session.scalars(sa.select(RegistryNameTail))} == {bea.id}
+
+
+def test_a_holder_of_two_endorsements_is_found_in_the_category_of_each(app):
+    with app.test_request_context():
+        holder = make_user(email="ada@example.org", name="Ada Okafor")
+        EndorsementFactory(holder=holder, number="IMH-AAAAAAAA", credential=Credential.IMH_E, category=3)
+        EndorsementFactory(holder=holder, number="ECMH-BBBBBBBB", credential=Credential.ECMH_E, category=1)
+        db.session.commit()
+
+        def numbers(**search) -> list[str]:
+            found = registry.search_registry(registry.RegistrySearch(name="okafor", **search), page=1, page_size=25)
+            return [entry.number for entry in found.entries]
+
+        assert numbers() == ["ECMH-BBBBBBBB", "IMH-AAAAAAAA"]
+        assert numbers(category=1) == numbers(credential=Credential.ECMH_E) == ["ECMH-BBBBBBBB"]
+        assert numbers(category=3) == numbers(credential=Credential.IMH_E, category=3) == ["IMH-AAAAAAAA"]
+        assert numbers(credential=Credential.IMH_E, category=1) == []

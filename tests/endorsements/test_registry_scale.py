@@ -153,8 +153,8 @@ def reads_its_tails_index(plan: str, search: registry.RegistrySearch) -> bool:
 def test_the_search_by_name_reads_the_tails_index_in_order_and_stops_once_the_page_is_full(large, search):
     """Whatever share of the names match: one range of the tails' index that begins with the search's
     credential and category, read in the order of the results, each tail joined to its endorsement, holder
-    and listing as it comes, until the page is full. No Seq Scan, no sort but of rows sharing the same name
-    (an incremental sort), no bitmap of every match."""
+    and listing as it comes, until the page is full. No Seq Scan, no sort but of the page's own rows, no
+    bitmap of every match."""
     plan = plan_of(large, search)
     assert reads_its_tails_index(plan, search), plan
     assert not re.search(r"Seq Scan on (user_account|endorsement|registry_name_tail)\b", plan), plan
