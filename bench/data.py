@@ -483,45 +483,55 @@ def number_for(i: int) -> str:
 def add_endorsements(conn: sa.Connection, n: int, now) -> None:
     """An endorsement for every endorsed application (a fifth of them): active, one in seven lapsed; a
     third of the holders opted out of the registry, half of the others show a city."""
+    endorsed = [i for i in range(1, n + 1) if i % 5 == 4]
+    for start in range(0, len(endorsed), CHUNK):
+        add_endorsed_holders(
+            conn, endorsed[start : start + CHUNK], now, lambda i: f"Applicant {i}", through_application=True
+        )
+
+
+def add_endorsed_holders(
+    conn: sa.Connection, ids, now, name_of: Callable[[int], str], *, through_application: bool
+) -> None:
+    """Endorsements `ids` held by the accounts of the same ids (their application's, or none): active, one in
+    seven lapsed; their name tails; a third of the holders opted out of the registry, half of the others
+    show a city."""
     meta = db.metadata
     endorsements, changes, listings = (
         meta.tables[t] for t in ("endorsement", "endorsement_change", "registry_listing")
     )
-    endorsed = [i for i in range(1, n + 1) if i % 5 == 4]
-    for start in range(0, len(endorsed), CHUNK):
-        chunk = endorsed[start : start + CHUNK]
-        rows = [
-            dict(
-                id=i,
-                number=number_for(i),
-                holder_id=i,
-                application_id=i,
-                credential="imh-e" if i % 2 else "ecmh-e",
-                category=1 + i % 4,
-                mentor_track="clinical" if i % 4 == 3 else None,
-                issued_on=(now - timedelta(days=i % 300)).date(),
-                period_starts_on=(now - timedelta(days=i % 300)).date(),
-                period_ends_on=(now + timedelta(days=365 - i % 300)).date(),
-                status="lapsed" if i % 7 == 0 else "active",
-                status_changed_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-            for i in chunk
-        ]
-        conn.execute(endorsements.insert(), rows)
-        add_name_tails(conn, rows, lambda i: f"Applicant {i}")
-        conn.execute(
-            changes.insert(),
-            [dict(endorsement_id=i, status="active", event="issue", changed_at=now) for i in chunk],
+    issued_days = 300 if through_application else 700  # the registered holders' go further back
+    rows = [
+        dict(
+            id=i,
+            number=number_for(i),
+            holder_id=i,
+            application_id=i if through_application else None,
+            credential="imh-e" if i % 2 else "ecmh-e",
+            category=1 + i % 4,
+            mentor_track="clinical" if i % 4 == 3 else None,
+            issued_on=(now - timedelta(days=i % issued_days)).date(),
+            period_starts_on=(now - timedelta(days=i % 300)).date(),
+            period_ends_on=(now + timedelta(days=365 - i % 300)).date(),
+            status="lapsed" if i % 7 == 0 else "active",
+            status_changed_at=now,
+            created_at=now,
+            updated_at=now,
         )
-        conn.execute(
-            listings.insert(),
-            [
-                dict(holder_id=i, listed=i % 3 != 0, show_city=i % 2 == 0, city=f"City {i % 50}", updated_at=now)
-                for i in chunk
-            ],
-        )
+        for i in ids
+    ]
+    conn.execute(endorsements.insert(), rows)
+    add_name_tails(conn, rows, name_of)
+    conn.execute(
+        changes.insert(), [dict(endorsement_id=i, status="active", event="issue", changed_at=now) for i in ids]
+    )
+    conn.execute(
+        listings.insert(),
+        [
+            dict(holder_id=i, listed=i % 3 != 0, show_city=i % 2 == 0, city=f"City {i % 50}", updated_at=now)
+            for i in ids
+        ],
+    )
 
 
 FIRST_NAMES = [
@@ -655,10 +665,7 @@ def add_registered_holders(conn: sa.Connection, n: int, count: int, password_has
     """`count` endorsees registered without an application (their endorsements came from before the portal),
     user and endorsement ids from n + 1: active, one in seven lapsed; a third opted out of the registry,
     half of the others show a city, as for the endorsed applications."""
-    meta = db.metadata
-    users, endorsements, changes, listings = (
-        meta.tables[t] for t in ("user_account", "endorsement", "endorsement_change", "registry_listing")
-    )
+    users = db.metadata.tables["user_account"]
     for start in range(n + 1, n + count + 1, CHUNK):
         ids = range(start, min(n + count, start + CHUNK - 1) + 1)
         conn.execute(
@@ -677,38 +684,7 @@ def add_registered_holders(conn: sa.Connection, n: int, count: int, password_has
                 for i in ids
             ],
         )
-        rows = [
-            dict(
-                id=i,
-                number=number_for(i),
-                holder_id=i,
-                application_id=None,
-                credential="imh-e" if i % 2 else "ecmh-e",
-                category=1 + i % 4,
-                mentor_track="clinical" if i % 4 == 3 else None,
-                issued_on=(now - timedelta(days=i % 700)).date(),
-                period_starts_on=(now - timedelta(days=i % 300)).date(),
-                period_ends_on=(now + timedelta(days=365 - i % 300)).date(),
-                status="lapsed" if i % 7 == 0 else "active",
-                status_changed_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-            for i in ids
-        ]
-        conn.execute(endorsements.insert(), rows)
-        add_name_tails(conn, rows, holder_name)
-        conn.execute(
-            changes.insert(),
-            [dict(endorsement_id=i, status="active", event="issue", changed_at=now) for i in ids],
-        )
-        conn.execute(
-            listings.insert(),
-            [
-                dict(holder_id=i, listed=i % 3 != 0, show_city=i % 2 == 0, city=f"City {i % 50}", updated_at=now)
-                for i in ids
-            ],
-        )
+        add_endorsed_holders(conn, ids, now, holder_name, through_application=False)
 
 
 ROUND_DAYS = 50

@@ -149,3 +149,23 @@ def migrating_app(tmp_path, postgres_schema):
         if pg_engine is not None:
             reset_postgres(pg_engine)
             pg_engine.dispose()
+
+
+ACCOUNT_COLUMNS = ("id", "email", "name", "password_hash", "role", "created_at")
+
+
+def insert_accounts(conn, names, created_at) -> None:
+    """Applicant accounts (id, name) written in SQL, for a test that runs the migrations (the models may
+    be ahead of the schema it is at)."""
+    accounts = sa.table("user_account", *(sa.column(column) for column in ACCOUNT_COLUMNS))
+    for account_id, name in names:
+        conn.execute(
+            sa.insert(accounts).values(
+                id=account_id,
+                email=f"u{account_id}@example.org",
+                name=name,
+                password_hash="x",
+                role="applicant",
+                created_at=created_at,
+            )
+        )

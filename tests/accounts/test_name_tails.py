@@ -14,7 +14,7 @@ from flask_migrate import upgrade
 from refportal.accounts.models import TAIL_LENGTH, name_tails, searchable
 from refportal.endorsements.registry import after_every_extension
 from refportal.extensions import db
-from tests.support import migrating_app
+from tests.support import insert_accounts, migrating_app
 
 
 @pytest.mark.parametrize(
@@ -61,24 +61,11 @@ def test_the_bound_after_every_extension_of_a_prefix(prefix, bound):
 
 
 def test_the_migration_writes_the_tails_of_existing_accounts(tmp_path, postgres_schema):
-    user = sa.table(
-        "user_account", *(sa.column(n) for n in ("id", "email", "name", "password_hash", "role", "created_at"))
-    )
     now = datetime(2026, 12, 4, 12, 0)
     with migrating_app(tmp_path, postgres_schema):
         upgrade(revision="7d88963de97d")
         with db.engine.begin() as conn:
-            for user_id, name in ((1, "Ada Okafor"), (2, "Mary Smith-Jones"), (3, "Zoë")):
-                conn.execute(
-                    sa.insert(user).values(
-                        id=user_id,
-                        email=f"u{user_id}@example.org",
-                        name=name,
-                        password_hash="x",
-                        role="applicant",
-                        created_at=now,
-                    )
-                )
+            insert_accounts(conn, ((1, "Ada Okafor"), (2, "Mary Smith-Jones"), (3, "Zoë")), now)
         upgrade(revision="b3c9e2d4f6a1")
         with db.engine.connect() as conn:
             rows = conn.execute(

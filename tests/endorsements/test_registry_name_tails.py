@@ -16,7 +16,7 @@ from refportal.endorsements import registry
 from refportal.endorsements.models import RegistryNameTail
 from refportal.extensions import db
 from tests.factories import EndorsementFactory, RegistryNameTailFactory, make_user
-from tests.support import migrating_app
+from tests.support import insert_accounts, migrating_app
 
 
 def tails() -> list[tuple[str, int, str, str, Credential, int]]:
@@ -96,9 +96,6 @@ def test_the_tails_go_with_their_endorsement(app):
 def test_the_migration_writes_the_tails_of_existing_endorsements_and_a_downgrade_the_accounts(
     tmp_path, postgres_schema
 ):
-    user = sa.table(
-        "user_account", *(sa.column(n) for n in ("id", "email", "name", "password_hash", "role", "created_at"))
-    )
     endorsement = sa.table(
         "endorsement",
         *(
@@ -124,17 +121,7 @@ def test_the_migration_writes_the_tails_of_existing_endorsements_and_a_downgrade
     with migrating_app(tmp_path, postgres_schema):
         upgrade(revision="b3c9e2d4f6a1")
         with db.engine.begin() as conn:
-            for user_id, name in names:
-                conn.execute(
-                    sa.insert(user).values(
-                        id=user_id,
-                        email=f"u{user_id}@example.org",
-                        name=name,
-                        password_hash="x",
-                        role="applicant",
-                        created_at=now,
-                    )
-                )
+            insert_accounts(conn, names, now)
             for endorsement_id, holder_id, credential, category in ((10, 2, "ecmh-e", 4), (11, 1, "imh-e", 2)):
                 conn.execute(
                     sa.insert(endorsement).values(
