@@ -462,7 +462,7 @@ def measure_size(n: int, hello_server: Server) -> dict:
         servers = {"refportal": server.base, "floor": floor_server.base, "best": best_server.base}
         hello = wrk(hello_server.base + "/")
         log(f"{n:,}: hello {hello['rps']:.0f} req/s")
-        pages = load_pages(servers, live, [] if SELECTED else save_paths(url), best_paths)
+        pages = load_pages(servers, live, save_paths(url), best_paths)
         memory = server.peak_memory_kib()
         fronts = registry_fronts(server.base, live)
     return {

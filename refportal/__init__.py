@@ -21,6 +21,7 @@ from refportal.forms import draw
 from refportal.logs import configure_logging, install_request_logging
 from refportal.resources import MIGRATIONS_FOLDER, TEMPLATE_FOLDER, TRANSLATIONS_FOLDER
 from refportal.transactions import install_request_transaction
+from refportal.web import layout_url
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -58,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["portal_name"] = app.config["PORTAL_NAME"]
     app.jinja_env.globals["hidden_fields"] = hidden_fields
     app.jinja_env.globals["draw"] = draw
+    app.jinja_env.globals["layout_url"] = layout_url
     app.jinja_env.globals["get_locale"] = get_locale
     _install_ledger_helpers(app)
 

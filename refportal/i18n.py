@@ -9,16 +9,23 @@ portal's own pages (the account page included), is in English.
 
 Each message is translated once per language and app: `translate` keeps what Flask-Babel's gettext
 answered, so a label drawn on every page (the rating form's, the templates' `_()`) is a dictionary
-lookup after the first time; `lazy_gettext` is Flask-Babel's lazy string over it. The language is asked
-of Flask-Babel on every call, so a switch (`?lang=`, `force_locale` for an e-mail) is followed at once."""
+lookup after the first time; `lazy_gettext` is Flask-Babel's lazy string over it, and the templates'
+`_()` (`template_gettext`) keeps what it draws of a message without values, per language. The language
+is asked of Flask-Babel on every call, so a switch (`?lang=`, `force_locale` for an e-mail) is followed
+at once."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from babel.support import NullTranslations, Translations
 from flask import Flask, current_app, g, request, session
 from flask_babel import get_locale, get_translations
 from flask_babel import gettext as babel_gettext
 from flask_babel.speaklater import LazyString
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 from wtforms.i18n import messages_path
 
 LANGUAGES = {"en": "English", "es": "Español"}
@@ -91,10 +98,38 @@ def wtforms_messages() -> NullTranslations:
         return messages
 
 
+_DRAWN = "refportal.drawn"  # app.extensions: {(locale, autoescape): {message: what _() draws}}
+
+
+@pass_eval_context
+def template_gettext(eval_ctx: EvalContext, message: str, /, **variables: Any) -> str:
+    """The templates' `_()` and `gettext()`: Jinja's "newstyle" gettext (Markup under autoescape, always
+    formatted with %, so `%%` is a percent sign), called directly rather than through Jinja's alias and
+    wrapper; a message without variables is drawn once per language and kind of template, then looked up
+    (a referee's step draws some twenty of them)."""
+    if variables:
+        translated: str = translate(message)
+        return (Markup(translated) if eval_ctx.autoescape else translated) % variables
+    locale = get_locale()
+    if locale is None:
+        translated = babel_gettext(message)
+        return (Markup(translated) if eval_ctx.autoescape else translated) % {}
+    kept = current_app.extensions[_DRAWN].setdefault((locale, eval_ctx.autoescape), {})
+    try:
+        return kept[message]
+    except KeyError:
+        translated = translate(message)
+        drawn = (Markup(translated) if eval_ctx.autoescape else translated) % {}
+        if len(kept) < MAX_KEPT_PER_LANGUAGE:
+            kept[message] = drawn
+        return drawn
+
+
 def install_translations(app: Flask) -> None:
-    """The templates' `_()` and `gettext()` through `translate`; the plural and context forms as
+    """The templates' `_()` and `gettext()` through `template_gettext`; the plural and context forms as
     Flask-Babel installs them (called after Flask-Babel's init_app)."""
     app.extensions[_TRANSLATED] = {}
+    app.extensions[_DRAWN] = {}
     app.extensions[_WTFORMS_MESSAGES] = {}
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
         gettext=translate,
@@ -103,3 +138,4 @@ def install_translations(app: Flask) -> None:
         npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Response, flash, request, stream_with_context
+from flask import Response, current_app, flash, request, stream_with_context, url_for
 
 from refportal.exceptions import Refused
 from refportal.transactions import attempt, read_only
@@ -138,3 +138,24 @@ def filter_args(form: Any, *, without: Iterable[str] = ("page",)) -> dict[str, s
     a name of url_for's own (`_method`, `endpoint`…: a hostile link would break building the URL)."""
     skipped = set(without)
     return {name: request.args[name] for name in form._fields if name in request.args and name not in skipped}
+
+
+_LAYOUT_URLS = "refportal.layout_urls"  # app.extensions: (script root, {(endpoint, values): URL})
+
+
+def layout_url(endpoint: str, **values: str) -> str:
+    """url_for() for a fixed link a layout draws on every page (the navigation, the stylesheet): built once
+    per script root and kept. Only for literals in a template (the table holds one entry per call site);
+    a root other than the last one kept starts the table again."""
+    root = request.script_root
+    kept = current_app.extensions.get(_LAYOUT_URLS)
+    urls: dict[tuple[str, tuple[tuple[str, str], ...]], str]
+    if kept is None or kept[0] != root:
+        urls = {}
+        current_app.extensions[_LAYOUT_URLS] = (root, urls)
+    else:
+        urls = kept[1]
+    key = (endpoint, tuple(sorted(values.items())))
+    if key not in urls:
+        urls[key] = url_for(endpoint, **values)  # type: ignore[arg-type]  # url_for's values are Any
+    return urls[key]

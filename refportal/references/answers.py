@@ -7,7 +7,7 @@ import hashlib
 import json
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -67,17 +67,25 @@ class DraftConflict(Refused):
         )
 
 
+# The answers' UPDATEs are on the table (Core), not the mapped class: the session's copy is set below from
+# the values written, so the ORM's bulk-update path (the mapper's plugins, its own compile) would only add cost
+# to every save.
+_REFERENCE = cast("sa.Table", Reference.__table__)
+
+
 def _conditional_update(
     reference: Reference, nonce: str, event: Event, *, version: int | None = None, **values: Any
 ) -> None:
     """Apply `event` only if the link is still this one and the state still allows it (and, given a
     draft `version`, the draft is still that one): one statement, so a concurrent submission, decline,
     revocation or save from another tab cannot be overwritten."""
-    conditions = [Reference.id == reference.id, Reference.link_nonce == nonce, Reference.status.in_(sources(event))]
+    db.session.flush()  # what the session holds is written first, as an ORM statement's autoflush would
+    columns = _REFERENCE.c
+    conditions = [columns.id == reference.id, columns.link_nonce == nonce, columns.status.in_(sources(event))]
     if version is not None:
-        conditions.append(Reference.draft_version == version)
+        conditions.append(columns.draft_version == version)
     changed = rows_changed(
-        db.session, sa.update(Reference).where(*conditions).values(status=uniform_target(event), **values)
+        db.session, sa.update(_REFERENCE).where(*conditions).values(status=uniform_target(event), **values)
     )
     if changed != 1:
         if version is not None and _still_open(reference, nonce, event):

@@ -54,3 +54,34 @@ def test_outside_a_request_a_message_is_flask_babels_own(app):
     assert i18n.translate(LABEL) == LABEL
     with app.app_context():
         assert i18n.translate(LABEL) == LABEL
+
+
+def test_the_templates_gettext_is_jinjas_newstyle_gettext_with_the_answer_kept(app):
+    """template_gettext draws what jinja2.ext's newstyle gettext drew: Markup under autoescape (so a
+    message's own markup stays and a value is escaped), a plain string in a text template (an e-mail's
+    body), `%%` as a percent sign; a message without values is drawn once per language and kind of
+    template, and the kept answer follows a switch of language."""
+    source = "{{ _('Save & continue') }}|{{ _('100%% sure') }}|{{ gettext('Hi %(who)s', who=who) }}"
+    with app.test_request_context("/"):
+        html = app.jinja_env.from_string(source)  # autoescaped, like every .html template
+        text = app.jinja_env.overlay(autoescape=False).from_string(source)  # like the .txt e-mails
+        for _ in range(2):  # drawn, then looked up
+            assert html.render(who="<b>") == "Save & continue|100% sure|Hi &lt;b&gt;"
+            assert text.render(who="<b>") == "Save & continue|100% sure|Hi <b>"
+        with force_locale("es"):
+            assert render_template_string("{{ _('Not enough information to rate') }}") == SPANISH
+        assert render_template_string("{{ _('Not enough information to rate') }}") == LABEL
+    kept = app.extensions[i18n._DRAWN]
+    assert {(str(locale), escaped) for locale, escaped in kept} == {("en", True), ("en", False), ("es", True)}
+
+
+def test_a_layouts_fixed_links_are_built_once_per_script_root(app):
+    from refportal.web import layout_url
+
+    with app.test_request_context("/"):
+        assert layout_url("accounts.login") == "/login"
+        assert layout_url("static", filename="portal.css") == "/static/portal.css"
+    with app.test_request_context("/", base_url="http://localhost/portal/"):
+        assert layout_url("accounts.login") == "/portal/login"  # another root: built again
+    with app.test_request_context("/"):
+        assert layout_url("accounts.login") == "/login"
