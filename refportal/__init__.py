@@ -21,7 +21,7 @@ from refportal.forms import draw
 from refportal.logs import configure_logging, install_request_logging
 from refportal.resources import MIGRATIONS_FOLDER, TEMPLATE_FOLDER, TRANSLATIONS_FOLDER
 from refportal.transactions import install_request_transaction
-from refportal.web import layout_url
+from refportal.web import KeptUrls
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -59,7 +59,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["portal_name"] = app.config["PORTAL_NAME"]
     app.jinja_env.globals["hidden_fields"] = hidden_fields
     app.jinja_env.globals["draw"] = draw
-    app.jinja_env.globals["layout_url"] = layout_url
+    kept_urls = KeptUrls()
+    app.jinja_env.globals["fixed_url"] = kept_urls.fixed
+    app.jinja_env.globals["id_url"] = kept_urls.with_id
     app.jinja_env.globals["get_locale"] = get_locale
     _install_ledger_helpers(app)
 

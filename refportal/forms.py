@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from datetime import date
 
@@ -51,19 +52,25 @@ class SelectWidget(widgets.Select):
         return Markup("".join(html))  # nosec B704
 
 
-_QUOTE, _ESCAPED_QUOTE = Markup('"'), Markup("&quot;")
+_QUOTE, _ESCAPED_QUOTE = '"', "&quot;"
+
+
+@functools.lru_cache(maxsize=512)
+def _attribute_name(key: str) -> str:
+    """An attribute's name as WTForms writes it (clean_key, then escaped); the names are the code's own."""
+    return str(escape(widgets.core.clean_key(key)))
 
 
 def attributes(**kwargs) -> str:
-    """WTForms' html_params, the same bytes (sorted, `True` bare, `False` left out, values escaped), built
-    with one f-string per attribute rather than a Markup.format each."""
+    """WTForms' html_params, the same bytes (sorted, `True` bare, `False` left out, values escaped, and a
+    quote left in a Markup value written &quot;), built with one f-string per attribute rather than a
+    Markup.format each, and the quotes replaced in the escaped text as a plain string."""
     params = []
     for key, value in sorted(kwargs.items()):
-        key = widgets.core.clean_key(key)
         if value is True:
-            params.append(str(escape(key)))
+            params.append(_attribute_name(key))
         elif value is not False:
-            params.append(f'{escape(key)}="{escape(value).replace(_QUOTE, _ESCAPED_QUOTE)}"')
+            params.append(f'{_attribute_name(key)}="{str(escape(value)).replace(_QUOTE, _ESCAPED_QUOTE)}"')
     return " ".join(params)
 
 

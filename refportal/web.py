@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, flash, request, stream_with_context, url_for
+from flask import Response, flash, request, stream_with_context, url_for
 
+from refportal.db import MAX_ID
 from refportal.exceptions import Refused
 from refportal.transactions import attempt, read_only
 
@@ -140,22 +141,48 @@ def filter_args(form: Any, *, without: Iterable[str] = ("page",)) -> dict[str, s
     return {name: request.args[name] for name in form._fields if name in request.args and name not in skipped}
 
 
-_LAYOUT_URLS = "refportal.layout_urls"  # app.extensions: (script root, {(endpoint, values): URL})
+ID_STAND_IN = MAX_ID  # the id a route of KeptUrls.with_id is built with once, then replaced by each row's
 
 
-def layout_url(endpoint: str, **values: str) -> str:
-    """url_for() for a fixed link a layout draws on every page (the navigation, the stylesheet): built once
-    per script root and kept. Only for literals in a template (the table holds one entry per call site);
-    a root other than the last one kept starts the table again."""
-    root = request.script_root
-    kept = current_app.extensions.get(_LAYOUT_URLS)
-    urls: dict[tuple[str, tuple[tuple[str, str], ...]], str]
-    if kept is None or kept[0] != root:
-        urls = {}
-        current_app.extensions[_LAYOUT_URLS] = (root, urls)
-    else:
-        urls = kept[1]
-    key = (endpoint, tuple(sorted(values.items())))
-    if key not in urls:
-        urls[key] = url_for(endpoint, **values)  # type: ignore[arg-type]  # url_for's values are Any
-    return urls[key]
+class KeptUrls:
+    """The URLs a page draws every time, kept per app and script root (a root other than the last one
+    kept starts the table again), for the templates: `fixed_url` and `id_url` (create_app)."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[str | None, dict[tuple[object, ...], Any]] = (None, {})
+
+    def _urls(self) -> dict[tuple[object, ...], Any]:
+        root = request.script_root
+        kept = self._kept  # one tuple: the root and its table are read together
+        if kept[0] != root:
+            kept = self._kept = (root, {})
+        return kept[1]
+
+    def fixed(self, endpoint: str, **values: Any) -> str:
+        """url_for() for a fixed link (the layout's navigation and stylesheet, a search form's action),
+        built once. Only for literals in a template (the table holds one entry per call site)."""
+        urls = self._urls()
+        key = (endpoint, *sorted(values.items()))
+        if key not in urls:
+            urls[key] = url_for(endpoint, **values)
+        url: str = urls[key]
+        return url
+
+    def with_id(self, endpoint: str, **value: Any) -> str:
+        """url_for() for a route of one `<int:…>` id, drawn on every row of a list (a file's link, a
+        round's): the route is built once with a stand-in id, and each row's id is put in its place.
+        Anything but a database id (another type, out of range) is left to url_for."""
+        ((name, number),) = value.items()
+        if type(number) is not int or not 0 <= number <= MAX_ID:
+            return url_for(endpoint, **value)
+        urls = self._urls()
+        key = (endpoint, name, ID_STAND_IN)
+        around = urls.get(key)
+        if around is None:
+            stand_in_values: dict[str, Any] = {name: ID_STAND_IN}
+            built = url_for(endpoint, **stand_in_values)
+            start, stand_in, end = built.partition(str(ID_STAND_IN))
+            if not stand_in or str(ID_STAND_IN) in end:  # the route's own text holds the stand-in
+                return url_for(endpoint, **value)
+            around = urls[key] = (start, end)
+        return f"{around[0]}{number}{around[1]}"

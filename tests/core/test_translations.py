@@ -73,15 +73,3 @@ def test_the_templates_gettext_is_jinjas_newstyle_gettext_with_the_answer_kept(a
         assert render_template_string("{{ _('Not enough information to rate') }}") == LABEL
     kept = app.extensions[i18n._DRAWN]
     assert {(str(locale), escaped) for locale, escaped in kept} == {("en", True), ("en", False), ("es", True)}
-
-
-def test_a_layouts_fixed_links_are_built_once_per_script_root(app):
-    from refportal.web import layout_url
-
-    with app.test_request_context("/"):
-        assert layout_url("accounts.login") == "/login"
-        assert layout_url("static", filename="portal.css") == "/static/portal.css"
-    with app.test_request_context("/", base_url="http://localhost/portal/"):
-        assert layout_url("accounts.login") == "/portal/login"  # another root: built again
-    with app.test_request_context("/"):
-        assert layout_url("accounts.login") == "/login"
