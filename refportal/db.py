@@ -35,9 +35,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def rows_changed(session: Session | scoped_session[Any], statement: sa.Update) -> int:
-    """Run a conditional UPDATE and say how many rows it changed (0: its condition no longer held)."""
-    result = cast("sa.CursorResult[Any]", session.execute(statement.execution_options(synchronize_session=False)))
+def rows_changed(
+    session: Session | scoped_session[Any], statement: sa.Update, parameters: dict[str, Any] | None = None
+) -> int:
+    """Run a conditional UPDATE (with the values of its bound `parameters`, if any) and say how many rows it
+    changed (0: its condition no longer held). The session's objects are not synchronised with it."""
+    if statement.get_execution_options().get("synchronize_session") is not False:
+        statement = statement.execution_options(synchronize_session=False)
+    result = cast("sa.CursorResult[Any]", session.execute(statement, parameters))
     return result.rowcount
 
 
