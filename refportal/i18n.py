@@ -101,6 +101,14 @@ def wtforms_messages() -> NullTranslations:
 _DRAWN = "refportal.drawn"  # app.extensions: {(locale, autoescape): {message: what _() draws}}
 
 
+def _as_drawn(translated: str, autoescape: bool, variables: dict[str, Any]) -> str:
+    """What Jinja's newstyle gettext makes of a translation: Markup under autoescape, then % with the
+    values (escaped by Markup's %)."""
+    # The text is a message the portal wrote (a template's literal) or its translation from the portal's
+    # own catalogue, never a user's: Jinja's gettext marks it safe the same way.
+    return (Markup(translated) if autoescape else translated) % variables  # nosec B704
+
+
 @pass_eval_context
 def template_gettext(eval_ctx: EvalContext, message: str, /, **variables: Any) -> str:
     """The templates' `_()` and `gettext()`: Jinja's "newstyle" gettext (Markup under autoescape, always
@@ -108,18 +116,15 @@ def template_gettext(eval_ctx: EvalContext, message: str, /, **variables: Any) -
     wrapper; a message without variables is drawn once per language and kind of template, then looked up
     (a referee's step draws some twenty of them)."""
     if variables:
-        translated: str = translate(message)
-        return (Markup(translated) if eval_ctx.autoescape else translated) % variables
+        return _as_drawn(translate(message), eval_ctx.autoescape, variables)
     locale = get_locale()
     if locale is None:
-        translated = babel_gettext(message)
-        return (Markup(translated) if eval_ctx.autoescape else translated) % {}
+        return _as_drawn(babel_gettext(message), eval_ctx.autoescape, {})
     kept = current_app.extensions[_DRAWN].setdefault((locale, eval_ctx.autoescape), {})
     try:
         return kept[message]
     except KeyError:
-        translated = translate(message)
-        drawn = (Markup(translated) if eval_ctx.autoescape else translated) % {}
+        drawn = _as_drawn(translate(message), eval_ctx.autoescape, {})
         if len(kept) < MAX_KEPT_PER_LANGUAGE:
             kept[message] = drawn
         return drawn
