@@ -94,7 +94,7 @@ def measure(url: str, count: int = 5000, rounds: int = 3) -> dict:
             db.session.commit()
             # The very bytes refportal's sender sends (built when queued), from its envelope sender.
             messages = [
-                (envelope_sender(row), [row.to_address], row.wire_message)
+                (envelope_sender(row.id), [row.to_address], row.wire_message)
                 for row in db.session.scalars(sa.select(OutboxEmail).where(drain).order_by(OutboxEmail.id))
             ]
             assert len(messages) == count and all(payload for _, _, payload in messages)

@@ -8,7 +8,7 @@ worker that died gives its rows back that way)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -42,24 +42,53 @@ def claim_due(
     """Claim up to `limit` rows of `model` that are `due` (and `eligible` through `joins`, e.g. an active
     endpoint) by setting `claim` on them (a status, a lease), oldest first; committed before returning.
     `options`: loader options for the rows returned (e.g. deferring columns the claimer rarely reads)."""
-    table: Any = model
-    chosen = sa.select(table.id)
-    for target, on in joins:
-        chosen = chosen.join(target, on)
-    chosen = chosen.where(due, *eligible).order_by(table.id).limit(limit)
-    if db.engine.dialect.name == "postgresql":
-        chosen = chosen.with_for_update(skip_locked=True, of=table)
-    # Chosen once (never re-run per row, which with SKIP LOCKED could claim more than `limit`), and still
-    # due when updated.
-    claimable = chosen.cte("claimable").prefix_with("MATERIALIZED", dialect="postgresql")
-    statement = (
-        sa.update(table)
-        .where(table.id.in_(sa.select(claimable.c.id)), due)
-        .values(**claim)
-        .returning(table)
+    statement: Any = (
+        _claim(model, due=due, claim=claim, limit=limit, joins=joins, eligible=eligible)
+        .returning(model)
         .options(*options)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
     with unit_of_work():
         rows = sorted(db.session.scalars(statement), key=lambda row: row.id)
     return rows
+
+
+def claim_due_columns(
+    model: type[M],
+    *,
+    due: sa.ColumnElement[bool],
+    claim: dict[str, Any],
+    limit: int,
+    columns: Sequence[Any],
+) -> list[sa.Row[Any]]:
+    """claim_due for a claimer that reads a few columns of many rows (the mail sender): the claimed rows
+    as plain rows of `columns` (the first one the id), oldest first, not as ORM objects; the session's
+    copies of them, if any, are not updated."""
+    table: sa.Table = model.__table__  # type: ignore[assignment]
+    statement = _claim(table, due=due, claim=claim, limit=limit).returning(*columns)
+    with unit_of_work():
+        rows = sorted(db.session.execute(statement), key=lambda row: row[0])
+    return rows
+
+
+def _claim(
+    target: Any,
+    *,
+    due: sa.ColumnElement[bool],
+    claim: dict[str, Any],
+    limit: int,
+    joins: Iterable[tuple[Any, sa.ColumnElement[bool]]] = (),
+    eligible: Iterable[sa.ColumnElement[bool]] = (),
+) -> sa.Update:
+    """The UPDATE that claims, on the mapped class or its table `target` (which has an `id`)."""
+    chosen = sa.select(target.c.id if isinstance(target, sa.Table) else target.id)
+    for joined, on in joins:
+        chosen = chosen.join(joined, on)
+    ident = chosen.selected_columns[0]
+    chosen = chosen.where(due, *eligible).order_by(ident).limit(limit)
+    if db.engine.dialect.name == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True, of=target)
+    # Chosen once (never re-run per row, which with SKIP LOCKED could claim more than `limit`), and still
+    # due when updated.
+    claimable = chosen.cte("claimable").prefix_with("MATERIALIZED", dialect="postgresql")
+    return sa.update(target).where(ident.in_(sa.select(claimable.c.id)), due).values(**claim)

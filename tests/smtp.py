@@ -23,18 +23,28 @@ class Delivered:
     rcpt_tos: list[str]
     message: EmailMessage
     raw: bytes = b""  # as received (after the DATA end)
+    mail_options: list[str] = field(default_factory=list)  # MAIL FROM's parameters, e.g. SIZE=1234
 
 
 @dataclass
 class RecordingHandler:
-    """Accepts everything, except what `rcpt_replies` / `data_reply` say to refuse."""
+    """Accepts everything, except what `mail_replies` / `rcpt_replies` / `data_reply` say to refuse."""
 
     delivered: list[Delivered] = field(default_factory=list)
+    mail_replies: dict[str, str] = field(default_factory=dict)  # envelope sender -> e.g. "550 not allowed"
     rcpt_replies: dict[str, str] = field(default_factory=dict)  # address -> e.g. "550 no such user"
     data_reply: str | None = None
     data_delay: float = 0.0  # seconds before answering DATA: a slow or stalling server
     close_after_accept: bool = False  # drop the connection right after accepting a message
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        reply = self.mail_replies.get(address.lower())
+        if reply:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         reply = self.rcpt_replies.get(address.lower())
@@ -51,7 +61,11 @@ class RecordingHandler:
         raw = envelope.original_content or envelope.content
         message = message_from_bytes(raw, policy=policy.default)
         with self.lock:
-            self.delivered.append(Delivered(session.peer, envelope.mail_from, list(envelope.rcpt_tos), message, raw))
+            self.delivered.append(
+                Delivered(
+                    session.peer, envelope.mail_from, list(envelope.rcpt_tos), message, raw, list(envelope.mail_options)
+                )
+            )
         if self.close_after_accept:
             asyncio.get_running_loop().call_later(0.05, server.transport.close)
         return "250 Message accepted for delivery"

@@ -7,10 +7,17 @@ queued or on an earlier attempt.
 On PostgreSQL the UPDATE does not hold up the next message: it is handed to the server, which runs and
 commits it while the next message goes out over SMTP, and its answer is read before the next mark is
 sent (libpq's asynchronous calls on the pool's own psycopg connection; one statement in flight). Once
-handed over, the UPDATE commits even if the sender dies. Elsewhere (SQLite) each mark waits."""
+handed over, the UPDATE commits even if the sender dies. It is prepared once per connection (the server
+plans it once, not for every message), and the marks' connection commits without waiting for the disk
+(synchronous_commit off, for this connection only while the batch runs and reset before the pool gets
+it back): the server has the commit as soon as it answers, and writes it within a fraction of a second
+(wal_writer_delay); only a crash of the database server itself in that moment could lose the last marks,
+and their messages then go out again when their lease runs out, as after any failed mark (at least
+once). Elsewhere (SQLite) each mark waits."""
 
 from __future__ import annotations
 
+import hashlib
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +25,6 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from psycopg import pq
-from sqlalchemy.orm.attributes import set_committed_value
 
 from refportal.db import utcnow
 from refportal.extensions import db
@@ -53,26 +59,20 @@ class SentMarks:
     def __init__(self, conn: sa.Connection):
         self.conn = conn
 
-    def mark(self, row: OutboxEmail, *, return_path: str) -> None:
-        """`row` was accepted by the server, sent with the envelope sender `return_path`."""
-        sent_at = utcnow()
-        self._record(row.id, sent_at, return_path)
-        # The session's copy says the same, without a write of its own.
-        for name, value in (
-            ("status", OutboxStatus.SENT),
-            ("sent_at", sent_at),
-            ("return_path", return_path),
-            ("attempts", row.attempts + 1),
-            ("claimed_until", None),
-            ("last_error", None),
-        ):
-            set_committed_value(row, name, value)
+    def mark(self, row_id: int, *, return_path: str) -> None:
+        """Outbox row `row_id` was accepted by the server, sent with the envelope sender `return_path`.
+        The session's copy of the row, if it holds one, is not updated (the sender reads the claimed
+        rows' values, not ORM objects)."""
+        self._record(row_id, utcnow(), return_path)
 
     def _record(self, row_id: int, sent_at: datetime, return_path: str) -> None:
         self.conn.execute(_SENT, {"row_id": row_id, "sent_at": sent_at, "return_path": return_path})
 
     def finish(self) -> None:
         """Every mark handed over is committed (or its error raised)."""
+
+    def close(self) -> None:
+        """The connection as the pool lent it (called once the last answer is read)."""
 
 
 class OverlappedSentMarks(SentMarks):
@@ -86,11 +86,15 @@ class OverlappedSentMarks(SentMarks):
         self.pgconn = driver_connection.pgconn
         self.timeout = timeout
         self.pending = False
+        self.statement = _prepared(conn)
+        conn.exec_driver_sql("SET synchronous_commit TO OFF")
 
     def _record(self, row_id: int, sent_at: datetime, return_path: str) -> None:
         self.finish()
         naive_utc = sent_at.astimezone(UTC).replace(tzinfo=None).isoformat()
-        self.pgconn.send_query_params(_SENT_SQL, [naive_utc.encode(), str(row_id).encode(), return_path.encode()])
+        self.pgconn.send_query_prepared(
+            self.statement, [naive_utc.encode(), str(row_id).encode(), return_path.encode()]
+        )
         self.pending = True
         while self.pgconn.flush():  # the rest of the statement once the socket takes it
             self._wait(readable=False)
@@ -118,15 +122,34 @@ class OverlappedSentMarks(SentMarks):
             message = failed[0].error_message.decode(errors="replace") if failed else "no answer"
             raise MarkFailed(f"marking a message sent failed: {message}")
 
+    def close(self) -> None:
+        self.conn.exec_driver_sql("RESET synchronous_commit")
+
+
+def _prepared(conn: sa.Connection) -> bytes:
+    """The name of the "sent" UPDATE prepared on this connection (once in its life: the pool keeps the
+    note in the connection's info). Named after its text, so a different text is prepared anew."""
+    name = b"refportal_sent_" + hashlib.sha256(_SENT_SQL).hexdigest()[:16].encode()
+    prepared = conn.connection.info.setdefault("refportal.prepared", set())
+    if name not in prepared:
+        driver_connection = conn.connection.driver_connection
+        assert driver_connection is not None  # noqa: S101 - a connection taken from the pool is open
+        result = driver_connection.pgconn.prepare(name, _SENT_SQL)
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            raise MarkFailed(f"marking messages sent failed: {result.error_message.decode(errors='replace')}")
+        prepared.add(name)
+    return name
+
 
 @contextmanager
 def sent_marks(timeout: float = 30) -> Iterator[SentMarks]:
-    """Marks on a connection of their own; a connection whose mark failed is discarded, not pooled,
-    so the next batch starts on a fresh one."""
+    """Marks on a connection of their own, given back to the pool as it was lent; a connection whose mark
+    failed is discarded, not pooled, so the next batch starts on a fresh one."""
     with db.engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        marks = OverlappedSentMarks(conn, timeout) if conn.dialect.driver == "psycopg" else SentMarks(conn)
+        marks = None
         try:
+            marks = OverlappedSentMarks(conn, timeout) if conn.dialect.driver == "psycopg" else SentMarks(conn)
             try:
                 yield marks
             finally:
@@ -134,3 +157,6 @@ def sent_marks(timeout: float = 30) -> Iterator[SentMarks]:
         except MarkFailed:
             conn.invalidate()
             raise
+        finally:
+            if marks is not None and not conn.invalidated:
+                marks.close()

@@ -19,7 +19,6 @@ from email.utils import parseaddr
 from flask import current_app
 
 from refportal.mail import signatures
-from refportal.mail.models import OutboxEmail
 
 
 class VerpCheck(enum.Enum):
@@ -42,9 +41,10 @@ def bounce_address(outbox_id: int) -> str | None:
     return f"{local}+{outbox_id}-{signatures.sign(signatures.VERP, outbox_id)}@{domain}"
 
 
-def envelope_sender(row: OutboxEmail) -> str:
-    """SMTP MAIL FROM for this row, a bare address (the header From is always MAIL_DEFAULT_SENDER)."""
-    return bounce_address(row.id) or _bare_address(current_app.config["MAIL_DEFAULT_SENDER"])
+def envelope_sender(outbox_id: int) -> str:
+    """SMTP MAIL FROM for outbox row `outbox_id`, a bare address (the header From is always
+    MAIL_DEFAULT_SENDER)."""
+    return bounce_address(outbox_id) or _bare_address(current_app.config["MAIL_DEFAULT_SENDER"])
 
 
 @functools.lru_cache(maxsize=8)

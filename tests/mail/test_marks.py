@@ -28,9 +28,7 @@ def test_every_mark_is_committed_when_the_batch_ends(app):
         claimed = list(db.session.scalars(sa.select(OutboxEmail).order_by(OutboxEmail.id)))
         with sent_marks() as marks:
             for row in claimed:
-                marks.mark(row, return_path=f"bounces+{row.id}-0a@example.org")
-                assert row.status is OutboxStatus.SENT and row.attempts == 1  # the session's copy too
-                assert row.return_path == f"bounces+{row.id}-0a@example.org"
+                marks.mark(row.id, return_path=f"bounces+{row.id}-0a@example.org")
     assert [(r.status, r.attempts, r.sent_at is not None, r.return_path) for r in rows(app)] == [
         (OutboxStatus.SENT, 1, True, f"bounces+{n}-0a@example.org") for n in (1, 2, 3)
     ]
@@ -44,7 +42,7 @@ def test_a_mark_handed_over_commits_even_if_the_sender_dies_before_the_answer(ap
         with db.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             marks = OverlappedSentMarks(conn)
-            marks.mark(row, return_path="no-reply@example.org")
+            marks.mark(row.id, return_path="no-reply@example.org")
             marks.pgconn.finish()  # the process is gone: the answer is never read
             conn.invalidate()
     deadline = time.monotonic() + 5
@@ -66,8 +64,8 @@ def test_a_refused_mark_stops_the_sender_with_the_reason(app, monkeypatch):
     with app.app_context():
         claimed = list(db.session.scalars(sa.select(OutboxEmail).order_by(OutboxEmail.id)))
         with pytest.raises(MarkFailed, match="no_such_column"), sent_marks() as marks:
-            marks.mark(claimed[0], return_path="no-reply@example.org")
-            marks.mark(claimed[1], return_path="no-reply@example.org")  # reads the first one's answer first
+            marks.mark(claimed[0].id, return_path="no-reply@example.org")
+            marks.mark(claimed[1].id, return_path="no-reply@example.org")  # reads the first one's answer first
 
 
 def test_a_database_that_does_not_answer_fails_the_mark_in_time_and_the_next_batch_reconnects(app):
@@ -81,10 +79,41 @@ def test_a_database_that_does_not_answer_fails_the_mark_in_time_and_the_next_bat
         blocker.execute(sa.text("SELECT id FROM outbox_email WHERE id = :id FOR UPDATE"), {"id": claimed[0].id})
         started = time.monotonic()
         with pytest.raises(MarkFailed, match="no answer from the database within 1 s"), sent_marks(timeout=1) as marks:
-            marks.mark(claimed[0], return_path="no-reply@example.org")
+            marks.mark(claimed[0].id, return_path="no-reply@example.org")
         assert time.monotonic() - started < 5
         blocker.rollback()
         blocker.close()
         with sent_marks(timeout=5) as marks:  # a fresh connection, not the one left waiting
-            marks.mark(claimed[1], return_path="no-reply@example.org")
+            marks.mark(claimed[1].id, return_path="no-reply@example.org")
     assert [r.status for r in rows(app)][1] is OutboxStatus.SENT
+
+
+def test_the_marks_connection_goes_back_to_the_pool_as_it_was_lent(app):
+    """The marks' connection commits without waiting for the disk (synchronous_commit off) only while the
+    batch runs: the pool gets it back with the server's setting, whether the batch ended normally or with
+    an error of the sender's; the statement is prepared once per connection, not once per batch."""
+    on_postgresql(app)
+    queue(app, "a@example.org", "b@example.org", "c@example.org")
+    with app.app_context():
+        claimed = list(db.session.scalars(sa.select(OutboxEmail).order_by(OutboxEmail.id)))
+        with db.engine.connect() as conn:
+            lent = conn.connection.dbapi_connection
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+        with sent_marks() as marks:
+            assert marks.conn.connection.dbapi_connection is lent  # the pool's one connection
+            assert marks.conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+            marks.mark(claimed[0].id, return_path="no-reply@example.org")
+        with pytest.raises(LookupError), sent_marks() as marks:
+            marks.mark(claimed[1].id, return_path="no-reply@example.org")
+            raise LookupError("the sender's own error")
+        with sent_marks() as marks:
+            marks.mark(claimed[2].id, return_path="no-reply@example.org")
+            marks.finish()
+            prepared = marks.conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_prepared_statements WHERE starts_with(name, 'refportal_sent_')"
+            ).scalar()
+        with db.engine.connect() as conn:
+            assert conn.connection.dbapi_connection is lent
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    assert prepared == 1
+    assert [r.status for r in rows(app)] == [OutboxStatus.SENT] * 3

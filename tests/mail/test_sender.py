@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from email.utils import parseaddr
 
 import sqlalchemy as sa
 
@@ -170,3 +171,41 @@ def test_a_message_out_of_attempts_is_failed(smtp_app, smtp_server):
         deliver_due(now=utcnow() + timedelta(hours=1))
     [row] = rows(smtp_app)
     assert row.status is OutboxStatus.FAILED and row.attempts == 2
+
+
+def test_the_envelope_is_what_smtplib_sendmail_would_write(smtp_app, smtp_server):
+    """The sender writes MAIL FROM / RCPT TO itself (not through sendmail(), which parses both addresses
+    again for every message): the same addresses, and SIZE as sendmail() gives it to a server offering it."""
+    queue(smtp_app, "a@example.org", "b.c+d@example.org")
+    with smtp_app.app_context():
+        assert deliver_due().sent == 2
+    first, second = smtp_server.delivered
+    assert (first.mail_from, first.rcpt_tos, second.rcpt_tos) == (
+        parseaddr(smtp_app.config["MAIL_DEFAULT_SENDER"])[1],
+        ["a@example.org"],
+        ["b.c+d@example.org"],
+    )
+    for delivered, row in zip(smtp_server.delivered, rows(smtp_app), strict=True):
+        assert delivered.mail_options == [f"SIZE={len(row.wire_message)}"]
+
+
+def test_a_refused_envelope_sender_fails_or_retries_that_message_and_the_batch_goes_on(make_app, smtp_server):
+    """MAIL FROM refused: 5xx fails the message for good, 4xx retries it; the transaction is reset (RSET)
+    and the next message of the batch goes out on the same connection."""
+    app = make_app(
+        MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, BOUNCE_ADDRESS="bounces@example.org"
+    )  # each message its own envelope sender (VERP)
+    queue(app, "a@example.org", "b@example.org", "c@example.org")
+    with app.app_context():
+        from refportal.mail.verp import envelope_sender
+
+        senders = [envelope_sender(row.id) for row in rows(app)]
+    smtp_server.handler.mail_replies = {senders[0]: "550 5.7.1 sender refused", senders[1]: "451 4.7.1 try later"}
+    with app.app_context():
+        report = deliver_due()
+    assert (report.sent, report.failed, report.retried) == (1, 1, 1)
+    a, b, c = rows(app)
+    assert a.status is OutboxStatus.FAILED and a.last_error.startswith("550 5.7.1")
+    assert b.status is OutboxStatus.QUEUED and b.attempts == 1 and b.last_error.startswith("451")
+    assert c.status is OutboxStatus.SENT
+    assert [(d.mail_from, d.rcpt_tos) for d in smtp_server.delivered] == [(senders[2], ["c@example.org"])]
