@@ -4,7 +4,8 @@ worker at a time, retried with exponential backoff.
 `claim_due` is one UPDATE … RETURNING of the rows a materialised CTE chose (on PostgreSQL FOR UPDATE SKIP
 LOCKED, so several workers take different rows and never wait for each other), re-checking that each is
 still due; the claim is committed at once, so another worker skips the rows until the lease runs out (a
-worker that died gives its rows back that way)."""
+worker that died gives its rows back that way). `claim_due_columns` is the same claim returning a few
+columns as plain rows, for a claimer of many rows that reads little of each (the mail sender)."""
 
 from __future__ import annotations
 
