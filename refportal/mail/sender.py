@@ -235,9 +235,8 @@ def _deliver_batch(now: datetime, should_stop: Callable[[], bool]) -> DeliveryRe
                         _mark_failed(_loaded(message.id)[0], recipient)
                     report.failed += 1
                     continue
-                return_path = envelope_sender(
-                    message.id
-                )  # this attempt's: BOUNCE_ADDRESS may have changed since queueing
+                # This attempt's envelope sender: BOUNCE_ADDRESS may have changed since queueing.
+                return_path = envelope_sender(message.id)
                 try:
                     _transmit(smtp, return_path, recipient, payload)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
