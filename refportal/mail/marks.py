@@ -7,8 +7,8 @@ queued or on an earlier attempt.
 On PostgreSQL the UPDATE does not hold up the next message: it is handed to the server, which runs and
 commits it while the next message goes out over SMTP, and its answer is read before the next mark is
 sent (libpq's asynchronous calls on the pool's own psycopg connection; one statement in flight). Once
-handed over, the UPDATE commits even if the sender dies. It is prepared once per connection (the server
-plans it once, not for every message), and the marks' connection commits without waiting for the disk
+handed over, the UPDATE commits even if the sender dies. It is prepared once per batch (the server plans
+it once, not for every message), and the marks' connection commits without waiting for the disk
 (synchronous_commit off, for this connection only while the batch runs and reset before the pool gets
 it back): the server has the commit as soon as it answers, and writes it within a fraction of a second
 (wal_writer_delay); only a crash of the database server itself in that moment could lose the last marks,
@@ -17,7 +17,6 @@ once). Elsewhere (SQLite) each mark waits."""
 
 from __future__ import annotations
 
-import hashlib
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +47,9 @@ _SENT_SQL = (
     b"UPDATE outbox_email SET status = 'sent', sent_at = $1::timestamp, return_path = $3::varchar, "
     b"attempts = attempts + 1, claimed_until = NULL, last_error = NULL WHERE id = $2::integer"
 )
+
+
+_STATEMENT = b"refportal_sent_mark"  # its name while a batch runs
 
 
 class MarkFailed(RuntimeError):
@@ -86,15 +88,18 @@ class OverlappedSentMarks(SentMarks):
         self.pgconn = driver_connection.pgconn
         self.timeout = timeout
         self.pending = False
-        self.statement = _prepared(conn)
+        # Prepared for this batch and deallocated at its end (close), not kept with the connection:
+        # psycopg deallocates every prepared statement of a connection when it rolls back one that has
+        # prepared statements of its own (DEALLOCATE ALL).
+        prepared = self.pgconn.prepare(_STATEMENT, _SENT_SQL)
+        if prepared.status != pq.ExecStatus.COMMAND_OK:
+            raise MarkFailed(f"marking messages sent failed: {prepared.error_message.decode(errors='replace')}")
         conn.exec_driver_sql("SET synchronous_commit TO OFF")
 
     def _record(self, row_id: int, sent_at: datetime, return_path: str) -> None:
         self.finish()
         naive_utc = sent_at.astimezone(UTC).replace(tzinfo=None).isoformat()
-        self.pgconn.send_query_prepared(
-            self.statement, [naive_utc.encode(), str(row_id).encode(), return_path.encode()]
-        )
+        self.pgconn.send_query_prepared(_STATEMENT, [naive_utc.encode(), str(row_id).encode(), return_path.encode()])
         self.pending = True
         while self.pgconn.flush():  # the rest of the statement once the socket takes it
             self._wait(readable=False)
@@ -123,22 +128,10 @@ class OverlappedSentMarks(SentMarks):
             raise MarkFailed(f"marking a message sent failed: {message}")
 
     def close(self) -> None:
+        if self.pgconn.exec_(b"DEALLOCATE " + _STATEMENT).status != pq.ExecStatus.COMMAND_OK:
+            self.conn.invalidate()  # not the connection the pool lent: discarded
+            return
         self.conn.exec_driver_sql("RESET synchronous_commit")
-
-
-def _prepared(conn: sa.Connection) -> bytes:
-    """The name of the "sent" UPDATE prepared on this connection (once in its life: the pool keeps the
-    note in the connection's info). Named after its text, so a different text is prepared anew."""
-    name = b"refportal_sent_" + hashlib.sha256(_SENT_SQL).hexdigest()[:16].encode()
-    prepared = conn.connection.info.setdefault("refportal.prepared", set())
-    if name not in prepared:
-        driver_connection = conn.connection.driver_connection
-        assert driver_connection is not None  # noqa: S101 - a connection taken from the pool is open
-        result = driver_connection.pgconn.prepare(name, _SENT_SQL)
-        if result.status != pq.ExecStatus.COMMAND_OK:
-            raise MarkFailed(f"marking messages sent failed: {result.error_message.decode(errors='replace')}")
-        prepared.add(name)
-    return name
 
 
 @contextmanager
